@@ -1,0 +1,79 @@
+import { BootstrapError } from '../errors/errors';
+import type { BindingRequest, TransportKind } from '../metadata/types';
+
+export interface BindingQuery {
+  /** What the decorator asked for. */
+  requested: BindingRequest;
+  /** What the deployment says; wins over `requested`. */
+  override?: BindingRequest | undefined;
+  purpose: 'endpoint' | 'event';
+  /** Whether the peer runs on this host. */
+  sameHost: boolean;
+  /** Transports registered in this process. */
+  available: ReadonlySet<string>;
+}
+
+export interface BindingDecision {
+  kind: TransportKind;
+  /** Set when the preferred mechanism could not be used, with why. */
+  fallback?: { from: TransportKind; reason: string };
+}
+
+/** Mechanisms that only work between processes of one host. */
+const LOCAL_ONLY = new Set<TransportKind>(['shm', 'mqueue', 'uds', 'fifo']);
+
+/**
+ * Where to go when a mechanism is unavailable: every chain ends in a socket, which
+ * every platform has.
+ */
+export const FALLBACK_CHAIN: Readonly<Record<TransportKind, readonly TransportKind[]>> = {
+  shm: ['uds', 'tcp'],
+  mqueue: ['uds', 'tcp'],
+  fifo: ['uds', 'tcp'],
+  uds: ['tcp'],
+  nats: ['tcp'],
+  tcp: [],
+};
+
+/** The preferred mechanism for a request, before availability is considered. */
+export function preferredKind(request: BindingRequest, purpose: BindingQuery['purpose'], sameHost: boolean): TransportKind {
+  switch (request) {
+    case 'auto':
+      if (!sameHost) return 'tcp';
+      return purpose === 'event' ? 'mqueue' : 'shm';
+    case 'socket':
+      return sameHost ? 'uds' : 'tcp';
+    default:
+      return request;
+  }
+}
+
+/**
+ * Decides the mechanism of one binding: the deployment's override beats the decorator,
+ * `auto` picks shm for same-host endpoints, mqueue for events and tcp across hosts, and
+ * an unavailable mechanism falls back along FALLBACK_CHAIN. Pure: no I/O, no logging.
+ */
+export function resolveBinding(query: BindingQuery): BindingDecision {
+  const preferred = preferredKind(query.override ?? query.requested, query.purpose, query.sameHost);
+  if (!query.sameHost && LOCAL_ONLY.has(preferred)) {
+    return { kind: 'tcp', fallback: { from: preferred, reason: `${preferred} cannot reach a peer on another host` } };
+  }
+  if (query.available.has(preferred)) return { kind: preferred };
+  for (const kind of FALLBACK_CHAIN[preferred]) {
+    if (query.available.has(kind)) {
+      return { kind, fallback: { from: preferred, reason: `no '${preferred}' transport is registered in this process` } };
+    }
+  }
+  throw new BootstrapError(
+    `no transport can carry a '${preferred}' binding: registered transports are ${[...query.available].join(', ') || 'none'}`,
+  );
+}
+
+/** The override for one binding: `service.name` beats `name` beats `service.*` beats `*`. */
+export function bindingOverride(
+  bindings: Readonly<Record<string, BindingRequest>>,
+  service: string,
+  name: string,
+): BindingRequest | undefined {
+  return bindings[`${service}.${name}`] ?? bindings[name] ?? bindings[`${service}.*`] ?? bindings['*'];
+}

@@ -1,0 +1,1 @@
+export { resolveBinding, preferredKind, bindingOverride, FALLBACK_CHAIN, type BindingQuery, type BindingDecision } from './binding-resolver';

@@ -1,0 +1,46 @@
+import { inject, injectable } from 'inversify';
+import type { Client } from '../contracts/client';
+import type { Contract } from '../contracts/contract';
+import type { TransportKind } from '../metadata/types';
+import { MESH_CONFIG, type MeshConfig } from '../runtime/config';
+import { ServiceRegistry } from '../runtime/service-registry';
+import type { TransportAddress } from '../transports/transport';
+import { TransportRegistry } from '../transports/transport-registry';
+import { createClientProxy } from './client-proxy';
+import { RpcClientFactory } from './rpc-client-factory';
+import { ServiceClient } from './service-client';
+
+export interface ClientOptions {
+  /** Use this mechanism for every call instead of the one the service announces. */
+  binding?: TransportKind;
+  /** Connect to this address instead of looking the service up in the registry. */
+  address?: TransportAddress;
+}
+
+/** Builds typed clients; `@inject(clientOf(X))` goes through here. */
+@injectable('Singleton')
+export class ClientFactory {
+  private readonly shared = new Map<string, Client<unknown>>();
+
+  constructor(
+    @inject(MESH_CONFIG) private readonly config: MeshConfig,
+    @inject(ServiceRegistry) private readonly registry: ServiceRegistry,
+    @inject(TransportRegistry) private readonly transports: TransportRegistry,
+    @inject(RpcClientFactory) private readonly rpcClients: RpcClientFactory,
+  ) {}
+
+  create<Api>(contract: Contract<Api>, options?: ClientOptions): Client<Api> {
+    if (!options) {
+      const existing = this.shared.get(contract.name);
+      if (existing) return existing as Client<Api>;
+    }
+    const service = new ServiceClient(
+      contract.name,
+      { config: this.config, registry: this.registry, transports: this.transports, rpcClients: this.rpcClients },
+      options,
+    );
+    const client = createClientProxy<Api>(service);
+    if (!options) this.shared.set(contract.name, client as Client<unknown>);
+    return client;
+  }
+}

@@ -1,0 +1,30 @@
+import type { CallOptions, Client } from '../contracts/client';
+import { isCallableName } from '../metadata/explorer';
+
+export interface Caller {
+  call(method: string, args: unknown[], options: CallOptions | undefined): Promise<unknown>;
+}
+
+/**
+ * A typed client over a Caller. Contracts exist only as types, so methods are found by
+ * name on first use and cached; probes such as `then` (await) or `toJSON` are not calls.
+ */
+export function createClientProxy<Api>(caller: Caller, options?: CallOptions): Client<Api> {
+  const methods = new Map<string, (...args: unknown[]) => Promise<unknown>>();
+  const withOptions = (more: CallOptions) => createClientProxy<Api>(caller, { ...options, ...more });
+  return new Proxy(Object.create(null) as object, {
+    get(_target, property) {
+      if (property === '$with') return withOptions;
+      if (typeof property !== 'string' || !isCallableName(property)) return undefined;
+      let method = methods.get(property);
+      if (method === undefined) {
+        method = (...args: unknown[]) => caller.call(property, args, options);
+        methods.set(property, method);
+      }
+      return method;
+    },
+    has(_target, property) {
+      return typeof property === 'string' && isCallableName(property);
+    },
+  }) as Client<Api>;
+}

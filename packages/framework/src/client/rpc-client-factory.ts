@@ -1,0 +1,61 @@
+import { inject, injectable } from 'inversify';
+import { MESH_CONFIG, type MeshConfig } from '../runtime/config';
+import { LOGGER, type Logger } from '../runtime/logger';
+import { ServiceRegistry } from '../runtime/service-registry';
+import { RpcClient } from '../rpc/rpc-client';
+import type { Transport, TransportAddress } from '../transports/transport';
+
+/**
+ * Creates RpcClients with this process's limits and wakes them when the registry changes,
+ * so a client waiting out a backoff reconnects as soon as its service is back.
+ */
+@injectable('Singleton')
+export class RpcClientFactory {
+  private readonly clients = new Set<RpcClient>();
+  private unwatch: (() => void) | null = null;
+  readonly logger: Logger;
+
+  constructor(
+    @inject(MESH_CONFIG) private readonly config: MeshConfig,
+    @inject(LOGGER) logger: Logger,
+    @inject(ServiceRegistry) private readonly registry: ServiceRegistry,
+  ) {
+    this.logger = logger.child('client');
+  }
+
+  create(label: string, transport: Transport, resolve: () => Promise<TransportAddress>): RpcClient {
+    const client = new RpcClient({
+      label,
+      transport,
+      resolve,
+      logger: this.logger,
+      maxPayloadBytes: this.config.maxPayloadBytes,
+      maxPendingCalls: this.config.maxPendingCalls,
+      reconnect: this.config.reconnect,
+    });
+    this.clients.add(client);
+    this.unwatch ??= this.registry.watch(() => {
+      for (const each of this.clients) each.nudge();
+    });
+    return client;
+  }
+
+  /** Waits (up to `timeoutMs`) until every client has nothing pending. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const idle = Promise.all([...this.clients].map((client) => client.whenIdle())).then(() => true);
+    const result = await Promise.race([idle, timeout]);
+    clearTimeout(timer);
+    return result;
+  }
+
+  close(): void {
+    this.unwatch?.();
+    this.unwatch = null;
+    for (const client of this.clients) client.close();
+    this.clients.clear();
+  }
+}

@@ -1,0 +1,138 @@
+import { hostname } from 'node:os';
+import { resolveBinding } from '../binding/binding-resolver';
+import type { CallOptions } from '../contracts/client';
+import { ServiceUnavailableError } from '../errors/errors';
+import type { TransportKind } from '../metadata/types';
+import { endpointRoute, routeId } from '../protocol/route-id';
+import type { RpcClient } from '../rpc/rpc-client';
+import type { MeshConfig } from '../runtime/config';
+import type { ServiceDescriptor } from '../runtime/descriptor';
+import type { ServiceRegistry } from '../runtime/service-registry';
+import type { TransportAddress } from '../transports/transport';
+import type { TransportRegistry } from '../transports/transport-registry';
+import type { Caller } from './client-proxy';
+import type { RpcClientFactory } from './rpc-client-factory';
+
+interface RouteRef {
+  name: string;
+  id: number;
+  kind: TransportKind;
+  timeoutMs: number | undefined;
+}
+
+export interface ServiceClientDeps {
+  config: MeshConfig;
+  registry: ServiceRegistry;
+  transports: TransportRegistry;
+  rpcClients: RpcClientFactory;
+}
+
+/**
+ * Calls one service: learns from the registry which mechanism and timeout each endpoint
+ * has, keeps one RpcClient per mechanism, and spreads reconnects over live instances.
+ */
+export class ServiceClient implements Caller {
+  private readonly routes = new Map<string, RouteRef>();
+  private readonly rpcs = new Map<TransportKind, RpcClient>();
+  private descriptor: ServiceDescriptor | undefined;
+  private lookedUp: Promise<void> | null = null;
+  private nextInstance = 0;
+
+  constructor(
+    readonly service: string,
+    private readonly deps: ServiceClientDeps,
+    /** Forces one mechanism, or one address, for every call. */
+    private readonly forced?: { binding?: TransportKind; address?: TransportAddress },
+  ) {}
+
+  call(method: string, args: unknown[], options: CallOptions | undefined): Promise<unknown> {
+    if (this.lookedUp === null && this.forced === undefined) {
+      this.lookedUp = this.refresh().catch(() => undefined);
+    }
+    if (this.descriptor === undefined && this.forced === undefined) {
+      return this.lookedUp!.then(() => this.send(method, args, options));
+    }
+    return this.send(method, args, options);
+  }
+
+  private send(method: string, args: unknown[], options: CallOptions | undefined): Promise<unknown> {
+    const route = this.route(method);
+    return this.rpcFor(route.kind).call(
+      route.id,
+      route.name,
+      args,
+      options?.timeoutMs ?? route.timeoutMs ?? this.deps.config.defaultTimeoutMs,
+      options?.signal,
+    );
+  }
+
+  private route(method: string): RouteRef {
+    let route = this.routes.get(method);
+    if (route === undefined) {
+      const name = endpointRoute(this.service, method);
+      route = { name, id: routeId(name), kind: this.defaultKind(), timeoutMs: undefined };
+      this.routes.set(method, route);
+      if (this.descriptor) this.applyTo(route, method, this.descriptor);
+    }
+    return route;
+  }
+
+  private defaultKind(): TransportKind {
+    return this.forced?.binding ?? this.forced?.address?.kind ?? 'uds';
+  }
+
+  private rpcFor(kind: TransportKind): RpcClient {
+    let rpc = this.rpcs.get(kind);
+    if (rpc === undefined) {
+      const transport = this.deps.transports.resolve(kind);
+      rpc = this.deps.rpcClients.create(this.service, transport, () => this.addressFor(kind));
+      this.rpcs.set(kind, rpc);
+    }
+    return rpc;
+  }
+
+  private async refresh(): Promise<void> {
+    const live = await this.deps.registry.lookup(this.service);
+    if (live.length > 0) this.adopt(live[0]!);
+  }
+
+  private async addressFor(kind: TransportKind): Promise<TransportAddress> {
+    if (this.forced?.address) return this.forced.address;
+    const live = (await this.deps.registry.lookup(this.service)).filter((d) => d.listeners[kind] !== undefined);
+    if (live.length === 0) {
+      throw new ServiceUnavailableError(
+        `no live instance of '${this.service}' with a ${kind} listener in namespace '${this.deps.config.namespace}'`,
+      );
+    }
+    const descriptor = live[this.nextInstance++ % live.length]!;
+    this.adopt(descriptor);
+    return descriptor.listeners[kind]!;
+  }
+
+  /** Takes mechanisms and timeouts from what the service announced. */
+  private adopt(descriptor: ServiceDescriptor): void {
+    this.descriptor = descriptor;
+    for (const [method, route] of this.routes) this.applyTo(route, method, descriptor);
+  }
+
+  private applyTo(route: RouteRef, method: string, descriptor: ServiceDescriptor): void {
+    const announced = descriptor.routes.find((r) => r.name === method);
+    if (!announced) return;
+    route.timeoutMs = announced.timeoutMs;
+    if (this.forced) return;
+    const decision = resolveBinding({
+      requested: announced.binding,
+      purpose: 'endpoint',
+      sameHost: descriptor.host === hostname(),
+      available: new Set(this.deps.transports.kinds()),
+    });
+    if (decision.fallback) {
+      this.deps.rpcClients.logger.once(
+        `fallback:${route.name}`,
+        'info',
+        `${route.name}: using ${decision.kind} instead of ${decision.fallback.from} (${decision.fallback.reason})`,
+      );
+    }
+    route.kind = decision.kind;
+  }
+}

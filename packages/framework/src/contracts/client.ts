@@ -1,0 +1,33 @@
+import type { ServiceIdentifier } from 'inversify';
+import type { Contract } from './contract';
+
+export interface CallOptions {
+  /** Overrides the endpoint's default timeout, in milliseconds. */
+  timeoutMs?: number;
+  /** Aborting rejects the call with CallAbortedError and tells the service to cancel. */
+  signal?: AbortSignal;
+}
+
+type AnyFunction = (...args: never[]) => unknown;
+
+/** The typed proxy a caller holds: every method of the contract returns a Promise. */
+export type Client<Api> = {
+  readonly [K in keyof Api as Api[K] extends AnyFunction ? K : never]: Api[K] extends (...args: infer A) => infer R
+    ? (...args: A) => Promise<Awaited<R>>
+    : never;
+} & {
+  /** The same client with per-call options (timeout, AbortSignal) applied to every call. */
+  $with(options: CallOptions): Client<Api>;
+};
+
+const tokens = new Map<string, symbol>();
+
+/** The inversify service identifier of a typed client for `contract`. */
+export function clientOf<Api>(contract: Contract<Api>): ServiceIdentifier<Client<Api>> {
+  let token = tokens.get(contract.name);
+  if (!token) {
+    token = Symbol.for(`hostmesh:client:${contract.name}`);
+    tokens.set(contract.name, token);
+  }
+  return token;
+}

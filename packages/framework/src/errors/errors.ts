@@ -1,0 +1,90 @@
+import { HostmeshError, type HostmeshErrorOptions } from './hostmesh-error';
+
+/** A frame that cannot be parsed: bad magic, unknown version or kind, bad length, undecodable body. */
+export class FrameError extends HostmeshError {
+  static override readonly code = 'FRAME_INVALID';
+}
+
+/** The service has no endpoint (or event handler) for the route that was called. */
+export class RouteNotFoundError extends HostmeshError {
+  static override readonly code = 'ROUTE_NOT_FOUND';
+}
+
+/** A request, response or event is larger than the configured maximum; nothing was sent. */
+export class PayloadTooLargeError extends HostmeshError {
+  static override readonly code = 'PAYLOAD_TOO_LARGE';
+  constructor(size: number, limit: number, what = 'payload', options: HostmeshErrorOptions = {}) {
+    super(
+      `${what} of ${size} bytes exceeds the limit of ${limit} bytes (raise maxPayloadBytes on both ends, or send less)`,
+      { ...options, data: { size, limit, ...options.data } },
+    );
+  }
+}
+
+/** No live instance of the service could be reached within the call's timeout. */
+export class ServiceUnavailableError extends HostmeshError {
+  static override readonly code = 'SERVICE_UNAVAILABLE';
+  static override readonly retryable = true;
+}
+
+/** The call was sent but no reply came within its timeout. The handler may still have run. */
+export class CallTimeoutError extends HostmeshError {
+  static override readonly code = 'CALL_TIMEOUT';
+  static override readonly retryable = true;
+}
+
+/** The caller aborted the call through its AbortSignal. */
+export class CallAbortedError extends HostmeshError {
+  static override readonly code = 'CALL_ABORTED';
+}
+
+/** The connection broke while the call was in flight; the handler may or may not have run. */
+export class ConnectionLostError extends HostmeshError {
+  static override readonly code = 'CONNECTION_LOST';
+  static override readonly retryable = true;
+}
+
+/** The service is draining for shutdown and accepts no new calls; another instance may. */
+export class ServiceStoppingError extends HostmeshError {
+  static override readonly code = 'SERVICE_STOPPING';
+  static override readonly retryable = true;
+}
+
+/** Too many calls are in flight or queued; try again later or raise the limit. */
+export class QueueFullError extends HostmeshError {
+  static override readonly code = 'QUEUE_FULL';
+  static override readonly retryable = true;
+}
+
+/** Decorators or options were used in a way that cannot work; raised at bootstrap. */
+export class BootstrapError extends HostmeshError {
+  static override readonly code = 'BOOTSTRAP_INVALID';
+}
+
+/** A transport was asked for by a name, class or option that no registered transport matches. */
+export class InvalidTransportError extends HostmeshError {
+  static override readonly code = 'TRANSPORT_UNKNOWN';
+}
+
+/** The per-user runtime directory is missing, foreign-owned or too permissive. */
+export class RuntimeDirError extends HostmeshError {
+  static override readonly code = 'RUNTIME_DIR_UNSAFE';
+}
+
+/** Another live process already serves this service instance in this namespace. */
+export class ServiceAlreadyRunningError extends HostmeshError {
+  static override readonly code = 'SERVICE_ALREADY_RUNNING';
+}
+
+/**
+ * An error thrown by a remote handler whose type is not registered locally.
+ * `name`, `message`, `code` and `retryable` are those of the original error.
+ */
+export class RemoteError extends HostmeshError {
+  static override readonly code = 'REMOTE_ERROR';
+  constructor(name: string, message: string, code: string, retryable: boolean, data?: Record<string, unknown>) {
+    super(message, { retryable, data });
+    this.name = name;
+    (this as { code: string }).code = code;
+  }
+}

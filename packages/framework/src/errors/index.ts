@@ -1,0 +1,3 @@
+export * from './hostmesh-error';
+export * from './errors';
+export * from './wire';

@@ -1,0 +1,42 @@
+import 'reflect-metadata';
+
+export * from './errors';
+export * from './decorators';
+export * from './contracts';
+export type {
+  BindingRequest,
+  TransportKind,
+  ServiceSignal,
+  EndpointOptions,
+  EventTypeOptions,
+  ServiceOptions,
+} from './metadata/types';
+export { exploreService, eventDefinition, type ServiceDefinition, type EndpointDefinition, type EventDefinition } from './metadata/explorer';
+export * from './binding';
+export { CallContext } from './rpc/call-context';
+export { EventBus, type PublishOptions } from './events/event-bus';
+export { ClientFactory, type ClientOptions } from './client/client-factory';
+export { ServiceHost, bootstrap, type HostOptions } from './runtime/service-host';
+export { Mesh } from './runtime/mesh';
+export { resolveConfig, MESH_CONFIG, type MeshOptions, type MeshConfig } from './runtime/config';
+export { LOGGER, ConsoleLogger, type Logger, type LogLevel, type LogSink } from './runtime/logger';
+export { RuntimeDir } from './runtime/runtime-dir';
+export { ServiceRegistry } from './runtime/service-registry';
+export type { ServiceDescriptor, RouteDescriptor, SubscriptionDescriptor } from './runtime/descriptor';
+export { isProcessAlive, processStartTime } from './runtime/process-info';
+export { createMeshContainer, coreModule } from './runtime/container';
+export {
+  TRANSPORT,
+  type Transport,
+  type TransportAddress,
+  type TransportServer,
+  type Connection,
+  type ConnectionHandler,
+  type PeerInfo,
+  type ListenRequest,
+  type ConnectRequest,
+} from './transports/transport';
+export { TransportRegistry, type TransportSpec } from './transports/transport-registry';
+export * from './transports/socket';
+export * as protocol from './protocol';
+export { inject, injectable, ContainerModule } from 'inversify';

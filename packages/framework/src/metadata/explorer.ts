@@ -1,0 +1,198 @@
+import type { Contract } from '../contracts/contract';
+import { BootstrapError } from '../errors/errors';
+import { endpointRoute, routeId } from '../protocol/route-id';
+import {
+  CONTEXT_PARAMS_METADATA,
+  ENDPOINTS_METADATA,
+  EVENT_TYPE_METADATA,
+  LIFECYCLE_METADATA,
+  SERVICE_METADATA,
+  SIGNALS_METADATA,
+  SUBSCRIPTIONS_METADATA,
+} from './keys';
+import { readClassList, readClassValue } from './reflect';
+import {
+  BINDING_REQUESTS,
+  SERVICE_SIGNALS,
+  type BindingRequest,
+  type ContextParamMetadata,
+  type EndpointMetadata,
+  type EventTypeMetadata,
+  type LifecycleMetadata,
+  type ServiceMetadata,
+  type ServiceOptions,
+  type ServiceSignal,
+  type SignalMetadata,
+  type SubscriptionMetadata,
+} from './types';
+
+export interface EndpointDefinition {
+  method: string;
+  /** The name callers use (the method name unless renamed). */
+  name: string;
+  /** `service.name` on the wire. */
+  route: string;
+  id: number;
+  binding: BindingRequest;
+  timeoutMs: number | undefined;
+  contextIndex: number;
+}
+
+export interface EventDefinition {
+  name: string;
+  priority: number;
+  id: number;
+  cls: Function;
+}
+
+export interface SubscriptionDefinition {
+  method: string;
+  event: EventDefinition;
+  contextIndex: number;
+}
+
+export interface ServiceDefinition {
+  cls: Function;
+  name: string;
+  contract: Contract<unknown>;
+  options: ServiceOptions;
+  endpoints: EndpointDefinition[];
+  subscriptions: SubscriptionDefinition[];
+  onStart: string[];
+  onStop: string[];
+  signals: Array<{ signal: ServiceSignal; method: string }>;
+}
+
+/** Names a client proxy must never forward, because runtimes probe objects for them. */
+const RESERVED = new Set(['then', 'catch', 'finally', 'constructor', 'toJSON', 'toString', 'valueOf', 'inspect']);
+const ENDPOINT_NAME = /^[a-zA-Z][a-zA-Z0-9_]{0,127}$/;
+const EVENT_NAME = /^[a-zA-Z][a-zA-Z0-9_.-]{0,127}$/;
+
+export function isCallableName(name: string): boolean {
+  return ENDPOINT_NAME.test(name) && !RESERVED.has(name);
+}
+
+/**
+ * Reads everything the decorators recorded on a service class and checks it, so that
+ * misuse fails at bootstrap with the class and method named rather than at the first call.
+ */
+export function exploreService(cls: Function): ServiceDefinition {
+  const className = cls.name || '<anonymous class>';
+  const service = readClassValue<ServiceMetadata>(SERVICE_METADATA, cls);
+  const endpoints = readClassList<EndpointMetadata>(ENDPOINTS_METADATA, cls);
+  const subscriptions = readClassList<SubscriptionMetadata>(SUBSCRIPTIONS_METADATA, cls);
+  if (!service) {
+    const decorated = endpoints[0]?.method ?? subscriptions[0]?.method;
+    if (decorated) {
+      throw new BootstrapError(`${className}.${decorated} is decorated as a handler but ${className} has no @Service(contract) decorator`);
+    }
+    throw new BootstrapError(`${className} is not a service: add @Service(contract) to it`);
+  }
+  const name = service.contract.name;
+  const contexts = readClassList<ContextParamMetadata>(CONTEXT_PARAMS_METADATA, cls);
+  const contextIndex = (method: string) => contexts.find((c) => c.method === method)?.index ?? -1;
+  const handlerMethods = new Set<string>();
+  const requireMethod = (method: string, decorator: string) => {
+    if (typeof (cls.prototype as Record<string, unknown>)[method] !== 'function') {
+      throw new BootstrapError(`${className}.${method} is decorated with ${decorator} but is not an instance method`);
+    }
+    handlerMethods.add(method);
+  };
+  checkBinding(`${className}`, service.options.binding);
+
+  const byRoute = new Map<string, string>();
+  const byId = new Map<number, string>();
+  const endpointDefinitions = endpoints.map((endpoint): EndpointDefinition => {
+    requireMethod(endpoint.method, '@Endpoint');
+    const endpointName = endpoint.options.name ?? endpoint.method;
+    const where = `${className}.${endpoint.method}`;
+    if (!isCallableName(endpointName)) {
+      throw new BootstrapError(`${where}: endpoint name '${endpointName}' must be an identifier and not one of ${[...RESERVED].join(', ')}`);
+    }
+    const route = endpointRoute(name, endpointName);
+    const clash = byRoute.get(route);
+    if (clash) throw new BootstrapError(`${clash} and ${where} both expose route '${route}'`);
+    const id = routeId(route);
+    const collision = byId.get(id);
+    if (collision) throw new BootstrapError(`${collision} and ${where} hash to the same route id ${id}: rename one endpoint`);
+    byRoute.set(route, where);
+    byId.set(id, where);
+    checkBinding(where, endpoint.options.binding);
+    const timeoutMs = endpoint.options.timeoutMs;
+    if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
+      throw new BootstrapError(`${where}: timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
+    }
+    return {
+      method: endpoint.method,
+      name: endpointName,
+      route,
+      id,
+      binding: endpoint.options.binding ?? service.options.binding ?? 'auto',
+      timeoutMs,
+      contextIndex: contextIndex(endpoint.method),
+    };
+  });
+
+  const subscriptionDefinitions = subscriptions.map((subscription): SubscriptionDefinition => {
+    requireMethod(subscription.method, '@On');
+    const where = `${className}.${subscription.method}`;
+    return { method: subscription.method, event: eventDefinition(subscription.event, where), contextIndex: contextIndex(subscription.method) };
+  });
+
+  const lifecycle = readClassList<LifecycleMetadata>(LIFECYCLE_METADATA, cls);
+  for (const hook of lifecycle) requireMethod(hook.method, hook.hook === 'start' ? '@OnStart' : '@OnStop');
+  const signals = readClassList<SignalMetadata>(SIGNALS_METADATA, cls).map((entry) => {
+    requireMethod(entry.method, '@OnSignal');
+    if (!SERVICE_SIGNALS.includes(entry.signal as ServiceSignal)) {
+      throw new BootstrapError(
+        `${className}.${entry.method}: @OnSignal('${entry.signal}') is not allowed; use one of ${SERVICE_SIGNALS.join(', ')} (SIGTERM/SIGINT drain the service: use @OnStop)`,
+      );
+    }
+    return { signal: entry.signal as ServiceSignal, method: entry.method };
+  });
+
+  for (const context of contexts) {
+    if (!handlerMethods.has(context.method) || lifecycle.some((hook) => hook.method === context.method)) {
+      throw new BootstrapError(`${className}.${context.method}: @Ctx() is only valid on @Endpoint and @On handlers`);
+    }
+  }
+
+  return {
+    cls,
+    name,
+    contract: service.contract,
+    options: service.options,
+    endpoints: endpointDefinitions,
+    subscriptions: subscriptionDefinitions,
+    onStart: lifecycle.filter((hook) => hook.hook === 'start').map((hook) => hook.method),
+    onStop: lifecycle.filter((hook) => hook.hook === 'stop').map((hook) => hook.method),
+    signals,
+  };
+}
+
+const eventCache = new WeakMap<Function, EventDefinition>();
+
+/** The definition of an @EventType class; `where` names the use site in the error. */
+export function eventDefinition(cls: Function, where = 'publish'): EventDefinition {
+  const cached = eventCache.get(cls);
+  if (cached) return cached;
+  const className = typeof cls === 'function' ? cls.name || '<anonymous class>' : String(cls);
+  const metadata = typeof cls === 'function' ? readClassValue<EventTypeMetadata>(EVENT_TYPE_METADATA, cls) : undefined;
+  if (!metadata) throw new BootstrapError(`${where}: ${className} is not an event: add @EventType(name) to it`);
+  if (!EVENT_NAME.test(metadata.name)) {
+    throw new BootstrapError(`${className}: event name '${metadata.name}' must start with a letter and hold only letters, digits, '.', '_' or '-'`);
+  }
+  const priority = metadata.options.priority ?? 0;
+  if (!Number.isInteger(priority) || priority < 0 || priority > 31) {
+    throw new BootstrapError(`${className}: event priority must be an integer from 0 to 31, got ${priority}`);
+  }
+  const definition: EventDefinition = { name: metadata.name, priority, id: routeId(metadata.name), cls };
+  eventCache.set(cls, definition);
+  return definition;
+}
+
+function checkBinding(where: string, binding: BindingRequest | undefined): void {
+  if (binding !== undefined && !BINDING_REQUESTS.includes(binding)) {
+    throw new BootstrapError(`${where}: unknown binding '${binding}'; use one of ${BINDING_REQUESTS.join(', ')}`);
+  }
+}

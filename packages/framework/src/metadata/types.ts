@@ -1,0 +1,67 @@
+import type { Contract } from '../contracts/contract';
+
+/** Every IPC mechanism a binding can be carried by. */
+export type TransportKind = 'uds' | 'tcp' | 'shm' | 'mqueue' | 'fifo' | 'nats';
+/** What a decorator or a deployment may ask for: a mechanism, `socket` (uds here, tcp across hosts) or `auto`. */
+export type BindingRequest = TransportKind | 'socket' | 'auto';
+export const BINDING_REQUESTS: readonly BindingRequest[] = ['auto', 'socket', 'uds', 'tcp', 'shm', 'mqueue', 'fifo', 'nats'];
+
+/** Signals a service may handle itself; SIGTERM/SIGINT belong to the host (use @OnStop). */
+export type ServiceSignal = 'SIGHUP' | 'SIGUSR2' | 'SIGWINCH' | 'SIGCONT';
+export const SERVICE_SIGNALS: readonly ServiceSignal[] = ['SIGHUP', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'];
+
+export interface ServiceOptions {
+  /** Default binding for every endpoint of the service. */
+  binding?: BindingRequest;
+}
+
+export interface ServiceMetadata {
+  contract: Contract<unknown>;
+  options: ServiceOptions;
+}
+
+export interface EndpointOptions {
+  /** Route name on the wire; defaults to the method name. */
+  name?: string;
+  /** The mechanism this endpoint prefers; the deployment's override wins. */
+  binding?: BindingRequest;
+  /** Default timeout for callers of this endpoint, in milliseconds. */
+  timeoutMs?: number;
+}
+
+export interface EndpointMetadata {
+  method: string;
+  options: EndpointOptions;
+}
+
+export interface EventTypeOptions {
+  /** 0 (lowest) to 31 (highest), as POSIX message queues order them. */
+  priority?: number;
+}
+
+export interface EventTypeMetadata {
+  name: string;
+  options: EventTypeOptions;
+}
+
+export interface SubscriptionMetadata {
+  method: string;
+  event: Function;
+}
+
+export type LifecycleHook = 'start' | 'stop';
+
+export interface LifecycleMetadata {
+  method: string;
+  hook: LifecycleHook;
+}
+
+export interface SignalMetadata {
+  method: string;
+  signal: string;
+}
+
+export interface ContextParamMetadata {
+  method: string;
+  index: number;
+}

@@ -1,0 +1,80 @@
+import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
+import { FrameError, PayloadTooLargeError } from '../errors/errors';
+import { FrameFlag, type FrameKind, frameFlags, HEADER_BYTES, writeHeader } from './frame';
+
+// msgpackr mutates the options object it is given, so every instance gets a fresh one.
+const streamOptions = () => ({ sequential: true, moreTypes: true, useRecords: true });
+const statelessOptions = () => ({ moreTypes: true, useRecords: false });
+const WITH_HEADER_SPACE = RESERVE_START_SPACE | HEADER_BYTES;
+
+/**
+ * Encodes and decodes frame bodies for one connection. Over an ordered, reliable
+ * channel both ends keep msgpackr record structures (`sequential`): an object shape is
+ * described once and referenced by id afterwards (a 5-field object: 27 B instead of 53 B,
+ * about half the packing time). Bodies are packed straight after reserved header space,
+ * so a frame is one buffer with no copy.
+ *
+ * If a frame is encoded but never sent (it was too large), the peer never learns the
+ * structures it defined; the next frame then carries CodecReset and both ends start afresh.
+ */
+export class FrameCodec {
+  private packr = new Packr(streamOptions());
+  private unpackr = new Unpackr(streamOptions());
+  private resetPending = false;
+  private readonly range = { start: HEADER_BYTES, end: 0 };
+
+  constructor(readonly maxPayloadBytes: number) {}
+
+  /** Returns the whole frame, header included; throws PayloadTooLargeError before anything is sent. */
+  encode(kind: FrameKind, id: number, route: number, body: unknown, what?: string): Buffer {
+    let frame: Buffer;
+    try {
+      frame = this.packr.pack(body, WITH_HEADER_SPACE) as Buffer;
+    } catch (error) {
+      this.discardState();
+      throw error;
+    }
+    const bodyLength = frame.length - HEADER_BYTES;
+    if (bodyLength > this.maxPayloadBytes) {
+      this.discardState();
+      throw new PayloadTooLargeError(bodyLength, this.maxPayloadBytes, what);
+    }
+    let flags = 0;
+    if (this.resetPending) {
+      flags = FrameFlag.CodecReset;
+      this.resetPending = false;
+    }
+    writeHeader(frame, kind, flags, id, route, bodyLength);
+    return frame;
+  }
+
+  /** Decodes the body of a whole frame; a body that cannot be decoded is a FrameError. */
+  decode(frame: Buffer): unknown {
+    const flags = frameFlags(frame);
+    try {
+      if (flags & FrameFlag.Stateless) return statelessUnpackr.unpack(frame.subarray(HEADER_BYTES));
+      if (flags & FrameFlag.CodecReset) this.unpackr = new Unpackr(streamOptions());
+      this.range.end = frame.length;
+      return this.unpackr.unpack(frame, this.range);
+    } catch (error) {
+      throw new FrameError(`undecodable frame body: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  private discardState(): void {
+    this.packr = new Packr(streamOptions());
+    this.resetPending = true;
+  }
+}
+
+const statelessPackr = new Packr(statelessOptions());
+const statelessUnpackr = new Unpackr(statelessOptions());
+
+/** Encodes a self-contained frame for transports without ordered per-peer state (datagrams, queues). */
+export function encodeStatelessFrame(kind: FrameKind, id: number, route: number, body: unknown, maxPayloadBytes: number): Buffer {
+  const packed = statelessPackr.pack(body, WITH_HEADER_SPACE) as Buffer;
+  const bodyLength = packed.length - HEADER_BYTES;
+  if (bodyLength > maxPayloadBytes) throw new PayloadTooLargeError(bodyLength, maxPayloadBytes);
+  writeHeader(packed, kind, FrameFlag.Stateless, id, route, bodyLength);
+  return packed;
+}

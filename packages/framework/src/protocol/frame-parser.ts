@@ -1,0 +1,71 @@
+import { checkHeader, HEADER_BYTES } from './frame';
+
+/**
+ * Splits a byte stream into whole frames. Frames that arrive inside one chunk are
+ * handed out as views of it (no copy); a frame spanning chunks is assembled once
+ * into a buffer of its final size. `push` throws FrameError on a bad header, after
+ * which the stream cannot be resynchronised and the connection must be dropped.
+ */
+export class FrameParser {
+  private partial: Buffer | null = null;
+  private filled = 0;
+  private readonly header = Buffer.alloc(HEADER_BYTES);
+
+  constructor(
+    private readonly maxBodyBytes: number,
+    private readonly onFrame: (frame: Buffer) => void,
+  ) {}
+
+  /** Bytes of a frame received but not yet complete; a peer closing now truncated it. */
+  get pendingBytes(): number {
+    return this.filled;
+  }
+
+  push(chunk: Buffer): void {
+    let offset = 0;
+    if (this.partial !== null || this.filled > 0) {
+      offset = this.continuePartial(chunk);
+      if (offset < 0) return;
+    }
+    const end = chunk.length;
+    while (end - offset >= HEADER_BYTES) {
+      const bodyLength = checkHeader(chunk, offset, this.maxBodyBytes);
+      const frameEnd = offset + HEADER_BYTES + bodyLength;
+      if (frameEnd > end) {
+        this.partial = Buffer.allocUnsafe(HEADER_BYTES + bodyLength);
+        this.filled = chunk.copy(this.partial, 0, offset, end);
+        return;
+      }
+      this.onFrame(chunk.subarray(offset, frameEnd));
+      offset = frameEnd;
+    }
+    if (offset < end) {
+      this.filled = chunk.copy(this.header, 0, offset, end);
+    }
+  }
+
+  /** Consumes the start of `chunk` into the frame in progress; returns where whole frames resume, or -1. */
+  private continuePartial(chunk: Buffer): number {
+    let offset = 0;
+    if (this.partial === null) {
+      const take = Math.min(HEADER_BYTES - this.filled, chunk.length);
+      chunk.copy(this.header, this.filled, 0, take);
+      this.filled += take;
+      offset = take;
+      if (this.filled < HEADER_BYTES) return -1;
+      const bodyLength = checkHeader(this.header, 0, this.maxBodyBytes);
+      this.partial = Buffer.allocUnsafe(HEADER_BYTES + bodyLength);
+      this.header.copy(this.partial, 0);
+    }
+    const frame = this.partial;
+    const take = Math.min(frame.length - this.filled, chunk.length - offset);
+    chunk.copy(frame, this.filled, offset, offset + take);
+    this.filled += take;
+    offset += take;
+    if (this.filled < frame.length) return -1;
+    this.partial = null;
+    this.filled = 0;
+    this.onFrame(frame);
+    return offset;
+  }
+}

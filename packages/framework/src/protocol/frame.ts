@@ -1,0 +1,81 @@
+import { FrameError } from '../errors/errors';
+
+/**
+ * Every transport carries the same frames: a 16-byte little-endian header and a body.
+ *
+ *   0  u8   magic (0xA7)        4  u32  correlation id
+ *   1  u8   protocol version    8  u32  route id (FNV-1a of the route name)
+ *   2  u8   kind               12  u32  body length
+ *   3  u8   flags
+ */
+export const FRAME_MAGIC = 0xa7;
+export const PROTOCOL_VERSION = 1;
+export const HEADER_BYTES = 16;
+
+export const enum FrameKind {
+  Request = 1,
+  Response = 2,
+  Error = 3,
+  Event = 4,
+  Cancel = 5,
+}
+const LAST_KIND = FrameKind.Cancel;
+
+export const enum FrameFlag {
+  /** The receiver must drop its per-connection decoder state before decoding this body. */
+  CodecReset = 0x01,
+  /** The body was encoded without per-connection state (datagram transports). */
+  Stateless = 0x02,
+}
+const KNOWN_FLAGS = FrameFlag.CodecReset | FrameFlag.Stateless;
+
+export function writeHeader(frame: Buffer, kind: FrameKind, flags: number, id: number, route: number, bodyLength: number): void {
+  frame[0] = FRAME_MAGIC;
+  frame[1] = PROTOCOL_VERSION;
+  frame[2] = kind;
+  frame[3] = flags;
+  frame.writeUInt32LE(id >>> 0, 4);
+  frame.writeUInt32LE(route >>> 0, 8);
+  frame.writeUInt32LE(bodyLength, 12);
+}
+
+/**
+ * Checks the header at `offset` and returns the body length. Throws FrameError naming
+ * what is wrong, so a hostile or confused peer is dropped rather than trusted.
+ */
+export function checkHeader(buffer: Buffer, offset: number, maxBodyBytes: number): number {
+  if (buffer[offset] !== FRAME_MAGIC) {
+    throw new FrameError(`bad frame magic 0x${buffer[offset]!.toString(16)} (expected 0xa7): the peer does not speak hostmesh`);
+  }
+  const version = buffer[offset + 1]!;
+  if (version !== PROTOCOL_VERSION) {
+    throw new FrameError(`unsupported protocol version ${version} (this side speaks ${PROTOCOL_VERSION})`);
+  }
+  const kind = buffer[offset + 2]!;
+  if (kind < FrameKind.Request || kind > LAST_KIND) throw new FrameError(`unknown frame kind ${kind}`);
+  const flags = buffer[offset + 3]!;
+  if ((flags & ~KNOWN_FLAGS) !== 0) throw new FrameError(`unknown frame flags 0x${flags.toString(16)}`);
+  const length = buffer.readUInt32LE(offset + 12);
+  if (length > maxBodyBytes) {
+    throw new FrameError(`frame body of ${length} bytes exceeds the limit of ${maxBodyBytes} bytes`, {
+      data: { size: length, limit: maxBodyBytes },
+    });
+  }
+  return length;
+}
+
+export function frameKind(frame: Buffer): FrameKind {
+  return frame[2] as FrameKind;
+}
+export function frameFlags(frame: Buffer): number {
+  return frame[3]!;
+}
+export function frameId(frame: Buffer): number {
+  return frame.readUInt32LE(4);
+}
+export function frameRoute(frame: Buffer): number {
+  return frame.readUInt32LE(8);
+}
+export function frameBodyLength(frame: Buffer): number {
+  return frame.readUInt32LE(12);
+}

@@ -1,0 +1,21 @@
+/** A server-side endpoint, ready to invoke: built once at bootstrap. */
+export interface EndpointRoute {
+  /** `service.endpoint` */
+  name: string;
+  id: number;
+  /** Where @Ctx() wants the CallContext, or -1. */
+  contextIndex: number;
+  invoke(args: unknown[]): unknown;
+}
+
+export interface EventRoute {
+  name: string;
+  id: number;
+  /** Turns a decoded body into an instance of the @EventType class. */
+  revive(body: unknown): object;
+  handlers: Array<{ label: string; contextIndex: number; invoke(args: unknown[]): unknown }>;
+}
+
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}

@@ -1,0 +1,374 @@
+import { performance } from 'node:perf_hooks';
+import {
+  CallAbortedError,
+  CallTimeoutError,
+  ConnectionLostError,
+  FrameError,
+  QueueFullError,
+  RouteNotFoundError,
+  ServiceUnavailableError,
+} from '../errors/errors';
+import { fromWireError } from '../errors/wire';
+import { FrameCodec } from '../protocol/codec';
+import { FrameKind, frameId, frameKind } from '../protocol/frame';
+import type { Logger } from '../runtime/logger';
+import type { Connection, ConnectionHandler, Transport, TransportAddress } from '../transports/transport';
+import { Backoff } from './backoff';
+
+export interface RpcClientOptions {
+  /** Who we talk to, for messages: `pricing`, `pricing@0`. */
+  label: string;
+  transport: Transport;
+  /** Finds the address to (re)connect to; throws when no instance is there. */
+  resolve(): Promise<TransportAddress>;
+  logger: Logger;
+  maxPayloadBytes: number;
+  maxPendingCalls: number;
+  reconnect: { initialDelayMs: number; maxDelayMs: number };
+}
+
+interface PendingCall {
+  id: number;
+  kind: FrameKind.Request | FrameKind.Event;
+  route: number;
+  routeName: string;
+  body: unknown;
+  deadline: number;
+  timeoutMs: number;
+  sent: boolean;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+type State = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
+
+/**
+ * One logical connection to one service over one transport: correlates replies with
+ * calls, enforces timeouts and cancellation, waits out disconnects (up to each call's
+ * timeout) and reconnects with backoff. Nothing is dropped silently: every call ends in
+ * a reply, a typed error or a timeout.
+ */
+export class RpcClient implements ConnectionHandler {
+  private state: State = 'idle';
+  private connection: Connection | null = null;
+  private codec: FrameCodec | null = null;
+  private congested = false;
+  private readonly pending = new Map<number, PendingCall>();
+  private queue: PendingCall[] = [];
+  private queueHead = 0;
+  private nextId = 1;
+  private readonly backoff: Backoff;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private lastError: Error | undefined;
+  private everConnected = false;
+  private deadlineTimer: NodeJS.Timeout | null = null;
+  private deadlineAt = Infinity;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly options: RpcClientOptions) {
+    this.backoff = new Backoff(options.reconnect.initialDelayMs, options.reconnect.maxDelayMs);
+  }
+
+  get connected(): boolean {
+    return this.state === 'connected';
+  }
+
+  /** Calls or events not yet settled. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  call(route: number, routeName: string, args: unknown[], timeoutMs: number, signal?: AbortSignal): Promise<unknown> {
+    return this.submit(FrameKind.Request, route, routeName, args, timeoutMs, signal);
+  }
+
+  /** Sends an event; resolves once it is handed to the transport. */
+  emit(route: number, eventName: string, event: object, timeoutMs: number): Promise<void> {
+    return this.submit(FrameKind.Event, route, eventName, event, timeoutMs, undefined) as Promise<void>;
+  }
+
+  /** Connects now (or soon) if the client is waiting out a backoff: the peer may be back. */
+  nudge(): void {
+    if (this.state !== 'backoff' || this.retryTimer === null) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    void this.connect();
+  }
+
+  /** Resolves when nothing is pending (everything sent got its reply, every event was written). */
+  whenIdle(): Promise<void> {
+    if (this.pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Fails whatever is pending and closes the connection after flushing what was written. */
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.retryTimer = this.deadlineTimer = null;
+    for (const call of [...this.pending.values()]) {
+      this.settle(call, new ServiceUnavailableError(`client for ${this.options.label} closed before ${call.routeName} completed`));
+    }
+    this.queue = [];
+    this.queueHead = 0;
+    this.connection?.close();
+    this.connection = null;
+  }
+
+  private submit(
+    kind: FrameKind.Request | FrameKind.Event,
+    route: number,
+    routeName: string,
+    body: unknown,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
+    if (this.state === 'closed') {
+      return Promise.reject(new ServiceUnavailableError(`client for ${this.options.label} is closed`));
+    }
+    if (signal?.aborted) return Promise.reject(new CallAbortedError(`${routeName} was aborted before it was sent`));
+    if (this.pending.size >= this.options.maxPendingCalls) {
+      return Promise.reject(
+        new QueueFullError(`${this.pending.size} calls to ${this.options.label} are pending (maxPendingCalls): retry later or raise the limit`),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const id = this.allocateId();
+      const deadline = performance.now() + timeoutMs;
+      const call: PendingCall = {
+        id,
+        kind,
+        route,
+        routeName,
+        body,
+        deadline,
+        timeoutMs,
+        sent: false,
+        resolve,
+        reject,
+        signal,
+        onAbort: undefined,
+      };
+      this.pending.set(id, call);
+      this.watchDeadline(deadline);
+      if (signal) {
+        call.onAbort = () => this.abort(call);
+        signal.addEventListener('abort', call.onAbort, { once: true });
+      }
+      if (this.state === 'connected' && !this.congested && this.queueHead === this.queue.length) {
+        this.send(call);
+      } else {
+        this.queue.push(call);
+        if (this.state === 'idle') void this.connect();
+      }
+    });
+  }
+
+  private allocateId(): number {
+    let id = this.nextId;
+    while (this.pending.has(id)) id = id === 0xffff_ffff ? 1 : id + 1;
+    this.nextId = id === 0xffff_ffff ? 1 : id + 1;
+    return id;
+  }
+
+  private send(call: PendingCall): void {
+    const what = call.kind === FrameKind.Event ? `event ${call.routeName}` : `request to ${call.routeName}`;
+    let frame: Buffer;
+    try {
+      frame = this.codec!.encode(call.kind, call.id, call.route, call.body, what);
+    } catch (error) {
+      this.settle(call, error as Error);
+      return;
+    }
+    call.sent = true;
+    call.body = undefined;
+    const writable = this.connection!.write(frame);
+    if (call.kind === FrameKind.Event) this.settle(call, undefined);
+    if (!writable) this.waitForDrain();
+  }
+
+  private waitForDrain(): void {
+    const connection = this.connection!;
+    this.congested = true;
+    void connection.whenWritable().then(() => {
+      if (connection !== this.connection) return;
+      this.congested = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    while (this.state === 'connected' && !this.congested && this.queueHead < this.queue.length) {
+      const call = this.queue[this.queueHead++]!;
+      if (this.pending.get(call.id) === call && !call.sent) this.send(call);
+    }
+    if (this.queueHead === this.queue.length) {
+      this.queue = [];
+      this.queueHead = 0;
+    }
+  }
+
+  private async connect(): Promise<void> {
+    this.state = 'connecting';
+    let connection: Connection;
+    try {
+      const address = await this.options.resolve();
+      connection = await this.options.transport.connect(address, {
+        maxPayloadBytes: this.options.maxPayloadBytes,
+        timeoutMs: Math.max(100, this.options.reconnect.maxDelayMs),
+      });
+    } catch (error) {
+      if ((this.state as State) === 'closed') return;
+      this.lastError = error as Error;
+      this.scheduleReconnect();
+      return;
+    }
+    if ((this.state as State) === 'closed') {
+      connection.destroy();
+      return;
+    }
+    connection.bind(this);
+    this.connection = connection;
+    this.codec = new FrameCodec(this.options.maxPayloadBytes);
+    this.congested = false;
+    this.state = 'connected';
+    this.everConnected = true;
+    this.lastError = undefined;
+    this.backoff.reset();
+    this.flush();
+  }
+
+  private scheduleReconnect(): void {
+    // Keep trying while calls wait or while we had a connection worth restoring.
+    if (this.pending.size === 0 && !this.everConnected) {
+      this.state = 'idle';
+      return;
+    }
+    this.state = 'backoff';
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.state === 'backoff') void this.connect();
+    }, this.backoff.next());
+    this.retryTimer.unref();
+  }
+
+  onFrame(frame: Buffer): void {
+    const kind = frameKind(frame);
+    if (kind !== FrameKind.Response && kind !== FrameKind.Error) {
+      this.connection?.destroy(new FrameError(`unexpected frame kind ${kind} from ${this.options.label}`));
+      return;
+    }
+    // Decode every frame in order, even late ones: the codec's record state depends on it.
+    let body: unknown;
+    try {
+      body = this.codec!.decode(frame);
+    } catch (error) {
+      this.options.logger.warn(`dropping connection to ${this.options.label}: ${(error as Error).message}`);
+      this.connection?.destroy(error as Error);
+      return;
+    }
+    const call = this.pending.get(frameId(frame));
+    if (call === undefined) return;
+    this.settle(call, kind === FrameKind.Response ? undefined : this.remoteError(call, body), body);
+  }
+
+  onProtocolError(error: Error): void {
+    this.options.logger.warn(`dropping connection to ${this.options.label}: ${error.message}`);
+  }
+
+  onClose(error?: Error): void {
+    if (this.connection === null) return;
+    this.connection = null;
+    this.codec = null;
+    this.congested = false;
+    const reason = error ? `: ${error.message}` : '';
+    for (const call of [...this.pending.values()]) {
+      if (call.sent) {
+        this.settle(call, new ConnectionLostError(`connection to ${this.options.label} lost while ${call.routeName} was in flight${reason}`));
+      }
+    }
+    if (this.state === 'closed') return;
+    this.lastError = error ?? new Error('the service closed the connection');
+    this.backoff.reset();
+    this.scheduleReconnect();
+  }
+
+  private remoteError(call: PendingCall, body: unknown): Error {
+    const error = fromWireError(body, `error reply from ${this.options.label}`);
+    if ((error as { code?: unknown }).code === RouteNotFoundError.code) {
+      return new RouteNotFoundError(`${this.options.label} has no endpoint '${call.routeName}'`, { data: { route: call.routeName } });
+    }
+    return error;
+  }
+
+  /** Ends a call exactly once: `error` undefined resolves with `value`. */
+  private settle(call: PendingCall, error: Error | undefined, value?: unknown): void {
+    if (this.pending.get(call.id) !== call) return;
+    this.pending.delete(call.id);
+    if (call.onAbort) call.signal!.removeEventListener('abort', call.onAbort);
+    if (error) call.reject(error);
+    else call.resolve(value);
+    if (this.pending.size === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  private abort(call: PendingCall): void {
+    if (this.pending.get(call.id) !== call) return;
+    this.cancelRemote(call);
+    this.settle(call, new CallAbortedError(`${call.routeName} was aborted by the caller`));
+  }
+
+  private cancelRemote(call: PendingCall): void {
+    if (!call.sent || this.state !== 'connected' || call.kind !== FrameKind.Request) return;
+    try {
+      this.connection!.write(this.codec!.encode(FrameKind.Cancel, call.id, call.route, null));
+    } catch {
+      // best effort: the reply, if it ever comes, is ignored
+    }
+  }
+
+  /** One timer for all calls, armed for the earliest deadline; expiry scans the table. */
+  private watchDeadline(deadline: number): void {
+    if (deadline >= this.deadlineAt) return;
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineAt = deadline;
+    this.deadlineTimer = setTimeout(this.onDeadline, Math.max(0, Math.ceil(deadline - performance.now())));
+  }
+
+  private readonly onDeadline = (): void => {
+    this.deadlineTimer = null;
+    this.deadlineAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const call of [...this.pending.values()]) {
+      if (call.deadline <= now) this.expire(call);
+      else if (call.deadline < next) next = call.deadline;
+    }
+    if (next !== Infinity) this.watchDeadline(next);
+    this.compactQueue();
+  };
+
+  /** Drops queued calls that already ended, so a long outage cannot grow the queue. */
+  private compactQueue(): void {
+    if (this.queueHead === 0 && this.queue.length === 0) return;
+    this.queue = this.queue.slice(this.queueHead).filter((call) => this.pending.get(call.id) === call && !call.sent);
+    this.queueHead = 0;
+  }
+
+  private expire(call: PendingCall): void {
+    if (call.sent) {
+      this.cancelRemote(call);
+      this.settle(call, new CallTimeoutError(`${call.routeName} on ${this.options.label} got no reply within ${call.timeoutMs} ms`));
+      return;
+    }
+    const why = this.lastError ? ` (last error: ${this.lastError.message})` : '';
+    this.settle(call, new ServiceUnavailableError(`${this.options.label} could not be reached within ${call.timeoutMs} ms${why}`));
+  }
+}

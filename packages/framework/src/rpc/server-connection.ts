@@ -1,0 +1,214 @@
+import { FrameError, PayloadTooLargeError, RouteNotFoundError, ServiceStoppingError } from '../errors/errors';
+import { toWireError } from '../errors/wire';
+import { FrameCodec } from '../protocol/codec';
+import { FrameKind, frameId, frameKind, frameRoute } from '../protocol/frame';
+import { describeError } from '../runtime/logger';
+import type { Connection, ConnectionHandler } from '../transports/transport';
+import { CallContext } from './call-context';
+import { isPromiseLike, type EndpointRoute, type EventRoute } from './routes';
+import type { RpcServer } from './rpc-server';
+
+const DROPPED = Symbol('dropped');
+
+/**
+ * The service side of one connection: decodes requests, invokes handlers, replies.
+ * A handler's failure becomes an error reply; only bytes that are not frames end the
+ * connection, and never another one.
+ */
+export class ServerConnection implements ConnectionHandler {
+  private readonly codec: FrameCodec;
+  private contexts: Map<number, CallContext> | null = null;
+  private closed = false;
+  private paused = false;
+
+  constructor(
+    private readonly server: RpcServer,
+    private readonly connection: Connection,
+  ) {
+    this.codec = new FrameCodec(server.maxPayloadBytes);
+    connection.bind(this);
+  }
+
+  get peer(): string {
+    return this.connection.peer.address;
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+
+  onFrame(frame: Buffer): void {
+    switch (frameKind(frame)) {
+      case FrameKind.Request:
+        return this.onRequest(frame);
+      case FrameKind.Event:
+        return this.onEvent(frame);
+      case FrameKind.Cancel:
+        return this.onCancel(frame);
+      default:
+        this.connection.destroy(this.dropped(new FrameError(`unexpected frame kind ${frameKind(frame)} from a client`)));
+    }
+  }
+
+  onProtocolError(error: Error): void {
+    this.dropped(error);
+  }
+
+  onClose(): void {
+    this.closed = true;
+    if (this.contexts) for (const context of this.contexts.values()) context.cancel('the caller disconnected');
+    this.contexts = null;
+    this.server.forget(this);
+  }
+
+  private dropped(error: Error): Error {
+    this.server.logger.warn(`dropped connection from ${this.peer}: ${describeError(error)}`);
+    return error;
+  }
+
+  /** The decoded body, or DROPPED after ending a connection whose bytes are not a frame. */
+  private decode(frame: Buffer): unknown {
+    try {
+      return this.codec.decode(frame);
+    } catch (error) {
+      this.connection.destroy(this.dropped(error as Error));
+      return DROPPED;
+    }
+  }
+
+  private onRequest(frame: Buffer): void {
+    const id = frameId(frame);
+    const routeId = frameRoute(frame);
+    const args = this.decode(frame);
+    if (args === DROPPED) return;
+    const route = this.server.routes.get(routeId);
+    if (route === undefined) {
+      this.replyError(id, routeId, new RouteNotFoundError(`service '${this.server.service}' has no endpoint with route id ${routeId}`));
+      return;
+    }
+    if (this.server.draining) {
+      this.replyError(id, routeId, new ServiceStoppingError(`service '${this.server.service}' is stopping and accepts no new calls`));
+      return;
+    }
+    if (!Array.isArray(args)) {
+      this.replyError(id, routeId, new FrameError(`request to ${route.name}: body is not an argument list`));
+      return;
+    }
+    this.invoke(route, id, args);
+  }
+
+  private invoke(route: EndpointRoute, id: number, args: unknown[]): void {
+    let context: CallContext | null = null;
+    if (route.contextIndex >= 0) {
+      context = new CallContext(route.name, id, this.connection.peer);
+      (this.contexts ??= new Map()).set(id, context);
+      args[route.contextIndex] = context;
+    }
+    this.server.callStarted();
+    let result: unknown;
+    try {
+      result = route.invoke(args);
+    } catch (error) {
+      this.complete(route, id, context, error, true);
+      return;
+    }
+    if (isPromiseLike(result)) {
+      result.then(
+        (value) => this.complete(route, id, context, value, false),
+        (error) => this.complete(route, id, context, error, true),
+      );
+    } else {
+      this.complete(route, id, context, result, false);
+    }
+  }
+
+  private complete(route: EndpointRoute, id: number, context: CallContext | null, value: unknown, failed: boolean): void {
+    if (context) this.contexts?.delete(id);
+    this.server.callEnded();
+    if (this.closed) return;
+    if (failed) {
+      this.replyError(id, route.id, value);
+      return;
+    }
+    let frame: Buffer;
+    try {
+      frame = this.codec.encode(FrameKind.Response, id, route.id, value, `response of ${route.name}`);
+    } catch (error) {
+      this.replyError(id, route.id, error instanceof PayloadTooLargeError ? error : new FrameError(`response of ${route.name} cannot be encoded: ${(error as Error).message}`));
+      return;
+    }
+    this.write(frame);
+  }
+
+  private replyError(id: number, routeId: number, error: unknown): void {
+    if (this.closed) return;
+    this.write(this.codec.encode(FrameKind.Error, id, routeId, toWireError(error)));
+  }
+
+  /** When the caller does not read its replies, stop reading its requests until it does. */
+  private write(frame: Buffer): void {
+    if (this.connection.write(frame) || this.paused) return;
+    this.paused = true;
+    this.connection.pause();
+    void this.connection.whenWritable().then(() => {
+      this.paused = false;
+      if (!this.closed) this.connection.resume();
+    });
+  }
+
+  private onEvent(frame: Buffer): void {
+    const body = this.decode(frame);
+    if (body === DROPPED) return;
+    const route = this.server.events.get(frameRoute(frame));
+    if (route === undefined) {
+      this.server.logger.once(
+        `event:${frameRoute(frame)}`,
+        'warn',
+        `ignoring events with route id ${frameRoute(frame)} from ${this.peer}: '${this.server.service}' does not subscribe to them`,
+      );
+      return;
+    }
+    this.deliver(route, frameId(frame), body);
+  }
+
+  private deliver(route: EventRoute, id: number, body: unknown): void {
+    let event: object;
+    try {
+      event = route.revive(body);
+    } catch (error) {
+      this.server.logger.warn(`dropping malformed ${route.name} event from ${this.peer}: ${describeError(error)}`);
+      return;
+    }
+    for (const handler of route.handlers) {
+      const args: unknown[] = [event];
+      if (handler.contextIndex >= 0) args[handler.contextIndex] = new CallContext(route.name, id, this.connection.peer);
+      this.server.callStarted();
+      try {
+        const result = handler.invoke(args);
+        if (isPromiseLike(result)) {
+          result.then(
+            () => this.server.callEnded(),
+            (error) => this.handlerFailed(handler.label, error),
+          );
+          continue;
+        }
+      } catch (error) {
+        this.handlerFailed(handler.label, error);
+        continue;
+      }
+      this.server.callEnded();
+    }
+  }
+
+  private handlerFailed(label: string, error: unknown): void {
+    this.server.callEnded();
+    this.server.logger.error(`${label} failed`, error);
+  }
+
+  private onCancel(frame: Buffer): void {
+    if (this.decode(frame) === DROPPED) return;
+    const id = frameId(frame);
+    const context = this.contexts?.get(id);
+    if (context) context.cancel('the caller cancelled the call');
+  }
+}

@@ -1,0 +1,112 @@
+import type { ContainerModule } from 'inversify';
+import { BootstrapError } from '../errors/errors';
+import { BINDING_REQUESTS, type BindingRequest } from '../metadata/types';
+import { LOG_LEVELS, type Logger, type LogLevel } from './logger';
+
+export interface MeshOptions {
+  /** Separates deployments of one user; kernel objects and the registry live under it. Env: HOSTMESH_NAMESPACE. */
+  namespace?: string;
+  /** Base of the per-user runtime directory. Env: HOSTMESH_RUNTIME_DIR; default $XDG_RUNTIME_DIR/hostmesh or /tmp/hostmesh-<uid>. */
+  runtimeDir?: string;
+  /** Distinguishes replicas of one service. Env: HOSTMESH_INSTANCE; default '0'. */
+  instance?: string;
+  /** Timeout of calls whose endpoint sets none, in ms (default 5000). */
+  defaultTimeoutMs?: number;
+  /** Largest request, response or event body, in bytes (default 64 MiB). */
+  maxPayloadBytes?: number;
+  /** Calls a client may have in flight or waiting per service before QueueFullError (default 65536). */
+  maxPendingCalls?: number;
+  /** How long a graceful stop waits for in-flight calls and @OnStop hooks, in ms (default 10000). */
+  gracePeriodMs?: number;
+  /**
+   * Binding overrides, which win over decorators: keys are `endpoint`, `service.endpoint`,
+   * `service.*`, an event name, or `*`. Env: HOSTMESH_BINDINGS (JSON).
+   */
+  bindings?: Record<string, BindingRequest>;
+  /** The TCP listener: loopback unless a host is configured; port 0 picks a free one. */
+  tcp?: { host?: string; port?: number; enabled?: boolean };
+  reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
+  logger?: Logger;
+  /** Env: HOSTMESH_LOG_LEVEL. */
+  logLevel?: LogLevel;
+  /** Extra container modules: more transports, user services. */
+  modules?: ContainerModule[];
+}
+
+export interface MeshConfig {
+  namespace: string;
+  runtimeDir: string | undefined;
+  instance: string;
+  defaultTimeoutMs: number;
+  maxPayloadBytes: number;
+  maxPendingCalls: number;
+  gracePeriodMs: number;
+  bindings: Record<string, BindingRequest>;
+  tcp: { host: string; port: number; enabled: boolean };
+  reconnect: { initialDelayMs: number; maxDelayMs: number };
+  logLevel: LogLevel;
+}
+
+export const MESH_CONFIG = Symbol.for('hostmesh:config');
+
+const NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/** Applies defaults and the HOSTMESH_* environment; every bad value names the option and why. */
+export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv = process.env): MeshConfig {
+  const namespace = options.namespace ?? env.HOSTMESH_NAMESPACE ?? 'default';
+  if (!NAME.test(namespace)) fail('namespace', namespace, "1-64 letters, digits, '_' or '-'");
+  const instance = options.instance ?? env.HOSTMESH_INSTANCE ?? '0';
+  if (!NAME.test(instance)) fail('instance', instance, "1-64 letters, digits, '_' or '-'");
+  const logLevel = options.logLevel ?? (env.HOSTMESH_LOG_LEVEL as LogLevel | undefined) ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) fail('logLevel', logLevel, `one of ${LOG_LEVELS.join(', ')}`);
+  const bindings = { ...parseBindingsEnv(env.HOSTMESH_BINDINGS), ...options.bindings };
+  for (const [key, value] of Object.entries(bindings)) {
+    if (!BINDING_REQUESTS.includes(value)) fail(`bindings.${key}`, value, `one of ${BINDING_REQUESTS.join(', ')}`);
+  }
+  const tcpHost = options.tcp?.host ?? '127.0.0.1';
+  return {
+    namespace,
+    runtimeDir: options.runtimeDir ?? env.HOSTMESH_RUNTIME_DIR,
+    instance,
+    defaultTimeoutMs: positive('defaultTimeoutMs', options.defaultTimeoutMs ?? 5000),
+    maxPayloadBytes: positive('maxPayloadBytes', options.maxPayloadBytes ?? 64 * 1024 * 1024, 0xffff_ffff),
+    maxPendingCalls: positive('maxPendingCalls', options.maxPendingCalls ?? 65536),
+    gracePeriodMs: positive('gracePeriodMs', options.gracePeriodMs ?? 10_000),
+    bindings,
+    tcp: {
+      host: tcpHost,
+      port: nonNegative('tcp.port', options.tcp?.port ?? 0, 65535),
+      enabled: options.tcp?.enabled ?? false,
+    },
+    reconnect: {
+      initialDelayMs: positive('reconnect.initialDelayMs', options.reconnect?.initialDelayMs ?? 25),
+      maxDelayMs: positive('reconnect.maxDelayMs', options.reconnect?.maxDelayMs ?? 1000),
+    },
+    logLevel,
+  };
+}
+
+function parseBindingsEnv(raw: string | undefined): Record<string, BindingRequest> {
+  if (!raw) return {};
+  try {
+    const value: unknown = JSON.parse(raw);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, BindingRequest>;
+  } catch {
+    // reported below
+  }
+  return fail('HOSTMESH_BINDINGS', raw, 'a JSON object such as {"quote":"uds"}');
+}
+
+function positive(option: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isFinite(value) || value <= 0 || value > max) fail(option, value, `a number in 1..${max}`);
+  return value;
+}
+
+function nonNegative(option: string, value: number, max: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > max) fail(option, value, `an integer in 0..${max}`);
+  return value;
+}
+
+function fail(option: string, value: unknown, expected: string): never {
+  throw new BootstrapError(`invalid option ${option}=${JSON.stringify(value)}: expected ${expected}`);
+}

@@ -1,0 +1,49 @@
+import type { TransportKind } from '../metadata/types';
+import type { TransportAddress } from '../transports/transport';
+
+export interface RouteDescriptor {
+  /** Endpoint name as clients call it (the method name unless renamed). */
+  name: string;
+  id: number;
+  binding: TransportKind;
+  timeoutMs?: number;
+}
+
+export interface SubscriptionDescriptor {
+  event: string;
+  id: number;
+  binding: TransportKind;
+}
+
+/** What a running service instance announces in the registry. */
+export interface ServiceDescriptor {
+  schema: 1;
+  service: string;
+  instance: string;
+  pid: number;
+  /** Process start time in clock ticks since boot: with the pid, names the process uniquely. */
+  startTime: number;
+  host: string;
+  startedAt: string;
+  listeners: Partial<Record<TransportKind, TransportAddress>>;
+  routes: RouteDescriptor[];
+  subscriptions: SubscriptionDescriptor[];
+  maxPayloadBytes: number;
+}
+
+/** Returns the descriptor when `value` has its shape, otherwise the reason it does not. */
+export function checkDescriptor(value: unknown): ServiceDescriptor | string {
+  if (typeof value !== 'object' || value === null) return 'not an object';
+  const d = value as Record<string, unknown>;
+  if (d.schema !== 1) return `unknown schema ${JSON.stringify(d.schema)}`;
+  for (const field of ['service', 'instance', 'host', 'startedAt'] as const) {
+    if (typeof d[field] !== 'string') return `${field} is not a string`;
+  }
+  for (const field of ['pid', 'startTime', 'maxPayloadBytes'] as const) {
+    if (!Number.isInteger(d[field])) return `${field} is not an integer`;
+  }
+  if (typeof d.listeners !== 'object' || d.listeners === null) return 'listeners is not an object';
+  if (!Array.isArray(d.routes)) return 'routes is not an array';
+  if (!Array.isArray(d.subscriptions)) return 'subscriptions is not an array';
+  return value as ServiceDescriptor;
+}

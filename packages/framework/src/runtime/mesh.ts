@@ -1,0 +1,52 @@
+import type { Container } from 'inversify';
+import { ClientFactory, type ClientOptions } from '../client/client-factory';
+import { RpcClientFactory } from '../client/rpc-client-factory';
+import type { Client } from '../contracts/client';
+import type { Contract } from '../contracts/contract';
+import { EventBus } from '../events/event-bus';
+import { resolveConfig, type MeshConfig, type MeshOptions } from './config';
+import { createMeshContainer } from './container';
+import { ServiceRegistry } from './service-registry';
+
+/**
+ * A process's handle on the mesh without serving anything itself: scripts, tests, CLIs.
+ *
+ *   const mesh = Mesh.connect();
+ *   const quote = await mesh.client(Pricing).quote({ symbol: 'ACME' });
+ *   await mesh.close();
+ */
+export class Mesh {
+  private closed = false;
+
+  constructor(
+    readonly container: Container,
+    readonly config: MeshConfig,
+  ) {}
+
+  static connect(options: MeshOptions = {}): Mesh {
+    const config = resolveConfig(options);
+    return new Mesh(createMeshContainer(config, options, 'mesh'), config);
+  }
+
+  client<Api>(contract: Contract<Api>, options?: ClientOptions): Client<Api> {
+    return this.container.get(ClientFactory).create(contract, options);
+  }
+
+  get events(): EventBus {
+    return this.container.get(EventBus);
+  }
+
+  get registry(): ServiceRegistry {
+    return this.container.get(ServiceRegistry);
+  }
+
+  /** Waits for sent events and calls to finish (up to `timeoutMs`), then closes every connection. */
+  async close(timeoutMs = 1000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const rpc = this.container.get(RpcClientFactory);
+    await rpc.drain(timeoutMs);
+    this.container.get(EventBus).close();
+    rpc.close();
+  }
+}

@@ -1,0 +1,72 @@
+import { lstatSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RuntimeDirError } from '../errors/errors';
+
+/** Longest Unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * The per-user, per-namespace directory that holds the registry and socket files.
+ * Created 0700 and checked to be owned by this user, so nobody else can plant or read
+ * anything in it.
+ */
+export class RuntimeDir {
+  readonly root: string;
+  readonly registryDir: string;
+  readonly socketDir: string;
+
+  /** Use `RuntimeDir.open`, which creates and checks the directories. */
+  constructor(readonly base: string, readonly namespace: string) {
+    this.root = join(base, namespace);
+    this.registryDir = join(this.root, 'registry');
+    this.socketDir = join(this.root, 'sock');
+  }
+
+  static defaultBase(env: NodeJS.ProcessEnv = process.env): string {
+    if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'hostmesh');
+    return join(tmpdir(), `hostmesh-${uid()}`);
+  }
+
+  static open(base: string | undefined, namespace: string): RuntimeDir {
+    const dir = new RuntimeDir(base ?? RuntimeDir.defaultBase(), namespace);
+    for (const path of [dir.base, dir.root, dir.registryDir, dir.socketDir]) ensurePrivateDir(path);
+    return dir;
+  }
+
+  descriptorPath(service: string, instance: string): string {
+    return join(this.registryDir, `${service}@${instance}.json`);
+  }
+
+  socketPath(service: string, instance: string): string {
+    const path = join(this.socketDir, `${service}@${instance}.sock`);
+    if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+      throw new RuntimeDirError(
+        `socket path ${path} is ${Buffer.byteLength(path)} bytes, over the kernel's ${MAX_SOCKET_PATH}: set HOSTMESH_RUNTIME_DIR to a shorter directory`,
+      );
+    }
+    return path;
+  }
+}
+
+function uid(): number {
+  return process.getuid?.() ?? 0;
+}
+
+function ensurePrivateDir(path: string): void {
+  try {
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new RuntimeDirError(`cannot create runtime directory ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  const stat = lstatSync(path);
+  if (!stat.isDirectory()) throw new RuntimeDirError(`runtime directory ${path} is not a directory (a symlink?): remove it`);
+  if (stat.uid !== uid()) {
+    throw new RuntimeDirError(`runtime directory ${path} belongs to uid ${stat.uid}, not ${uid()}: remove it or set HOSTMESH_RUNTIME_DIR`);
+  }
+  if ((stat.mode & 0o077) !== 0) {
+    throw new RuntimeDirError(
+      `runtime directory ${path} is open to other users (mode ${(stat.mode & 0o777).toString(8)}): chmod 700 it or set HOSTMESH_RUNTIME_DIR`,
+    );
+  }
+}

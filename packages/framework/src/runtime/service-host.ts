@@ -1,0 +1,288 @@
+import { hostname } from 'node:os';
+import type { Newable } from 'inversify';
+import { bindingOverride, resolveBinding, type BindingDecision } from '../binding/binding-resolver';
+import { FrameError, ServiceAlreadyRunningError } from '../errors/errors';
+import { exploreService, type EndpointDefinition, type ServiceDefinition } from '../metadata/explorer';
+import type { TransportKind } from '../metadata/types';
+import type { EndpointRoute, EventRoute } from '../rpc/routes';
+import { RpcServer } from '../rpc/rpc-server';
+import type { TransportServer } from '../transports/transport';
+import { TransportRegistry } from '../transports/transport-registry';
+import { resolveConfig, type MeshConfig, type MeshOptions } from './config';
+import { createMeshContainer } from './container';
+import type { RouteDescriptor, ServiceDescriptor, SubscriptionDescriptor } from './descriptor';
+import { describeError, LOGGER, type Logger } from './logger';
+import { Mesh } from './mesh';
+import { ownProcessStartTime } from './process-info';
+import { ServiceRegistry } from './service-registry';
+
+export interface HostOptions extends MeshOptions {
+  /** Drain and exit on SIGTERM/SIGINT and run @OnSignal handlers (what `bootstrap` does). */
+  handleSignals?: boolean;
+}
+
+type ServiceClass = Newable<object>;
+type State = 'running' | 'stopping' | 'stopped';
+
+/**
+ * Runs one decorated service class in this process: builds its container, binds each
+ * endpoint and subscription to a mechanism, listens, runs @OnStart, then announces the
+ * instance in the registry. `stop()` drains: it stops accepting, lets in-flight calls
+ * finish, runs @OnStop, flushes outgoing calls and events, then closes.
+ */
+export class ServiceHost {
+  private state: State = 'running';
+  private stopping: Promise<void> | null = null;
+  private readonly signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
+
+  private constructor(
+    readonly definition: ServiceDefinition,
+    readonly mesh: Mesh,
+    readonly instance: object,
+    readonly server: RpcServer,
+    private readonly listeners: Map<TransportKind, TransportServer>,
+    readonly descriptor: ServiceDescriptor,
+    readonly logger: Logger,
+  ) {}
+
+  get name(): string {
+    return this.definition.name;
+  }
+
+  get config(): MeshConfig {
+    return this.mesh.config;
+  }
+
+  static async start(cls: ServiceClass, options: HostOptions = {}): Promise<ServiceHost> {
+    const definition = exploreService(cls);
+    const config = resolveConfig(options);
+    const container = createMeshContainer(config, options, `${definition.name}@${config.instance}`);
+    container.bind(cls).toSelf().inSingletonScope();
+    const mesh = new Mesh(container, config);
+    const logger = container.get<Logger>(LOGGER);
+    const registry = container.get(ServiceRegistry);
+    const transports = container.get(TransportRegistry);
+    const listeners = new Map<TransportKind, TransportServer>();
+    try {
+      const running = await registry.find(definition.name, config.instance);
+      if (running && running.pid !== process.pid) {
+        throw new ServiceAlreadyRunningError(
+          `${definition.name}@${config.instance} is already running as pid ${running.pid} in namespace '${config.namespace}'`,
+        );
+      }
+      const instance = container.get<object>(cls);
+      const available = new Set(transports.kinds());
+      const decide = (requested: EndpointDefinition['binding'], name: string, purpose: 'endpoint' | 'event'): TransportKind => {
+        const decision: BindingDecision = resolveBinding({
+          requested,
+          override: bindingOverride(config.bindings, definition.name, name),
+          purpose,
+          sameHost: true,
+          available,
+        });
+        if (decision.fallback) {
+          logger.once(`fallback:${name}`, 'info', `${name}: ${decision.kind} instead of ${decision.fallback.from} (${decision.fallback.reason})`);
+        }
+        return decision.kind;
+      };
+      const routes: RouteDescriptor[] = definition.endpoints.map((endpoint) => ({
+        name: endpoint.name,
+        id: endpoint.id,
+        binding: decide(endpoint.binding, endpoint.name, 'endpoint'),
+        ...(endpoint.timeoutMs === undefined ? {} : { timeoutMs: endpoint.timeoutMs }),
+      }));
+      const subscriptions: SubscriptionDescriptor[] = definition.subscriptions.map((subscription) => ({
+        event: subscription.event.name,
+        id: subscription.event.id,
+        binding: decide('socket', subscription.event.name, 'event'),
+      }));
+      const server = new RpcServer(definition.name, endpointRoutes(definition, instance), eventRoutes(definition, instance), logger, config.maxPayloadBytes);
+
+      // Every service listens on its Unix socket: events and later handshakes arrive there.
+      const kinds = new Set<TransportKind>(['uds', ...routes.map((r) => r.binding), ...subscriptions.map((s) => s.binding)]);
+      if (config.tcp.enabled) kinds.add('tcp');
+      for (const kind of kinds) {
+        listeners.set(
+          kind,
+          await transports.resolve(kind).listen({
+            service: definition.name,
+            instance: config.instance,
+            maxPayloadBytes: config.maxPayloadBytes,
+            onConnection: server.accept,
+          }),
+        );
+      }
+      for (const method of definition.onStart) await (instance as Record<string, () => unknown>)[method]!();
+
+      const descriptor: ServiceDescriptor = {
+        schema: 1,
+        service: definition.name,
+        instance: config.instance,
+        pid: process.pid,
+        startTime: ownProcessStartTime(),
+        host: hostname(),
+        startedAt: new Date().toISOString(),
+        listeners: Object.fromEntries([...listeners].map(([kind, listener]) => [kind, listener.address])),
+        routes,
+        subscriptions,
+        maxPayloadBytes: config.maxPayloadBytes,
+      };
+      await registry.register(descriptor);
+      const host = new ServiceHost(definition, mesh, instance, server, listeners, descriptor, logger);
+      if (options.handleSignals) host.installSignalHandlers();
+      logger.info(`ready (pid ${process.pid}): ${describeBindings(routes, subscriptions)}`);
+      return host;
+    } catch (error) {
+      for (const listener of listeners.values()) await listener.dispose();
+      await mesh.close(0);
+      throw error;
+    }
+  }
+
+  /** Graceful stop; safe to call more than once. */
+  stop(reason = 'stop requested'): Promise<void> {
+    this.stopping ??= this.drain(reason);
+    return this.stopping;
+  }
+
+  get stopped(): boolean {
+    return this.state === 'stopped';
+  }
+
+  private async drain(reason: string): Promise<void> {
+    this.state = 'stopping';
+    const deadline = performance.now() + this.config.gracePeriodMs;
+    const remaining = () => Math.max(0, deadline - performance.now());
+    this.logger.info(`stopping (${reason}): ${this.server.inFlightCount} calls in flight`);
+    await this.mesh.registry.unregister(this.name, this.config.instance);
+    for (const listener of this.listeners.values()) await listener.stopAccepting();
+    this.server.startDraining();
+    if (!(await this.server.whenIdle(remaining()))) {
+      this.logger.warn(`${this.server.inFlightCount} calls still running when the grace period of ${this.config.gracePeriodMs} ms ended`);
+    }
+    for (const method of this.definition.onStop) {
+      try {
+        await withTimeout((this.instance as Record<string, () => unknown>)[method]!(), remaining());
+      } catch (error) {
+        this.logger.error(`@OnStop ${this.definition.cls.name}.${method} failed`, error);
+      }
+    }
+    await this.mesh.close(remaining());
+    this.server.closeConnections();
+    for (const listener of this.listeners.values()) await listener.dispose();
+    for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
+    this.state = 'stopped';
+    this.logger.info('stopped');
+  }
+
+  private installSignalHandlers(): void {
+    const drain = (signal: NodeJS.Signals) => () => {
+      if (this.state !== 'running') {
+        this.logger.warn(`${signal} again while stopping: exiting now`);
+        process.exit(130);
+      }
+      void this.stop(signal).then(
+        () => process.exit(0),
+        (error) => {
+          this.logger.error('stop failed', error);
+          process.exit(1);
+        },
+      );
+    };
+    this.on('SIGTERM', drain('SIGTERM'));
+    this.on('SIGINT', drain('SIGINT'));
+    for (const { signal, method } of this.definition.signals) {
+      this.on(signal, () => {
+        try {
+          const result = (this.instance as Record<string, () => unknown>)[method]!();
+          if (result instanceof Promise) result.catch((error) => this.logger.error(`@OnSignal('${signal}') ${method} failed`, error));
+        } catch (error) {
+          this.logger.error(`@OnSignal('${signal}') ${method} failed`, error);
+        }
+      });
+    }
+  }
+
+  private on(signal: NodeJS.Signals, handler: () => void): void {
+    process.on(signal, handler);
+    this.signalHandlers.push([signal, handler]);
+  }
+}
+
+/**
+ * Starts a service as the main program of its process: SIGTERM/SIGINT drain it and exit 0;
+ * a failure to start is logged and exits 1.
+ */
+export async function bootstrap(cls: ServiceClass, options: HostOptions = {}): Promise<ServiceHost> {
+  try {
+    return await ServiceHost.start(cls, { handleSignals: true, ...options });
+  } catch (error) {
+    process.stderr.write(`[${cls.name}] error: failed to start: ${describeError(error)}\n`);
+    process.exit(1);
+  }
+}
+
+function endpointRoutes(definition: ServiceDefinition, instance: object): Map<number, EndpointRoute> {
+  const routes = new Map<number, EndpointRoute>();
+  for (const endpoint of definition.endpoints) {
+    const method = (instance as Record<string, (...args: unknown[]) => unknown>)[endpoint.method]!;
+    routes.set(endpoint.id, {
+      name: endpoint.route,
+      id: endpoint.id,
+      contextIndex: endpoint.contextIndex,
+      invoke: (args) => method.apply(instance, args),
+    });
+  }
+  return routes;
+}
+
+function eventRoutes(definition: ServiceDefinition, instance: object): Map<number, EventRoute> {
+  const routes = new Map<number, EventRoute>();
+  for (const subscription of definition.subscriptions) {
+    const { event } = subscription;
+    let route = routes.get(event.id);
+    if (!route) {
+      const prototype = event.cls.prototype as object;
+      route = {
+        name: event.name,
+        id: event.id,
+        // Events arrive as plain data; give them back their class without running its constructor.
+        revive: (body) => {
+          if (typeof body !== 'object' || body === null) throw new FrameError(`${event.name} body is not an object`);
+          return Object.assign(Object.create(prototype) as object, body);
+        },
+        handlers: [],
+      };
+      routes.set(event.id, route);
+    }
+    const method = (instance as Record<string, (...args: unknown[]) => unknown>)[subscription.method]!;
+    route.handlers.push({
+      label: `${definition.cls.name}.${subscription.method}`,
+      contextIndex: subscription.contextIndex,
+      invoke: (args) => method.apply(instance, args),
+    });
+  }
+  return routes;
+}
+
+function describeBindings(routes: RouteDescriptor[], subscriptions: SubscriptionDescriptor[]): string {
+  const parts = [
+    ...routes.map((route) => `${route.name} → ${route.binding}`),
+    ...subscriptions.map((subscription) => `on ${subscription.event} ← ${subscription.binding}`),
+  ];
+  return parts.length > 0 ? parts.join(', ') : 'no endpoints';
+}
+
+async function withTimeout(value: unknown, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      value,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`did not finish within ${Math.round(timeoutMs)} ms`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

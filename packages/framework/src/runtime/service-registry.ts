@@ -1,0 +1,129 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inject, injectable } from 'inversify';
+import { checkDescriptor, type ServiceDescriptor } from './descriptor';
+import { LOGGER, type Logger } from './logger';
+import { isProcessAlive } from './process-info';
+import { RuntimeDir } from './runtime-dir';
+
+/**
+ * Who runs where, as files in the runtime directory: one descriptor per service
+ * instance, replaced atomically (write + rename) so readers never see half a file.
+ * Liveness comes from the kernel (pid + start time), not from heartbeats, so a busy
+ * event loop is never mistaken for a dead process.
+ */
+@injectable('Singleton')
+export class ServiceRegistry {
+  private readonly logger: Logger;
+
+  constructor(
+    @inject(RuntimeDir) private readonly dir: RuntimeDir,
+    @inject(LOGGER) logger: Logger,
+  ) {
+    this.logger = logger.child('registry');
+  }
+
+  async register(descriptor: ServiceDescriptor): Promise<void> {
+    const path = this.dir.descriptorPath(descriptor.service, descriptor.instance);
+    const temp = `${path}.${process.pid}.tmp`;
+    await writeFile(temp, JSON.stringify(descriptor, null, 2), { mode: 0o600 });
+    await rename(temp, path);
+  }
+
+  /** Removes the descriptor if it is still ours (a successor may have replaced it). */
+  async unregister(service: string, instance: string, pid = process.pid): Promise<void> {
+    const path = this.dir.descriptorPath(service, instance);
+    const current = await this.read(path);
+    if (current && typeof current !== 'string' && current.pid === pid) await unlinkQuietly(path);
+  }
+
+  /** Live instances of `service`; descriptors of dead processes are removed on the way. */
+  async lookup(service: string): Promise<ServiceDescriptor[]> {
+    return (await this.list()).filter((d) => d.service === service);
+  }
+
+  async find(service: string, instance: string): Promise<ServiceDescriptor | undefined> {
+    const found = await this.read(this.dir.descriptorPath(service, instance));
+    if (!found || typeof found === 'string') return undefined;
+    return isProcessAlive(found.pid, found.startTime) ? found : undefined;
+  }
+
+  async list(): Promise<ServiceDescriptor[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir.registryDir);
+    } catch {
+      return [];
+    }
+    const live: ServiceDescriptor[] = [];
+    for (const name of names) {
+      if (!name.endsWith('.json')) continue;
+      const path = join(this.dir.registryDir, name);
+      const descriptor = await this.read(path);
+      if (descriptor === undefined) continue;
+      if (typeof descriptor === 'string') {
+        this.logger.once(`bad:${path}`, 'warn', `ignoring descriptor ${path}: ${descriptor}`);
+        continue;
+      }
+      if (isProcessAlive(descriptor.pid, descriptor.startTime)) live.push(descriptor);
+      else await this.reclaim(path, descriptor);
+    }
+    return live;
+  }
+
+  /** Calls `listener` (debounced) whenever a descriptor appears, changes or goes. */
+  watch(listener: () => void): () => void {
+    let watcher: FSWatcher | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      watcher = watch(this.dir.registryDir, { persistent: false }, () => {
+        if (timer) return;
+        timer = setTimeout(() => {
+          timer = undefined;
+          listener();
+        }, 5);
+        timer.unref();
+      });
+      watcher.on('error', () => undefined);
+    } catch (error) {
+      this.logger.once('watch', 'warn', `cannot watch ${this.dir.registryDir} (${(error as Error).message}); changes are seen on the next lookup`);
+    }
+    return () => {
+      if (timer) clearTimeout(timer);
+      watcher?.close();
+    };
+  }
+
+  private async read(path: string): Promise<ServiceDescriptor | string | undefined> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      return checkDescriptor(JSON.parse(text));
+    } catch (error) {
+      return `invalid JSON (${(error as Error).message})`;
+    }
+  }
+
+  /** A dead owner's descriptor and socket file are removed, unless a successor replaced them meanwhile. */
+  private async reclaim(path: string, dead: ServiceDescriptor): Promise<void> {
+    const again = await this.read(path);
+    if (!again || typeof again === 'string' || again.pid !== dead.pid || again.startTime !== dead.startTime) return;
+    this.logger.debug(`reclaiming ${dead.service}@${dead.instance} left by dead pid ${dead.pid}`);
+    await unlinkQuietly(path);
+    const uds = dead.listeners.uds;
+    if (uds?.kind === 'uds' && uds.path.startsWith(this.dir.socketDir + '/')) await unlinkQuietly(uds.path);
+  }
+}
+
+async function unlinkQuietly(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch {
+    // already gone
+  }
+}

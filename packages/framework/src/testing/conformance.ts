@@ -1,0 +1,315 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Client } from '../contracts/client';
+import { Endpoint } from '../decorators/endpoint.decorator';
+import { On } from '../decorators/on.decorator';
+import { Service } from '../decorators/service.decorator';
+import { defineContract } from '../contracts/contract';
+import { HostmeshError } from '../errors/hostmesh-error';
+import {
+  CallAbortedError,
+  CallTimeoutError,
+  ConnectionLostError,
+  PayloadTooLargeError,
+  RemoteError,
+  RouteNotFoundError,
+  ServiceStoppingError,
+  ServiceUnavailableError,
+} from '../errors/errors';
+import type { TransportKind } from '../metadata/types';
+import { FrameKind, HEADER_BYTES, writeHeader } from '../protocol/frame';
+import { Mesh } from '../runtime/mesh';
+import type { ServiceDescriptor } from '../runtime/descriptor';
+import { ServiceHost } from '../runtime/service-host';
+import { Conformance, ConformancePing, ConformancePong, OutOfStockError, type ConformanceApi } from './fixtures/conformance.contract';
+import { rawChannelFactory } from './raw-channel';
+import { sleep, spawnService, type SpawnedService } from './spawn-service';
+import { tempRuntimeDir } from './temp-runtime';
+
+const FIXTURE = join(__dirname, 'fixtures', `conformance.main${__filename.endsWith('.ts') ? '.ts' : '.js'}`);
+const SERVER_MAX_PAYLOAD = 8 * 1024 * 1024;
+
+interface Deployment {
+  server: SpawnedService;
+  mesh: Mesh;
+  client: Client<ConformanceApi>;
+  descriptor: ServiceDescriptor;
+  namespace: string;
+}
+
+/**
+ * The behaviour every transport must show, against a real service in a child process:
+ * request/response, binary and 1 MiB payloads, remote errors, unknown routes, timeouts and
+ * cancellation, size limits, events both ways, malformed and truncated frames, a peer that
+ * dies mid-call and a service that is not there. Every transport runs this same suite.
+ */
+export function describeTransportConformance(kind: TransportKind): void {
+  describe(`the ${kind} transport`, () => {
+    const runtime = tempRuntimeDir();
+    const deployments: Deployment[] = [];
+    const hosts: ServiceHost[] = [];
+    let main: Deployment;
+
+    async function deploy(namespace: string, meshOptions: Parameters<typeof Mesh.connect>[0] = {}): Promise<Deployment> {
+      const server = await spawnService(FIXTURE, {
+        env: {
+          HOSTMESH_RUNTIME_DIR: runtime.path,
+          HOSTMESH_NAMESPACE: namespace,
+          HOSTMESH_BINDINGS: JSON.stringify({ '*': kind }),
+          HOSTMESH_LOG_LEVEL: 'info',
+        },
+        ready: { service: 'conformance', runtimeDir: runtime.path, namespace },
+      });
+      const mesh = Mesh.connect({ runtimeDir: runtime.path, namespace, logLevel: 'silent', ...meshOptions });
+      const [descriptor] = await mesh.registry.lookup('conformance');
+      const deployment = { server, mesh, client: mesh.client(Conformance), descriptor: descriptor!, namespace };
+      deployments.push(deployment);
+      return deployment;
+    }
+
+    beforeAll(async () => {
+      main = await deploy('main');
+    }, 30_000);
+
+    afterAll(async () => {
+      for (const host of hosts) await host.stop();
+      for (const { mesh, server } of deployments) {
+        await mesh.close(100);
+        await server.stop();
+      }
+      runtime.remove();
+    }, 30_000);
+
+    it(`announces every endpoint on ${kind}`, () => {
+      expect(main.descriptor.routes.map((route) => route.binding)).toEqual(main.descriptor.routes.map(() => kind));
+      expect(main.descriptor.listeners[kind]).toBeDefined();
+    });
+
+    it('answers a request with the value the handler returned', async () => {
+      await expect(main.client.add(2, 40)).resolves.toBe(42);
+      await expect(main.client.echo({ symbol: 'ACME', nested: { list: [1, 'two', null] } })).resolves.toEqual({
+        symbol: 'ACME',
+        nested: { list: [1, 'two', null] },
+      });
+    });
+
+    it('matches every reply to its request when many calls are in flight', async () => {
+      const values = Array.from({ length: 500 }, (_, i) => ({ i, text: `call ${i}` }));
+      const replies = await Promise.all(values.map((value) => main.client.echo(value)));
+      expect(replies).toEqual(values);
+    });
+
+    it('carries Buffers and typed arrays as binary, with their types', async () => {
+      const value = { buffer: Buffer.from([0, 1, 2, 255]), floats: new Float64Array([1.5, -2]), ints: new Int32Array([-7]) };
+      const reply = (await main.client.echo(value)) as typeof value;
+      expect(reply.buffer).toBeInstanceOf(Uint8Array);
+      expect([...reply.buffer]).toEqual([0, 1, 2, 255]);
+      expect(reply.floats).toBeInstanceOf(Float64Array);
+      expect([...reply.floats]).toEqual([1.5, -2]);
+      expect(reply.ints).toBeInstanceOf(Int32Array);
+    });
+
+    it('round-trips a 1 MiB payload byte for byte, both ways', async () => {
+      const payload = randomBytes(1024 * 1024);
+      const reply = (await main.client.echo(payload)) as Buffer;
+      expect(Buffer.compare(Buffer.from(reply), payload)).toBe(0);
+      const generated = await main.client.bytes(1024 * 1024, 0xab);
+      expect(generated.length).toBe(1024 * 1024);
+      expect(generated.every((byte) => byte === 0xab)).toBe(true);
+    });
+
+    it('delivers a registered error type as an instance of its class', async () => {
+      const error = await main.client.fail('typed').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OutOfStockError);
+      expect(error).toMatchObject({ name: 'OutOfStockError', message: 'ACME is out of stock', code: 'OUT_OF_STOCK', retryable: true });
+    });
+
+    it('delivers other errors as typed errors keeping name, message, code and retryable', async () => {
+      const plain = await main.client.fail('plain').catch((e: unknown) => e);
+      expect(plain).toBeInstanceOf(RemoteError);
+      expect(plain).toMatchObject({ name: 'TypeError', message: 'plain failure', code: 'REMOTE_ERROR', retryable: false });
+      const framework = await main.client.fail('framework').catch((e: unknown) => e);
+      expect(framework).toBeInstanceOf(ServiceStoppingError);
+      expect(framework).toMatchObject({ code: 'SERVICE_STOPPING', retryable: true, message: 'pretending to stop' });
+      const thrownString = await main.client.fail('string').catch((e: unknown) => e);
+      expect(thrownString).toBeInstanceOf(RemoteError);
+      expect((thrownString as Error).message).toBe('a bare string');
+    });
+
+    it('rejects a call to an unknown endpoint with RouteNotFoundError naming it', async () => {
+      const untyped = main.client as unknown as { noSuchEndpoint(): Promise<unknown> };
+      const error = await untyped.noSuchEndpoint().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RouteNotFoundError);
+      expect((error as Error).message).toContain('noSuchEndpoint');
+      await expect(main.client.add(1, 1)).resolves.toBe(2);
+    });
+
+    it('times out a slow call with CallTimeoutError and tells the service to cancel it', async () => {
+      const started = Date.now();
+      const error = await main.client.$with({ timeoutMs: 100 }).sleep(5000, 'timed-out').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CallTimeoutError);
+      expect((error as HostmeshError).retryable).toBe(true);
+      expect(Date.now() - started).toBeLessThan(3000);
+      await eventually(async () => expect(await main.client.cancelled()).toContain('timed-out'));
+      await expect(main.client.add(2, 2)).resolves.toBe(4);
+    });
+
+    it('cancels a call through its AbortSignal, at the caller and at the service', async () => {
+      const controller = new AbortController();
+      const call = main.client.$with({ signal: controller.signal }).sleep(5000, 'aborted');
+      setTimeout(() => controller.abort(), 50);
+      await expect(call).rejects.toBeInstanceOf(CallAbortedError);
+      await eventually(async () => expect(await main.client.cancelled()).toContain('aborted'));
+      const already = new AbortController();
+      already.abort();
+      await expect(main.client.$with({ signal: already.signal }).add(1, 2)).rejects.toBeInstanceOf(CallAbortedError);
+    });
+
+    it('refuses a request over the caller\'s limit with PayloadTooLargeError before sending anything', async () => {
+      const small = Mesh.connect({ runtimeDir: main.mesh.config.runtimeDir, namespace: main.namespace, logLevel: 'silent', maxPayloadBytes: 64 * 1024 });
+      try {
+        const client = small.client(Conformance);
+        await expect(client.add(1, 2)).resolves.toBe(3);
+        const before = await main.client.calls();
+        await expect(client.echo(Buffer.alloc(128 * 1024))).rejects.toBeInstanceOf(PayloadTooLargeError);
+        // The same connection keeps working, and the refused call never reached the service.
+        await expect(client.add(3, 4)).resolves.toBe(7);
+        expect(await main.client.calls()).toBe(before + 1);
+      } finally {
+        await small.close();
+      }
+    });
+
+    it('answers a response over the service\'s limit with PayloadTooLargeError', async () => {
+      const error = await main.client.bytes(SERVER_MAX_PAYLOAD + 1, 1).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PayloadTooLargeError);
+      await expect(main.client.add(5, 5)).resolves.toBe(10);
+    });
+
+    it('delivers events to the subscribing service as instances of their class', async () => {
+      for (let seq = 0; seq < 20; seq++) await main.mesh.events.publish(new ConformancePing(seq));
+      await eventually(async () => expect(await main.client.received()).toEqual(Array.from({ length: 20 }, (_, i) => i)));
+    });
+
+    it('delivers events from the service to a subscriber in another process', async () => {
+      const received: number[] = [];
+      const Listener = defineContract<Record<string, never>>('conformance-listener');
+      @Service(Listener)
+      class ListenerService {
+        @Endpoint()
+        ping(): string {
+          return 'pong';
+        }
+        @On(ConformancePong)
+        onPong(pong: ConformancePong): void {
+          received.push(pong.seq);
+        }
+      }
+      const listener = await ServiceHost.start(ListenerService, {
+        runtimeDir: main.mesh.config.runtimeDir,
+        namespace: main.namespace,
+        bindings: { '*': kind },
+        logLevel: 'silent',
+      });
+      hosts.push(listener);
+      await expect(main.client.publish(10)).resolves.toBe(10);
+      await eventually(() => expect(received).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    });
+
+    describe('given bytes that are not valid frames', () => {
+      async function sendRaw(bytes: Buffer): Promise<void> {
+        const raw = await rawChannelFactory(kind)(main.descriptor);
+        const healthy = main.client.add(20, 22);
+        raw.write(bytes);
+        await raw.closed;
+        await expect(healthy).resolves.toBe(42);
+        await expect(main.client.add(1, 1)).resolves.toBe(2);
+      }
+
+      it('drops a connection whose header is garbage, logging a FrameError, and serves the others', async () => {
+        await sendRaw(Buffer.from('GET / HTTP/1.1\r\nHost: example\r\n\r\n'));
+        await main.server.waitForOutput(/dropped connection .*FrameError.*bad frame magic/);
+      });
+
+      it('drops a connection announcing a body over the limit', async () => {
+        const header = Buffer.alloc(HEADER_BYTES);
+        writeHeader(header, FrameKind.Request, 0, 1, 1, 0xffff_fff0);
+        await sendRaw(header);
+        await main.server.waitForOutput(/dropped connection .*FrameError.*exceeds the limit/);
+      });
+
+      it('drops a connection whose body does not decode', async () => {
+        const frame = Buffer.alloc(HEADER_BYTES + 4);
+        writeHeader(frame, FrameKind.Request, 0, 7, main.descriptor.routes[0]!.id, 4);
+        frame.writeUInt32BE(0xc1c1c1c1, HEADER_BYTES); // 0xc1 is never used in msgpack
+        await sendRaw(frame);
+        await main.server.waitForOutput(/dropped connection .*FrameError.*undecodable frame body/);
+      });
+
+      it('drops a connection that closes halfway through a frame', async () => {
+        const raw = await rawChannelFactory(kind)(main.descriptor);
+        const frame = Buffer.alloc(HEADER_BYTES + 10);
+        writeHeader(frame, FrameKind.Request, 0, 9, main.descriptor.routes[0]!.id, 100);
+        raw.write(frame);
+        await sleep(20);
+        raw.close();
+        await main.server.waitForOutput(/dropped connection .*FrameError.*truncated frame/);
+        await expect(main.client.add(2, 3)).resolves.toBe(5);
+      });
+    });
+
+    it('reports ServiceUnavailableError within the timeout when the service is not running', async () => {
+      const empty = Mesh.connect({ runtimeDir: main.mesh.config.runtimeDir, namespace: `${main.namespace}-empty`, logLevel: 'silent' });
+      try {
+        const started = Date.now();
+        const error = await empty.client(Conformance).$with({ timeoutMs: 300 }).add(1, 1).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ServiceUnavailableError);
+        expect((error as HostmeshError).retryable).toBe(true);
+        expect(Date.now() - started).toBeLessThan(3000);
+      } finally {
+        await empty.close();
+      }
+    });
+
+    it('fails calls in flight with a retryable ConnectionLostError when the service dies, then recovers', async () => {
+      const victim = await deploy('victim', { reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
+      await expect(victim.client.add(1, 1)).resolves.toBe(2);
+      const inFlight = victim.client.sleep(10_000, 'doomed');
+      await sleep(50);
+      const started = Date.now();
+      await victim.server.kill();
+      const error = await inFlight.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectionLostError);
+      expect((error as HostmeshError).retryable).toBe(true);
+      expect(Date.now() - started).toBeLessThan(3000);
+
+      // A call made while the service is down waits for it, within its timeout.
+      const waiting = victim.client.$with({ timeoutMs: 15_000 }).pid();
+      const restarted = await spawnService(FIXTURE, {
+        env: {
+          HOSTMESH_RUNTIME_DIR: runtime.path,
+          HOSTMESH_NAMESPACE: 'victim',
+          HOSTMESH_BINDINGS: JSON.stringify({ '*': kind }),
+        },
+        ready: { service: 'conformance', runtimeDir: runtime.path, namespace: 'victim' },
+      });
+      victim.server = restarted;
+      await expect(waiting).resolves.toBe(restarted.pid);
+    }, 30_000);
+  });
+}
+
+/** Retries `check` until it passes or ~3 s have gone: for effects that land asynchronously. */
+async function eventually(check: () => unknown, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(20);
+    }
+  }
+}

@@ -1,0 +1,4 @@
+export { describeTransportConformance } from './conformance';
+export { spawnService, reapAll, SpawnedService, typescriptExecArgv, sleep, type SpawnOptions, type Exit } from './spawn-service';
+export { tempRuntimeDir } from './temp-runtime';
+export { registerRawChannel, rawChannelFactory, type RawChannel, type RawChannelFactory } from './raw-channel';

@@ -1,0 +1,51 @@
+import { connect, type Socket } from 'node:net';
+import type { TransportKind } from '../metadata/types';
+import type { ServiceDescriptor } from '../runtime/descriptor';
+
+/** A way to put arbitrary bytes on a transport, for the malformed-frame cases. */
+export interface RawChannel {
+  write(bytes: Buffer): void;
+  /** Resolves when the service has closed the channel. */
+  readonly closed: Promise<void>;
+  close(): void;
+}
+
+export type RawChannelFactory = (descriptor: ServiceDescriptor) => Promise<RawChannel>;
+
+const factories = new Map<TransportKind, RawChannelFactory>();
+
+/** Each transport's test support registers how to reach it without the framework. */
+export function registerRawChannel(kind: TransportKind, factory: RawChannelFactory): void {
+  factories.set(kind, factory);
+}
+
+export function rawChannelFactory(kind: TransportKind): RawChannelFactory {
+  const factory = factories.get(kind);
+  if (!factory) throw new Error(`no raw channel registered for transport '${kind}'`);
+  return factory;
+}
+
+function socketChannel(socket: Socket): Promise<RawChannel> {
+  return new Promise((resolve, reject) => {
+    const closed = new Promise<void>((done) => socket.once('close', () => done()));
+    socket.on('data', () => undefined);
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      socket.on('error', () => undefined);
+      resolve({ write: (bytes) => socket.write(bytes), closed, close: () => socket.destroy() });
+    });
+  });
+}
+
+registerRawChannel('uds', async (descriptor) => {
+  const address = descriptor.listeners.uds;
+  if (address?.kind !== 'uds') throw new Error(`${descriptor.service} has no uds listener`);
+  return socketChannel(connect(address.path));
+});
+
+registerRawChannel('tcp', async (descriptor) => {
+  const address = descriptor.listeners.tcp;
+  if (address?.kind !== 'tcp') throw new Error(`${descriptor.service} has no tcp listener`);
+  return socketChannel(connect({ host: address.host, port: address.port }));
+});

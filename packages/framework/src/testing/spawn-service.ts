@@ -1,0 +1,138 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { ServiceRegistry } from '../runtime/service-registry';
+import { RuntimeDir } from '../runtime/runtime-dir';
+import { ConsoleLogger } from '../runtime/logger';
+
+/** Node flags that let a child run TypeScript sources, as the tests do. */
+export function typescriptExecArgv(): string[] {
+  return ['-r', resolve(__dirname, '../../register-ts.cjs'), '--conditions=hostmesh-source'];
+}
+
+export interface SpawnOptions {
+  /** Environment on top of this process's. */
+  env?: NodeJS.ProcessEnv;
+  args?: string[];
+  /** Wait until this service instance is announced in the registry of `runtimeDir`/`namespace`. */
+  ready?: { service: string; instance?: string; runtimeDir: string; namespace?: string };
+  readyTimeoutMs?: number;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+/** A child process running a service; every one is reaped, even when a test fails. */
+export class SpawnedService {
+  readonly exited: Promise<Exit>;
+  private log = '';
+
+  constructor(readonly child: ChildProcess) {
+    live.add(child);
+    const append = (chunk: Buffer) => {
+      // Bounded, so a child that floods its output cannot exhaust the test's memory.
+      this.log = (this.log + chunk.toString()).slice(-256 * 1024);
+    };
+    child.stdout?.on('data', append);
+    child.stderr?.on('data', append);
+    this.exited = new Promise((resolveExit) => {
+      child.once('exit', (code, signal) => {
+        live.delete(child);
+        resolveExit({ code, signal });
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get output(): string {
+    return this.log;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Resolves once the output contains `pattern`; rejects after `timeoutMs` or if the child exits. */
+  async waitForOutput(pattern: string | RegExp, timeoutMs = 5000): Promise<void> {
+    const matches = () => (typeof pattern === 'string' ? this.log.includes(pattern) : pattern.test(this.log));
+    const deadline = Date.now() + timeoutMs;
+    while (!matches()) {
+      if (!this.running) throw new Error(`child exited before printing ${pattern}; output:\n${this.log}`);
+      if (Date.now() > deadline) throw new Error(`child did not print ${pattern} within ${timeoutMs} ms; output:\n${this.log}`);
+      await sleep(10);
+    }
+  }
+
+  /** Sends `signal`, then SIGKILL if the child is still there after `graceMs`. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000): Promise<Exit> {
+    if (!this.running) return this.exited;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    const exit = await this.exited;
+    clearTimeout(timer);
+    return exit;
+  }
+
+  kill(): Promise<Exit> {
+    if (this.running) this.child.kill('SIGKILL');
+    return this.exited;
+  }
+}
+
+/** Starts `entry` (a .ts or .js file) in a new Node process. */
+export async function spawnService(entry: string, options: SpawnOptions = {}): Promise<SpawnedService> {
+  const execArgv = entry.endsWith('.ts') ? typescriptExecArgv() : [];
+  const child = spawn(process.execPath, [...execArgv, entry, ...(options.args ?? [])], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const spawned = new SpawnedService(child);
+  if (options.ready) {
+    try {
+      await waitForService(options.ready, options.readyTimeoutMs ?? 15_000, spawned);
+    } catch (error) {
+      await spawned.kill();
+      throw error;
+    }
+  }
+  return spawned;
+}
+
+/** Polls the registry until the child announced the service instance. */
+async function waitForService(ready: NonNullable<SpawnOptions['ready']>, timeoutMs: number, spawned: SpawnedService): Promise<void> {
+  const registry = new ServiceRegistry(RuntimeDir.open(ready.runtimeDir, ready.namespace ?? 'default'), new ConsoleLogger('test', 'error'));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await registry.find(ready.service, ready.instance ?? '0');
+    if (found?.pid === spawned.pid) return;
+    if (!spawned.running) throw new Error(`${ready.service} exited before it was ready; output:\n${spawned.output}`);
+    if (Date.now() > deadline) throw new Error(`${ready.service} was not ready within ${timeoutMs} ms; output:\n${spawned.output}`);
+    await sleep(20);
+  }
+}
+
+/** Stops every child still running: for afterAll hooks. */
+export async function reapAll(): Promise<void> {
+  await Promise.all(
+    [...live].map(
+      (child) =>
+        new Promise<void>((done) => {
+          child.once('exit', () => done());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms));
+}

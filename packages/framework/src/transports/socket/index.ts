@@ -1,0 +1,3 @@
+export { UdsTransport } from './uds.transport';
+export { TcpTransport, type TcpOptions } from './tcp.transport';
+export { socketTransportModule } from './socket.module';

@@ -1,0 +1,136 @@
+import type { Socket } from 'node:net';
+import { FrameError } from '../../errors/errors';
+import { FrameParser } from '../../protocol/frame-parser';
+import type { Connection, ConnectionHandler, PeerInfo } from '../transport';
+
+/** A frame that stops growing for this long is treated as truncated and the peer dropped. */
+const STALLED_FRAME_MS = 10_000;
+
+const noHandler: ConnectionHandler = {
+  onFrame: () => undefined,
+  onProtocolError: () => undefined,
+  onClose: () => undefined,
+};
+
+/** A stream socket (Unix or TCP) carrying length-prefixed frames. */
+export class SocketConnection implements Connection {
+  private handler: ConnectionHandler = noHandler;
+  private readonly parser: FrameParser;
+  private drained: Promise<void> | null = null;
+  private closed = false;
+  private closeError: Error | undefined;
+  private stallTimer: NodeJS.Timeout | null = null;
+  private stallMark = -1;
+
+  constructor(
+    private readonly socket: Socket,
+    readonly peer: PeerInfo,
+    maxPayloadBytes: number,
+  ) {
+    this.parser = new FrameParser(maxPayloadBytes, (frame) => this.handler.onFrame(frame));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (error) => {
+      this.closeError ??= error;
+    });
+    socket.on('close', () => this.onSocketClose());
+  }
+
+  get writable(): boolean {
+    return !this.closed && !this.socket.writableNeedDrain;
+  }
+
+  bind(handler: ConnectionHandler): void {
+    this.handler = handler;
+  }
+
+  write(frame: Buffer): boolean {
+    if (this.closed) return false;
+    return this.socket.write(frame);
+  }
+
+  whenWritable(): Promise<void> {
+    if (!this.socket.writableNeedDrain || this.closed) return Promise.resolve();
+    this.drained ??= new Promise<void>((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        this.drained = null;
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+    return this.drained;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.socket.end();
+    // A peer that never reads must not keep us half-open forever.
+    setTimeout(() => this.socket.destroy(), 5_000).unref();
+  }
+
+  destroy(error?: Error): void {
+    if (error) this.closeError ??= error;
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    try {
+      this.parser.push(chunk);
+    } catch (error) {
+      this.protocolError(error instanceof FrameError ? error : new FrameError(String(error), { cause: error }));
+      return;
+    }
+    if (this.parser.pendingBytes > 0) this.watchStall();
+  }
+
+  private protocolError(error: Error): void {
+    if (this.closed) return;
+    this.closeError ??= error;
+    this.handler.onProtocolError(error);
+    this.socket.destroy();
+  }
+
+  private watchStall(): void {
+    if (this.stallTimer) return;
+    this.stallMark = this.parser.pendingBytes;
+    this.stallTimer = setInterval(() => {
+      const pending = this.parser.pendingBytes;
+      if (pending === 0) {
+        this.clearStall();
+      } else if (pending === this.stallMark) {
+        this.clearStall();
+        this.protocolError(new FrameError(`truncated frame: ${pending} bytes received, then nothing for ${STALLED_FRAME_MS} ms`));
+      } else {
+        this.stallMark = pending;
+      }
+    }, STALLED_FRAME_MS);
+    this.stallTimer.unref();
+  }
+
+  private clearStall(): void {
+    if (this.stallTimer) clearInterval(this.stallTimer);
+    this.stallTimer = null;
+  }
+
+  private onSocketClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearStall();
+    const pending = this.parser.pendingBytes;
+    if (pending > 0 && !this.closeError) {
+      this.closeError = new FrameError(`truncated frame: the peer closed after ${pending} bytes of a frame`);
+      this.handler.onProtocolError(this.closeError);
+    }
+    this.handler.onClose(this.closeError);
+  }
+}

@@ -1,0 +1,82 @@
+import type { TransportKind } from '../metadata/types';
+
+/** Where a listener can be reached; the shape beyond `kind` belongs to the transport. */
+export type TransportAddress =
+  | { kind: 'uds'; path: string }
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: Exclude<TransportKind, 'uds' | 'tcp'>; [key: string]: unknown };
+
+/** Who is on the other end, as far as the transport can tell. */
+export interface PeerInfo {
+  kind: TransportKind;
+  /** Human-readable origin for logs: a socket path, `host:port`, … */
+  address: string;
+  pid?: number;
+  uid?: number;
+  gid?: number;
+}
+
+/** What the owner of a connection is told; every callback runs on the event loop thread. */
+export interface ConnectionHandler {
+  /** A whole frame; the buffer may be a view of transport memory valid until the call returns. */
+  onFrame(frame: Buffer): void;
+  /** The peer sent bytes that are not a frame; the connection is being destroyed. */
+  onProtocolError(error: Error): void;
+  /** The connection is gone; `error` is set when it did not close cleanly. */
+  onClose(error?: Error): void;
+}
+
+/**
+ * A bidirectional, ordered, reliable frame channel. Transports implement this and nothing
+ * about routing, serialization or retries: those live once, in the rpc layer above.
+ */
+export interface Connection {
+  readonly peer: PeerInfo;
+  /** False once the transport's buffer is over its high-water mark: wait for `whenWritable()`. */
+  readonly writable: boolean;
+  /** Must be called synchronously after the connection is handed out. */
+  bind(handler: ConnectionHandler): void;
+  /** Queues one whole frame; returns `writable` afterwards. */
+  write(frame: Buffer): boolean;
+  /** Resolves when buffered frames have drained, or the connection closed. */
+  whenWritable(): Promise<void>;
+  /** Stops delivering frames until `resume()`: backpressure towards the peer. */
+  pause(): void;
+  resume(): void;
+  /** Flushes what was written, then closes. */
+  close(): void;
+  /** Closes at once, dropping anything unsent. */
+  destroy(error?: Error): void;
+}
+
+export interface TransportServer {
+  readonly address: TransportAddress;
+  /** Stops accepting new connections; existing ones stay open for the owner to drain. */
+  stopAccepting(): Promise<void>;
+  /** Releases the listener's resources (socket file, …) once every connection is closed. */
+  dispose(): Promise<void>;
+}
+
+export interface ListenRequest {
+  service: string;
+  instance: string;
+  maxPayloadBytes: number;
+  onConnection(connection: Connection): void;
+}
+
+export interface ConnectRequest {
+  maxPayloadBytes: number;
+  /** Give up connecting after this long. */
+  timeoutMs: number;
+}
+
+export interface Transport {
+  readonly kind: TransportKind;
+  listen(request: ListenRequest): Promise<TransportServer>;
+  connect(address: TransportAddress, request: ConnectRequest): Promise<Connection>;
+  /** A transport configured with `options` (`TransportRegistry.resolve({ type, options })`). */
+  withOptions?(options: Record<string, unknown>): Transport;
+}
+
+/** Multi-injection token: every ContainerModule that adds a transport binds it here. */
+export const TRANSPORT = Symbol.for('hostmesh:transport');
