@@ -39,4 +39,8 @@ export {
 export { TransportRegistry, type TransportSpec } from './transports/transport-registry';
 export * from './transports/socket';
 export * as protocol from './protocol';
+export { routeId as routeIdOf } from './protocol/route-id';
+export { RpcClient, type RpcClientOptions } from './rpc/rpc-client';
+export { RpcServer } from './rpc/rpc-server';
+export type { EndpointRoute, EventRoute } from './rpc/routes';
 export { inject, injectable, ContainerModule } from 'inversify';

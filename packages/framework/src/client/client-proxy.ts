@@ -14,13 +14,12 @@ export function createClientProxy<Api>(caller: Caller, options?: CallOptions): C
   const withOptions = (more: CallOptions) => createClientProxy<Api>(caller, { ...options, ...more });
   return new Proxy(Object.create(null) as object, {
     get(_target, property) {
+      let method = methods.get(property as string);
+      if (method !== undefined) return method;
       if (property === '$with') return withOptions;
       if (typeof property !== 'string' || !isCallableName(property)) return undefined;
-      let method = methods.get(property);
-      if (method === undefined) {
-        method = (...args: unknown[]) => caller.call(property, args, options);
-        methods.set(property, method);
-      }
+      method = (...args: unknown[]) => caller.call(property, args, options);
+      methods.set(property, method);
       return method;
     },
     has(_target, property) {

@@ -6,6 +6,13 @@ import { FrameFlag, type FrameKind, frameFlags, HEADER_BYTES, writeHeader } from
 const streamOptions = () => ({ sequential: true, moreTypes: true, useRecords: true });
 const statelessOptions = () => ({ moreTypes: true, useRecords: false });
 const WITH_HEADER_SPACE = RESERVE_START_SPACE | HEADER_BYTES;
+/** Raw bodies from this size on are sent from the caller's buffer instead of copied. */
+const GATHER_THRESHOLD = 16 * 1024;
+
+/** Buffers (and plain Uint8Arrays) travel as raw bodies; other typed arrays keep their type through msgpack. */
+export function isRawBytes(value: unknown): value is Uint8Array {
+  return value instanceof Uint8Array && (Buffer.isBuffer(value) || value.constructor === Uint8Array);
+}
 
 /**
  * Encodes and decodes frame bodies for one connection. Over an ordered, reliable
@@ -24,6 +31,12 @@ export class FrameCodec {
   private readonly range = { start: HEADER_BYTES, end: 0 };
 
   constructor(readonly maxPayloadBytes: number) {}
+
+  /**
+   * Set by `encodeBytes` when a large body travels as its own buffer after the returned
+   * header; the caller writes it right after the header, then clears it.
+   */
+  tail: Buffer | null = null;
 
   /** Returns the whole frame, header included; throws PayloadTooLargeError before anything is sent. */
   encode(kind: FrameKind, id: number, route: number, body: unknown, what?: string): Buffer {
@@ -48,14 +61,47 @@ export class FrameCodec {
     return frame;
   }
 
-  /** Decodes the body of a whole frame; a body that cannot be decoded is a FrameError. */
-  decode(frame: Buffer): unknown {
-    const flags = frameFlags(frame);
+  /**
+   * Frames a Buffer as a raw body, skipping msgpack: a small one is copied behind the
+   * header, a large one is not copied at all but left in `tail` for a gathered write.
+   */
+  encodeBytes(kind: FrameKind, id: number, route: number, bytes: Uint8Array, what?: string): Buffer {
+    const length = bytes.byteLength;
+    if (length > this.maxPayloadBytes) throw new PayloadTooLargeError(length, this.maxPayloadBytes, what);
+    let flags = FrameFlag.RawBody;
+    if (this.resetPending) {
+      flags |= FrameFlag.CodecReset;
+      this.resetPending = false;
+    }
+    if (length >= GATHER_THRESHOLD) {
+      const head = Buffer.allocUnsafe(HEADER_BYTES);
+      writeHeader(head, kind, flags, id, route, length);
+      this.tail = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, length);
+      return head;
+    }
+    const frame = Buffer.allocUnsafe(HEADER_BYTES + length);
+    writeHeader(frame, kind, flags, id, route, length);
+    frame.set(bytes, HEADER_BYTES);
+    return frame;
+  }
+
+  /**
+   * Decodes the body of the frame at buffer[start, end); a body that cannot be decoded is a
+   * FrameError. msgpackr caches a DataView on the buffer it reads, so reading frames in place
+   * (rather than from a slice each) saves an allocation per frame.
+   */
+  decode(buffer: Buffer, start: number, end: number): unknown {
+    const flags = frameFlags(buffer, start);
+    this.range.start = start + HEADER_BYTES;
+    this.range.end = end;
     try {
-      if (flags & FrameFlag.Stateless) return statelessUnpackr.unpack(frame.subarray(HEADER_BYTES));
+      if (flags & FrameFlag.RawBody) {
+        if (flags & FrameFlag.CodecReset) this.unpackr = new Unpackr(streamOptions());
+        return buffer.subarray(start + HEADER_BYTES, end);
+      }
+      if (flags & FrameFlag.Stateless) return statelessUnpackr.unpack(buffer, this.range);
       if (flags & FrameFlag.CodecReset) this.unpackr = new Unpackr(streamOptions());
-      this.range.end = frame.length;
-      return this.unpackr.unpack(frame, this.range);
+      return this.unpackr.unpack(buffer, this.range);
     } catch (error) {
       throw new FrameError(`undecodable frame body: ${(error as Error).message}`, { cause: error });
     }

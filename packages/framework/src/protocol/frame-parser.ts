@@ -2,8 +2,8 @@ import { checkHeader, HEADER_BYTES } from './frame';
 
 /**
  * Splits a byte stream into whole frames. Frames that arrive inside one chunk are
- * handed out as views of it (no copy); a frame spanning chunks is assembled once
- * into a buffer of its final size. `push` throws FrameError on a bad header, after
+ * handed out in place, as (chunk, start, end): no copy and no slice object; a frame
+ * spanning chunks is assembled once into a buffer of its final size. `push` throws FrameError on a bad header, after
  * which the stream cannot be resynchronised and the connection must be dropped.
  */
 export class FrameParser {
@@ -13,7 +13,7 @@ export class FrameParser {
 
   constructor(
     private readonly maxBodyBytes: number,
-    private readonly onFrame: (frame: Buffer) => void,
+    private readonly onFrame: (buffer: Buffer, start: number, end: number) => void,
   ) {}
 
   /** Bytes of a frame received but not yet complete; a peer closing now truncated it. */
@@ -36,7 +36,7 @@ export class FrameParser {
         this.filled = chunk.copy(this.partial, 0, offset, end);
         return;
       }
-      this.onFrame(chunk.subarray(offset, frameEnd));
+      this.onFrame(chunk, offset, frameEnd);
       offset = frameEnd;
     }
     if (offset < end) {
@@ -65,7 +65,7 @@ export class FrameParser {
     if (this.filled < frame.length) return -1;
     this.partial = null;
     this.filled = 0;
-    this.onFrame(frame);
+    this.onFrame(frame, 0, frame.length);
     return offset;
   }
 }

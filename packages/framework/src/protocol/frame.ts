@@ -26,17 +26,29 @@ export const enum FrameFlag {
   CodecReset = 0x01,
   /** The body was encoded without per-connection state (datagram transports). */
   Stateless = 0x02,
+  /** The body is raw bytes (a Buffer argument or result), not msgpack: no codec, no copy. */
+  RawBody = 0x04,
 }
-const KNOWN_FLAGS = FrameFlag.CodecReset | FrameFlag.Stateless;
+const KNOWN_FLAGS = FrameFlag.CodecReset | FrameFlag.Stateless | FrameFlag.RawBody;
 
 export function writeHeader(frame: Buffer, kind: FrameKind, flags: number, id: number, route: number, bodyLength: number): void {
   frame[0] = FRAME_MAGIC;
   frame[1] = PROTOCOL_VERSION;
   frame[2] = kind;
   frame[3] = flags;
-  frame.writeUInt32LE(id >>> 0, 4);
-  frame.writeUInt32LE(route >>> 0, 8);
-  frame.writeUInt32LE(bodyLength, 12);
+  // Byte stores: Buffer#writeUInt32LE validates its arguments on every call.
+  frame[4] = id;
+  frame[5] = id >>> 8;
+  frame[6] = id >>> 16;
+  frame[7] = id >>> 24;
+  frame[8] = route;
+  frame[9] = route >>> 8;
+  frame[10] = route >>> 16;
+  frame[11] = route >>> 24;
+  frame[12] = bodyLength;
+  frame[13] = bodyLength >>> 8;
+  frame[14] = bodyLength >>> 16;
+  frame[15] = bodyLength >>> 24;
 }
 
 /**
@@ -64,18 +76,20 @@ export function checkHeader(buffer: Buffer, offset: number, maxBodyBytes: number
   return length;
 }
 
-export function frameKind(frame: Buffer): FrameKind {
-  return frame[2] as FrameKind;
+// Frames are read in place, as (buffer, offset of the header): a transport hands out the
+// memory it received into (a socket chunk, a shared-memory ring) without slicing it.
+export function frameKind(buffer: Buffer, at: number): FrameKind {
+  return buffer[at + 2] as FrameKind;
 }
-export function frameFlags(frame: Buffer): number {
-  return frame[3]!;
+export function frameFlags(buffer: Buffer, at: number): number {
+  return buffer[at + 3]!;
 }
-export function frameId(frame: Buffer): number {
-  return frame.readUInt32LE(4);
+export function frameId(buffer: Buffer, at: number): number {
+  return buffer.readUInt32LE(at + 4);
 }
-export function frameRoute(frame: Buffer): number {
-  return frame.readUInt32LE(8);
+export function frameRoute(buffer: Buffer, at: number): number {
+  return buffer.readUInt32LE(at + 8);
 }
-export function frameBodyLength(frame: Buffer): number {
-  return frame.readUInt32LE(12);
+export function frameBodyLength(buffer: Buffer, at: number): number {
+  return buffer.readUInt32LE(at + 12);
 }

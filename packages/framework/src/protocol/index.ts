@@ -1,4 +1,4 @@
 export * from './frame';
 export { FrameParser } from './frame-parser';
-export { FrameCodec, encodeStatelessFrame } from './codec';
+export { FrameCodec, encodeStatelessFrame, isRawBytes } from './codec';
 export { routeId, endpointRoute } from './route-id';

@@ -4,12 +4,13 @@ import {
   CallTimeoutError,
   ConnectionLostError,
   FrameError,
+  PayloadTooLargeError,
   QueueFullError,
   RouteNotFoundError,
   ServiceUnavailableError,
 } from '../errors/errors';
 import { fromWireError } from '../errors/wire';
-import { FrameCodec } from '../protocol/codec';
+import { FrameCodec, isRawBytes } from '../protocol/codec';
 import { FrameKind, frameId, frameKind } from '../protocol/frame';
 import type { Logger } from '../runtime/logger';
 import type { Connection, ConnectionHandler, Transport, TransportAddress } from '../transports/transport';
@@ -43,6 +44,15 @@ interface PendingCall {
 }
 
 type State = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
+
+/** Says which call a size error belongs to; the message is built only when it is needed. */
+function nameTheCall(error: Error, call: PendingCall): Error {
+  if (error instanceof PayloadTooLargeError) {
+    const what = call.kind === FrameKind.Event ? `event ${call.routeName}` : `request to ${call.routeName}`;
+    return new PayloadTooLargeError(error.data!.size as number, error.data!.limit as number, what);
+  }
+  return error;
+}
 
 /**
  * One logical connection to one service over one transport: correlates replies with
@@ -176,17 +186,29 @@ export class RpcClient implements ConnectionHandler {
   }
 
   private send(call: PendingCall): void {
-    const what = call.kind === FrameKind.Event ? `event ${call.routeName}` : `request to ${call.routeName}`;
+    const codec = this.codec!;
+    const body = call.body;
     let frame: Buffer;
     try {
-      frame = this.codec!.encode(call.kind, call.id, call.route, call.body, what);
+      // A call whose only argument is a Buffer sends it as a raw body: no codec, no copy.
+      frame =
+        call.kind === FrameKind.Request && (body as unknown[]).length === 1 && isRawBytes((body as unknown[])[0])
+          ? codec.encodeBytes(call.kind, call.id, call.route, (body as Uint8Array[])[0]!)
+          : codec.encode(call.kind, call.id, call.route, body);
     } catch (error) {
-      this.settle(call, error as Error);
+      this.settle(call, nameTheCall(error as Error, call));
       return;
     }
     call.sent = true;
     call.body = undefined;
-    const writable = this.connection!.write(frame);
+    const tail = codec.tail;
+    let writable: boolean;
+    if (tail === null) {
+      writable = this.connection!.write(frame);
+    } else {
+      codec.tail = null;
+      writable = this.connection!.write(frame, tail);
+    }
     if (call.kind === FrameKind.Event) this.settle(call, undefined);
     if (!writable) this.waitForDrain();
   }
@@ -256,8 +278,8 @@ export class RpcClient implements ConnectionHandler {
     this.retryTimer.unref();
   }
 
-  onFrame(frame: Buffer): void {
-    const kind = frameKind(frame);
+  onFrame(buffer: Buffer, start: number, end: number): void {
+    const kind = frameKind(buffer, start);
     if (kind !== FrameKind.Response && kind !== FrameKind.Error) {
       this.connection?.destroy(new FrameError(`unexpected frame kind ${kind} from ${this.options.label}`));
       return;
@@ -265,13 +287,13 @@ export class RpcClient implements ConnectionHandler {
     // Decode every frame in order, even late ones: the codec's record state depends on it.
     let body: unknown;
     try {
-      body = this.codec!.decode(frame);
+      body = this.codec!.decode(buffer, start, end);
     } catch (error) {
       this.options.logger.warn(`dropping connection to ${this.options.label}: ${(error as Error).message}`);
       this.connection?.destroy(error as Error);
       return;
     }
-    const call = this.pending.get(frameId(frame));
+    const call = this.pending.get(frameId(buffer, start));
     if (call === undefined) return;
     this.settle(call, kind === FrameKind.Response ? undefined : this.remoteError(call, body), body);
   }

@@ -1,7 +1,7 @@
 import { FrameError, PayloadTooLargeError, RouteNotFoundError, ServiceStoppingError } from '../errors/errors';
 import { toWireError } from '../errors/wire';
-import { FrameCodec } from '../protocol/codec';
-import { FrameKind, frameId, frameKind, frameRoute } from '../protocol/frame';
+import { FrameCodec, isRawBytes } from '../protocol/codec';
+import { FrameFlag, FrameKind, frameFlags, frameId, frameKind, frameRoute } from '../protocol/frame';
 import { describeError } from '../runtime/logger';
 import type { Connection, ConnectionHandler } from '../transports/transport';
 import { CallContext } from './call-context';
@@ -37,16 +37,16 @@ export class ServerConnection implements ConnectionHandler {
     this.connection.close();
   }
 
-  onFrame(frame: Buffer): void {
-    switch (frameKind(frame)) {
+  onFrame(buffer: Buffer, start: number, end: number): void {
+    switch (frameKind(buffer, start)) {
       case FrameKind.Request:
-        return this.onRequest(frame);
+        return this.onRequest(buffer, start, end);
       case FrameKind.Event:
-        return this.onEvent(frame);
+        return this.onEvent(buffer, start, end);
       case FrameKind.Cancel:
-        return this.onCancel(frame);
+        return this.onCancel(buffer, start, end);
       default:
-        this.connection.destroy(this.dropped(new FrameError(`unexpected frame kind ${frameKind(frame)} from a client`)));
+        this.connection.destroy(this.dropped(new FrameError(`unexpected frame kind ${frameKind(buffer, start)} from a client`)));
     }
   }
 
@@ -67,20 +67,22 @@ export class ServerConnection implements ConnectionHandler {
   }
 
   /** The decoded body, or DROPPED after ending a connection whose bytes are not a frame. */
-  private decode(frame: Buffer): unknown {
+  private decode(buffer: Buffer, start: number, end: number): unknown {
     try {
-      return this.codec.decode(frame);
+      return this.codec.decode(buffer, start, end);
     } catch (error) {
       this.connection.destroy(this.dropped(error as Error));
       return DROPPED;
     }
   }
 
-  private onRequest(frame: Buffer): void {
-    const id = frameId(frame);
-    const routeId = frameRoute(frame);
-    const args = this.decode(frame);
-    if (args === DROPPED) return;
+  private onRequest(buffer: Buffer, start: number, end: number): void {
+    const id = frameId(buffer, start);
+    const routeId = frameRoute(buffer, start);
+    const body = this.decode(buffer, start, end);
+    if (body === DROPPED) return;
+    // A raw body is the call's single Buffer argument.
+    const args = frameFlags(buffer, start) & FrameFlag.RawBody ? [body] : body;
     const route = this.server.routes.get(routeId);
     if (route === undefined) {
       this.replyError(id, routeId, new RouteNotFoundError(`service '${this.server.service}' has no endpoint with route id ${routeId}`));
@@ -132,9 +134,17 @@ export class ServerConnection implements ConnectionHandler {
     }
     let frame: Buffer;
     try {
-      frame = this.codec.encode(FrameKind.Response, id, route.id, value, `response of ${route.name}`);
+      frame = isRawBytes(value)
+        ? this.codec.encodeBytes(FrameKind.Response, id, route.id, value)
+        : this.codec.encode(FrameKind.Response, id, route.id, value);
     } catch (error) {
-      this.replyError(id, route.id, error instanceof PayloadTooLargeError ? error : new FrameError(`response of ${route.name} cannot be encoded: ${(error as Error).message}`));
+      this.replyError(
+        id,
+        route.id,
+        error instanceof PayloadTooLargeError
+          ? new PayloadTooLargeError(error.data!.size as number, error.data!.limit as number, `response of ${route.name}`)
+          : new FrameError(`response of ${route.name} cannot be encoded: ${(error as Error).message}`),
+      );
       return;
     }
     this.write(frame);
@@ -147,7 +157,9 @@ export class ServerConnection implements ConnectionHandler {
 
   /** When the caller does not read its replies, stop reading its requests until it does. */
   private write(frame: Buffer): void {
-    if (this.connection.write(frame) || this.paused) return;
+    const tail = this.codec.tail;
+    if (tail !== null) this.codec.tail = null;
+    if ((tail === null ? this.connection.write(frame) : this.connection.write(frame, tail)) || this.paused) return;
     this.paused = true;
     this.connection.pause();
     void this.connection.whenWritable().then(() => {
@@ -156,19 +168,20 @@ export class ServerConnection implements ConnectionHandler {
     });
   }
 
-  private onEvent(frame: Buffer): void {
-    const body = this.decode(frame);
+  private onEvent(buffer: Buffer, start: number, end: number): void {
+    const body = this.decode(buffer, start, end);
     if (body === DROPPED) return;
-    const route = this.server.events.get(frameRoute(frame));
+    const routeId = frameRoute(buffer, start);
+    const route = this.server.events.get(routeId);
     if (route === undefined) {
       this.server.logger.once(
-        `event:${frameRoute(frame)}`,
+        `event:${routeId}`,
         'warn',
-        `ignoring events with route id ${frameRoute(frame)} from ${this.peer}: '${this.server.service}' does not subscribe to them`,
+        `ignoring events with route id ${routeId} from ${this.peer}: '${this.server.service}' does not subscribe to them`,
       );
       return;
     }
-    this.deliver(route, frameId(frame), body);
+    this.deliver(route, frameId(buffer, start), body);
   }
 
   private deliver(route: EventRoute, id: number, body: unknown): void {
@@ -205,9 +218,9 @@ export class ServerConnection implements ConnectionHandler {
     this.server.logger.error(`${label} failed`, error);
   }
 
-  private onCancel(frame: Buffer): void {
-    if (this.decode(frame) === DROPPED) return;
-    const id = frameId(frame);
+  private onCancel(buffer: Buffer, start: number, end: number): void {
+    if (this.decode(buffer, start, end) === DROPPED) return;
+    const id = frameId(buffer, start);
     const context = this.contexts?.get(id);
     if (context) context.cancel('the caller cancelled the call');
   }

@@ -6,6 +6,7 @@ import type { Contract } from '../contracts/contract';
 import { EventBus } from '../events/event-bus';
 import { resolveConfig, type MeshConfig, type MeshOptions } from './config';
 import { createMeshContainer } from './container';
+import { RuntimeDir } from './runtime-dir';
 import { ServiceRegistry } from './service-registry';
 
 /**
@@ -34,6 +35,10 @@ export class Mesh {
 
   get events(): EventBus {
     return this.container.get(EventBus);
+  }
+
+  get runtimeDir(): RuntimeDir {
+    return this.container.get(RuntimeDir);
   }
 
   get registry(): ServiceRegistry {

@@ -30,7 +30,10 @@ export class RuntimeDir {
 
   static open(base: string | undefined, namespace: string): RuntimeDir {
     const dir = new RuntimeDir(base ?? RuntimeDir.defaultBase(), namespace);
-    for (const path of [dir.base, dir.root, dir.registryDir, dir.socketDir]) ensurePrivateDir(path);
+    // The base may be listable (e.g. 0755) but never writable by others; everything
+    // holding kernel objects or descriptors is private to this user.
+    ensureOwnedDir(dir.base, 0o022);
+    for (const path of [dir.root, dir.registryDir, dir.socketDir]) ensureOwnedDir(path, 0o077);
     return dir;
   }
 
@@ -53,7 +56,7 @@ function uid(): number {
   return process.getuid?.() ?? 0;
 }
 
-function ensurePrivateDir(path: string): void {
+function ensureOwnedDir(path: string, forbiddenModeBits: number): void {
   try {
     mkdirSync(path, { recursive: true, mode: 0o700 });
   } catch (error) {
@@ -64,7 +67,7 @@ function ensurePrivateDir(path: string): void {
   if (stat.uid !== uid()) {
     throw new RuntimeDirError(`runtime directory ${path} belongs to uid ${stat.uid}, not ${uid()}: remove it or set HOSTMESH_RUNTIME_DIR`);
   }
-  if ((stat.mode & 0o077) !== 0) {
+  if ((stat.mode & forbiddenModeBits) !== 0) {
     throw new RuntimeDirError(
       `runtime directory ${path} is open to other users (mode ${(stat.mode & 0o777).toString(8)}): chmod 700 it or set HOSTMESH_RUNTIME_DIR`,
     );

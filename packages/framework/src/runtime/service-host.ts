@@ -72,6 +72,7 @@ export class ServiceHost {
       }
       const instance = container.get<object>(cls);
       const available = new Set(transports.kinds());
+      const fallbacks = new Map<string, string[]>();
       const decide = (requested: EndpointDefinition['binding'], name: string, purpose: 'endpoint' | 'event'): TransportKind => {
         const decision: BindingDecision = resolveBinding({
           requested,
@@ -81,7 +82,8 @@ export class ServiceHost {
           available,
         });
         if (decision.fallback) {
-          logger.once(`fallback:${name}`, 'info', `${name}: ${decision.kind} instead of ${decision.fallback.from} (${decision.fallback.reason})`);
+          const why = `${decision.kind} instead of ${decision.fallback.from} (${decision.fallback.reason})`;
+          fallbacks.set(why, [...(fallbacks.get(why) ?? []), name]);
         }
         return decision.kind;
       };
@@ -96,6 +98,7 @@ export class ServiceHost {
         id: subscription.event.id,
         binding: decide('socket', subscription.event.name, 'event'),
       }));
+      for (const [why, names] of fallbacks) logger.info(`${names.join(', ')}: ${why}`);
       const server = new RpcServer(definition.name, endpointRoutes(definition, instance), eventRoutes(definition, instance), logger, config.maxPayloadBytes);
 
       // Every service listens on its Unix socket: events and later handshakes arrive there.

@@ -18,8 +18,11 @@ export interface PeerInfo {
 
 /** What the owner of a connection is told; every callback runs on the event loop thread. */
 export interface ConnectionHandler {
-  /** A whole frame; the buffer may be a view of transport memory valid until the call returns. */
-  onFrame(frame: Buffer): void;
+  /**
+   * A whole frame at buffer[start, end), header included. The memory belongs to the
+   * transport and is valid until the call returns; copy what must outlive it.
+   */
+  onFrame(buffer: Buffer, start: number, end: number): void;
   /** The peer sent bytes that are not a frame; the connection is being destroyed. */
   onProtocolError(error: Error): void;
   /** The connection is gone; `error` is set when it did not close cleanly. */
@@ -36,8 +39,11 @@ export interface Connection {
   readonly writable: boolean;
   /** Must be called synchronously after the connection is handed out. */
   bind(handler: ConnectionHandler): void;
-  /** Queues one whole frame; returns `writable` afterwards. */
-  write(frame: Buffer): boolean;
+  /**
+   * Queues one whole frame: `frame`, then `tail` when given (a large body sent from the
+   * caller's buffer without a copy). Returns `writable` afterwards.
+   */
+  write(frame: Buffer, tail?: Buffer): boolean;
   /** Resolves when buffered frames have drained, or the connection closed. */
   whenWritable(): Promise<void>;
   /** Stops delivering frames until `resume()`: backpressure towards the peer. */

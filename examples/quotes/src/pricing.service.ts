@@ -1,0 +1,55 @@
+import { Endpoint, EventBus, inject, LOGGER, type Logger, OnSignal, OnStart, OnStop, Service } from '@hostmesh/framework';
+import { Pricing, PriceChanged, UnknownSymbolError, type PricingApi, type Quote, type QuoteRequest } from './contracts';
+
+const OPENING_PRICES: Record<string, number> = { ACME: 101.5, GLOBEX: 42.25, INITECH: 7.8 };
+
+@Service(Pricing)
+export class PricingService implements PricingApi {
+  private prices = { ...OPENING_PRICES };
+  private ticker: NodeJS.Timeout | undefined;
+
+  constructor(
+    @inject(EventBus) private readonly events: EventBus,
+    @inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  @Endpoint({ timeoutMs: 1000 })
+  async quote({ symbol, quantity }: QuoteRequest): Promise<Quote> {
+    const price = this.prices[symbol];
+    if (price === undefined) throw new UnknownSymbolError(`no price for ${symbol}`);
+    return { symbol, quantity, price, total: Math.round(price * quantity * 100) / 100, at: Date.now() };
+  }
+
+  @Endpoint()
+  symbols(): string[] {
+    return Object.keys(this.prices);
+  }
+
+  @OnStart()
+  startTicker(): void {
+    this.ticker = setInterval(() => void this.tick(), 700);
+  }
+
+  @OnStop()
+  stopTicker(): void {
+    clearInterval(this.ticker);
+  }
+
+  @OnSignal('SIGHUP')
+  reset(): void {
+    this.prices = { ...OPENING_PRICES };
+    this.logger.info('SIGHUP: prices reset to the opening prices');
+  }
+
+  private async tick(): Promise<void> {
+    const symbols = Object.keys(this.prices);
+    const symbol = symbols[Math.floor(Math.random() * symbols.length)]!;
+    const price = Math.round(this.prices[symbol]! * (0.98 + Math.random() * 0.04) * 100) / 100;
+    this.prices[symbol] = price;
+    try {
+      await this.events.publish(new PriceChanged(symbol, price));
+    } catch (error) {
+      this.logger.warn(`price.changed not delivered: ${(error as Error).message}`);
+    }
+  }
+}

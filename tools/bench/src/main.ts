@@ -1,0 +1,178 @@
+/**
+ * hostmesh request/response over Unix sockets, side by side with a raw `net` Unix-socket
+ * echo measured in the same run, between two separate Node processes.
+ *
+ *   npm run bench                 full run (3 interleaved rounds)
+ *   npm run bench -- --quick      smoke run
+ *   npm run bench -- --pin        server on CPU 1, client on CPU 0 (needs taskset)
+ *   npm run bench -- --json out.json
+ *   npm run bench -- --sizes 64,4096   only these payload sizes
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { formatMicros, formatRate, median, type LatencySummary } from './stats';
+import { hostmeshTarget, rawSocketTarget, type BenchTarget } from './targets';
+import { pipelined, sequential } from './workloads';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const pin = args.includes('--pin');
+const jsonPath = args.includes('--json') ? args[args.indexOf('--json') + 1] : undefined;
+const rounds = quick ? 1 : 3;
+const SIZES = args.includes('--sizes') ? args[args.indexOf('--sizes') + 1]!.split(',').map(Number) : [64, 4096, 1024 * 1024];
+const ITERATIONS: Record<number, number> = quick ? { 64: 2000, 4096: 2000, [1 << 20]: 40 } : { 64: 20_000, 4096: 20_000, [1 << 20]: 300 };
+const PIPELINED: Record<number, number> = quick ? { 64: 20_000, 4096: 10_000, [1 << 20]: 200 } : { 64: 300_000, 4096: 100_000, [1 << 20]: 1000 };
+const IN_FLIGHT = 64;
+
+const ext = extname(__filename);
+const children: ChildProcess[] = [];
+process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
+
+function hasTaskset(): boolean {
+  return spawnSync('taskset', ['-p', String(process.pid)]).status === 0;
+}
+
+/** With --pin, the bench re-runs itself on CPU 0 and its servers run on CPU 1. */
+function pinnedCommand(cpu: number, argv: string[]): [string, string[]] {
+  return pin ? ['taskset', ['-c', String(cpu), ...argv]] : [argv[0]!, argv.slice(1)];
+}
+
+function startChild(file: string, extra: string[], env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const [command, argv] = pinnedCommand(1, [process.execPath, ...process.execArgv, join(__dirname, file + ext), ...extra]);
+  const child = spawn(command, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('ready')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before it was ready`)));
+  });
+}
+
+interface Row {
+  workload: string;
+  size: number;
+  baseline: { name: string; value: number; spread: [number, number]; p99?: number };
+  hostmesh: { name: string; value: number; spread: [number, number]; p99?: number };
+  unit: 'µs p50' | 'msg/s';
+}
+
+function cpuSteal(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return fields[7] ?? 0;
+}
+
+async function main(): Promise<void> {
+  if (pin && !process.env.HOSTMESH_BENCH_PINNED) {
+    if (!hasTaskset()) throw new Error('--pin needs taskset (util-linux)');
+    const rerun = spawnSync('taskset', ['-c', '0', process.execPath, ...process.execArgv, __filename, ...args], {
+      stdio: 'inherit',
+      env: { ...process.env, HOSTMESH_BENCH_PINNED: '1' },
+    });
+    process.exit(rerun.status ?? 1);
+  }
+  const runtime = mkdtempSync(join(tmpdir(), 'hm-bench-'));
+  const namespace = 'bench';
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const stealBefore = cpuSteal();
+  const began = Date.now();
+  console.log(`hostmesh bench: ${quick ? 'quick' : 'full'} run, ${rounds} round(s), ${pin ? 'client on CPU 0, servers on CPU 1' : 'unpinned'}; load average ${load}`);
+  try {
+    const rawPath = join(runtime, 'raw.sock');
+    await startChild('raw-echo.server', [rawPath], {});
+    await startChild('echo.service', [], {
+      HOSTMESH_RUNTIME_DIR: runtime,
+      HOSTMESH_NAMESPACE: namespace,
+      HOSTMESH_BINDINGS: JSON.stringify({ '*': 'uds' }),
+      HOSTMESH_LOG_LEVEL: 'info',
+    });
+    const raw = await rawSocketTarget('raw UDS', rawPath);
+    const hostmesh = hostmeshTarget('hostmesh UDS', runtime, namespace);
+    await warmUp([raw, hostmesh]);
+    const rows = await measure(raw, hostmesh);
+    await raw.close();
+    await hostmesh.close();
+    const stealSeconds = (cpuSteal() - stealBefore) / 100;
+    const elapsed = (Date.now() - began) / 1000;
+    printTable(rows);
+    const busy = stealSeconds > elapsed * 0.05 ? ` The machine was busy: ${stealSeconds.toFixed(1)} s of CPU stolen by the hypervisor.` : '';
+    console.log(`\nratio = hostmesh / raw for latency (lower is better), hostmesh / raw for throughput (higher is better).${busy}`);
+    if (jsonPath) {
+      writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), quick, pin, rounds, load, stealSeconds, rows }, null, 2));
+      console.log(`wrote ${jsonPath}`);
+    }
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    rmSync(runtime, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Lets the JIT reach its optimising tier on every path before anything is measured: the
+ * first few thousand calls of a Node program run unoptimised code and would measure that.
+ */
+async function warmUp(targets: BenchTarget[]): Promise<void> {
+  const deadline = Date.now() + (quick ? 1500 : 4000);
+  const small = Buffer.alloc(64, 1);
+  for (let i = 0; Date.now() < deadline; i++) {
+    for (const target of targets) {
+      await sequential([target], small, 500);
+      await pipelined(target, small, IN_FLIGHT, 2000);
+    }
+  }
+}
+
+/** Interleaves baseline and hostmesh within every round so drift in machine load hits both. */
+async function measure(raw: BenchTarget, hostmesh: BenchTarget): Promise<Row[]> {
+  const latency = new Map<string, LatencySummary[]>();
+  const rate = new Map<string, number[]>();
+  const record = <T>(map: Map<string, T[]>, key: string, value: T) => map.set(key, [...(map.get(key) ?? []), value]);
+  for (let round = 0; round < rounds; round++) {
+    for (const size of SIZES) {
+      const payload = Buffer.alloc(size, 7);
+      const targets = round % 2 ? [hostmesh, raw] : [raw, hostmesh];
+      const summaries = await sequential(targets, payload, ITERATIONS[size]!);
+      targets.forEach((target, i) => record(latency, `${target.name}:${size}`, summaries[i]!));
+      for (const target of targets) record(rate, `${target.name}:${size}`, await pipelined(target, payload, IN_FLIGHT, PIPELINED[size]!));
+    }
+  }
+  const rows: Row[] = [];
+  const spread = (values: number[]): [number, number] => [Math.min(...values), Math.max(...values)];
+  for (const size of SIZES) {
+    const side = (target: BenchTarget) => {
+      const summaries = latency.get(`${target.name}:${size}`)!;
+      const p50s = summaries.map((s) => s.p50);
+      return { name: target.name, value: median(p50s), spread: spread(p50s), p99: median(summaries.map((s) => s.p99)) };
+    };
+    rows.push({ workload: 'sequential round trip', size, baseline: side(raw), hostmesh: side(hostmesh), unit: 'µs p50' });
+    const through = (target: BenchTarget) => {
+      const values = rate.get(`${target.name}:${size}`)!;
+      return { name: target.name, value: median(values), spread: spread(values) };
+    };
+    rows.push({ workload: `${IN_FLIGHT} in flight`, size, baseline: through(raw), hostmesh: through(hostmesh), unit: 'msg/s' });
+  }
+  return rows;
+}
+
+function printTable(rows: Row[]): void {
+  const size = (bytes: number) => (bytes >= 1 << 20 ? `${bytes >> 20} MiB` : bytes >= 1024 ? `${bytes >> 10} KiB` : `${bytes} B`);
+  console.log('\n| workload | payload | raw UDS | hostmesh UDS | ratio | raw p99 | hostmesh p99 |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const row of rows) {
+    const latencyRow = row.unit === 'µs p50';
+    const show = (value: number) => (latencyRow ? formatMicros(value) : formatRate(value));
+    const ratio = row.hostmesh.value / row.baseline.value;
+    const p99 = (value?: number) => (value === undefined ? '' : formatMicros(value));
+    console.log(
+      `| ${row.workload} | ${size(row.size)} | ${show(row.baseline.value)} | ${show(row.hostmesh.value)} | ${ratio.toFixed(2)}× | ${p99(row.baseline.p99)} | ${p99(row.hostmesh.p99)} |`,
+    );
+  }
+}
+
+main().catch((error: Error) => {
+  console.error(`bench failed: ${error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,68 @@
+import { connect, type Socket } from 'node:net';
+import { defineContract, Mesh } from '@hostmesh/framework';
+
+/** Something the workloads can send a payload to and get it back from. */
+export interface BenchTarget {
+  readonly name: string;
+  roundTrip(payload: Buffer): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export interface EchoApi {
+  echo(payload: Buffer): Buffer;
+}
+export const Echo = defineContract<EchoApi>('bench-echo');
+
+/** hostmesh end to end: typed client, codec, framing, routing, promises. */
+export function hostmeshTarget(name: string, runtimeDir: string, namespace: string): BenchTarget {
+  const mesh = Mesh.connect({ runtimeDir, namespace, logLevel: 'warn', defaultTimeoutMs: 60_000 });
+  const client = mesh.client(Echo);
+  return {
+    name,
+    roundTrip: (payload) => client.echo(payload),
+    close: () => mesh.close(),
+  };
+}
+
+/**
+ * The floor for Node sockets: a raw `net` Unix-socket client and an echo server that
+ * writes back whatever it reads. Replies are counted in bytes, in order, so many
+ * requests can be in flight on the one stream.
+ */
+export async function rawSocketTarget(name: string, path: string): Promise<BenchTarget> {
+  const socket: Socket = connect(path);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const waiting: Array<{ remaining: number; resolve: () => void }> = [];
+  let head = 0;
+  socket.on('data', (chunk: Buffer) => {
+    let bytes = chunk.length;
+    while (bytes > 0 && head < waiting.length) {
+      const reply = waiting[head]!;
+      const take = Math.min(bytes, reply.remaining);
+      reply.remaining -= take;
+      bytes -= take;
+      if (reply.remaining === 0) {
+        head++;
+        reply.resolve();
+      }
+    }
+    if (head === waiting.length) {
+      waiting.length = 0;
+      head = 0;
+    }
+  });
+  return {
+    name,
+    roundTrip: (payload) =>
+      new Promise<void>((resolve) => {
+        waiting.push({ remaining: payload.length, resolve });
+        socket.write(payload);
+      }),
+    close: async () => {
+      socket.destroy();
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import type { BenchTarget } from './targets';
+import { summarize, type LatencySummary } from './stats';
+
+/**
+ * One call at a time: the latency of a round trip. Targets take turns in blocks of
+ * `block` calls, so a change in machine load during the run hits all of them alike.
+ * A tenth of the calls (at least 10 per target) go first as warm-up.
+ */
+export async function sequential(targets: BenchTarget[], payload: Buffer, iterations: number, block = 2000): Promise<LatencySummary[]> {
+  const warmup = Math.max(10, Math.floor(iterations / 10));
+  for (const target of targets) for (let i = 0; i < warmup; i++) await target.roundTrip(payload);
+  const samples = targets.map(() => new Float64Array(iterations));
+  for (let done = 0; done < iterations; done += block) {
+    const end = Math.min(iterations, done + block);
+    for (let t = 0; t < targets.length; t++) {
+      const target = targets[(t + done / block) % targets.length]!;
+      const into = samples[targets.indexOf(target)]!;
+      for (let i = done; i < end; i++) {
+        const start = process.hrtime.bigint();
+        await target.roundTrip(payload);
+        into[i] = Number(process.hrtime.bigint() - start);
+      }
+    }
+  }
+  return samples.map((each) => summarize(each));
+}
+
+/** `inFlight` calls outstanding at all times until `total` completed: messages per second. */
+export async function pipelined(target: BenchTarget, payload: Buffer, inFlight: number, total: number): Promise<number> {
+  await Promise.all(Array.from({ length: inFlight }, () => target.roundTrip(payload)));
+  let started = 0;
+  const begin = process.hrtime.bigint();
+  const lane = async () => {
+    while (started < total) {
+      started++;
+      await target.roundTrip(payload);
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, lane));
+  const seconds = Number(process.hrtime.bigint() - begin) / 1e9;
+  return total / seconds;
+}
