@@ -1,0 +1,40 @@
+import type { CallOptions } from '../contracts/client';
+import { createClientProxy, type Caller } from './client-proxy';
+
+interface Api {
+  quote(symbol: string, quantity: number): number;
+}
+
+function recordingCaller(): Caller & { calls: Array<[string, unknown[], CallOptions | undefined]> } {
+  const calls: Array<[string, unknown[], CallOptions | undefined]> = [];
+  return { calls, call: async (method, args, options) => calls.push([method, args, options]) };
+}
+
+describe('createClientProxy', () => {
+  it('turns each method call into a call of the route with its arguments', async () => {
+    const caller = recordingCaller();
+    const client = createClientProxy<Api>(caller);
+    await client.quote('ACME', 3);
+    expect(caller.calls).toEqual([['quote', ['ACME', 3], undefined]]);
+    expect(client.quote).toBe(client.quote);
+  });
+
+  it('is not mistaken for a promise or serialised by probes', async () => {
+    const caller = recordingCaller();
+    const client = createClientProxy<Api>(caller);
+    await expect(Promise.resolve(client)).resolves.toBe(client);
+    const probed = client as unknown as Record<string, unknown>;
+    expect(probed.then).toBeUndefined();
+    expect(probed.toJSON).toBeUndefined();
+    expect(probed.constructor).toBeUndefined();
+    expect(caller.calls).toEqual([]);
+  });
+
+  it('applies $with options to every call, merging repeated ones', async () => {
+    const caller = recordingCaller();
+    const signal = new AbortController().signal;
+    const client = createClientProxy<Api>(caller).$with({ timeoutMs: 50 }).$with({ signal });
+    await client.quote('ACME', 1);
+    expect(caller.calls[0]![2]).toEqual({ timeoutMs: 50, signal });
+  });
+});

@@ -1,0 +1,88 @@
+import { FrameError, PayloadTooLargeError } from '../errors/errors';
+import { encodeStatelessFrame, FrameCodec } from './codec';
+import { FrameFlag, FrameKind, frameFlags, frameId, frameKind, frameRoute, HEADER_BYTES } from './frame';
+
+const decodeWhole = (codec: FrameCodec, frame: Buffer) => codec.decode(frame, 0, frame.length);
+
+describe('FrameCodec', () => {
+  it('writes the header fields a receiver reads back', () => {
+    const frame = new FrameCodec(1024).encode(FrameKind.Event, 0xdeadbeef, 0x01020304, { a: 1 });
+    expect(frameKind(frame, 0)).toBe(FrameKind.Event);
+    expect(frameId(frame, 0)).toBe(0xdeadbeef);
+    expect(frameRoute(frame, 0)).toBe(0x01020304);
+    expect(frame.readUInt32LE(12)).toBe(frame.length - HEADER_BYTES);
+  });
+
+  it('round-trips the values services exchange, keeping their types', () => {
+    const sender = new FrameCodec(1 << 20);
+    const receiver = new FrameCodec(1 << 20);
+    const value = {
+      text: 'héllo',
+      list: [1, -2.5, null, true],
+      when: new Date(1_700_000_000_000),
+      bytes: Buffer.from([1, 2, 3]),
+      floats: new Float32Array([0.5]),
+      map: new Map([['k', 1]]),
+      big: 2n ** 70n,
+      missing: undefined,
+    };
+    expect(decodeWhole(receiver, sender.encode(FrameKind.Request, 1, 1, value))).toEqual(value);
+  });
+
+  it('describes a repeated object shape once, so later frames are smaller', () => {
+    const codec = new FrameCodec(1 << 20);
+    const quote = { symbol: 'ACME', price: 1.5, quantity: 10, side: 'buy', at: 1 };
+    const first = codec.encode(FrameKind.Request, 1, 1, quote).length;
+    const second = codec.encode(FrameKind.Request, 2, 1, quote).length;
+    expect(second).toBeLessThan(first - 15);
+  });
+
+  it('refuses an oversized body before sending, and resets the peer so the stream stays in step', () => {
+    const sender = new FrameCodec(64);
+    const receiver = new FrameCodec(64);
+    decodeWhole(receiver, sender.encode(FrameKind.Request, 1, 1, { a: 1 }));
+    // This encode defines a new structure, then is refused: the receiver never sees it.
+    expect(() => sender.encode(FrameKind.Request, 2, 1, { b: 'x'.repeat(100) })).toThrow(PayloadTooLargeError);
+    // The same shape again: without the reset it would be sent as a reference the receiver never learnt.
+    const next = sender.encode(FrameKind.Request, 3, 1, { b: 'short' });
+    expect(frameFlags(next, 0) & FrameFlag.CodecReset).toBeTruthy();
+    expect(decodeWhole(receiver, next)).toEqual({ b: 'short' });
+    expect(decodeWhole(receiver, sender.encode(FrameKind.Request, 4, 1, { a: 3 }))).toEqual({ a: 3 });
+  });
+
+  it('sends a small Buffer as a raw body copied behind the header', () => {
+    const codec = new FrameCodec(1 << 20);
+    const bytes = Buffer.from('raw bytes');
+    const frame = codec.encodeBytes(FrameKind.Response, 1, 1, bytes);
+    expect(codec.tail).toBeNull();
+    expect(frameFlags(frame, 0) & FrameFlag.RawBody).toBeTruthy();
+    expect(frame.subarray(HEADER_BYTES).toString()).toBe('raw bytes');
+    expect(decodeWhole(new FrameCodec(1 << 20), frame)).toEqual(bytes);
+  });
+
+  it('leaves a large Buffer in place as the tail of the frame, without copying it', () => {
+    const codec = new FrameCodec(1 << 22);
+    const bytes = Buffer.alloc(1 << 20, 9);
+    const head = codec.encodeBytes(FrameKind.Request, 1, 1, bytes);
+    expect(head.length).toBe(HEADER_BYTES);
+    expect(head.readUInt32LE(12)).toBe(1 << 20);
+    expect(codec.tail).toBe(bytes);
+  });
+
+  it('refuses a raw body over the limit', () => {
+    expect(() => new FrameCodec(10).encodeBytes(FrameKind.Request, 1, 1, Buffer.alloc(11))).toThrow(PayloadTooLargeError);
+  });
+
+  it('reports a body that is not msgpack as a FrameError', () => {
+    const frame = new FrameCodec(64).encode(FrameKind.Request, 1, 1, 'ok');
+    frame[HEADER_BYTES] = 0xc1; // never used by msgpack
+    expect(() => decodeWhole(new FrameCodec(64), frame)).toThrow(FrameError);
+  });
+
+  it('decodes stateless frames without any connection state', () => {
+    const frame = encodeStatelessFrame(FrameKind.Event, 5, 6, { symbol: 'ACME' }, 1024);
+    expect(frameFlags(frame, 0) & FrameFlag.Stateless).toBeTruthy();
+    expect(decodeWhole(new FrameCodec(1024), frame)).toEqual({ symbol: 'ACME' });
+    expect(decodeWhole(new FrameCodec(1024), frame)).toEqual({ symbol: 'ACME' });
+  });
+});

@@ -1,0 +1,87 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ServiceStoppingError } from '../errors/errors';
+import { Conformance } from '../testing/fixtures/conformance.contract';
+import { sleep, spawnService, type SpawnedService } from '../testing/spawn-service';
+import { tempRuntimeDir } from '../testing/temp-runtime';
+import { Mesh } from './mesh';
+import { RuntimeDir } from './runtime-dir';
+
+const FIXTURES = join(__dirname, '..', 'testing', 'fixtures');
+const SERVICE = join(FIXTURES, 'conformance.main.ts');
+
+describe('a service process', () => {
+  const runtime = tempRuntimeDir();
+  const meshes: Mesh[] = [];
+  const children: SpawnedService[] = [];
+  afterAll(async () => {
+    for (const mesh of meshes) await mesh.close(0);
+    for (const child of children) await child.kill();
+    runtime.remove();
+  });
+
+  async function start(namespace: string): Promise<{ server: SpawnedService; mesh: Mesh; dir: RuntimeDir }> {
+    const server = await spawnService(SERVICE, {
+      env: { HOSTMESH_RUNTIME_DIR: runtime.path, HOSTMESH_NAMESPACE: namespace },
+      ready: { service: 'conformance', runtimeDir: runtime.path, namespace },
+    });
+    children.push(server);
+    const mesh = Mesh.connect({ runtimeDir: runtime.path, namespace, logLevel: 'silent' });
+    meshes.push(mesh);
+    return { server, mesh, dir: RuntimeDir.open(runtime.path, namespace) };
+  }
+
+  it('drains on SIGTERM: every accepted call gets its reply, new ones are refused, and it exits 0 leaving nothing behind', async () => {
+    const { server, mesh, dir } = await start('drain');
+    const client = mesh.client(Conformance);
+    const accepted = Array.from({ length: 1000 }, (_, i) => client.sleep(400, `drain-${i}`));
+    await sleep(100);
+    server.child.kill('SIGTERM');
+    await server.waitForOutput('stopping (SIGTERM): 1000 calls in flight');
+    await expect(client.add(1, 2)).rejects.toBeInstanceOf(ServiceStoppingError);
+    await expect(Promise.all(accepted)).resolves.toEqual(accepted.map(() => 400));
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(existsSync(dir.socketPath('conformance', '0'))).toBe(false);
+    expect(existsSync(dir.descriptorPath('conformance', '0'))).toBe(false);
+  }, 20_000);
+
+  it('refuses to start a second instance of a service that is running', async () => {
+    const { server } = await start('twice');
+    const second = await spawnService(SERVICE, { env: { HOSTMESH_RUNTIME_DIR: runtime.path, HOSTMESH_NAMESPACE: 'twice' } });
+    children.push(second);
+    expect(await second.exited).toEqual({ code: 1, signal: null });
+    expect(second.output).toContain(`ServiceAlreadyRunningError [SERVICE_ALREADY_RUNNING]: conformance@0 is already running as pid ${server.pid}`);
+    expect(server.running).toBe(true);
+  }, 20_000);
+
+  it('after SIGKILL, the next start reclaims the stale socket file and serves again, with the socket at 0600', async () => {
+    const first = await start('crash');
+    await first.server.kill();
+    const socket = first.dir.socketPath('conformance', '0');
+    expect(existsSync(socket)).toBe(true);
+    const second = await start('crash');
+    expect(statSync(socket).mode & 0o777).toBe(0o600);
+    await expect(second.mesh.client(Conformance).pid()).resolves.toBe(second.server.pid);
+  }, 20_000);
+
+  it('runs @OnSignal handlers when the signal arrives', async () => {
+    const { server, mesh } = await start('signals');
+    const client = mesh.client(Conformance);
+    expect(await client.reloads()).toBe(0);
+    // Standard signals are not queued: send the second only once the first was handled.
+    for (const expected of [1, 2]) {
+      server.child.kill('SIGHUP');
+      for (let i = 0; i < 100 && (await client.reloads()) < expected; i++) await sleep(10);
+      expect(await client.reloads()).toBe(expected);
+    }
+  }, 20_000);
+
+  it('exits 1 at bootstrap naming the class and method of a misused decorator', async () => {
+    const misused = await spawnService(join(FIXTURES, 'misused.main.ts'), { env: { HOSTMESH_RUNTIME_DIR: runtime.path } });
+    children.push(misused);
+    expect(await misused.exited).toEqual({ code: 1, signal: null });
+    expect(misused.output).toContain(
+      'BootstrapError [BOOTSTRAP_INVALID]: ForgotTheServiceDecorator.quote is decorated as a handler but ForgotTheServiceDecorator has no @Service(contract) decorator',
+    );
+  }, 20_000);
+});
