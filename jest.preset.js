@@ -1,22 +1,11 @@
 // Shared by every project's jest.config.js: swc strips types (tsc -b type-checks),
 // keeps legacy decorators and their metadata, and transforms inversify's ESM build.
+const swcOptions = require('./packages/framework/swc-options.cjs');
+
 module.exports = {
   testEnvironment: require.resolve('./jest.environment.js'),
   testEnvironmentOptions: { customExportConditions: ['hostmesh-source', 'node', 'require', 'default'] },
-  transform: {
-    '^.+\\.(t|j)sx?$': [
-      '@swc/jest',
-      {
-        jsc: {
-          target: 'es2022',
-          parser: { syntax: 'typescript', decorators: true },
-          transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-        },
-        module: { type: 'commonjs' },
-        sourceMaps: 'inline',
-      },
-    ],
-  },
+  transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', swcOptions()] },
   transformIgnorePatterns: ['/node_modules/(?!(inversify|@inversifyjs)/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   testMatch: ['<rootDir>/src/**/*.spec.ts'],
