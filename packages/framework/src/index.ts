@@ -23,7 +23,7 @@ export { LOGGER, ConsoleLogger, type Logger, type LogLevel, type LogSink } from 
 export { RuntimeDir } from './runtime/runtime-dir';
 export { ServiceRegistry } from './runtime/service-registry';
 export type { ServiceDescriptor, RouteDescriptor, SubscriptionDescriptor } from './runtime/descriptor';
-export { isProcessAlive, processStartTime } from './runtime/process-info';
+export { isProcessAlive, processStartTime } from '@hostmesh/native';
 export { createMeshContainer, coreModule } from './runtime/container';
 export {
   TRANSPORT,

@@ -13,7 +13,7 @@ import { createMeshContainer } from './container';
 import type { RouteDescriptor, ServiceDescriptor, SubscriptionDescriptor } from './descriptor';
 import { describeError, LOGGER, type Logger } from './logger';
 import { Mesh } from './mesh';
-import { ownProcessStartTime } from './process-info';
+import { ownProcessStartTime } from '@hostmesh/native';
 import { ServiceRegistry } from './service-registry';
 
 export interface HostOptions extends MeshOptions {

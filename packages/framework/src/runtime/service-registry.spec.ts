@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { tempRuntimeDir } from '../testing/temp-runtime';
 import type { ServiceDescriptor } from './descriptor';
 import { ConsoleLogger, type LogSink } from './logger';
-import { ownProcessStartTime } from './process-info';
+import { ownProcessStartTime } from '@hostmesh/native';
 import { RuntimeDir } from './runtime-dir';
 import { ServiceRegistry } from './service-registry';
 

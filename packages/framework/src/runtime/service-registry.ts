@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inject, injectable } from 'inversify';
 import { checkDescriptor, type ServiceDescriptor } from './descriptor';
 import { LOGGER, type Logger } from './logger';
-import { isProcessAlive } from './process-info';
+import { isProcessAlive } from '@hostmesh/native';
 import { RuntimeDir } from './runtime-dir';
 
 /**

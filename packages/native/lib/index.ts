@@ -1,0 +1,15 @@
+export { PosixError, type PosixErrorDetails } from './posix-error';
+export { ShmSegment, SEGMENT_HEADER_BYTES, type SegmentOwner } from './shm-segment';
+export { Ring, RingCorruptedError, RING_CONTROL_BYTES, type MessageHandler } from './ring';
+export { ShmChannel, doorbellPaths, type ShmChannelOptions, type ShmChannelStats } from './shm-channel';
+export { SpinPolicy, type SpinOptions } from './spin-policy';
+export { FdWatcher, READABLE, WRITABLE } from './fd-watcher';
+export { MessageQueue, QueueLimitError, type QueueAttributes, type CreateQueueOptions, type QueueHandler } from './mqueue';
+export { NamedSemaphore } from './semaphore';
+export { mkfifo } from './fifo';
+export { peerCredentials, type PeerCredentials } from './peer-credentials';
+export { watchProcessExit, type ProcessWatch } from './process-watch';
+export { processStartTime, isProcessAlive, ownProcessStartTime } from './process-info';
+export { findStaleObjects, removeStaleObjects, type StaleObject } from './janitor';
+export { objectName, userPrefix, requirePosixName } from './names';
+export { native } from './native';

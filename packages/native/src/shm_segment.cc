@@ -1,0 +1,158 @@
+#include "shm_segment.h"
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "errors.h"
+
+namespace hostmesh {
+
+namespace {
+
+struct Mapping {
+  void* address;
+  size_t size;
+};
+
+// Owns the mapping until V8 releases the last view of it (after close() detaches it).
+Napi::Buffer<uint8_t> Expose(Napi::Env env, void* address, size_t size) {
+  return Napi::Buffer<uint8_t>::New(
+      env, static_cast<uint8_t*>(address), size,
+      [](Napi::Env, uint8_t*, Mapping* mapping) {
+        munmap(mapping->address, mapping->size);
+        delete mapping;
+      },
+      new Mapping{address, size});
+}
+
+void* MapFd(Napi::Env env, int fd, size_t size, const std::string& name) {
+  void* address = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (address == MAP_FAILED) {
+    int err = errno;
+    close(fd);
+    ThrowPosix(env, err, "mmap", name);
+  }
+  return address;
+}
+
+// shmCreate(name, size, ownerPid, ownerStartTime): a new segment, 0600, with its owner tag.
+Napi::Value Create(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = StringArg(info, 0, "name");
+  int64_t size = IntegerArg(info, 1, "size");
+  int64_t pid = IntegerArg(info, 2, "ownerPid");
+  int64_t start_time = IntegerArg(info, 3, "ownerStartTime");
+  if (size < static_cast<int64_t>(kSegmentHeaderBytes)) throw Napi::RangeError::New(env, "size is smaller than the segment header");
+  int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) ThrowPosix(env, errno, "shm_open", name);
+  // The mode passed to shm_open is filtered by the umask; make 0600 explicit.
+  if (fchmod(fd, 0600) != 0 || ftruncate(fd, size) != 0) {
+    int err = errno;
+    close(fd);
+    shm_unlink(name.c_str());
+    ThrowPosix(env, err, "ftruncate", name);
+  }
+  void* address;
+  try {
+    address = MapFd(env, fd, static_cast<size_t>(size), name);
+  } catch (...) {
+    shm_unlink(name.c_str());
+    throw;
+  }
+  close(fd);
+  auto* header = static_cast<uint8_t*>(address);
+  uint32_t words[4] = {kSegmentMagic, kSegmentVersion, static_cast<uint32_t>(kSegmentHeaderBytes), 0};
+  uint64_t total = static_cast<uint64_t>(size);
+  uint32_t owner = static_cast<uint32_t>(pid);
+  uint64_t start = static_cast<uint64_t>(start_time);
+  uint64_t created = static_cast<uint64_t>(std::time(nullptr)) * 1000;
+  std::memcpy(header, words, sizeof(words));
+  std::memcpy(header + 16, &total, 8);
+  std::memcpy(header + 24, &owner, 4);
+  std::memcpy(header + 32, &start, 8);
+  std::memcpy(header + 40, &created, 8);
+  return Expose(env, address, static_cast<size_t>(size));
+}
+
+// Opens an existing segment; refuses one that another user owns or that is not hostmesh's.
+int OpenChecked(Napi::Env env, const std::string& name, struct stat* st) {
+  int fd = shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0);
+  if (fd < 0) ThrowPosix(env, errno, "shm_open", name);
+  if (fstat(fd, st) != 0) {
+    int err = errno;
+    close(fd);
+    ThrowPosix(env, err, "fstat", name);
+  }
+  if (st->st_uid != geteuid()) {
+    close(fd);
+    ThrowPosix(env, EACCES, "shm_open (owned by another user)", name);
+  }
+  if (st->st_size < static_cast<off_t>(kSegmentHeaderBytes)) {
+    close(fd);
+    ThrowPosix(env, EBADMSG, "shm_open (too small for a hostmesh segment)", name);
+  }
+  return fd;
+}
+
+// shmOpen(name): the whole mapping, header included.
+Napi::Value Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = StringArg(info, 0, "name");
+  struct stat st;
+  int fd = OpenChecked(env, name, &st);
+  void* address = MapFd(env, fd, static_cast<size_t>(st.st_size), name);
+  close(fd);
+  uint32_t magic;
+  std::memcpy(&magic, address, 4);
+  if (magic != kSegmentMagic) {
+    munmap(address, static_cast<size_t>(st.st_size));
+    ThrowPosix(env, EBADMSG, "shm_open (not a hostmesh segment)", name);
+  }
+  return Expose(env, address, static_cast<size_t>(st.st_size));
+}
+
+// shmReadHeader(name): the first 64 bytes, read without mapping (for the janitor).
+Napi::Value ReadHeader(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = StringArg(info, 0, "name");
+  struct stat st;
+  int fd = OpenChecked(env, name, &st);
+  Napi::Buffer<uint8_t> header = Napi::Buffer<uint8_t>::New(env, kSegmentHeaderBytes);
+  ssize_t got = pread(fd, header.Data(), kSegmentHeaderBytes, 0);
+  int err = errno;
+  close(fd);
+  if (got != static_cast<ssize_t>(kSegmentHeaderBytes)) ThrowPosix(env, got < 0 ? err : EBADMSG, "pread", name);
+  return header;
+}
+
+Napi::Value Unlink(const Napi::CallbackInfo& info) {
+  std::string name = StringArg(info, 0, "name");
+  if (shm_unlink(name.c_str()) != 0) ThrowPosix(info.Env(), errno, "shm_unlink", name);
+  return info.Env().Undefined();
+}
+
+// shmDetach(buffer): every view of the mapping becomes empty at once, so the mapping can
+// go without any JS code ever touching unmapped memory.
+Napi::Value Detach(const Napi::CallbackInfo& info) {
+  if (!info[0].IsBuffer()) throw Napi::TypeError::New(info.Env(), "buffer must be a Buffer");
+  Napi::ArrayBuffer backing = info[0].As<Napi::Buffer<uint8_t>>().ArrayBuffer();
+  if (!backing.IsDetached()) backing.Detach();
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void InitShmSegment(Napi::Env env, Napi::Object exports) {
+  exports.Set("shmCreate", Napi::Function::New(env, Create, "shmCreate"));
+  exports.Set("shmOpen", Napi::Function::New(env, Open, "shmOpen"));
+  exports.Set("shmReadHeader", Napi::Function::New(env, ReadHeader, "shmReadHeader"));
+  exports.Set("shmUnlink", Napi::Function::New(env, Unlink, "shmUnlink"));
+  exports.Set("shmDetach", Napi::Function::New(env, Detach, "shmDetach"));
+}
+
+}  // namespace hostmesh
