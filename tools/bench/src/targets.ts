@@ -5,6 +5,11 @@ import { defineContract, Mesh } from '@hostmesh/framework';
 export interface BenchTarget {
   readonly name: string;
   roundTrip(payload: Buffer): Promise<unknown>;
+  /**
+   * Optional: keep `inFlight` messages outstanding with callbacks instead of promises,
+   * until `total` have come back. Measures the mechanism, not promise bookkeeping.
+   */
+  pump?(payload: Buffer, inFlight: number, total: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,6 +65,21 @@ export async function rawSocketTarget(name: string, path: string): Promise<Bench
       new Promise<void>((resolve) => {
         waiting.push({ remaining: payload.length, resolve });
         socket.write(payload);
+      }),
+    pump: (payload, inFlight, total) =>
+      new Promise<void>((resolve) => {
+        let sent = 0;
+        let received = 0;
+        const next = () => {
+          if (++received === total) resolve();
+          else if (sent < total) send();
+        };
+        const send = () => {
+          sent++;
+          waiting.push({ remaining: payload.length, resolve: next });
+          socket.write(payload);
+        };
+        for (let i = 0; i < inFlight && sent < total; i++) send();
       }),
     close: async () => {
       socket.destroy();

@@ -25,9 +25,26 @@ export async function sequential(targets: BenchTarget[], payload: Buffer, iterat
   return samples.map((each) => summarize(each));
 }
 
+/** One call every `gapMs`: each call finds both ends asleep, so this measures wake-ups. */
+export async function sparse(target: BenchTarget, payload: Buffer, iterations: number, gapMs = 1): Promise<LatencySummary> {
+  const samples = new Float64Array(iterations);
+  for (let i = 0; i < iterations; i++) {
+    await new Promise((resolve) => setTimeout(resolve, gapMs));
+    const start = process.hrtime.bigint();
+    await target.roundTrip(payload);
+    samples[i] = Number(process.hrtime.bigint() - start);
+  }
+  return summarize(samples);
+}
+
 /** `inFlight` calls outstanding at all times until `total` completed: messages per second. */
-export async function pipelined(target: BenchTarget, payload: Buffer, inFlight: number, total: number): Promise<number> {
+export async function pipelined(target: BenchTarget, payload: Buffer, inFlight: number, total: number, useCallbacks = false): Promise<number> {
   await Promise.all(Array.from({ length: inFlight }, () => target.roundTrip(payload)));
+  if (useCallbacks && target.pump) {
+    const begin = process.hrtime.bigint();
+    await target.pump(payload, inFlight, total);
+    return total / (Number(process.hrtime.bigint() - begin) / 1e9);
+  }
   let started = 0;
   const begin = process.hrtime.bigint();
   const lane = async () => {
