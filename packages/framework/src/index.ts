@@ -38,6 +38,7 @@ export {
 } from './transports/transport';
 export { TransportRegistry, type TransportSpec } from './transports/transport-registry';
 export * from './transports/socket';
+export * from './transports/shm';
 export * as protocol from './protocol';
 export { routeId as routeIdOf } from './protocol/route-id';
 export { RpcClient, type RpcClientOptions } from './rpc/rpc-client';

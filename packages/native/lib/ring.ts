@@ -147,14 +147,15 @@ export class Ring {
    * Hands every published message to `handler`, in order, in place: the bytes are valid
    * until read() returns, then their room is released. Returns how many were delivered.
    * A message whose handler throws is still consumed, so one bad message cannot wedge
-   * the ring; the exception propagates after the room is released.
+   * the ring; the exception propagates after the room is released. `stop` is asked
+   * before each message (the owner may close mid-batch).
    */
-  read(handler: MessageHandler, limit = Number.MAX_SAFE_INTEGER): number {
+  read(handler: MessageHandler, limit = Number.MAX_SAFE_INTEGER, stop?: () => boolean): number {
     const head = Atomics.load(this.words, this.head);
     let tail = this.localTail;
     let count = 0;
     try {
-      while (tail !== head && count < limit) {
+      while (tail !== head && count < limit && !stop?.()) {
         const used = (head - tail) >>> 0;
         if (used > this.capacity) throw new RingCorruptedError(`ring holds ${used} bytes, more than its capacity of ${this.capacity}`);
         const index = tail & this.mask;

@@ -129,3 +129,24 @@ describe('ShmChannel between two processes', () => {
     for (const bell of doorbellPaths(name)) expect(existsSync(bell)).toBe(false);
   }, 30_000);
 });
+
+describe('ShmChannel in one process', () => {
+  it('survives a handler that closes the channel in the middle of a batch', async () => {
+    const name = uniqueName('reentrant');
+    const seen: string[] = [];
+    let opener: ShmChannel | undefined;
+    const creator = ShmChannel.create(name, { onMessage: () => undefined });
+    opener = ShmChannel.open(name, {
+      onMessage: (buffer, start, end) => {
+        seen.push(buffer.toString('utf8', start, end));
+        opener!.close(); // the rest of the batch must not be delivered, nor the mapping touched
+      },
+    });
+    for (const text of ['first', 'second', 'third']) creator.send(Buffer.from(text));
+    await until(() => seen.length > 0);
+    await sleep(20);
+    expect(seen).toEqual(['first']);
+    expect(opener.isClosed).toBe(true);
+    creator.close();
+  });
+});

@@ -231,10 +231,18 @@ export class ShmChannel {
     } catch {
       // the peer may be gone already
     }
+    for (const waiter of this.writeWaiters.splice(0)) waiter.reject(new Error(`channel ${this.name} closed`));
+    if (!this.polling) this.release();
+  }
+
+  private released = false;
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
     this.watcher.close();
     native.closeFd(this.ownBell);
     native.closeFd(this.peerBell);
-    for (const waiter of this.writeWaiters.splice(0)) waiter.reject(new Error(`channel ${this.name} closed`));
     this.segment.close();
     if (this.isCreator) ShmChannel.unlink(this.name);
   }
@@ -288,7 +296,7 @@ export class ShmChannel {
     try {
       for (;;) {
         const sentBefore = this.stats.sent;
-        const delivered = this.inbound.read(this.onMessage);
+        const delivered = this.inbound.read(this.onMessage, Number.MAX_SAFE_INTEGER, this.stopReading);
         if (delivered > 0) {
           this.stats.delivered += delivered;
           this.sentAtLastInput = sentBefore;
@@ -335,10 +343,14 @@ export class ShmChannel {
       }
     } finally {
       this.polling = false;
+      // A handler closed the channel mid-batch: the mapping goes only now, after the ring
+      // stopped touching it.
+      if (this.closed) this.release();
     }
   }
 
   private readonly continuePoll = (): void => this.poll();
+  private readonly stopReading = (): boolean => this.closed;
 
   private wakeWriters(): void {
     if (this.writeWaiters.length === 0) return;

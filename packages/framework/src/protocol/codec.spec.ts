@@ -86,3 +86,21 @@ describe('FrameCodec', () => {
     expect(decodeWhole(new FrameCodec(1024), frame)).toEqual({ symbol: 'ACME' });
   });
 });
+
+describe('FrameCodec over transient memory', () => {
+  it('copies Buffers out of a frame whose memory the transport reuses, and only then', () => {
+    const sender = new FrameCodec(1 << 20);
+    const raw = sender.encodeBytes(FrameKind.Response, 1, 1, Buffer.from('raw'));
+    const packed = sender.encode(FrameKind.Response, 2, 1, { bin: Buffer.from('bin') });
+    const receiver = new FrameCodec(1 << 20);
+    const kept = receiver.decode(raw, 0, raw.length, true) as Buffer;
+    const keptObject = receiver.decode(packed, 0, packed.length, true) as { bin: Buffer };
+    raw.fill(0);
+    packed.fill(0, HEADER_BYTES + 1);
+    expect(kept.toString()).toBe('raw');
+    expect(keptObject.bin.toString()).toBe('bin');
+    const again = sender.encodeBytes(FrameKind.Response, 3, 1, Buffer.from('view'));
+    const view = new FrameCodec(1 << 20).decode(again, 0, again.length, false) as Buffer;
+    expect(view.buffer).toBe(again.buffer);
+  });
+});

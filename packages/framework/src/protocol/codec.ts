@@ -88,20 +88,24 @@ export class FrameCodec {
   /**
    * Decodes the body of the frame at buffer[start, end); a body that cannot be decoded is a
    * FrameError. msgpackr caches a DataView on the buffer it reads, so reading frames in place
-   * (rather than from a slice each) saves an allocation per frame.
+   * (rather than from a slice each) saves an allocation per frame. With `copy`, Buffers in
+   * the body are copied out, for frames in memory the transport reuses.
    */
-  decode(buffer: Buffer, start: number, end: number): unknown {
+  decode(buffer: Buffer, start: number, end: number, copy = false): unknown {
     const flags = frameFlags(buffer, start);
     this.range.start = start + HEADER_BYTES;
     this.range.end = end;
     try {
       if (flags & FrameFlag.RawBody) {
         if (flags & FrameFlag.CodecReset) this.unpackr = new Unpackr(streamOptions());
-        return buffer.subarray(start + HEADER_BYTES, end);
+        const bytes = buffer.subarray(start + HEADER_BYTES, end);
+        return copy ? Buffer.from(bytes) : bytes;
       }
-      if (flags & FrameFlag.Stateless) return statelessUnpackr.unpack(buffer, this.range);
-      if (flags & FrameFlag.CodecReset) this.unpackr = new Unpackr(streamOptions());
-      return this.unpackr.unpack(buffer, this.range);
+      if (flags & FrameFlag.CodecReset && !(flags & FrameFlag.Stateless)) this.unpackr = new Unpackr(streamOptions());
+      const unpackr = flags & FrameFlag.Stateless ? statelessUnpackr : this.unpackr;
+      // Binary values are views of the frame unless the frame's memory is about to be reused.
+      (unpackr as unknown as { copyBuffers: boolean }).copyBuffers = copy;
+      return unpackr.unpack(buffer, this.range);
     } catch (error) {
       throw new FrameError(`undecodable frame body: ${(error as Error).message}`, { cause: error });
     }

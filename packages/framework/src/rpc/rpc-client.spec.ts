@@ -38,7 +38,7 @@ class ScriptedConnection implements Connection {
   }
   reply(id: number, value: unknown): void {
     const frame = this.replies.encode(FrameKind.Response, id, 0, value);
-    this.handler.onFrame(frame, 0, frame.length);
+    this.handler.onFrame(frame, 0, frame.length, false);
   }
   pause(): void {}
   resume(): void {}

@@ -278,7 +278,7 @@ export class RpcClient implements ConnectionHandler {
     this.retryTimer.unref();
   }
 
-  onFrame(buffer: Buffer, start: number, end: number): void {
+  onFrame(buffer: Buffer, start: number, end: number, transient: boolean): void {
     const kind = frameKind(buffer, start);
     if (kind !== FrameKind.Response && kind !== FrameKind.Error) {
       this.connection?.destroy(new FrameError(`unexpected frame kind ${kind} from ${this.options.label}`));
@@ -287,7 +287,7 @@ export class RpcClient implements ConnectionHandler {
     // Decode every frame in order, even late ones: the codec's record state depends on it.
     let body: unknown;
     try {
-      body = this.codec!.decode(buffer, start, end);
+      body = this.codec!.decode(buffer, start, end, transient);
     } catch (error) {
       this.options.logger.warn(`dropping connection to ${this.options.label}: ${(error as Error).message}`);
       this.connection?.destroy(error as Error);

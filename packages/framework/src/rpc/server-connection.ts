@@ -20,6 +20,8 @@ export class ServerConnection implements ConnectionHandler {
   private contexts: Map<number, CallContext> | null = null;
   private closed = false;
   private paused = false;
+  /** Whether the frame being handled lives in memory the transport reuses after onFrame. */
+  private transient = false;
 
   constructor(
     private readonly server: RpcServer,
@@ -37,7 +39,8 @@ export class ServerConnection implements ConnectionHandler {
     this.connection.close();
   }
 
-  onFrame(buffer: Buffer, start: number, end: number): void {
+  onFrame(buffer: Buffer, start: number, end: number, transient: boolean): void {
+    this.transient = transient;
     switch (frameKind(buffer, start)) {
       case FrameKind.Request:
         return this.onRequest(buffer, start, end);
@@ -69,7 +72,7 @@ export class ServerConnection implements ConnectionHandler {
   /** The decoded body, or DROPPED after ending a connection whose bytes are not a frame. */
   private decode(buffer: Buffer, start: number, end: number): unknown {
     try {
-      return this.codec.decode(buffer, start, end);
+      return this.codec.decode(buffer, start, end, this.transient);
     } catch (error) {
       this.connection.destroy(this.dropped(error as Error));
       return DROPPED;

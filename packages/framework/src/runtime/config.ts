@@ -1,3 +1,4 @@
+import type { SpinOptions } from '@hostmesh/native';
 import type { ContainerModule } from 'inversify';
 import { BootstrapError } from '../errors/errors';
 import { BINDING_REQUESTS, type BindingRequest } from '../metadata/types';
@@ -26,6 +27,8 @@ export interface MeshOptions {
   /** The TCP listener: loopback unless a host is configured; port 0 picks a free one. */
   tcp?: { host?: string; port?: number; enabled?: boolean };
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** Shared-memory rings: bytes per direction per connection (a power of two; default 1 MiB), spin policy. */
+  shm?: { ringBytes?: number; spin?: SpinOptions };
   logger?: Logger;
   /** Env: HOSTMESH_LOG_LEVEL. */
   logLevel?: LogLevel;
@@ -44,6 +47,7 @@ export interface MeshConfig {
   bindings: Record<string, BindingRequest>;
   tcp: { host: string; port: number; enabled: boolean };
   reconnect: { initialDelayMs: number; maxDelayMs: number };
+  shm: { ringBytes: number; spin: SpinOptions };
   logLevel: LogLevel;
 }
 
@@ -82,8 +86,16 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
       initialDelayMs: positive('reconnect.initialDelayMs', options.reconnect?.initialDelayMs ?? 25),
       maxDelayMs: positive('reconnect.maxDelayMs', options.reconnect?.maxDelayMs ?? 1000),
     },
+    shm: { ringBytes: powerOfTwo('shm.ringBytes', options.shm?.ringBytes ?? 1 << 20), spin: options.shm?.spin ?? {} },
     logLevel,
   };
+}
+
+function powerOfTwo(option: string, value: number): number {
+  if (!Number.isInteger(value) || value < 4096 || value > 2 ** 30 || (value & (value - 1)) !== 0) {
+    fail(option, value, 'a power of two from 4096 to 2^30');
+  }
+  return value;
 }
 
 function parseBindingsEnv(raw: string | undefined): Record<string, BindingRequest> {

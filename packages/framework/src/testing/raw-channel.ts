@@ -1,6 +1,10 @@
 import { connect, type Socket } from 'node:net';
 import type { TransportKind } from '../metadata/types';
+import { resolveConfig } from '../runtime/config';
 import type { ServiceDescriptor } from '../runtime/descriptor';
+import { ConsoleLogger } from '../runtime/logger';
+import type { RuntimeDir } from '../runtime/runtime-dir';
+import { ShmTransport } from '../transports/shm/shm.transport';
 
 /** A way to put arbitrary bytes on a transport, for the malformed-frame cases. */
 export interface RawChannel {
@@ -42,6 +46,19 @@ registerRawChannel('uds', async (descriptor) => {
   const address = descriptor.listeners.uds;
   if (address?.kind !== 'uds') throw new Error(`${descriptor.service} has no uds listener`);
   return socketChannel(connect(address.path));
+});
+
+registerRawChannel('shm', async (descriptor) => {
+  const address = descriptor.listeners.shm;
+  if (address?.kind !== 'shm') throw new Error(`${descriptor.service} has no shm listener`);
+  const config = resolveConfig({ logLevel: 'silent' }, {});
+  const transport = new ShmTransport(undefined as unknown as RuntimeDir, config, new ConsoleLogger('raw', 'silent'));
+  // A real handshake, then ring messages written as they are: no framing, no checks.
+  const connection = await transport.connect(address, { maxPayloadBytes: config.maxPayloadBytes, timeoutMs: 5000 });
+  const closed = new Promise<void>((resolve) =>
+    connection.bind({ onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => resolve() }),
+  );
+  return { write: (bytes) => connection.write(bytes), closed, close: () => connection.destroy() };
 });
 
 registerRawChannel('tcp', async (descriptor) => {

@@ -19,10 +19,11 @@ export interface PeerInfo {
 /** What the owner of a connection is told; every callback runs on the event loop thread. */
 export interface ConnectionHandler {
   /**
-   * A whole frame at buffer[start, end), header included. The memory belongs to the
-   * transport and is valid until the call returns; copy what must outlive it.
+   * A whole frame at buffer[start, end), header included. When `transient`, the memory
+   * belongs to the transport (a shared-memory ring) and is reused once the call returns:
+   * whatever must outlive the call is copied. Otherwise it is the receiver's to keep.
    */
-  onFrame(buffer: Buffer, start: number, end: number): void;
+  onFrame(buffer: Buffer, start: number, end: number, transient: boolean): void;
   /** The peer sent bytes that are not a frame; the connection is being destroyed. */
   onProtocolError(error: Error): void;
   /** The connection is gone; `error` is set when it did not close cleanly. */

@@ -39,7 +39,7 @@ class LoopbackConnection implements Connection {
     this.scheduled = false;
     const frames = this.queue;
     this.queue = [];
-    for (const frame of frames) this.handler.onFrame(frame, 0, frame.length);
+    for (const frame of frames) this.handler.onFrame(frame, 0, frame.length, false);
   };
   whenWritable(): Promise<void> {
     return Promise.resolve();

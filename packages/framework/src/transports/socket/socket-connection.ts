@@ -29,7 +29,7 @@ export class SocketConnection implements Connection {
     readonly peer: PeerInfo,
     maxPayloadBytes: number,
   ) {
-    this.parser = new FrameParser(maxPayloadBytes, (buffer, start, end) => this.handler.onFrame(buffer, start, end));
+    this.parser = new FrameParser(maxPayloadBytes, (buffer, start, end) => this.handler.onFrame(buffer, start, end, false));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => {
       this.closeError ??= error;

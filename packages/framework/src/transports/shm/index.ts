@@ -1,0 +1,2 @@
+export { ShmTransport } from './shm.transport';
+export { shmTransportModule } from './shm.module';

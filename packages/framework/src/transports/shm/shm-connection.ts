@@ -1,0 +1,193 @@
+import type { Socket } from 'node:net';
+import type { ShmChannel } from '@hostmesh/native';
+import { FrameError } from '../../errors/errors';
+import { checkHeader, HEADER_BYTES } from '../../protocol/frame';
+import type { Connection, ConnectionHandler, PeerInfo } from '../transport';
+
+const noHandler: ConnectionHandler = {
+  onFrame: () => undefined,
+  onProtocolError: () => undefined,
+  onClose: () => undefined,
+};
+
+interface Pending {
+  frame: Buffer;
+  tail: Buffer | undefined;
+  /** Bytes of frame + tail already in the ring (frames larger than a ring message go in fragments). */
+  sent: number;
+}
+
+/**
+ * A frame connection over a shared-memory channel. The Unix socket of the handshake stays
+ * open beside it as the liveness link: when either process dies, the kernel closes it
+ * and the other side learns at once.
+ *
+ * Frames up to the ring's message size travel as one ring message and are delivered in
+ * place (transient: the RPC layer copies what it keeps). Larger frames are streamed as
+ * consecutive fragments and reassembled into one buffer on arrival. When the ring is
+ * full, frames wait in order in `pending` and `write` returns false until it drains.
+ */
+export class ShmConnection implements Connection {
+  private handler: ConnectionHandler = noHandler;
+  private readonly pending: Pending[] = [];
+  private drainWaiters: Array<() => void> = [];
+  private flushing = false;
+  private closed = false;
+  private assembling: Buffer | null = null;
+  private assembled = 0;
+  private closeError: Error | undefined;
+
+  constructor(
+    private channel: ShmChannel | null,
+    private readonly link: Socket,
+    readonly peer: PeerInfo,
+    private readonly maxPayloadBytes: number,
+  ) {
+    link.on('error', (error) => {
+      this.closeError ??= error;
+    });
+    link.on('close', () => this.finish());
+    link.on('data', () => undefined);
+  }
+
+  /** Attaches the channel once it exists (the handshake opens it after this object). */
+  attach(channel: ShmChannel): void {
+    this.channel = channel;
+  }
+
+  get writable(): boolean {
+    return !this.closed && this.pending.length === 0;
+  }
+
+  bind(handler: ConnectionHandler): void {
+    this.handler = handler;
+  }
+
+  write(frame: Buffer, tail?: Buffer): boolean {
+    if (this.closed || this.channel === null) return false;
+    const channel = this.channel;
+    if (this.pending.length === 0) {
+      const length = frame.length + (tail === undefined ? 0 : tail.length);
+      if (length <= channel.maxMessageBytes && channel.send(frame, tail)) return true;
+    }
+    // Keeps the caller's buffers (no copy) until the ring has room for them.
+    this.pending.push({ frame, tail, sent: 0 });
+    void this.flush();
+    return false;
+  }
+
+  whenWritable(): Promise<void> {
+    if (this.pending.length === 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  // Delivery is driven by the channel's doorbell and spin; there is nothing to pause in
+  // the ring itself, and a paused caller simply stops sending.
+  pause(): void {}
+  resume(): void {}
+
+  close(): void {
+    if (this.closed) return;
+    if (this.pending.length > 0) {
+      void this.whenWritable().then(() => this.close());
+      return;
+    }
+    this.link.end();
+    this.finish();
+  }
+
+  destroy(error?: Error): void {
+    if (error) this.closeError ??= error;
+    this.link.destroy();
+    this.finish();
+  }
+
+  /** Called by the channel with each ring message, in place. */
+  readonly onMessage = (buffer: Buffer, start: number, end: number): void => {
+    if (this.closed) return;
+    try {
+      if (this.assembling !== null) {
+        this.continueFrame(buffer, start, end);
+        return;
+      }
+      if (end - start < HEADER_BYTES) throw new FrameError(`ring message of ${end - start} bytes is shorter than a frame header`);
+      const total = HEADER_BYTES + checkHeader(buffer, start, this.maxPayloadBytes);
+      if (end - start === total) {
+        this.handler.onFrame(buffer, start, end, true);
+      } else if (end - start < total) {
+        this.assembling = Buffer.allocUnsafe(total);
+        this.assembled = buffer.copy(this.assembling, 0, start, end);
+      } else {
+        throw new FrameError(`ring message of ${end - start} bytes holds a frame of ${total} bytes and more`);
+      }
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error;
+      this.handler.onProtocolError(error);
+      this.destroy(error);
+    }
+  };
+
+  /** Called when the peer closed its end of the channel. */
+  readonly onChannelClosed = (): void => {
+    this.link.destroy();
+    this.finish();
+  };
+
+  private continueFrame(buffer: Buffer, start: number, end: number): void {
+    const frame = this.assembling!;
+    if (this.assembled + (end - start) > frame.length) throw new FrameError('a fragment runs past the end of its frame');
+    this.assembled += buffer.copy(frame, this.assembled, start, end);
+    if (this.assembled < frame.length) return;
+    this.assembling = null;
+    this.handler.onFrame(frame, 0, frame.length, false);
+  }
+
+  /** Moves pending frames into the ring, in order, fragmenting those too big for one message. */
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0 && !this.closed && this.channel !== null) {
+        const channel = this.channel;
+        const item = this.pending[0]!;
+        const total = item.frame.length + (item.tail === undefined ? 0 : item.tail.length);
+        const chunk = Math.min(channel.maxMessageBytes, total - item.sent);
+        const [first, second] = slice(item, chunk);
+        if (!channel.send(first, second)) {
+          await channel.whenWritable(chunk);
+          continue;
+        }
+        item.sent += chunk;
+        if (item.sent === total) this.pending.shift();
+      }
+    } catch (error) {
+      this.destroy(error as Error);
+    } finally {
+      this.flushing = false;
+    }
+    if (this.pending.length === 0) for (const wake of this.drainWaiters.splice(0)) wake();
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.assembling !== null) {
+      this.closeError ??= new FrameError(`truncated frame: the peer closed after ${this.assembled} of ${this.assembling.length} bytes`);
+      this.handler.onProtocolError(this.closeError);
+    }
+    this.channel?.close();
+    this.pending.length = 0;
+    for (const wake of this.drainWaiters.splice(0)) wake();
+    this.handler.onClose(this.closeError);
+  }
+}
+
+/** The next `length` bytes of a pending frame, as at most two views (frame part, tail part). */
+function slice(item: Pending, length: number): [Buffer, Buffer | undefined] {
+  const { frame, tail, sent } = item;
+  if (sent >= frame.length) return [tail!.subarray(sent - frame.length, sent - frame.length + length), undefined];
+  const fromFrame = Math.min(length, frame.length - sent);
+  const head = frame.subarray(sent, sent + fromFrame);
+  if (fromFrame === length || tail === undefined) return [head, undefined];
+  return [head, tail.subarray(0, length - fromFrame)];
+}
