@@ -15,7 +15,7 @@ describe('the quotes example', () => {
       await launcher.waitForOutput(/monitor +\| \[monitor@0\] info: call +pricing\.quote ACME x10 = \d+\.\d\d/, 10_000);
       await launcher.waitForOutput(/monitor +\| \[monitor@0\] info: event +price\.changed [A-Z]+ → \d+\.\d\d/, 10_000);
       expect(launcher.output).toContain('pricing.quote over shm');
-      expect(launcher.output).toContain('price.changed events over uds');
+      expect(launcher.output).toContain('price.changed events over mqueue');
       launcher.child.kill('SIGINT');
       expect(await launcher.exited).toEqual({ code: 0, signal: null });
     } finally {

@@ -67,6 +67,9 @@ async function stopAll(exitCode: number): Promise<void> {
     await exited;
     clearTimeout(killer);
   }
+  // The deployment is down: its durable event queues go too (with any events left in them).
+  const purged = await mesh.registry.purgeSubscriptions();
+  if (purged.length > 0) say(`removed event queues ${purged.join(', ')}`);
   await mesh.close(0);
   say('all services stopped');
   process.exit(exitCode);

@@ -39,6 +39,7 @@ export {
 export { TransportRegistry, type TransportSpec } from './transports/transport-registry';
 export * from './transports/socket';
 export * from './transports/shm';
+export * from './transports/mqueue';
 export * as protocol from './protocol';
 export { routeId as routeIdOf } from './protocol/route-id';
 export { RpcClient, type RpcClientOptions } from './rpc/rpc-client';

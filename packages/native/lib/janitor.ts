@@ -42,7 +42,8 @@ export function findStaleObjects(): StaleObject[] {
     } catch {
       continue; // not a hostmesh segment (or gone meanwhile): not ours to judge
     }
-    if (isProcessAlive(owner.pid, owner.startTime)) {
+    // Ownerless segments were handed to another process; their reader removes them.
+    if (owner.pid === 0 || isProcessAlive(owner.pid, owner.startTime)) {
       liveSegments.add(entry);
     } else {
       deadSegments.add(entry);

@@ -27,11 +27,16 @@ export class ShmSegment {
     readonly buffer: Buffer,
   ) {}
 
-  /** Creates `name` (which must not exist) with `size` usable bytes after the header. */
-  static create(name: string, size: number): ShmSegment {
+  /**
+   * Creates `name` (which must not exist) with `size` usable bytes after the header.
+   * `ownerless` segments are handed over to another process (e.g. a large event waiting in
+   * a queue): they carry owner pid 0 and are not reclaimed when their creator dies.
+   */
+  static create(name: string, size: number, options: { ownerless?: boolean } = {}): ShmSegment {
     requirePosixName(name);
     requireInteger(size, 'size', 1, MAX_SEGMENT_BYTES);
-    return new ShmSegment(name, native.shmCreate(name, SEGMENT_HEADER_BYTES + size, process.pid, ownProcessStartTime()));
+    const [pid, start] = options.ownerless ? [0, 0] : [process.pid, ownProcessStartTime()];
+    return new ShmSegment(name, native.shmCreate(name, SEGMENT_HEADER_BYTES + size, pid, start));
   }
 
   static open(name: string): ShmSegment {

@@ -52,13 +52,23 @@ function startChild(file: string, extra: string[], env: NodeJS.ProcessEnv): Prom
   });
 }
 
+interface Side {
+  name: string;
+  value: number;
+  spread: [number, number];
+  p99?: number;
+}
+
 interface Row {
   workload: string;
   size: number;
-  baseline: { name: string; value: number; spread: [number, number]; p99?: number };
-  hostmesh: { name: string; value: number; spread: [number, number]; p99?: number };
+  /** Raw UDS first, then each hostmesh mechanism. */
+  sides: Side[];
   unit: 'µs p50' | 'msg/s';
 }
+
+/** hostmesh mechanisms measured, each through a service bound to it. */
+const MECHANISMS = (args.includes('--mechanisms') ? args[args.indexOf('--mechanisms') + 1]!.split(',') : ['uds', 'tcp', 'shm']) as string[];
 
 function cpuSteal(): number {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -83,23 +93,24 @@ async function main(): Promise<void> {
   try {
     const rawPath = join(runtime, 'raw.sock');
     await startChild('raw-echo.server', [rawPath], {});
-    await startChild('echo.service', [], {
-      HOSTMESH_RUNTIME_DIR: runtime,
-      HOSTMESH_NAMESPACE: namespace,
-      HOSTMESH_BINDINGS: JSON.stringify({ '*': 'uds' }),
-      HOSTMESH_LOG_LEVEL: 'info',
-    });
+    for (const mechanism of MECHANISMS) {
+      await startChild('echo.service', [], {
+        HOSTMESH_RUNTIME_DIR: runtime,
+        HOSTMESH_NAMESPACE: `${namespace}-${mechanism}`,
+        HOSTMESH_BINDINGS: JSON.stringify({ '*': mechanism }),
+        HOSTMESH_LOG_LEVEL: 'info',
+      });
+    }
     const raw = await rawSocketTarget('raw UDS', rawPath);
-    const hostmesh = hostmeshTarget('hostmesh UDS', runtime, namespace);
-    await warmUp([raw, hostmesh]);
-    const rows = await measure(raw, hostmesh);
-    await raw.close();
-    await hostmesh.close();
+    const targets = [raw, ...MECHANISMS.map((mechanism) => hostmeshTarget(`hostmesh ${mechanism}`, runtime, `${namespace}-${mechanism}`))];
+    await warmUp(targets);
+    const rows = await measure(targets);
+    for (const target of targets) await target.close();
     const stealSeconds = (cpuSteal() - stealBefore) / 100;
     const elapsed = (Date.now() - began) / 1000;
     printTable(rows);
     const busy = stealSeconds > elapsed * 0.05 ? ` The machine was busy: ${stealSeconds.toFixed(1)} s of CPU stolen by the hypervisor.` : '';
-    console.log(`\nratio = hostmesh / raw for latency (lower is better), hostmesh / raw for throughput (higher is better).${busy}`);
+    console.log(`\n(×) = how many times better than raw UDS: raw latency / hostmesh latency, hostmesh rate / raw rate.${busy}`);
     if (jsonPath) {
       writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), quick, pin, rounds, load, stealSeconds, rows }, null, 2));
       console.log(`wrote ${jsonPath}`);
@@ -125,50 +136,61 @@ async function warmUp(targets: BenchTarget[]): Promise<void> {
   }
 }
 
-/** Interleaves baseline and hostmesh within every round so drift in machine load hits both. */
-async function measure(raw: BenchTarget, hostmesh: BenchTarget): Promise<Row[]> {
+/** Interleaves all targets within every round so drift in machine load hits each alike. */
+async function measure(targets: BenchTarget[]): Promise<Row[]> {
   const latency = new Map<string, LatencySummary[]>();
   const rate = new Map<string, number[]>();
   const record = <T>(map: Map<string, T[]>, key: string, value: T) => map.set(key, [...(map.get(key) ?? []), value]);
   for (let round = 0; round < rounds; round++) {
     for (const size of SIZES) {
       const payload = Buffer.alloc(size, 7);
-      const targets = round % 2 ? [hostmesh, raw] : [raw, hostmesh];
-      const summaries = await sequential(targets, payload, ITERATIONS[size]!);
-      targets.forEach((target, i) => record(latency, `${target.name}:${size}`, summaries[i]!));
-      for (const target of targets) record(rate, `${target.name}:${size}`, await pipelined(target, payload, IN_FLIGHT, PIPELINED[size]!));
+      const order = round % 2 ? [...targets].reverse() : targets;
+      const summaries = await sequential(order, payload, ITERATIONS[size]!);
+      order.forEach((target, i) => record(latency, `${target.name}:${size}`, summaries[i]!));
+      for (const target of order) record(rate, `${target.name}:${size}`, await pipelined(target, payload, IN_FLIGHT, PIPELINED[size]!));
     }
   }
-  const rows: Row[] = [];
   const spread = (values: number[]): [number, number] => [Math.min(...values), Math.max(...values)];
+  const rows: Row[] = [];
   for (const size of SIZES) {
-    const side = (target: BenchTarget) => {
-      const summaries = latency.get(`${target.name}:${size}`)!;
-      const p50s = summaries.map((s) => s.p50);
-      return { name: target.name, value: median(p50s), spread: spread(p50s), p99: median(summaries.map((s) => s.p99)) };
-    };
-    rows.push({ workload: 'sequential round trip', size, baseline: side(raw), hostmesh: side(hostmesh), unit: 'µs p50' });
-    const through = (target: BenchTarget) => {
-      const values = rate.get(`${target.name}:${size}`)!;
-      return { name: target.name, value: median(values), spread: spread(values) };
-    };
-    rows.push({ workload: `${IN_FLIGHT} in flight`, size, baseline: through(raw), hostmesh: through(hostmesh), unit: 'msg/s' });
+    rows.push({
+      workload: 'sequential round trip',
+      size,
+      unit: 'µs p50',
+      sides: targets.map((target) => {
+        const summaries = latency.get(`${target.name}:${size}`)!;
+        const p50s = summaries.map((s) => s.p50);
+        return { name: target.name, value: median(p50s), spread: spread(p50s), p99: median(summaries.map((s) => s.p99)) };
+      }),
+    });
+    rows.push({
+      workload: `${IN_FLIGHT} in flight`,
+      size,
+      unit: 'msg/s',
+      sides: targets.map((target) => {
+        const values = rate.get(`${target.name}:${size}`)!;
+        return { name: target.name, value: median(values), spread: spread(values) };
+      }),
+    });
   }
   return rows;
 }
 
 function printTable(rows: Row[]): void {
   const size = (bytes: number) => (bytes >= 1 << 20 ? `${bytes >> 20} MiB` : bytes >= 1024 ? `${bytes >> 10} KiB` : `${bytes} B`);
-  console.log('\n| workload | payload | raw UDS | hostmesh UDS | ratio | raw p99 | hostmesh p99 |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  const names = rows[0]!.sides.map((side) => side.name);
+  console.log(`\n| workload | payload | ${names.join(' | ')} |`);
+  console.log(`| --- | --- | ${names.map(() => '---').join(' | ')} |`);
   for (const row of rows) {
     const latencyRow = row.unit === 'µs p50';
-    const show = (value: number) => (latencyRow ? formatMicros(value) : formatRate(value));
-    const ratio = row.hostmesh.value / row.baseline.value;
-    const p99 = (value?: number) => (value === undefined ? '' : formatMicros(value));
-    console.log(
-      `| ${row.workload} | ${size(row.size)} | ${show(row.baseline.value)} | ${show(row.hostmesh.value)} | ${ratio.toFixed(2)}× | ${p99(row.baseline.p99)} | ${p99(row.hostmesh.p99)} |`,
-    );
+    const baseline = row.sides[0]!.value;
+    const cells = row.sides.map((side, i) => {
+      const shown = latencyRow ? formatMicros(side.value) : formatRate(side.value);
+      if (i === 0) return shown;
+      const ratio = latencyRow ? baseline / side.value : side.value / baseline;
+      return `${shown} (${ratio.toFixed(2)}×)`;
+    });
+    console.log(`| ${row.workload}${latencyRow ? ' p50' : ''} | ${size(row.size)} | ${cells.join(' | ')} |`);
   }
 }
 

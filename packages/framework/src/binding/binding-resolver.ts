@@ -19,6 +19,9 @@ export interface BindingDecision {
   fallback?: { from: TransportKind; reason: string };
 }
 
+/** Mechanisms with no reply path: one-way events only. */
+const EVENTS_ONLY = new Set<TransportKind>(['mqueue']);
+
 /** Mechanisms that only work between processes of one host. */
 const LOCAL_ONLY = new Set<TransportKind>(['shm', 'mqueue', 'uds', 'fifo']);
 
@@ -55,6 +58,10 @@ export function preferredKind(request: BindingRequest, purpose: BindingQuery['pu
  */
 export function resolveBinding(query: BindingQuery): BindingDecision {
   const preferred = preferredKind(query.override ?? query.requested, query.purpose, query.sameHost);
+  if (query.purpose === 'endpoint' && EVENTS_ONLY.has(preferred)) {
+    const kind = query.sameHost ? 'uds' : 'tcp';
+    return { kind, fallback: { from: preferred, reason: `${preferred} carries events only, not request/response` } };
+  }
   if (!query.sameHost && LOCAL_ONLY.has(preferred)) {
     return { kind: 'tcp', fallback: { from: preferred, reason: `${preferred} cannot reach a peer on another host` } };
   }

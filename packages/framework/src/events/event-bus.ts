@@ -1,22 +1,26 @@
 import { inject, injectable } from 'inversify';
-import { BootstrapError, ServiceUnavailableError } from '../errors/errors';
+import { ownProcessStartTime } from '@hostmesh/native';
+import { BootstrapError, QueueFullError, ServiceUnavailableError } from '../errors/errors';
 import { eventDefinition } from '../metadata/explorer';
 import type { TransportKind } from '../metadata/types';
 import { RpcClientFactory } from '../client/rpc-client-factory';
 import type { RpcClient } from '../rpc/rpc-client';
 import { MESH_CONFIG, type MeshConfig } from '../runtime/config';
 import { ServiceRegistry } from '../runtime/service-registry';
+import type { TransportAddress } from '../transports/transport';
 import { TransportRegistry } from '../transports/transport-registry';
 
 interface Subscriber {
+  /** `service@instance` for per-instance connections, `service` for a durable queue. */
   key: string;
   service: string;
-  instance: string;
+  /** Set for a live instance; undefined for a service's durable queue. */
+  instance: string | undefined;
   kind: TransportKind;
 }
 
 export interface PublishOptions {
-  /** How long to wait for a subscriber that cannot be reached right now (default: defaultTimeoutMs). */
+  /** How long to wait for a subscriber that cannot take the event right now (default: defaultTimeoutMs). */
   timeoutMs?: number;
 }
 
@@ -24,8 +28,11 @@ export interface PublishOptions {
 const SUBSCRIBERS_TTL_MS = 1000;
 
 /**
- * Publishes @EventType instances to every live service that subscribes to them, as
- * found in the registry: the publisher fans out, one connection per subscriber instance.
+ * Publishes @EventType instances to every service that subscribes to them: the publisher
+ * fans out. Durable subscriptions (message queues) are found in their records and get the
+ * event even while their service is down; others go to each live instance found in the
+ * registry. Every event carries an id (publisher + sequence) so subscribers can drop the
+ * duplicates that at-least-once delivery may bring.
  */
 @injectable('Singleton')
 export class EventBus {
@@ -33,6 +40,8 @@ export class EventBus {
   private cache = new Map<string, Subscriber[]>();
   private cachedAt = -Infinity;
   private unwatch: (() => void) | null = null;
+  private readonly publisherId = `${process.pid.toString(36)}.${ownProcessStartTime().toString(36)}`;
+  private sequence = 0;
 
   constructor(
     @inject(MESH_CONFIG) private readonly config: MeshConfig,
@@ -42,8 +51,9 @@ export class EventBus {
   ) {}
 
   /**
-   * Resolves once the event is handed to every current subscriber's transport; rejects
-   * if one of them cannot be reached within the timeout (the others still get it).
+   * Resolves once the event is handed to every subscriber's transport; rejects if one of
+   * them cannot take it within the timeout (the others still get it). A full queue follows
+   * the event type's `whenFull` policy.
    */
   async publish(event: object, options: PublishOptions = {}): Promise<void> {
     if (typeof event !== 'object' || event === null) {
@@ -52,51 +62,74 @@ export class EventBus {
     const definition = eventDefinition(event.constructor, 'publish');
     const subscribers = await this.subscribersOf(definition.name);
     const timeoutMs = options.timeoutMs ?? this.config.defaultTimeoutMs;
-    if (subscribers.length === 1) {
-      return this.clientFor(subscribers[0]!).emit(definition.id, definition.name, event, timeoutMs);
-    }
-    const results = await Promise.allSettled(
-      subscribers.map((subscriber) => this.clientFor(subscriber).emit(definition.id, definition.name, event, timeoutMs)),
-    );
+    const body = [`${this.publisherId}.${(++this.sequence).toString(36)}`, event];
+    const emit = (subscriber: Subscriber) => this.clientFor(subscriber).emit(definition.id, definition.name, body, timeoutMs, definition.whenFull);
+    if (subscribers.length === 1) return emit(subscribers[0]!);
+    const results = await Promise.allSettled(subscribers.map(emit));
     const failed = results.flatMap((result, i) => (result.status === 'rejected' ? [`${subscribers[i]!.key}: ${(result.reason as Error).message}`] : []));
     if (failed.length > 0) {
-      throw new ServiceUnavailableError(`${definition.name} reached ${results.length - failed.length} of ${results.length} subscribers; ${failed.join('; ')}`);
+      const first = (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason as Error;
+      const ErrorClass = first instanceof QueueFullError ? QueueFullError : ServiceUnavailableError;
+      throw new ErrorClass(`${definition.name} reached ${results.length - failed.length} of ${results.length} subscribers; ${failed.join('; ')}`);
     }
   }
 
+  /**
+   * One refresh at a time, shared by every publish waiting for it: publishes made in order
+   * resume in order, so events leave in the order they were published.
+   */
   private async subscribersOf(event: string): Promise<Subscriber[]> {
     this.unwatch ??= this.registry.watch(() => {
       this.cachedAt = -Infinity;
     });
     if (performance.now() - this.cachedAt > SUBSCRIBERS_TTL_MS) {
-      const fresh = new Map<string, Subscriber[]>();
-      for (const descriptor of await this.registry.list()) {
-        for (const subscription of descriptor.subscriptions) {
-          const list = fresh.get(subscription.event) ?? [];
-          const kind = this.transports.has(subscription.binding) ? subscription.binding : 'uds';
-          list.push({ key: `${descriptor.service}@${descriptor.instance}`, service: descriptor.service, instance: descriptor.instance, kind });
-          fresh.set(subscription.event, list);
-        }
-      }
-      this.cache = fresh;
-      this.cachedAt = performance.now();
+      this.refreshing ??= this.refresh().finally(() => {
+        this.refreshing = null;
+      });
+      await this.refreshing;
     }
     return this.cache.get(event) ?? [];
+  }
+
+  private refreshing: Promise<void> | null = null;
+
+  private async refresh(): Promise<void> {
+    const fresh = new Map<string, Subscriber[]>();
+    const add = (name: string, subscriber: Subscriber) => fresh.set(name, [...(fresh.get(name) ?? []), subscriber]);
+    for (const record of await this.registry.listSubscriptions()) {
+      for (const name of record.events) add(name, { key: record.service, service: record.service, instance: undefined, kind: 'mqueue' });
+    }
+    for (const descriptor of await this.registry.list()) {
+      for (const subscription of descriptor.subscriptions) {
+        if (subscription.binding === 'mqueue') continue; // reached through its durable queue
+        const kind = this.transports.has(subscription.binding) ? subscription.binding : 'uds';
+        add(subscription.event, { key: `${descriptor.service}@${descriptor.instance}`, service: descriptor.service, instance: descriptor.instance, kind });
+      }
+    }
+    this.cache = fresh;
+    this.cachedAt = performance.now();
   }
 
   private clientFor(subscriber: Subscriber): RpcClient {
     const key = `${subscriber.key}:${subscriber.kind}`;
     let client = this.clients.get(key);
     if (client === undefined) {
-      client = this.rpcClients.create(subscriber.key, this.transports.resolve(subscriber.kind), async () => {
-        const descriptor = await this.registry.find(subscriber.service, subscriber.instance);
-        const address = descriptor?.listeners[subscriber.kind];
-        if (!address) throw new ServiceUnavailableError(`subscriber ${subscriber.key} is not running`);
-        return address;
-      });
+      client = this.rpcClients.create(subscriber.key, this.transports.resolve(subscriber.kind), () => this.addressOf(subscriber));
       this.clients.set(key, client);
     }
     return client;
+  }
+
+  private async addressOf(subscriber: Subscriber): Promise<TransportAddress> {
+    if (subscriber.instance === undefined) {
+      const record = (await this.registry.listSubscriptions()).find((r) => r.service === subscriber.service);
+      if (record) return record.address;
+      throw new ServiceUnavailableError(`${subscriber.service} no longer subscribes durably`);
+    }
+    const descriptor = await this.registry.find(subscriber.service, subscriber.instance);
+    const address = descriptor?.listeners[subscriber.kind];
+    if (!address) throw new ServiceUnavailableError(`subscriber ${subscriber.key} is not running`);
+    return address;
   }
 
   close(): void {

@@ -44,7 +44,7 @@ describe('exploreService', () => {
       { method: 'inventory', name: 'stock', route: 'shop.stock', id: routeId('shop.stock'), binding: 'tcp', timeoutMs: undefined, contextIndex: -1 },
     ]);
     expect(definition.subscriptions).toEqual([
-      { method: 'placed', event: { name: 'order.placed', priority: 7, id: routeId('order.placed'), cls: OrderPlaced }, contextIndex: -1 },
+      { method: 'placed', event: { name: 'order.placed', priority: 7, whenFull: 'wait', id: routeId('order.placed'), cls: OrderPlaced }, contextIndex: -1 },
     ]);
     expect(definition.onStart).toEqual(['begin']);
     expect(definition.onStop).toEqual(['end']);

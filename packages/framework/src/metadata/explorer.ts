@@ -41,6 +41,7 @@ export interface EndpointDefinition {
 export interface EventDefinition {
   name: string;
   priority: number;
+  whenFull: 'wait' | 'reject';
   id: number;
   cls: Function;
 }
@@ -186,9 +187,21 @@ export function eventDefinition(cls: Function, where = 'publish'): EventDefiniti
   if (!Number.isInteger(priority) || priority < 0 || priority > 31) {
     throw new BootstrapError(`${className}: event priority must be an integer from 0 to 31, got ${priority}`);
   }
-  const definition: EventDefinition = { name: metadata.name, priority, id: routeId(metadata.name), cls };
+  const whenFull = metadata.options.whenFull ?? 'wait';
+  if (whenFull !== 'wait' && whenFull !== 'reject') {
+    throw new BootstrapError(`${className}: whenFull must be 'wait' or 'reject', got ${JSON.stringify(whenFull)}`);
+  }
+  const definition: EventDefinition = { name: metadata.name, priority, whenFull, id: routeId(metadata.name), cls };
   eventCache.set(cls, definition);
+  eventsById.set(definition.id, definition);
   return definition;
+}
+
+const eventsById = new Map<number, EventDefinition>();
+
+/** The priority of the event with route id `id`, as far as this process knows it (else 0). */
+export function eventPriority(id: number): number {
+  return eventsById.get(id)?.priority ?? 0;
 }
 
 function checkBinding(where: string, binding: BindingRequest | undefined): void {

@@ -37,6 +37,11 @@ export interface EndpointMetadata {
 export interface EventTypeOptions {
   /** 0 (lowest) to 31 (highest), as POSIX message queues order them. */
   priority?: number;
+  /**
+   * When a subscriber's queue is full: `wait` for room (default, bounded by the publish
+   * timeout, then QueueFullError) or `reject` at once with QueueFullError.
+   */
+  whenFull?: 'wait' | 'reject';
 }
 
 export interface EventTypeMetadata {

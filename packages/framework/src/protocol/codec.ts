@@ -30,7 +30,14 @@ export class FrameCodec {
   private resetPending = false;
   private readonly range = { start: HEADER_BYTES, end: 0 };
 
-  constructor(readonly maxPayloadBytes: number) {}
+  /**
+   * `stateless` encodes every frame self-contained (flag Stateless): for transports where a
+   * receiver may restart between frames or frames from many senders interleave (queues).
+   */
+  constructor(
+    readonly maxPayloadBytes: number,
+    readonly stateless = false,
+  ) {}
 
   /**
    * Set by `encodeBytes` when a large body travels as its own buffer after the returned
@@ -40,6 +47,7 @@ export class FrameCodec {
 
   /** Returns the whole frame, header included; throws PayloadTooLargeError before anything is sent. */
   encode(kind: FrameKind, id: number, route: number, body: unknown, what?: string): Buffer {
+    if (this.stateless) return encodeStatelessFrame(kind, id, route, body, this.maxPayloadBytes, what);
     let frame: Buffer;
     try {
       frame = this.packr.pack(body, WITH_HEADER_SPACE) as Buffer;
@@ -121,10 +129,10 @@ const statelessPackr = new Packr(statelessOptions());
 const statelessUnpackr = new Unpackr(statelessOptions());
 
 /** Encodes a self-contained frame for transports without ordered per-peer state (datagrams, queues). */
-export function encodeStatelessFrame(kind: FrameKind, id: number, route: number, body: unknown, maxPayloadBytes: number): Buffer {
+export function encodeStatelessFrame(kind: FrameKind, id: number, route: number, body: unknown, maxPayloadBytes: number, what?: string): Buffer {
   const packed = statelessPackr.pack(body, WITH_HEADER_SPACE) as Buffer;
   const bodyLength = packed.length - HEADER_BYTES;
-  if (bodyLength > maxPayloadBytes) throw new PayloadTooLargeError(bodyLength, maxPayloadBytes);
+  if (bodyLength > maxPayloadBytes) throw new PayloadTooLargeError(bodyLength, maxPayloadBytes, what);
   writeHeader(packed, kind, FrameFlag.Stateless, id, route, bodyLength);
   return packed;
 }

@@ -28,8 +28,13 @@ export const enum FrameFlag {
   Stateless = 0x02,
   /** The body is raw bytes (a Buffer argument or result), not msgpack: no codec, no copy. */
   RawBody = 0x04,
+  /**
+   * The body names a shared-memory segment that holds the real frame: how a frame larger
+   * than a queue message travels. Body: stateless msgpack `{ segment, length }`.
+   */
+  ShmReference = 0x08,
 }
-const KNOWN_FLAGS = FrameFlag.CodecReset | FrameFlag.Stateless | FrameFlag.RawBody;
+const KNOWN_FLAGS = FrameFlag.CodecReset | FrameFlag.Stateless | FrameFlag.RawBody | FrameFlag.ShmReference;
 
 export function writeHeader(frame: Buffer, kind: FrameKind, flags: number, id: number, route: number, bodyLength: number): void {
   frame[0] = FRAME_MAGIC;

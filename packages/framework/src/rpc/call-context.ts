@@ -13,6 +13,8 @@ export class CallContext {
     /** Correlation id of the call on its connection. */
     readonly id: number,
     readonly peer: PeerInfo,
+    /** For events: the event id (publisher and sequence), stable across redeliveries. */
+    readonly eventId?: string,
   ) {}
 
   get signal(): AbortSignal {

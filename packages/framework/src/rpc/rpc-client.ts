@@ -94,9 +94,15 @@ export class RpcClient implements ConnectionHandler {
     return this.submit(FrameKind.Request, route, routeName, args, timeoutMs, signal);
   }
 
-  /** Sends an event; resolves once it is handed to the transport. */
-  emit(route: number, eventName: string, event: object, timeoutMs: number): Promise<void> {
-    return this.submit(FrameKind.Event, route, eventName, event, timeoutMs, undefined) as Promise<void>;
+  /**
+   * Sends an event; resolves once it is handed to the transport. When the peer's buffer is
+   * full, `wait` holds it (up to `timeoutMs`, then QueueFullError) and `reject` fails at once.
+   */
+  emit(route: number, eventName: string, body: unknown, timeoutMs: number, whenFull: 'wait' | 'reject' = 'wait'): Promise<void> {
+    if (whenFull === 'reject' && this.state === 'connected' && (this.congested || this.queueHead < this.queue.length)) {
+      return Promise.reject(new QueueFullError(`${this.options.label} is full: ${eventName} rejected (whenFull: 'reject')`));
+    }
+    return this.submit(FrameKind.Event, route, eventName, body, timeoutMs, undefined) as Promise<void>;
   }
 
   /** Connects now (or soon) if the client is waiting out a backoff: the peer may be back. */
@@ -255,7 +261,7 @@ export class RpcClient implements ConnectionHandler {
     }
     connection.bind(this);
     this.connection = connection;
-    this.codec = new FrameCodec(this.options.maxPayloadBytes);
+    this.codec = new FrameCodec(this.options.maxPayloadBytes, connection.statelessFrames === true);
     this.congested = false;
     this.state = 'connected';
     this.everConnected = true;
@@ -388,6 +394,10 @@ export class RpcClient implements ConnectionHandler {
     if (call.sent) {
       this.cancelRemote(call);
       this.settle(call, new CallTimeoutError(`${call.routeName} on ${this.options.label} got no reply within ${call.timeoutMs} ms`));
+      return;
+    }
+    if (this.state === 'connected' && this.congested) {
+      this.settle(call, new QueueFullError(`${this.options.label} stayed full for ${call.timeoutMs} ms: ${call.routeName} was not sent`));
       return;
     }
     const why = this.lastError ? ` (last error: ${this.lastError.message})` : '';

@@ -187,17 +187,23 @@ export class ServerConnection implements ConnectionHandler {
     this.deliver(route, frameId(buffer, start), body);
   }
 
-  private deliver(route: EventRoute, id: number, body: unknown): void {
+  private deliver(route: EventRoute, sequence: number, body: unknown): void {
     let event: object;
+    let id: string;
     try {
-      event = route.revive(body);
+      // Every event travels as [event id, event]: the id lets subscribers drop duplicates.
+      if (!Array.isArray(body) || body.length !== 2 || typeof body[0] !== 'string') {
+        throw new FrameError(`${route.name} event body is not [id, event]`);
+      }
+      id = body[0];
+      event = route.revive(body[1]);
     } catch (error) {
       this.server.logger.warn(`dropping malformed ${route.name} event from ${this.peer}: ${describeError(error)}`);
       return;
     }
     for (const handler of route.handlers) {
       const args: unknown[] = [event];
-      if (handler.contextIndex >= 0) args[handler.contextIndex] = new CallContext(route.name, id, this.connection.peer);
+      if (handler.contextIndex >= 0) args[handler.contextIndex] = new CallContext(route.name, sequence, this.connection.peer, id);
       this.server.callStarted();
       try {
         const result = handler.invoke(args);

@@ -1,4 +1,4 @@
-import type { SpinOptions } from '@hostmesh/native';
+import { MessageQueue, type SpinOptions } from '@hostmesh/native';
 import type { ContainerModule } from 'inversify';
 import { BootstrapError } from '../errors/errors';
 import { BINDING_REQUESTS, type BindingRequest } from '../metadata/types';
@@ -27,6 +27,11 @@ export interface MeshOptions {
   /** The TCP listener: loopback unless a host is configured; port 0 picks a free one. */
   tcp?: { host?: string; port?: number; enabled?: boolean };
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
+  /**
+   * Event queues of subscribing services: depth (messages) and message size (bytes).
+   * Defaults: what the kernel allows (fs.mqueue.msg_max, capped at 256; msgsize_max, capped at 64 KiB).
+   */
+  mqueue?: { depth?: number; messageSize?: number };
   /** Shared-memory rings: bytes per direction per connection (a power of two; default 1 MiB), spin policy. */
   shm?: { ringBytes?: number; spin?: SpinOptions };
   logger?: Logger;
@@ -48,6 +53,7 @@ export interface MeshConfig {
   tcp: { host: string; port: number; enabled: boolean };
   reconnect: { initialDelayMs: number; maxDelayMs: number };
   shm: { ringBytes: number; spin: SpinOptions };
+  mqueue: { depth: number; messageSize: number };
   logLevel: LogLevel;
 }
 
@@ -86,7 +92,14 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
       initialDelayMs: positive('reconnect.initialDelayMs', options.reconnect?.initialDelayMs ?? 25),
       maxDelayMs: positive('reconnect.maxDelayMs', options.reconnect?.maxDelayMs ?? 1000),
     },
-    shm: { ringBytes: powerOfTwo('shm.ringBytes', options.shm?.ringBytes ?? 1 << 20), spin: options.shm?.spin ?? {} },
+    shm: {
+      ringBytes: powerOfTwo('shm.ringBytes', options.shm?.ringBytes ?? (env.HOSTMESH_SHM_RING_BYTES ? Number(env.HOSTMESH_SHM_RING_BYTES) : 1 << 20)),
+      spin: options.shm?.spin ?? {},
+    },
+    mqueue: {
+      depth: positive('mqueue.depth', options.mqueue?.depth ?? Math.min(MessageQueue.limits().msgMax ?? 10, 256), 65536),
+      messageSize: positive('mqueue.messageSize', options.mqueue?.messageSize ?? Math.min(MessageQueue.limits().msgsizeMax ?? 8192, 65536), 16 << 20),
+    },
     logLevel,
   };
 }

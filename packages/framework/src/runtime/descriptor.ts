@@ -31,6 +31,18 @@ export interface ServiceDescriptor {
   maxPayloadBytes: number;
 }
 
+/**
+ * A durable subscription: a service's event queue and the events it takes. Written when
+ * the service starts, kept while it is down, so publishers keep filling the queue.
+ */
+export interface SubscriptionRecord {
+  schema: 1;
+  service: string;
+  /** Where publishers deliver (a message queue). */
+  address: TransportAddress;
+  events: string[];
+}
+
 /** Returns the descriptor when `value` has its shape, otherwise the reason it does not. */
 export function checkDescriptor(value: unknown): ServiceDescriptor | string {
   if (typeof value !== 'object' || value === null) return 'not an object';

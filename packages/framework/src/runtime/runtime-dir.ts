@@ -15,12 +15,14 @@ export class RuntimeDir {
   readonly root: string;
   readonly registryDir: string;
   readonly socketDir: string;
+  readonly subscriptionDir: string;
 
   /** Use `RuntimeDir.open`, which creates and checks the directories. */
   constructor(readonly base: string, readonly namespace: string) {
     this.root = join(base, namespace);
     this.registryDir = join(this.root, 'registry');
     this.socketDir = join(this.root, 'sock');
+    this.subscriptionDir = join(this.root, 'subscriptions');
   }
 
   static defaultBase(env: NodeJS.ProcessEnv = process.env): string {
@@ -33,12 +35,16 @@ export class RuntimeDir {
     // The base may be listable (e.g. 0755) but never writable by others; everything
     // holding kernel objects or descriptors is private to this user.
     ensureOwnedDir(dir.base, 0o022);
-    for (const path of [dir.root, dir.registryDir, dir.socketDir]) ensureOwnedDir(path, 0o077);
+    for (const path of [dir.root, dir.registryDir, dir.socketDir, dir.subscriptionDir]) ensureOwnedDir(path, 0o077);
     return dir;
   }
 
   descriptorPath(service: string, instance: string): string {
     return join(this.registryDir, `${service}@${instance}.json`);
+  }
+
+  subscriptionPath(service: string): string {
+    return join(this.subscriptionDir, `${service}.json`);
   }
 
   socketPath(service: string, instance: string): string {

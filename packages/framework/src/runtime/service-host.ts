@@ -96,7 +96,7 @@ export class ServiceHost {
       const subscriptions: SubscriptionDescriptor[] = definition.subscriptions.map((subscription) => ({
         event: subscription.event.name,
         id: subscription.event.id,
-        binding: decide('socket', subscription.event.name, 'event'),
+        binding: decide('auto', subscription.event.name, 'event'),
       }));
       for (const [why, names] of fallbacks) logger.info(`${names.join(', ')}: ${why}`);
       const server = new RpcServer(definition.name, endpointRoutes(definition, instance), eventRoutes(definition, instance), logger, config.maxPayloadBytes);
@@ -114,6 +114,11 @@ export class ServiceHost {
             onConnection: server.accept,
           }),
         );
+      }
+      const queue = listeners.get('mqueue');
+      const durable = subscriptions.filter((s) => s.binding === 'mqueue').map((s) => s.event);
+      if (queue && durable.length > 0) {
+        await registry.recordSubscription({ schema: 1, service: definition.name, address: queue.address, events: durable });
       }
       for (const method of definition.onStart) await (instance as Record<string, () => unknown>)[method]!();
 

@@ -2,9 +2,9 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inject, injectable } from 'inversify';
-import { checkDescriptor, type ServiceDescriptor } from './descriptor';
+import { checkDescriptor, type ServiceDescriptor, type SubscriptionRecord } from './descriptor';
 import { LOGGER, type Logger } from './logger';
-import { isProcessAlive } from '@hostmesh/native';
+import { isProcessAlive, MessageQueue } from '@hostmesh/native';
 import { RuntimeDir } from './runtime-dir';
 
 /**
@@ -72,26 +72,86 @@ export class ServiceRegistry {
     return live;
   }
 
+  /** Records (atomically) that `record.service` takes these events durably. */
+  async recordSubscription(record: SubscriptionRecord): Promise<void> {
+    const path = this.dir.subscriptionPath(record.service);
+    const temp = `${path}.${process.pid}.tmp`;
+    await writeFile(temp, JSON.stringify(record, null, 2), { mode: 0o600 });
+    await rename(temp, path);
+  }
+
+  async removeSubscription(service: string): Promise<void> {
+    await unlinkQuietly(this.dir.subscriptionPath(service));
+  }
+
+  /**
+   * Ends every durable subscription of the namespace: removes the records and their event
+   * queues, with whatever events they still hold. For `hostmesh down --purge` and tests.
+   */
+  async purgeSubscriptions(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const record of await this.listSubscriptions()) {
+      const queue = record.address.kind === 'mqueue' ? record.address.queue : undefined;
+      if (typeof queue === 'string') {
+        try {
+          MessageQueue.unlink(queue);
+          removed.push(queue);
+        } catch {
+          // already gone
+        }
+      }
+      await this.removeSubscription(record.service);
+    }
+    return removed;
+  }
+
+  /** Durable subscriptions, whether or not their services are running now. */
+  async listSubscriptions(): Promise<SubscriptionRecord[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir.subscriptionDir);
+    } catch {
+      return [];
+    }
+    const records: SubscriptionRecord[] = [];
+    for (const name of names) {
+      if (!name.endsWith('.json')) continue;
+      try {
+        const record = JSON.parse(await readFile(join(this.dir.subscriptionDir, name), 'utf8')) as SubscriptionRecord;
+        if (record.schema === 1 && typeof record.service === 'string' && Array.isArray(record.events) && record.address) records.push(record);
+        else this.logger.once(`badsub:${name}`, 'warn', `ignoring subscription record ${name}: unexpected shape`);
+      } catch {
+        // being replaced right now, or unreadable: the next lookup sees it
+      }
+    }
+    return records;
+  }
+
   /** Calls `listener` (debounced) whenever a descriptor appears, changes or goes. */
   watch(listener: () => void): () => void {
     let watcher: FSWatcher | undefined;
+    let subscriptions: FSWatcher | undefined;
     let timer: NodeJS.Timeout | undefined;
     try {
-      watcher = watch(this.dir.registryDir, { persistent: false }, () => {
+      const changed = () => {
         if (timer) return;
         timer = setTimeout(() => {
           timer = undefined;
           listener();
         }, 5);
         timer.unref();
-      });
+      };
+      watcher = watch(this.dir.registryDir, { persistent: false }, changed);
       watcher.on('error', () => undefined);
+      subscriptions = watch(this.dir.subscriptionDir, { persistent: false }, changed);
+      subscriptions.on('error', () => undefined);
     } catch (error) {
       this.logger.once('watch', 'warn', `cannot watch ${this.dir.registryDir} (${(error as Error).message}); changes are seen on the next lookup`);
     }
     return () => {
       if (timer) clearTimeout(timer);
       watcher?.close();
+      subscriptions?.close();
     };
   }
 

@@ -22,7 +22,7 @@ import { FrameKind, HEADER_BYTES, writeHeader } from '../protocol/frame';
 import { Mesh } from '../runtime/mesh';
 import type { ServiceDescriptor } from '../runtime/descriptor';
 import { ServiceHost } from '../runtime/service-host';
-import { Conformance, ConformancePing, ConformancePong, OutOfStockError, type ConformanceApi } from './fixtures/conformance.contract';
+import { Conformance, ConformanceBlob, ConformancePing, ConformancePong, OutOfStockError, type ConformanceApi } from './fixtures/conformance.contract';
 import { rawChannelFactory } from './raw-channel';
 import { sleep, spawnService, type SpawnedService } from './spawn-service';
 import { tempRuntimeDir } from './temp-runtime';
@@ -44,8 +44,19 @@ interface Deployment {
  * cancellation, size limits, events both ways, malformed and truncated frames, a peer that
  * dies mid-call and a service that is not there. Every transport runs this same suite.
  */
-export function describeTransportConformance(kind: TransportKind): void {
-  describe(`the ${kind} transport`, () => {
+export interface ConformanceOptions {
+  /** `events` for one-way mechanisms (message queues): only the event cases apply. */
+  cases?: 'all' | 'events';
+}
+
+export function describeTransportConformance(kind: TransportKind, options: ConformanceOptions = {}): void {
+  const all = (options.cases ?? 'all') === 'all';
+  // Cases that do not apply to a mechanism are not defined at all (not skipped).
+  const absent = (() => undefined) as unknown as typeof it;
+  const rpcIt = all ? it : absent;
+  const rpcDescribe = all ? describe : (absent as unknown as typeof describe);
+  const eventsOnlyIt = all ? absent : it;
+  describe(`the ${kind} transport${all ? '' : ' (event cases)'}`, () => {
     const runtime = tempRuntimeDir();
     const deployments: Deployment[] = [];
     const hosts: ServiceHost[] = [];
@@ -69,24 +80,28 @@ export function describeTransportConformance(kind: TransportKind): void {
     }
 
     beforeAll(async () => {
-      main = await deploy('main');
+      main = await deploy(`main-${process.pid}`);
     }, 30_000);
 
     afterAll(async () => {
       for (const host of hosts) await host.stop();
       for (const { mesh, server } of deployments) {
-        await mesh.close(100);
         await server.stop();
+        // Durable event queues outlive their services by design; these belong to the test.
+        await mesh.registry.purgeSubscriptions();
+        await mesh.close(100);
       }
       runtime.remove();
     }, 30_000);
 
-    it(`announces every endpoint on ${kind}`, () => {
-      expect(main.descriptor.routes.map((route) => route.binding)).toEqual(main.descriptor.routes.map(() => kind));
+    it(`announces its bindings on ${kind}`, () => {
+      const bindings = all ? main.descriptor.routes.map((route) => route.binding) : main.descriptor.subscriptions.map((s) => s.binding);
+      expect(bindings.length).toBeGreaterThan(0);
+      expect(bindings).toEqual(bindings.map(() => kind));
       expect(main.descriptor.listeners[kind]).toBeDefined();
     });
 
-    it('answers a request with the value the handler returned', async () => {
+    rpcIt('answers a request with the value the handler returned', async () => {
       await expect(main.client.add(2, 40)).resolves.toBe(42);
       await expect(main.client.echo({ symbol: 'ACME', nested: { list: [1, 'two', null] } })).resolves.toEqual({
         symbol: 'ACME',
@@ -94,13 +109,13 @@ export function describeTransportConformance(kind: TransportKind): void {
       });
     });
 
-    it('matches every reply to its request when many calls are in flight', async () => {
+    rpcIt('matches every reply to its request when many calls are in flight', async () => {
       const values = Array.from({ length: 500 }, (_, i) => ({ i, text: `call ${i}` }));
       const replies = await Promise.all(values.map((value) => main.client.echo(value)));
       expect(replies).toEqual(values);
     });
 
-    it('carries Buffers and typed arrays as binary, with their types', async () => {
+    rpcIt('carries Buffers and typed arrays as binary, with their types', async () => {
       const value = { buffer: Buffer.from([0, 1, 2, 255]), floats: new Float64Array([1.5, -2]), ints: new Int32Array([-7]) };
       const reply = (await main.client.echo(value)) as typeof value;
       expect(reply.buffer).toBeInstanceOf(Uint8Array);
@@ -110,7 +125,7 @@ export function describeTransportConformance(kind: TransportKind): void {
       expect(reply.ints).toBeInstanceOf(Int32Array);
     });
 
-    it('round-trips a 1 MiB payload byte for byte, both ways', async () => {
+    rpcIt('round-trips a 1 MiB payload byte for byte, both ways', async () => {
       const payload = randomBytes(1024 * 1024);
       const reply = (await main.client.echo(payload)) as Buffer;
       expect(Buffer.compare(Buffer.from(reply), payload)).toBe(0);
@@ -119,13 +134,13 @@ export function describeTransportConformance(kind: TransportKind): void {
       expect(generated.every((byte) => byte === 0xab)).toBe(true);
     });
 
-    it('delivers a registered error type as an instance of its class', async () => {
+    rpcIt('delivers a registered error type as an instance of its class', async () => {
       const error = await main.client.fail('typed').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OutOfStockError);
       expect(error).toMatchObject({ name: 'OutOfStockError', message: 'ACME is out of stock', code: 'OUT_OF_STOCK', retryable: true });
     });
 
-    it('delivers other errors as typed errors keeping name, message, code and retryable', async () => {
+    rpcIt('delivers other errors as typed errors keeping name, message, code and retryable', async () => {
       const plain = await main.client.fail('plain').catch((e: unknown) => e);
       expect(plain).toBeInstanceOf(RemoteError);
       expect(plain).toMatchObject({ name: 'TypeError', message: 'plain failure', code: 'REMOTE_ERROR', retryable: false });
@@ -137,7 +152,7 @@ export function describeTransportConformance(kind: TransportKind): void {
       expect((thrownString as Error).message).toBe('a bare string');
     });
 
-    it('rejects a call to an unknown endpoint with RouteNotFoundError naming it', async () => {
+    rpcIt('rejects a call to an unknown endpoint with RouteNotFoundError naming it', async () => {
       const untyped = main.client as unknown as { noSuchEndpoint(): Promise<unknown> };
       const error = await untyped.noSuchEndpoint().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(RouteNotFoundError);
@@ -145,7 +160,7 @@ export function describeTransportConformance(kind: TransportKind): void {
       await expect(main.client.add(1, 1)).resolves.toBe(2);
     });
 
-    it('times out a slow call with CallTimeoutError and tells the service to cancel it', async () => {
+    rpcIt('times out a slow call with CallTimeoutError and tells the service to cancel it', async () => {
       const started = Date.now();
       const error = await main.client.$with({ timeoutMs: 100 }).sleep(5000, 'timed-out').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(CallTimeoutError);
@@ -155,7 +170,7 @@ export function describeTransportConformance(kind: TransportKind): void {
       await expect(main.client.add(2, 2)).resolves.toBe(4);
     });
 
-    it('cancels a call through its AbortSignal, at the caller and at the service', async () => {
+    rpcIt('cancels a call through its AbortSignal, at the caller and at the service', async () => {
       const controller = new AbortController();
       const call = main.client.$with({ signal: controller.signal }).sleep(5000, 'aborted');
       setTimeout(() => controller.abort(), 50);
@@ -166,7 +181,7 @@ export function describeTransportConformance(kind: TransportKind): void {
       await expect(main.client.$with({ signal: already.signal }).add(1, 2)).rejects.toBeInstanceOf(CallAbortedError);
     });
 
-    it('refuses a request over the caller\'s limit with PayloadTooLargeError before sending anything', async () => {
+    rpcIt('refuses a request over the caller\'s limit with PayloadTooLargeError before sending anything', async () => {
       const small = Mesh.connect({ runtimeDir: main.mesh.config.runtimeDir, namespace: main.namespace, logLevel: 'silent', maxPayloadBytes: 64 * 1024 });
       try {
         const client = small.client(Conformance);
@@ -181,7 +196,7 @@ export function describeTransportConformance(kind: TransportKind): void {
       }
     });
 
-    it('answers a response over the service\'s limit with PayloadTooLargeError', async () => {
+    rpcIt('answers a response over the service\'s limit with PayloadTooLargeError', async () => {
       const error = await main.client.bytes(SERVER_MAX_PAYLOAD + 1, 1).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PayloadTooLargeError);
       await expect(main.client.add(5, 5)).resolves.toBe(10);
@@ -217,7 +232,23 @@ export function describeTransportConformance(kind: TransportKind): void {
       await eventually(() => expect(received).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
     });
 
-    describe('given bytes that are not valid frames', () => {
+    it('delivers an event larger than a queue message, byte for byte', async () => {
+      const data = randomBytes(64 * 1024);
+      const sum = data.reduce((total, byte) => total + byte, 0);
+      await main.mesh.events.publish(new ConformanceBlob(data));
+      await eventually(async () => expect(await main.client.blobs()).toEqual([{ size: data.length, sum }]));
+    });
+
+    eventsOnlyIt('skips a queue message that is not frames, logging a FrameError, and delivers the next events', async () => {
+      const raw = await rawChannelFactory(kind)(main.descriptor);
+      raw.write(Buffer.from('not a frame at all'));
+      raw.close();
+      await main.server.waitForOutput(/FrameError/);
+      await main.mesh.events.publish(new ConformancePing(1000));
+      await eventually(async () => expect(await main.client.received()).toContain(1000));
+    });
+
+    rpcDescribe('given bytes that are not valid frames', () => {
       async function sendRaw(bytes: Buffer): Promise<void> {
         const raw = await rawChannelFactory(kind)(main.descriptor);
         const healthy = main.client.add(20, 22);
@@ -259,7 +290,7 @@ export function describeTransportConformance(kind: TransportKind): void {
       });
     });
 
-    it('reports ServiceUnavailableError within the timeout when the service is not running', async () => {
+    rpcIt('reports ServiceUnavailableError within the timeout when the service is not running', async () => {
       const empty = Mesh.connect({ runtimeDir: main.mesh.config.runtimeDir, namespace: `${main.namespace}-empty`, logLevel: 'silent' });
       try {
         const started = Date.now();
@@ -272,8 +303,8 @@ export function describeTransportConformance(kind: TransportKind): void {
       }
     });
 
-    it('fails calls in flight with a retryable ConnectionLostError when the service dies, then recovers', async () => {
-      const victim = await deploy('victim', { reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
+    rpcIt('fails calls in flight with a retryable ConnectionLostError when the service dies, then recovers', async () => {
+      const victim = await deploy(`victim-${process.pid}`, { reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
       await expect(victim.client.add(1, 1)).resolves.toBe(2);
       const inFlight = victim.client.sleep(10_000, 'doomed');
       await sleep(50);
@@ -289,10 +320,10 @@ export function describeTransportConformance(kind: TransportKind): void {
       const restarted = await spawnService(FIXTURE, {
         env: {
           HOSTMESH_RUNTIME_DIR: runtime.path,
-          HOSTMESH_NAMESPACE: 'victim',
+          HOSTMESH_NAMESPACE: victim.namespace,
           HOSTMESH_BINDINGS: JSON.stringify({ '*': kind }),
         },
-        ready: { service: 'conformance', runtimeDir: runtime.path, namespace: 'victim' },
+        ready: { service: 'conformance', runtimeDir: runtime.path, namespace: victim.namespace },
       });
       victim.server = restarted;
       await expect(waiting).resolves.toBe(restarted.pid);

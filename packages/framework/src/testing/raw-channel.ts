@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { MessageQueue } from '@hostmesh/native';
 import type { TransportKind } from '../metadata/types';
 import { resolveConfig } from '../runtime/config';
 import type { ServiceDescriptor } from '../runtime/descriptor';
@@ -59,6 +60,24 @@ registerRawChannel('shm', async (descriptor) => {
     connection.bind({ onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => resolve() }),
   );
   return { write: (bytes) => connection.write(bytes), closed, close: () => connection.destroy() };
+});
+
+registerRawChannel('mqueue', async (descriptor) => {
+  const address = descriptor.listeners.mqueue;
+  if (address?.kind !== 'mqueue' || typeof address.queue !== 'string') throw new Error(`${descriptor.service} has no mqueue listener`);
+  const queue = MessageQueue.open(address.queue);
+  // Queues have no connection to drop: `closed` is when this side closes.
+  let closed: () => void = () => undefined;
+  return {
+    write: (bytes) => {
+      if (!queue.send(bytes)) throw new Error('queue full');
+    },
+    closed: new Promise<void>((resolve) => (closed = resolve)),
+    close: () => {
+      queue.close();
+      closed();
+    },
+  };
 });
 
 registerRawChannel('tcp', async (descriptor) => {

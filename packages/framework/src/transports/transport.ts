@@ -38,6 +38,11 @@ export interface Connection {
   readonly peer: PeerInfo;
   /** False once the transport's buffer is over its high-water mark: wait for `whenWritable()`. */
   readonly writable: boolean;
+  /**
+   * Frames must be self-contained (no per-connection codec state): set by transports whose
+   * receiver may restart between frames, or that mix frames of many senders (queues).
+   */
+  readonly statelessFrames?: boolean;
   /** Must be called synchronously after the connection is handed out. */
   bind(handler: ConnectionHandler): void;
   /**

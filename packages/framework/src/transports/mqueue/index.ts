@@ -1,0 +1,2 @@
+export { MqueueTransport } from './mqueue.transport';
+export { mqueueTransportModule } from './mqueue.module';

@@ -1,0 +1,46 @@
+import { MessageQueue, objectName, PosixError } from '@hostmesh/native';
+import { inject, injectable } from 'inversify';
+import { ServiceUnavailableError } from '../../errors/errors';
+import { MESH_CONFIG, type MeshConfig } from '../../runtime/config';
+import type { Connection, ConnectRequest, ListenRequest, Transport, TransportAddress, TransportServer } from '../transport';
+import { QueueReaderConnection } from './queue-reader.connection';
+import { QueueWriterConnection } from './queue-writer.connection';
+
+/**
+ * POSIX message queues for typed events: one queue per subscribing service (its consumer
+ * group), named /hm.<uid>.<namespace>.ev.<service>, 0600. The queue outlives its
+ * consumer, so events published while a subscriber restarts wait in the kernel.
+ * Queue depth and message size come from the configuration (`mqueue`), within
+ * fs.mqueue.msg_max and fs.mqueue.msgsize_max; beyond them the error names the sysctl.
+ */
+@injectable('Singleton')
+export class MqueueTransport implements Transport {
+  readonly kind = 'mqueue' as const;
+
+  constructor(@inject(MESH_CONFIG) private readonly config: MeshConfig) {}
+
+  async listen(request: ListenRequest): Promise<TransportServer> {
+    const name = objectName(this.config.namespace, `ev.${request.service}`);
+    const { depth, messageSize } = this.config.mqueue;
+    const queue = MessageQueue.create(name, { maxMessages: depth, messageSize });
+    const attributes = queue.attributes();
+    const reader = new QueueReaderConnection(queue, request.maxPayloadBytes);
+    request.onConnection(reader);
+    const address: TransportAddress = { kind: 'mqueue', queue: name, depth: attributes.maxMessages, messageSize: attributes.messageSize };
+    return {
+      address,
+      stopAccepting: async () => reader.pause(),
+      dispose: async () => reader.close(),
+    };
+  }
+
+  async connect(address: TransportAddress, _request: ConnectRequest): Promise<Connection> {
+    if (address.kind !== 'mqueue' || typeof address.queue !== 'string') throw new TypeError(`mqueue transport cannot connect to a ${address.kind} address`);
+    try {
+      return new QueueWriterConnection(MessageQueue.open(address.queue), this.config.namespace);
+    } catch (error) {
+      if (PosixError.is(error, 'ENOENT')) throw new ServiceUnavailableError(`event queue ${address.queue} does not exist (the subscriber never started, or it was removed)`, { cause: error });
+      throw error;
+    }
+  }
+}

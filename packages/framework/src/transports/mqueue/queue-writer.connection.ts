@@ -1,0 +1,138 @@
+import { MessageQueue, objectName, PosixError } from '@hostmesh/native';
+import { FrameError } from '../../errors/errors';
+import { eventPriority } from '../../metadata/explorer';
+import { frameRoute } from '../../protocol/frame';
+import type { Connection, ConnectionHandler, PeerInfo } from '../transport';
+import { referenceFrame } from './queue-frames';
+
+const noHandler: ConnectionHandler = { onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => undefined };
+
+interface Batch {
+  bytes: Buffer;
+  length: number;
+  priority: number;
+}
+
+let segmentSequence = 0;
+
+/**
+ * A publisher's side of one subscriber queue. Frames written in one tick are packed into
+ * as few queue messages as fit (one mq_send for many events), each message holding frames
+ * of one priority. When the queue is full, messages wait here, in order, and `write`
+ * reports false until the kernel says there is room: nothing is dropped.
+ */
+export class QueueWriterConnection implements Connection {
+  readonly statelessFrames = true;
+  readonly peer: PeerInfo;
+  private handler: ConnectionHandler = noHandler;
+  private current: Batch | null = null;
+  private readonly full: Batch[] = [];
+  private drainWaiters: Array<() => void> = [];
+  private flushScheduled = false;
+  private watching = false;
+  private closed = false;
+
+  constructor(
+    private readonly queue: MessageQueue,
+    private readonly namespace: string,
+  ) {
+    this.peer = { kind: 'mqueue', address: queue.name };
+  }
+
+  get writable(): boolean {
+    return !this.closed && this.full.length === 0;
+  }
+
+  bind(handler: ConnectionHandler): void {
+    this.handler = handler;
+  }
+
+  write(frame: Buffer, tail?: Buffer): boolean {
+    if (this.closed) return false;
+    const size = frame.length + (tail?.length ?? 0);
+    if (size > this.queue.messageSize) {
+      const name = objectName(this.namespace, `evbody.${process.pid}.${++segmentSequence}`);
+      return this.write(referenceFrame(name, frame, tail));
+    }
+    const priority = eventPriority(frameRoute(frame, 0));
+    let batch = this.current;
+    if (batch !== null && (batch.priority !== priority || batch.length + size > batch.bytes.length)) {
+      this.full.push(batch);
+      batch = null;
+    }
+    if (batch === null) {
+      batch = { bytes: Buffer.allocUnsafe(this.queue.messageSize), length: 0, priority };
+      this.current = batch;
+    }
+    batch.length += frame.copy(batch.bytes, batch.length);
+    if (tail) batch.length += tail.copy(batch.bytes, batch.length);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flush);
+    }
+    return this.full.length === 0;
+  }
+
+  whenWritable(): Promise<void> {
+    if (this.full.length === 0 && this.current === null) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  pause(): void {}
+  resume(): void {}
+
+  /** Sends what is waiting (within a bounded wait for room), then closes. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    if (this.full.length > 0 || this.current !== null) {
+      const timer = setTimeout(() => this.finish(), 2000);
+      void this.whenWritable().then(() => {
+        clearTimeout(timer);
+        this.finish();
+      });
+      return;
+    }
+    this.finish();
+  }
+
+  destroy(): void {
+    this.finish();
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.current !== null) {
+      this.full.push(this.current);
+      this.current = null;
+    }
+    try {
+      while (this.full.length > 0) {
+        const batch = this.full[0]!;
+        if (!this.queue.send(batch.bytes.subarray(0, batch.length), batch.priority)) break;
+        this.full.shift();
+      }
+    } catch (error) {
+      // The queue went away (unlinked) or refused the message: say so, keep nothing forever.
+      this.handler.onProtocolError(error instanceof PosixError ? error : new FrameError(String(error)));
+      this.full.length = 0;
+    }
+    if (this.full.length === 0) {
+      for (const wake of this.drainWaiters.splice(0)) wake();
+    } else if (!this.watching) {
+      this.watching = true;
+      void this.queue.whenWritable().then(() => {
+        this.watching = false;
+        if (!this.closed) this.flush();
+      });
+    }
+  };
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.close();
+    for (const wake of this.drainWaiters.splice(0)) wake();
+    this.handler.onClose();
+  }
+}
