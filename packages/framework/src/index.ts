@@ -40,6 +40,7 @@ export { TransportRegistry, type TransportSpec } from './transports/transport-re
 export * from './transports/socket';
 export * from './transports/shm';
 export * from './transports/mqueue';
+export * from './transports/fifo';
 export * as protocol from './protocol';
 export { routeId as routeIdOf } from './protocol/route-id';
 export { RpcClient, type RpcClientOptions } from './rpc/rpc-client';

@@ -36,6 +36,7 @@ export interface EndpointDefinition {
   binding: BindingRequest;
   timeoutMs: number | undefined;
   contextIndex: number;
+  shell: boolean;
 }
 
 export interface EventDefinition {
@@ -131,6 +132,7 @@ export function exploreService(cls: Function): ServiceDefinition {
       binding: endpoint.options.binding ?? service.options.binding ?? 'auto',
       timeoutMs,
       contextIndex: contextIndex(endpoint.method),
+      shell: endpoint.options.shell === true,
     };
   });
 

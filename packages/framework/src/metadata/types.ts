@@ -27,6 +27,11 @@ export interface EndpointOptions {
   binding?: BindingRequest;
   /** Default timeout for callers of this endpoint, in milliseconds. */
   timeoutMs?: number;
+  /**
+   * Also expose the endpoint to shells: JSON lines on a named pipe,
+   * `<runtime>/<namespace>/pipes/<service>@<instance>/<endpoint>.in` (replies on `.out`).
+   */
+  shell?: boolean;
 }
 
 export interface EndpointMetadata {

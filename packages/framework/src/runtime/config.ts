@@ -24,6 +24,8 @@ export interface MeshOptions {
    * `service.*`, an event name, or `*`. Env: HOSTMESH_BINDINGS (JSON).
    */
   bindings?: Record<string, BindingRequest>;
+  /** Endpoints to expose to shells as JSON-lines FIFOs, besides those with `@Endpoint({ shell: true })`. Env: HOSTMESH_SHELL (comma-separated). */
+  shell?: string[];
   /** The TCP listener: loopback unless a host is configured; port 0 picks a free one. */
   tcp?: { host?: string; port?: number; enabled?: boolean };
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
@@ -50,6 +52,7 @@ export interface MeshConfig {
   maxPendingCalls: number;
   gracePeriodMs: number;
   bindings: Record<string, BindingRequest>;
+  shell: string[];
   tcp: { host: string; port: number; enabled: boolean };
   reconnect: { initialDelayMs: number; maxDelayMs: number };
   shm: { ringBytes: number; spin: SpinOptions };
@@ -83,6 +86,7 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
     maxPendingCalls: positive('maxPendingCalls', options.maxPendingCalls ?? 65536),
     gracePeriodMs: positive('gracePeriodMs', options.gracePeriodMs ?? 10_000),
     bindings,
+    shell: options.shell ?? (env.HOSTMESH_SHELL ? env.HOSTMESH_SHELL.split(',').map((name) => name.trim()).filter(Boolean) : []),
     tcp: {
       host: tcpHost,
       port: nonNegative('tcp.port', options.tcp?.port ?? 0, 65535),

@@ -4,6 +4,7 @@ import { RpcClientFactory } from '../client/rpc-client-factory';
 import { clientOf } from '../contracts/client';
 import { definedContracts } from '../contracts/contract';
 import { EventBus } from '../events/event-bus';
+import { fifoTransportModule } from '../transports/fifo/fifo.module';
 import { mqueueTransportModule } from '../transports/mqueue/mqueue.module';
 import { shmTransportModule } from '../transports/shm/shm.module';
 import { socketTransportModule } from '../transports/socket/socket.module';
@@ -32,7 +33,7 @@ export function createMeshContainer(config: MeshConfig, options: MeshOptions, sc
   container.bind(MESH_CONFIG).toConstantValue(config);
   container.bind(LOGGER).toConstantValue(logger);
   container.bind(RuntimeDir).toConstantValue(RuntimeDir.open(config.runtimeDir, config.namespace));
-  container.load(coreModule, socketTransportModule, shmTransportModule, mqueueTransportModule, ...(options.modules ?? []));
+  container.load(coreModule, socketTransportModule, shmTransportModule, mqueueTransportModule, fifoTransportModule, ...(options.modules ?? []));
   for (const contract of definedContracts()) {
     container
       .bind(clientOf(contract))

@@ -7,6 +7,8 @@ export interface RouteDescriptor {
   id: number;
   binding: TransportKind;
   timeoutMs?: number;
+  /** The request FIFO, when the endpoint is exposed to shells. */
+  shell?: string;
 }
 
 export interface SubscriptionDescriptor {

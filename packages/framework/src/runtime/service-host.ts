@@ -7,6 +7,7 @@ import type { TransportKind } from '../metadata/types';
 import type { EndpointRoute, EventRoute } from '../rpc/routes';
 import { RpcServer } from '../rpc/rpc-server';
 import type { TransportServer } from '../transports/transport';
+import { FifoEndpoint } from '../transports/fifo/fifo-endpoint';
 import { TransportRegistry } from '../transports/transport-registry';
 import { resolveConfig, type MeshConfig, type MeshOptions } from './config';
 import { createMeshContainer } from './container';
@@ -14,6 +15,7 @@ import type { RouteDescriptor, ServiceDescriptor, SubscriptionDescriptor } from 
 import { describeError, LOGGER, type Logger } from './logger';
 import { Mesh } from './mesh';
 import { ownProcessStartTime } from '@hostmesh/native';
+import { RuntimeDir } from './runtime-dir';
 import { ServiceRegistry } from './service-registry';
 
 export interface HostOptions extends MeshOptions {
@@ -41,6 +43,7 @@ export class ServiceHost {
     readonly instance: object,
     readonly server: RpcServer,
     private readonly listeners: Map<TransportKind, TransportServer>,
+    private readonly pipes: FifoEndpoint[],
     readonly descriptor: ServiceDescriptor,
     readonly logger: Logger,
   ) {}
@@ -63,6 +66,8 @@ export class ServiceHost {
     const registry = container.get(ServiceRegistry);
     const transports = container.get(TransportRegistry);
     const listeners = new Map<TransportKind, TransportServer>();
+    const pipes: FifoEndpoint[] = [];
+    const runtimeDir = container.get(RuntimeDir);
     try {
       const running = await registry.find(definition.name, config.instance);
       if (running && running.pid !== process.pid) {
@@ -120,6 +125,12 @@ export class ServiceHost {
       if (queue && durable.length > 0) {
         await registry.recordSubscription({ schema: 1, service: definition.name, address: queue.address, events: durable });
       }
+      for (const endpoint of definition.endpoints) {
+        if (!endpoint.shell && !config.shell.includes(endpoint.name) && !config.shell.includes(endpoint.route)) continue;
+        const pipe = new FifoEndpoint(runtimeDir.pipeDir(definition.name, config.instance), server.routes.get(endpoint.id)!, endpoint.name, server, logger);
+        pipes.push(pipe);
+        routes.find((route) => route.name === endpoint.name)!.shell = pipe.input;
+      }
       for (const method of definition.onStart) await (instance as Record<string, () => unknown>)[method]!();
 
       const descriptor: ServiceDescriptor = {
@@ -136,11 +147,12 @@ export class ServiceHost {
         maxPayloadBytes: config.maxPayloadBytes,
       };
       await registry.register(descriptor);
-      const host = new ServiceHost(definition, mesh, instance, server, listeners, descriptor, logger);
+      const host = new ServiceHost(definition, mesh, instance, server, listeners, pipes, descriptor, logger);
       if (options.handleSignals) host.installSignalHandlers();
       logger.info(`ready (pid ${process.pid}): ${describeBindings(routes, subscriptions)}`);
       return host;
     } catch (error) {
+      for (const pipe of pipes) pipe.close();
       for (const listener of listeners.values()) await listener.dispose();
       await mesh.close(0);
       throw error;
@@ -176,6 +188,7 @@ export class ServiceHost {
       }
     }
     await this.mesh.close(remaining());
+    for (const pipe of this.pipes) pipe.close();
     this.server.closeConnections();
     for (const listener of this.listeners.values()) await listener.dispose();
     for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
@@ -275,7 +288,7 @@ function eventRoutes(definition: ServiceDefinition, instance: object): Map<numbe
 
 function describeBindings(routes: RouteDescriptor[], subscriptions: SubscriptionDescriptor[]): string {
   const parts = [
-    ...routes.map((route) => `${route.name} → ${route.binding}`),
+    ...routes.map((route) => `${route.name} → ${route.binding}${route.shell ? ' (+ shell pipe)' : ''}`),
     ...subscriptions.map((subscription) => `on ${subscription.event} ← ${subscription.binding}`),
   ];
   return parts.length > 0 ? parts.join(', ') : 'no endpoints';

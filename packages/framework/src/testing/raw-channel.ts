@@ -5,6 +5,7 @@ import { resolveConfig } from '../runtime/config';
 import type { ServiceDescriptor } from '../runtime/descriptor';
 import { ConsoleLogger } from '../runtime/logger';
 import type { RuntimeDir } from '../runtime/runtime-dir';
+import { FifoTransport } from '../transports/fifo/fifo.transport';
 import { ShmTransport } from '../transports/shm/shm.transport';
 
 /** A way to put arbitrary bytes on a transport, for the malformed-frame cases. */
@@ -56,6 +57,17 @@ registerRawChannel('shm', async (descriptor) => {
   const transport = new ShmTransport(undefined as unknown as RuntimeDir, config, new ConsoleLogger('raw', 'silent'));
   // A real handshake, then ring messages written as they are: no framing, no checks.
   const connection = await transport.connect(address, { maxPayloadBytes: config.maxPayloadBytes, timeoutMs: 5000 });
+  const closed = new Promise<void>((resolve) =>
+    connection.bind({ onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => resolve() }),
+  );
+  return { write: (bytes) => connection.write(bytes), closed, close: () => connection.destroy() };
+});
+
+registerRawChannel('fifo', async (descriptor) => {
+  const address = descriptor.listeners.fifo;
+  if (address?.kind !== 'fifo') throw new Error(`${descriptor.service} has no fifo listener`);
+  const transport = new FifoTransport(undefined as unknown as RuntimeDir, new ConsoleLogger('raw', 'silent'));
+  const connection = await transport.connect(address, { maxPayloadBytes: 1 << 20, timeoutMs: 5000 });
   const closed = new Promise<void>((resolve) =>
     connection.bind({ onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => resolve() }),
   );

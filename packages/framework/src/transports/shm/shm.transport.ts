@@ -10,7 +10,7 @@ import { connectSocket } from '../socket/connect-socket';
 import { SocketListener } from '../socket/socket-listener';
 import { claimSocketPath } from '../socket/stale-socket';
 import type { Connection, ConnectRequest, ListenRequest, Transport, TransportAddress, TransportServer } from '../transport';
-import { readLine, writeLine } from './line-socket';
+import { readLine, writeLine } from '../socket/line-socket';
 import { ShmConnection } from './shm-connection';
 
 /** How long a handshake may take before the socket is dropped. */

@@ -12,7 +12,10 @@ const noHandler: ConnectionHandler = {
   onClose: () => undefined,
 };
 
-/** A stream socket (Unix or TCP) carrying length-prefixed frames. */
+/**
+ * A byte stream carrying length-prefixed frames: a Unix or TCP socket, or a pair of pipes
+ * (frames read from `socket`, written to `output`).
+ */
 export class SocketConnection implements Connection {
   private handler: ConnectionHandler = noHandler;
   private readonly parser: FrameParser;
@@ -28,17 +31,22 @@ export class SocketConnection implements Connection {
     private readonly socket: Socket,
     readonly peer: PeerInfo,
     maxPayloadBytes: number,
+    private readonly output: Socket = socket,
+    /** A socket whose life is this connection's: the handshake link of a pipe pair. */
+    private readonly companion?: Socket,
   ) {
     this.parser = new FrameParser(maxPayloadBytes, (buffer, start, end) => this.handler.onFrame(buffer, start, end, false));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (error) => {
-      this.closeError ??= error;
-    });
-    socket.on('close', () => this.onSocketClose());
+    for (const stream of new Set([socket, output, ...(companion ? [companion] : [])])) {
+      stream.on('error', (error) => {
+        this.closeError ??= error;
+      });
+      stream.on('close', () => this.onSocketClose());
+    }
   }
 
   get writable(): boolean {
-    return !this.closed && !this.socket.writableNeedDrain;
+    return !this.closed && !this.output.writableNeedDrain;
   }
 
   bind(handler: ConnectionHandler): void {
@@ -52,30 +60,30 @@ export class SocketConnection implements Connection {
     if (this.tickWrites++ === 0) process.nextTick(this.endTick);
     if ((tail !== undefined || this.tickWrites > 1) && !this.corked) {
       this.corked = true;
-      this.socket.cork();
+      this.output.cork();
     }
-    const writable = this.socket.write(frame);
-    return tail === undefined ? writable : this.socket.write(tail);
+    const writable = this.output.write(frame);
+    return tail === undefined ? writable : this.output.write(tail);
   }
 
   private readonly endTick = (): void => {
     this.tickWrites = 0;
     if (!this.corked) return;
     this.corked = false;
-    this.socket.uncork();
+    this.output.uncork();
   };
 
   whenWritable(): Promise<void> {
-    if (!this.socket.writableNeedDrain || this.closed) return Promise.resolve();
+    if (!this.output.writableNeedDrain || this.closed) return Promise.resolve();
     this.drained ??= new Promise<void>((resolve) => {
       const done = () => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
+        this.output.off('drain', done);
+        this.output.off('close', done);
         this.drained = null;
         resolve();
       };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
+      this.output.on('drain', done);
+      this.output.on('close', done);
     });
     return this.drained;
   }
@@ -90,14 +98,17 @@ export class SocketConnection implements Connection {
 
   close(): void {
     if (this.closed) return;
-    this.socket.end();
+    this.output.end();
+    if (this.output !== this.socket) this.socket.destroy();
     // A peer that never reads must not keep us half-open forever.
-    setTimeout(() => this.socket.destroy(), 5_000).unref();
+    setTimeout(() => this.output.destroy(), 5_000).unref();
   }
 
   destroy(error?: Error): void {
     if (error) this.closeError ??= error;
     this.socket.destroy();
+    this.output.destroy();
+    this.companion?.destroy();
   }
 
   private onData(chunk: Buffer): void {
@@ -114,7 +125,7 @@ export class SocketConnection implements Connection {
     if (this.closed) return;
     this.closeError ??= error;
     this.handler.onProtocolError(error);
-    this.socket.destroy();
+    this.destroy();
   }
 
   private watchStall(): void {
@@ -142,6 +153,9 @@ export class SocketConnection implements Connection {
   private onSocketClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.socket.destroy();
+    this.output.destroy();
+    this.companion?.destroy();
     this.clearStall();
     const pending = this.parser.pendingBytes;
     if (pending > 0 && !this.closeError) {

@@ -1,0 +1,74 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { spawnService, type SpawnedService } from '../../testing/spawn-service';
+import { tempRuntimeDir } from '../../testing/temp-runtime';
+
+const run = promisify(execFile);
+const FIXTURE = join(__dirname, '..', '..', 'testing', 'fixtures', 'conformance.main.ts');
+
+describe('endpoints exposed to shells on named pipes', () => {
+  const runtime = tempRuntimeDir();
+  const namespace = 'shell';
+  const pipes = join(runtime.path, namespace, 'pipes', 'conformance@0');
+  let service: SpawnedService;
+
+  beforeAll(async () => {
+    service = await spawnService(FIXTURE, {
+      env: { HOSTMESH_RUNTIME_DIR: runtime.path, HOSTMESH_NAMESPACE: namespace, HOSTMESH_SHELL: 'add,echo,fail' },
+      ready: { service: 'conformance', runtimeDir: runtime.path, namespace },
+    });
+  }, 30_000);
+  afterAll(async () => {
+    await service.stop();
+    runtime.remove();
+  });
+
+  const shell = async (script: string) => (await run('sh', ['-c', script], { cwd: pipes, timeout: 10_000 })).stdout;
+
+  it('creates 0600 request and reply FIFOs per endpoint', () => {
+    for (const name of ['add.in', 'add.out', 'echo.in', 'echo.out']) {
+      const stat = statSync(join(pipes, name));
+      expect(stat.isFIFO()).toBe(true);
+      expect(stat.mode & 0o777).toBe(0o600);
+    }
+    expect(existsSync(join(pipes, 'sleep.in'))).toBe(false);
+  });
+
+  it('answers a bare argument on the endpoint\'s .out pipe', async () => {
+    const out = await shell(`head -n 1 echo.out & sleep 0.1; echo '{"symbol":"ACME"}' > echo.in; wait`);
+    expect(JSON.parse(out)).toEqual({ result: { symbol: 'ACME' } });
+  });
+
+  it('answers an envelope on the caller\'s own reply FIFO, with its id', async () => {
+    const out = await shell(
+      `r=$(mktemp -u) && mkfifo -m 600 $r && (head -n 1 $r > $r.txt &) && sleep 0.1 && ` +
+        `echo '{"args":[2,40],"id":7,"replyTo":"'$r'"}' > add.in && sleep 0.3 && cat $r.txt && rm -f $r $r.txt`,
+    );
+    expect(JSON.parse(out)).toEqual({ id: 7, result: 42 });
+  });
+
+  it('answers errors as JSON with name, code and retryable', async () => {
+    const out = await shell(`head -n 1 fail.out & sleep 0.1; echo '"typed"' > fail.in; wait`);
+    expect(JSON.parse(out)).toEqual({ error: { name: 'OutOfStockError', message: 'ACME is out of stock', code: 'OUT_OF_STOCK', retryable: true } });
+  });
+
+  it('answers a line that is not JSON with a FrameError, and keeps serving', async () => {
+    const out = await shell(`head -n 2 echo.out & sleep 0.1; echo 'not json' > echo.in; echo '1' > echo.in; wait`);
+    const [bad, good] = out.trim().split('\n').map((line) => JSON.parse(line));
+    expect(bad.error).toMatchObject({ name: 'FrameError', code: 'FRAME_INVALID' });
+    expect(good).toEqual({ result: 1 });
+  });
+
+  it('refuses to write a reply anywhere but a FIFO of this user', async () => {
+    const missing = join(runtime.path, 'missing.txt');
+    const file = join(runtime.path, 'precious.txt');
+    writeFileSync(file, 'keep me');
+    await shell(`echo '{"args":[1,1],"replyTo":"${missing}"}' > add.in; echo '{"args":[1,1],"replyTo":"${file}"}' > add.in; sleep 0.2`);
+    await service.waitForOutput(`not replying to ${missing}: it does not exist`);
+    await service.waitForOutput(`not replying to ${file}: it is not a FIFO`);
+    expect(existsSync(missing)).toBe(false);
+    expect(readFileSync(file, 'utf8')).toBe('keep me');
+  });
+});

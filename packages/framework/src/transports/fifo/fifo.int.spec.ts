@@ -1,0 +1,3 @@
+import { describeTransportConformance } from '../../testing/conformance';
+
+describeTransportConformance('fifo');
