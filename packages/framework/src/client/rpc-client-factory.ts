@@ -52,10 +52,14 @@ export class RpcClientFactory {
     return result;
   }
 
-  close(): void {
+  /** Closes every client; resolves once their connections have flushed and closed (1 s at most). */
+  async close(): Promise<void> {
     this.unwatch?.();
     this.unwatch = null;
-    for (const client of this.clients) client.close();
+    const closing = [...this.clients].map((client) => client.close());
     this.clients.clear();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closing), new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
+    clearTimeout(timer);
   }
 }

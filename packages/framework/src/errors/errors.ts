@@ -56,6 +56,12 @@ export class QueueFullError extends HostmeshError {
   static override readonly retryable = true;
 }
 
+/** A SharedLock was not acquired within its timeout; the message names the holder. */
+export class LockTimeoutError extends HostmeshError {
+  static override readonly code = 'LOCK_TIMEOUT';
+  static override readonly retryable = true;
+}
+
 /** Decorators or options were used in a way that cannot work; raised at bootstrap. */
 export class BootstrapError extends HostmeshError {
   static override readonly code = 'BOOTSTRAP_INVALID';

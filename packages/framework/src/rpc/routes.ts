@@ -1,3 +1,5 @@
+import type { RouteMetrics } from './metrics';
+
 /** A server-side endpoint, ready to invoke: built once at bootstrap. */
 export interface EndpointRoute {
   /** `service.endpoint` */
@@ -6,6 +8,7 @@ export interface EndpointRoute {
   /** Where @Ctx() wants the CallContext, or -1. */
   contextIndex: number;
   invoke(args: unknown[]): unknown;
+  readonly metrics: RouteMetrics;
 }
 
 export interface EventRoute {
@@ -14,6 +17,7 @@ export interface EventRoute {
   /** Turns a decoded body into an instance of the @EventType class. */
   revive(body: unknown): object;
   handlers: Array<{ label: string; contextIndex: number; invoke(args: unknown[]): unknown }>;
+  readonly metrics: RouteMetrics;
 }
 
 export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

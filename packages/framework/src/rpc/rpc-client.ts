@@ -119,9 +119,12 @@ export class RpcClient implements ConnectionHandler {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Fails whatever is pending and closes the connection after flushing what was written. */
-  close(): void {
-    if (this.state === 'closed') return;
+  /**
+   * Fails whatever is pending and closes the connection after flushing what was written;
+   * resolves when the connection is closed.
+   */
+  close(): Promise<void> {
+    if (this.state === 'closed') return Promise.resolve();
     this.state = 'closed';
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
@@ -131,9 +134,16 @@ export class RpcClient implements ConnectionHandler {
     }
     this.queue = [];
     this.queueHead = 0;
-    this.connection?.close();
+    const connection = this.connection;
     this.connection = null;
+    if (connection === null) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.closedWaiter = resolve;
+      connection.close();
+    });
   }
+
+  private closedWaiter: (() => void) | null = null;
 
   private submit(
     kind: FrameKind.Request | FrameKind.Event,
@@ -309,6 +319,10 @@ export class RpcClient implements ConnectionHandler {
   }
 
   onClose(error?: Error): void {
+    if (this.closedWaiter) {
+      this.closedWaiter();
+      this.closedWaiter = null;
+    }
     if (this.connection === null) return;
     this.connection = null;
     this.codec = null;

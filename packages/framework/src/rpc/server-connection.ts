@@ -110,25 +110,27 @@ export class ServerConnection implements ConnectionHandler {
       args[route.contextIndex] = context;
     }
     this.server.callStarted();
+    const started = performance.now();
     let result: unknown;
     try {
       result = route.invoke(args);
     } catch (error) {
-      this.complete(route, id, context, error, true);
+      this.complete(route, id, context, error, true, started);
       return;
     }
     if (isPromiseLike(result)) {
       result.then(
-        (value) => this.complete(route, id, context, value, false),
-        (error) => this.complete(route, id, context, error, true),
+        (value) => this.complete(route, id, context, value, false, started),
+        (error) => this.complete(route, id, context, error, true, started),
       );
     } else {
-      this.complete(route, id, context, result, false);
+      this.complete(route, id, context, result, false, started);
     }
   }
 
-  private complete(route: EndpointRoute, id: number, context: CallContext | null, value: unknown, failed: boolean): void {
+  private complete(route: EndpointRoute, id: number, context: CallContext | null, value: unknown, failed: boolean, started: number): void {
     if (context) this.contexts?.delete(id);
+    route.metrics.done(started, failed);
     this.server.callEnded();
     if (this.closed) return;
     if (failed) {
@@ -201,6 +203,7 @@ export class ServerConnection implements ConnectionHandler {
       this.server.logger.warn(`dropping malformed ${route.name} event from ${this.peer}: ${describeError(error)}`);
       return;
     }
+    route.metrics.done(performance.now(), false);
     for (const handler of route.handlers) {
       const args: unknown[] = [event];
       if (handler.contextIndex >= 0) args[handler.contextIndex] = new CallContext(route.name, sequence, this.connection.peer, id);

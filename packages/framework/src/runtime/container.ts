@@ -13,6 +13,7 @@ import { MESH_CONFIG, type MeshConfig, type MeshOptions } from './config';
 import { ConsoleLogger, LOGGER, type Logger } from './logger';
 import { RuntimeDir } from './runtime-dir';
 import { ServiceRegistry } from './service-registry';
+import { SharedLock } from './shared-lock';
 
 /** The framework's own services: registry, transports, clients, events. */
 export const coreModule = new ContainerModule(({ bind }) => {
@@ -21,6 +22,7 @@ export const coreModule = new ContainerModule(({ bind }) => {
   bind(RpcClientFactory).toSelf().inSingletonScope();
   bind(ClientFactory).toSelf().inSingletonScope();
   bind(EventBus).toSelf().inSingletonScope();
+  bind(SharedLock).toSelf().inSingletonScope();
 });
 
 /**

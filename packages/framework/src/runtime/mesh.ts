@@ -8,6 +8,7 @@ import { resolveConfig, type MeshConfig, type MeshOptions } from './config';
 import { createMeshContainer } from './container';
 import { RuntimeDir } from './runtime-dir';
 import { ServiceRegistry } from './service-registry';
+import { SharedLock } from './shared-lock';
 
 /**
  * A process's handle on the mesh without serving anything itself: scripts, tests, CLIs.
@@ -37,6 +38,11 @@ export class Mesh {
     return this.container.get(EventBus);
   }
 
+  /** Cross-process locks of this namespace. */
+  get locks(): SharedLock {
+    return this.container.get(SharedLock);
+  }
+
   get runtimeDir(): RuntimeDir {
     return this.container.get(RuntimeDir);
   }
@@ -52,6 +58,7 @@ export class Mesh {
     const rpc = this.container.get(RpcClientFactory);
     await rpc.drain(timeoutMs);
     this.container.get(EventBus).close();
-    rpc.close();
+    this.container.get(SharedLock).close();
+    await rpc.close();
   }
 }

@@ -43,6 +43,11 @@ export class RuntimeDir {
     return join(this.registryDir, `${service}@${instance}.json`);
   }
 
+  /** Where SIGUSR2 diagnostic snapshots are written. */
+  get diagnosticsDir(): string {
+    return join(this.root, 'diag');
+  }
+
   /** Where a service instance's shell endpoints (JSON-lines FIFOs) live. */
   pipeDir(service: string, instance: string): string {
     return join(this.root, 'pipes', `${service}@${instance}`);

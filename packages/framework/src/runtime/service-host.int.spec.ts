@@ -1,9 +1,10 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ServiceStoppingError } from '../errors/errors';
 import { Conformance } from '../testing/fixtures/conformance.contract';
 import { sleep, spawnService, type SpawnedService } from '../testing/spawn-service';
 import { tempRuntimeDir } from '../testing/temp-runtime';
+import type { DiagnosticSnapshot } from './diagnostics';
 import { Mesh } from './mesh';
 import { RuntimeDir } from './runtime-dir';
 
@@ -15,7 +16,10 @@ describe('a service process', () => {
   const meshes: Mesh[] = [];
   const children: SpawnedService[] = [];
   afterAll(async () => {
-    for (const mesh of meshes) await mesh.close(0);
+    for (const mesh of meshes) {
+      await mesh.registry.purgeSubscriptions();
+      await mesh.close(0);
+    }
     for (const child of children) await child.kill();
     runtime.remove();
   });
@@ -74,6 +78,27 @@ describe('a service process', () => {
       for (let i = 0; i < 100 && (await client.reloads()) < expected; i++) await sleep(10);
       expect(await client.reloads()).toBe(expected);
     }
+  }, 20_000);
+
+  it('writes a diagnostic snapshot on SIGUSR2: mechanisms, calls, latency, in-flight', async () => {
+    const { server, mesh, dir } = await start('diagnostics');
+    const client = mesh.client(Conformance);
+    for (let i = 0; i < 20; i++) await client.add(i, i);
+    const slow = client.sleep(2000, 'in flight');
+    await sleep(50);
+    server.child.kill('SIGUSR2');
+    const path = join(dir.diagnosticsDir, 'conformance@0.json');
+    await server.waitForOutput(`diagnostics written to ${path}`);
+    const snapshot = JSON.parse(readFileSync(path, 'utf8')) as DiagnosticSnapshot;
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(snapshot).toMatchObject({ service: 'conformance', instance: '0', pid: server.pid, state: 'running', inFlight: 1 });
+    const add = snapshot.endpoints.find((e) => e.name === 'conformance.add')!;
+    expect(add).toMatchObject({ mechanism: 'shm', calls: 20, errors: 0 });
+    expect(add.p50Us).toBeGreaterThan(0);
+    expect(add.p99Us).toBeGreaterThanOrEqual(add.p50Us);
+    expect(snapshot.events.map((e) => [e.name, e.mechanism])).toContainEqual(['conformance.ping', 'mqueue']);
+    expect(snapshot.transports).toContainEqual(expect.objectContaining({ kind: 'mqueue', messages: 0 }));
+    await slow;
   }, 20_000);
 
   it('exits 1 at bootstrap naming the class and method of a misused decorator', async () => {

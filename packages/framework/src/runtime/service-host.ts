@@ -5,6 +5,7 @@ import { FrameError, ServiceAlreadyRunningError } from '../errors/errors';
 import { exploreService, type EndpointDefinition, type ServiceDefinition } from '../metadata/explorer';
 import type { TransportKind } from '../metadata/types';
 import type { EndpointRoute, EventRoute } from '../rpc/routes';
+import { RouteMetrics } from '../rpc/metrics';
 import { RpcServer } from '../rpc/rpc-server';
 import type { TransportServer } from '../transports/transport';
 import { FifoEndpoint } from '../transports/fifo/fifo-endpoint';
@@ -12,6 +13,7 @@ import { TransportRegistry } from '../transports/transport-registry';
 import { resolveConfig, type MeshConfig, type MeshOptions } from './config';
 import { createMeshContainer } from './container';
 import type { RouteDescriptor, ServiceDescriptor, SubscriptionDescriptor } from './descriptor';
+import { snapshot, writeSnapshot, type DiagnosticSnapshot } from './diagnostics';
 import { describeError, LOGGER, type Logger } from './logger';
 import { Mesh } from './mesh';
 import { ownProcessStartTime } from '@hostmesh/native';
@@ -159,6 +161,21 @@ export class ServiceHost {
     }
   }
 
+  /** Bindings, in-flight calls, queue depths and latency per endpoint, right now. */
+  diagnostics(): DiagnosticSnapshot {
+    const transports = [...this.listeners.entries()].map(([kind, listener]) => listener.describe?.() ?? { kind, address: listener.address });
+    return snapshot(this.descriptor, this.server, this.state, transports);
+  }
+
+  /** Writes diagnostics() under the runtime directory and logs where (what SIGUSR2 does). */
+  writeDiagnostics(): string {
+    const value = this.diagnostics();
+    const path = writeSnapshot(this.mesh.runtimeDir.diagnosticsDir, value);
+    const busiest = value.endpoints.filter((e) => e.calls > 0).map((e) => `${e.name} ${e.calls} calls p50 ${e.p50Us} µs p99 ${e.p99Us} µs`);
+    this.logger.info(`diagnostics written to ${path}: ${value.inFlight} in flight, ${value.connections} connections${busiest.length ? '; ' + busiest.join(', ') : ''}`);
+    return path;
+  }
+
   /** Graceful stop; safe to call more than once. */
   stop(reason = 'stop requested'): Promise<void> {
     this.stopping ??= this.drain(reason);
@@ -212,6 +229,13 @@ export class ServiceHost {
     };
     this.on('SIGTERM', drain('SIGTERM'));
     this.on('SIGINT', drain('SIGINT'));
+    this.on('SIGUSR2', () => {
+      try {
+        this.writeDiagnostics();
+      } catch (error) {
+        this.logger.error('diagnostics failed', error);
+      }
+    });
     for (const { signal, method } of this.definition.signals) {
       this.on(signal, () => {
         try {
@@ -252,6 +276,7 @@ function endpointRoutes(definition: ServiceDefinition, instance: object): Map<nu
       id: endpoint.id,
       contextIndex: endpoint.contextIndex,
       invoke: (args) => method.apply(instance, args),
+      metrics: new RouteMetrics(),
     });
   }
   return routes;
@@ -273,6 +298,7 @@ function eventRoutes(definition: ServiceDefinition, instance: object): Map<numbe
           return Object.assign(Object.create(prototype) as object, body);
         },
         handlers: [],
+        metrics: new RouteMetrics(),
       };
       routes.set(event.id, route);
     }

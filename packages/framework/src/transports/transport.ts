@@ -67,6 +67,8 @@ export interface TransportServer {
   stopAccepting(): Promise<void>;
   /** Releases the listener's resources (socket file, …) once every connection is closed. */
   dispose(): Promise<void>;
+  /** Gauges worth showing in diagnostics (queue depth, …). */
+  describe?(): Record<string, unknown>;
 }
 
 export interface ListenRequest {

@@ -4,7 +4,7 @@
  *
  *   node dist/micro/framework-overhead.js
  */
-import { ClientFactory, ConsoleLogger, createMeshContainer, defineContract, resolveConfig, RpcServer, routeIdOf, TransportRegistry, type Transport } from '@hostmesh/framework';
+import { ClientFactory, ConsoleLogger, RouteMetrics, createMeshContainer, defineContract, resolveConfig, RpcServer, routeIdOf, TransportRegistry, type Transport } from '@hostmesh/framework';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const route = 'micro-echo.echo';
   const server = new RpcServer(
     'micro-echo',
-    new Map([[routeIdOf(route), { name: route, id: routeIdOf(route), contextIndex: -1, invoke: (args: unknown[]) => args[0] }]]),
+    new Map([[routeIdOf(route), { name: route, id: routeIdOf(route), contextIndex: -1, invoke: (args: unknown[]) => args[0], metrics: new RouteMetrics() }]]),
     new Map(),
     logger,
     1 << 26,

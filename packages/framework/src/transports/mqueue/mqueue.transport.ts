@@ -31,6 +31,14 @@ export class MqueueTransport implements Transport {
       address,
       stopAccepting: async () => reader.pause(),
       dispose: async () => reader.close(),
+      describe: () => {
+        try {
+          const now = queue.attributes();
+          return { kind: 'mqueue', queue: name, depth: now.maxMessages, messages: now.currentMessages, messageSize: now.messageSize };
+        } catch {
+          return { kind: 'mqueue', queue: name, closed: true };
+        }
+      },
     };
   }
 
