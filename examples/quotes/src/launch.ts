@@ -5,6 +5,7 @@
  *   node dist/launch.js [--duration <seconds>]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Mesh } from '@hostmesh/framework';
@@ -44,7 +45,7 @@ async function waitReady(name: string, child: ChildProcess): Promise<void> {
   for (;;) {
     const [descriptor] = await mesh.registry.lookup(name);
     if (descriptor?.pid === child.pid) {
-      const bindings = descriptor.routes.map((route) => `${name}.${route.name} over ${route.binding}`);
+      const bindings = descriptor.routes.map((route) => `${name}.${route.name} over ${route.binding}${route.shell ? ` (shells: ${route.shell})` : ''}`);
       const events = descriptor.subscriptions.map((sub) => `${sub.event} events over ${sub.binding}`);
       say(`${name} is ready (pid ${child.pid}): ${[...bindings, ...events].join(', ')}`);
       return;
@@ -67,9 +68,12 @@ async function stopAll(exitCode: number): Promise<void> {
     await exited;
     clearTimeout(killer);
   }
-  // The deployment is down: its durable event queues go too (with any events left in them).
+  // The deployment is down: its durable event queues and its lock go too.
   const purged = await mesh.registry.purgeSubscriptions();
   if (purged.length > 0) say(`removed event queues ${purged.join(', ')}`);
+  mesh.locks.remove('audit');
+  const audit = join(mesh.runtimeDir.root, 'audit.log');
+  if (existsSync(audit)) say(`audit log ${audit}: ${readFileSync(audit, 'utf8').split('\n').filter(Boolean).length} lines, written by both services under the 'audit' lock`);
   await mesh.close(0);
   say('all services stopped');
   process.exit(exitCode);

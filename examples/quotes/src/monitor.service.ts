@@ -1,4 +1,5 @@
 import { type Client, clientOf, Endpoint, inject, LOGGER, type Logger, On, OnStart, OnStop, Service } from '@hostmesh/framework';
+import { AuditLog } from './audit-log';
 import { Monitor, Pricing, PriceChanged, type MonitorApi, type PricingApi } from './contracts';
 
 /** Calls the pricing service every second and prints the price events it publishes. */
@@ -11,6 +12,7 @@ export class MonitorService implements MonitorApi {
   constructor(
     @inject(clientOf(Pricing)) private readonly pricing: Client<PricingApi>,
     @inject(LOGGER) private readonly logger: Logger,
+    @inject(AuditLog) private readonly audit: AuditLog,
   ) {}
 
   @Endpoint()
@@ -42,6 +44,8 @@ export class MonitorService implements MonitorApi {
       const micros = Number(process.hrtime.bigint() - started) / 1000;
       this.quotes++;
       this.logger.info(`call   pricing.quote ACME x10 = ${quote.total.toFixed(2)} (${micros.toFixed(0)} µs round trip)`);
+      if (this.quotes === 1) this.logger.info(`call   pricing.symbols = ${(await this.pricing.symbols()).join(', ')}`);
+      await this.audit.record(`quote ACME x10 ${quote.total.toFixed(2)}`);
     } catch (error) {
       this.logger.warn(`call   pricing.quote failed: ${(error as Error).message}`);
     }

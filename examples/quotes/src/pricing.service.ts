@@ -1,4 +1,5 @@
 import { Endpoint, EventBus, inject, LOGGER, type Logger, OnSignal, OnStart, OnStop, Service } from '@hostmesh/framework';
+import { AuditLog } from './audit-log';
 import { Pricing, PriceChanged, UnknownSymbolError, type PricingApi, type Quote, type QuoteRequest } from './contracts';
 
 const OPENING_PRICES: Record<string, number> = { ACME: 101.5, GLOBEX: 42.25, INITECH: 7.8 };
@@ -11,16 +12,19 @@ export class PricingService implements PricingApi {
   constructor(
     @inject(EventBus) private readonly events: EventBus,
     @inject(LOGGER) private readonly logger: Logger,
+    @inject(AuditLog) private readonly audit: AuditLog,
   ) {}
 
-  @Endpoint({ timeoutMs: 1000 })
+  /** The hot path: shared memory by default (`auto`), and callable from shells on a named pipe. */
+  @Endpoint({ timeoutMs: 1000, shell: true })
   async quote({ symbol, quantity }: QuoteRequest): Promise<Quote> {
     const price = this.prices[symbol];
     if (price === undefined) throw new UnknownSymbolError(`no price for ${symbol}`);
     return { symbol, quantity, price, total: Math.round(price * quantity * 100) / 100, at: Date.now() };
   }
 
-  @Endpoint()
+  /** Rarely called: frames over a pair of named pipes are plenty. */
+  @Endpoint({ binding: 'fifo' })
   symbols(): string[] {
     return Object.keys(this.prices);
   }
@@ -48,6 +52,7 @@ export class PricingService implements PricingApi {
     this.prices[symbol] = price;
     try {
       await this.events.publish(new PriceChanged(symbol, price));
+      await this.audit.record(`price ${symbol} ${price.toFixed(2)}`);
     } catch (error) {
       this.logger.warn(`price.changed not delivered: ${(error as Error).message}`);
     }
