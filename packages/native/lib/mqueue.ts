@@ -241,7 +241,8 @@ function explainLimit(error: unknown, name: string, depth: number, size: number)
       'RLIMIT_MSGQUEUE',
       depth * size,
       0,
-      `this user's queues would exceed RLIMIT_MSGQUEUE (ulimit -q) or the open-descriptor limit; raise them or use smaller queues (${depth} × ${size} bytes asked)`,
+      `this user's queues would exceed RLIMIT_MSGQUEUE (ulimit -q, ${depth} × ${size} bytes asked) or the open-descriptor limit: ` +
+        'remove queues left by old deployments (hostmesh doctor --clean, or list /dev/mqueue after `mount -t mqueue none /dev/mqueue`), raise the limit, or use smaller queues',
     );
   }
   return error;

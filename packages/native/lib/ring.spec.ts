@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { startFixture, uniqueName } from './__fixtures__/child-process';
 import { Ring, RING_CONTROL_BYTES, RingCorruptedError } from './ring';
 import { ShmSegment } from './shm-segment';
+import { SpinPolicy } from './spin-policy';
 
 /** A producer and a consumer view of one ring in ordinary memory (the logic is the same). */
 function ringPair(capacity: number): { producer: Ring; consumer: Ring; words: Int32Array; bytes: Buffer } {
@@ -126,4 +127,20 @@ describe('Ring', () => {
       segment.unlink();
     }
   }, 70_000);
+});
+
+describe('SpinPolicy', () => {
+  it('spins for answers that come within the window, and stops spinning for ones that do not', () => {
+    const policy = new SpinPolicy({ maxWindowNs: 50_000, minWindowNs: 1_000, yieldEveryNs: 2_000 });
+    expect(policy.windowNs).toBe(50_000);
+    for (let i = 0; i < 8; i++) policy.miss();
+    expect(policy.windowNs).toBe(0);
+    policy.woke(20_000); // a doorbell 20 µs after parking: a 40 µs spin would have caught it
+    expect(policy.windowNs).toBe(40_000);
+    policy.hit();
+    expect(policy.windowNs).toBe(50_000);
+    for (let i = 0; i < 8; i++) policy.miss();
+    policy.woke(10_000_000); // a late wake-up says nothing about spinning
+    expect(policy.windowNs).toBe(0);
+  });
 });

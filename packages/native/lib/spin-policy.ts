@@ -42,8 +42,13 @@ export class SpinPolicy {
     this.windowNs = half < this.minNs ? 0 : half;
   }
 
-  /** A doorbell woke us `parkedNs` after we parked. */
+  /**
+   * A doorbell woke us `parkedNs` after we parked: spinning that long (with margin) would
+   * have caught the message, so the window opens to cover it at once, not by doubling up
+   * from nothing (which never catches an answer that takes a few µs).
+   */
   woke(parkedNs: number): void {
-    if (parkedNs < 4 * this.maxNs && this.maxNs > 0) this.windowNs = Math.min(this.maxNs, Math.max(this.windowNs * 2, this.minNs));
+    if (this.maxNs === 0 || parkedNs >= 4 * this.maxNs) return;
+    this.windowNs = Math.min(this.maxNs, Math.max(this.windowNs * 2, parkedNs * 2, this.minNs));
   }
 }

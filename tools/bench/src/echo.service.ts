@@ -1,11 +1,24 @@
-import { bootstrap, Endpoint, Service } from '@hostmesh/framework';
-import { Echo, type EchoApi } from './targets';
+import { bootstrap, Endpoint, On, Service } from '@hostmesh/framework';
+import { BenchTick, Echo, type EchoApi } from './targets';
 
 @Service(Echo)
 class EchoService implements EchoApi {
+  private ticks = 0;
+
   @Endpoint()
   echo(payload: Buffer): Buffer {
     return payload;
+  }
+
+  /** Events received so far: the barrier of the one-way benchmark. */
+  @Endpoint()
+  tickCount(): number {
+    return this.ticks;
+  }
+
+  @On(BenchTick)
+  onTick(): void {
+    this.ticks++;
   }
 }
 

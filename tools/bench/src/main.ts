@@ -12,8 +12,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { formatMicros, formatRate, median, type LatencySummary } from './stats';
+import { Mesh } from '@hostmesh/framework';
+import { hostmeshEvents, rawEvents } from './events';
+import { nestTarget } from './peers/nest-target';
 import { hostmeshTarget, rawSocketTarget, type BenchTarget } from './targets';
 import { pipelined, sequential } from './workloads';
 
@@ -69,6 +73,20 @@ interface Row {
 
 /** hostmesh mechanisms measured, each through a service bound to it. */
 const MECHANISMS = (args.includes('--mechanisms') ? args[args.indexOf('--mechanisms') + 1]!.split(',') : ['uds', 'tcp', 'shm']) as string[];
+/** Mechanisms that carry the one-way event workload (a subscriber bound to each); mqueue always. */
+const EVENT_MECHANISMS = ['mqueue', 'uds', 'shm'].filter((m) => m === 'mqueue' || MECHANISMS.includes(m));
+
+/** A loopback port nobody uses right now (for the peers that need a TCP port). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 function cpuSteal(): number {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -93,7 +111,7 @@ async function main(): Promise<void> {
   try {
     const rawPath = join(runtime, 'raw.sock');
     await startChild('raw-echo.server', [rawPath], {});
-    for (const mechanism of MECHANISMS) {
+    for (const mechanism of new Set([...MECHANISMS, ...EVENT_MECHANISMS])) {
       await startChild('echo.service', [], {
         HOSTMESH_RUNTIME_DIR: runtime,
         HOSTMESH_NAMESPACE: `${namespace}-${mechanism}`,
@@ -101,22 +119,54 @@ async function main(): Promise<void> {
         HOSTMESH_LOG_LEVEL: 'info',
       });
     }
+    const nestPort = await freePort();
+    await startChild('peers/nest-echo.server', [String(nestPort)], {});
     const raw = await rawSocketTarget('raw UDS', rawPath);
-    const targets = [raw, ...MECHANISMS.map((mechanism) => hostmeshTarget(`hostmesh ${mechanism}`, runtime, `${namespace}-${mechanism}`))];
+    const targets = [
+      raw,
+      await nestTarget(nestPort),
+      ...MECHANISMS.map((mechanism) => hostmeshTarget(`hostmesh ${mechanism}`, runtime, `${namespace}-${mechanism}`)),
+    ];
     await warmUp(targets);
     const rows = await measure(targets);
     for (const target of targets) await target.close();
+    const sinkPath = join(runtime, 'sink.sock');
+    await startChild('raw-sink.server', [sinkPath], {});
+    const eventCount = quick ? 50_000 : 300_000;
+    const events: Array<[string, { rate: number; lost: number }[]]> = [
+      ['raw UDS', []],
+      ...EVENT_MECHANISMS.map((mechanism): [string, { rate: number; lost: number }[]] => [`hostmesh ${mechanism}`, []]),
+    ];
+    for (let round = 0; round < rounds; round++) {
+      events[0]![1].push(await rawEvents(sinkPath, eventCount));
+      for (let i = 0; i < EVENT_MECHANISMS.length; i++) {
+        events[i + 1]![1].push(await hostmeshEvents(runtime, `${namespace}-${EVENT_MECHANISMS[i]}`, eventCount));
+      }
+    }
     const stealSeconds = (cpuSteal() - stealBefore) / 100;
     const elapsed = (Date.now() - began) / 1000;
     printTable(rows);
+    console.log(`\n| one-way events (${eventCount} × ~64 B, then a barrier) | events/s | vs raw UDS | lost |`);
+    console.log('| --- | --- | --- | --- |');
+    const rawRate = median(events[0]![1].map((r) => r.rate));
+    for (const [name, results] of events) {
+      const rate = median(results.map((r) => r.rate));
+      console.log(`| ${name} | ${formatRate(rate)} | ${(rate / rawRate).toFixed(2)}× | ${results.reduce((sum, r) => sum + r.lost, 0)} |`);
+    }
     const busy = stealSeconds > elapsed * 0.05 ? ` The machine was busy: ${stealSeconds.toFixed(1)} s of CPU stolen by the hypervisor.` : '';
     console.log(`\n(×) = how many times better than raw UDS: raw latency / hostmesh latency, hostmesh rate / raw rate.${busy}`);
     if (jsonPath) {
-      writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), quick, pin, rounds, load, stealSeconds, rows }, null, 2));
+      writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), quick, pin, rounds, load, stealSeconds, rows, events }, null, 2));
       console.log(`wrote ${jsonPath}`);
     }
   } finally {
     for (const child of children) child.kill('SIGTERM');
+    // Durable event queues outlive their subscribers by design: these were the bench's.
+    for (const mechanism of EVENT_MECHANISMS) {
+      const mesh = Mesh.connect({ runtimeDir: runtime, namespace: `${namespace}-${mechanism}`, logLevel: 'silent' });
+      await mesh.registry.purgeSubscriptions();
+      await mesh.close(0);
+    }
     rmSync(runtime, { recursive: true, force: true });
   }
 }

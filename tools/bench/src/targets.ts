@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { defineContract, Mesh } from '@hostmesh/framework';
+import { defineContract, EventType, Mesh } from '@hostmesh/framework';
 
 /** Something the workloads can send a payload to and get it back from. */
 export interface BenchTarget {
@@ -15,8 +15,18 @@ export interface BenchTarget {
 
 export interface EchoApi {
   echo(payload: Buffer): Buffer;
+  tickCount(): number;
 }
 export const Echo = defineContract<EchoApi>('bench-echo');
+
+/** The event of the one-way benchmark: about 64 bytes on the wire. */
+@EventType('bench.tick')
+export class BenchTick {
+  constructor(
+    readonly seq: number,
+    readonly note: string,
+  ) {}
+}
 
 /** hostmesh end to end: typed client, codec, framing, routing, promises. */
 export function hostmeshTarget(name: string, runtimeDir: string, namespace: string): BenchTarget {

@@ -1,7 +1,7 @@
 import { inject, injectable } from 'inversify';
 import { ownProcessStartTime } from '@hostmesh/native';
 import { BootstrapError, QueueFullError, ServiceUnavailableError } from '../errors/errors';
-import { eventDefinition } from '../metadata/explorer';
+import { eventDefinition, type EventDefinition } from '../metadata/explorer';
 import type { TransportKind } from '../metadata/types';
 import { RpcClientFactory } from '../client/rpc-client-factory';
 import type { RpcClient } from '../rpc/rpc-client';
@@ -17,12 +17,17 @@ interface Subscriber {
   /** Set for a live instance; undefined for a service's durable queue. */
   instance: string | undefined;
   kind: TransportKind;
+  /** Filled on first use, so a publish does no lookup. */
+  client?: RpcClient;
 }
 
 export interface PublishOptions {
   /** How long to wait for a subscriber that cannot take the event right now (default: defaultTimeoutMs). */
   timeoutMs?: number;
 }
+
+const NOBODY: Subscriber[] = [];
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** How long a cached subscriber list is trusted without a registry change notice. */
 const SUBSCRIBERS_TTL_MS = 1000;
@@ -55,16 +60,33 @@ export class EventBus {
    * them cannot take it within the timeout (the others still get it). A full queue follows
    * the event type's `whenFull` policy.
    */
-  async publish(event: object, options: PublishOptions = {}): Promise<void> {
+  publish(event: object, options: PublishOptions = {}): Promise<void> {
     if (typeof event !== 'object' || event === null) {
-      throw new BootstrapError(`publish: expected an @EventType instance, got ${event === null ? 'null' : typeof event}`);
+      return Promise.reject(new BootstrapError(`publish: expected an @EventType instance, got ${event === null ? 'null' : typeof event}`));
     }
-    const definition = eventDefinition(event.constructor, 'publish');
-    const subscribers = await this.subscribersOf(definition.name);
-    const timeoutMs = options.timeoutMs ?? this.config.defaultTimeoutMs;
+    let definition: EventDefinition;
+    try {
+      definition = eventDefinition(event.constructor, 'publish');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Sequence numbers are taken now, so events keep the order publish() was called in.
     const body = [`${this.publisherId}.${(++this.sequence).toString(36)}`, event];
+    const timeoutMs = options.timeoutMs ?? this.config.defaultTimeoutMs;
+    if (performance.now() - this.cachedAt <= SUBSCRIBERS_TTL_MS && this.unwatch !== null && this.refreshing === null) {
+      return this.fanOut(definition, body, timeoutMs, this.cache.get(definition.name) ?? NOBODY);
+    }
+    return this.subscribersOf(definition.name).then((subscribers) => this.fanOut(definition, body, timeoutMs, subscribers));
+  }
+
+  private fanOut(definition: EventDefinition, body: unknown[], timeoutMs: number, subscribers: Subscriber[]): Promise<void> {
+    if (subscribers.length === 0) return RESOLVED;
+    if (subscribers.length === 1) return this.clientFor(subscribers[0]!).emit(definition.id, definition.name, body, timeoutMs, definition.whenFull);
+    return this.fanOutToMany(definition, body, timeoutMs, subscribers);
+  }
+
+  private async fanOutToMany(definition: EventDefinition, body: unknown[], timeoutMs: number, subscribers: Subscriber[]): Promise<void> {
     const emit = (subscriber: Subscriber) => this.clientFor(subscriber).emit(definition.id, definition.name, body, timeoutMs, definition.whenFull);
-    if (subscribers.length === 1) return emit(subscribers[0]!);
     const results = await Promise.allSettled(subscribers.map(emit));
     const failed = results.flatMap((result, i) => (result.status === 'rejected' ? [`${subscribers[i]!.key}: ${(result.reason as Error).message}`] : []));
     if (failed.length > 0) {
@@ -111,12 +133,14 @@ export class EventBus {
   }
 
   private clientFor(subscriber: Subscriber): RpcClient {
+    if (subscriber.client !== undefined) return subscriber.client;
     const key = `${subscriber.key}:${subscriber.kind}`;
     let client = this.clients.get(key);
     if (client === undefined) {
       client = this.rpcClients.create(subscriber.key, this.transports.resolve(subscriber.kind), () => this.addressOf(subscriber));
       this.clients.set(key, client);
     }
+    subscriber.client = client;
     return client;
   }
 

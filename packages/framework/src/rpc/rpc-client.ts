@@ -45,6 +45,8 @@ interface PendingCall {
 
 type State = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /** Says which call a size error belongs to; the message is built only when it is needed. */
 function nameTheCall(error: Error, call: PendingCall): Error {
   if (error instanceof PayloadTooLargeError) {
@@ -99,10 +101,30 @@ export class RpcClient implements ConnectionHandler {
    * full, `wait` holds it (up to `timeoutMs`, then QueueFullError) and `reject` fails at once.
    */
   emit(route: number, eventName: string, body: unknown, timeoutMs: number, whenFull: 'wait' | 'reject' = 'wait'): Promise<void> {
-    if (whenFull === 'reject' && this.state === 'connected' && (this.congested || this.queueHead < this.queue.length)) {
+    const ready = this.state === 'connected' && !this.congested && this.queueHead === this.queue.length;
+    if (whenFull === 'reject' && this.state === 'connected' && !ready) {
       return Promise.reject(new QueueFullError(`${this.options.label} is full: ${eventName} rejected (whenFull: 'reject')`));
     }
+    // Fast path: nothing to wait for, so no pending entry, no timer, no new promise.
+    if (ready) {
+      let frame: Buffer;
+      try {
+        frame = this.codec!.encode(FrameKind.Event, this.nextEventId(), route, body);
+      } catch (error) {
+        return Promise.reject(error instanceof PayloadTooLargeError ? new PayloadTooLargeError(error.data!.size as number, error.data!.limit as number, `event ${eventName}`) : error);
+      }
+      if (!this.connection!.write(frame)) this.waitForDrain();
+      return RESOLVED;
+    }
     return this.submit(FrameKind.Event, route, eventName, body, timeoutMs, undefined) as Promise<void>;
+  }
+
+  private eventSequence = 0;
+
+  /** Events need no reply, so their frame id is just a sequence (it never meets a pending call). */
+  private nextEventId(): number {
+    this.eventSequence = (this.eventSequence + 1) >>> 0;
+    return this.eventSequence;
   }
 
   /** Connects now (or soon) if the client is waiting out a backoff: the peer may be back. */

@@ -32,6 +32,8 @@ export interface MeshOptions {
   /**
    * Event queues of subscribing services: depth (messages) and message size (bytes).
    * Defaults: what the kernel allows (fs.mqueue.msg_max, capped at 256; msgsize_max, capped at 64 KiB).
+   * Env: HOSTMESH_MQUEUE_DEPTH, HOSTMESH_MQUEUE_MESSAGE_SIZE. Every queue counts depth × size
+   * against the user's RLIMIT_MSGQUEUE (819200 bytes by default: ten 8 KiB × 10 queues).
    */
   mqueue?: { depth?: number; messageSize?: number };
   /** Shared-memory rings: bytes per direction per connection (a power of two; default 1 MiB), spin policy. */
@@ -101,11 +103,23 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
       spin: options.shm?.spin ?? {},
     },
     mqueue: {
-      depth: positive('mqueue.depth', options.mqueue?.depth ?? Math.min(MessageQueue.limits().msgMax ?? 10, 256), 65536),
-      messageSize: positive('mqueue.messageSize', options.mqueue?.messageSize ?? Math.min(MessageQueue.limits().msgsizeMax ?? 8192, 65536), 16 << 20),
+      depth: positive('mqueue.depth', options.mqueue?.depth ?? numberEnv(env, 'HOSTMESH_MQUEUE_DEPTH') ?? Math.min(MessageQueue.limits().msgMax ?? 10, 256), 65536),
+      messageSize: positive(
+        'mqueue.messageSize',
+        options.mqueue?.messageSize ?? numberEnv(env, 'HOSTMESH_MQUEUE_MESSAGE_SIZE') ?? Math.min(MessageQueue.limits().msgsizeMax ?? 8192, 65536),
+        16 << 20,
+      ),
     },
     logLevel,
   };
+}
+
+function numberEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) fail(name, raw, 'a number');
+  return value;
 }
 
 function powerOfTwo(option: string, value: number): number {

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Mesh } from '../../runtime/mesh';
 import { spawnService, type SpawnedService } from '../../testing/spawn-service';
 import { tempRuntimeDir } from '../../testing/temp-runtime';
 
@@ -22,6 +23,9 @@ describe('endpoints exposed to shells on named pipes', () => {
   }, 30_000);
   afterAll(async () => {
     await service.stop();
+    const mesh = Mesh.connect({ runtimeDir: runtime.path, namespace, logLevel: 'silent' });
+    await mesh.registry.purgeSubscriptions();
+    await mesh.close(0);
     runtime.remove();
   });
 

@@ -39,9 +39,12 @@ export class QueueWriterConnection implements Connection {
     this.peer = { kind: 'mqueue', address: queue.name };
   }
 
+  /** False only while the kernel refuses messages (the queue is full), not while batches fill. */
   get writable(): boolean {
-    return !this.closed && this.full.length === 0;
+    return !this.closed && !this.blocked;
   }
+
+  private blocked = false;
 
   bind(handler: ConnectionHandler): void {
     this.handler = handler;
@@ -70,7 +73,7 @@ export class QueueWriterConnection implements Connection {
       this.flushScheduled = true;
       process.nextTick(this.flush);
     }
-    return this.full.length === 0;
+    return !this.blocked;
   }
 
   whenWritable(): Promise<void> {
@@ -117,6 +120,7 @@ export class QueueWriterConnection implements Connection {
       this.handler.onProtocolError(error instanceof PosixError ? error : new FrameError(String(error)));
       this.full.length = 0;
     }
+    this.blocked = this.full.length > 0;
     if (this.full.length === 0) {
       for (const wake of this.drainWaiters.splice(0)) wake();
     } else if (!this.watching) {
