@@ -20,8 +20,9 @@ export { ServiceHost, bootstrap, type HostOptions } from './runtime/service-host
 export { Mesh } from './runtime/mesh';
 export { SharedLock, type LockHandle } from './runtime/shared-lock';
 export type { DiagnosticSnapshot, RouteSnapshot } from './runtime/diagnostics';
+export type { ControlMessage } from './runtime/control-channel';
 export { resolveConfig, MESH_CONFIG, type MeshOptions, type MeshConfig } from './runtime/config';
-export { LOGGER, ConsoleLogger, type Logger, type LogLevel, type LogSink } from './runtime/logger';
+export { LOGGER, ConsoleLogger, describeError, type Logger, type LogLevel, type LogSink } from './runtime/logger';
 export { RuntimeDir } from './runtime/runtime-dir';
 export { ServiceRegistry } from './runtime/service-registry';
 export type { ServiceDescriptor, RouteDescriptor, SubscriptionDescriptor } from './runtime/descriptor';

@@ -1,7 +1,7 @@
 import { inject, injectable } from 'inversify';
 import { ownProcessStartTime } from '@hostmesh/native';
 import { BootstrapError, QueueFullError, ServiceUnavailableError } from '../errors/errors';
-import { eventDefinition, type EventDefinition } from '../metadata/explorer';
+import { eventDefinition, namedEvent, type EventDefinition } from '../metadata/explorer';
 import type { TransportKind } from '../metadata/types';
 import { RpcClientFactory } from '../client/rpc-client-factory';
 import type { RpcClient } from '../rpc/rpc-client';
@@ -77,6 +77,18 @@ export class EventBus {
       return this.fanOut(definition, body, timeoutMs, this.cache.get(definition.name) ?? NOBODY);
     }
     return this.subscribersOf(definition.name).then((subscribers) => this.fanOut(definition, body, timeoutMs, subscribers));
+  }
+
+  /**
+   * Publishes an event known only by name (the CLI's `hostmesh emit`): subscribers get it
+   * as an instance of their own class for that name. Resolves with how many subscribers.
+   */
+  async publishNamed(name: string, payload: object, options: PublishOptions & { priority?: number } = {}): Promise<number> {
+    const definition = namedEvent(name, options.priority ?? 0);
+    const subscribers = await this.subscribersOf(definition.name);
+    const body = [`${this.publisherId}.${(++this.sequence).toString(36)}`, payload];
+    await this.fanOut(definition, body, options.timeoutMs ?? this.config.defaultTimeoutMs, subscribers);
+    return subscribers.length;
   }
 
   private fanOut(definition: EventDefinition, body: unknown[], timeoutMs: number, subscribers: Subscriber[]): Promise<void> {

@@ -201,6 +201,15 @@ export function eventDefinition(cls: Function, where = 'publish'): EventDefiniti
 
 const eventsById = new Map<number, EventDefinition>();
 
+/** An event known only by name (no class here): for tools that publish what they do not define. */
+export function namedEvent(name: string, priority: number): EventDefinition {
+  if (!EVENT_NAME.test(name)) throw new BootstrapError(`event name '${name}' must start with a letter and hold only letters, digits, '.', '_' or '-'`);
+  if (!Number.isInteger(priority) || priority < 0 || priority > 31) throw new BootstrapError(`event priority must be an integer from 0 to 31, got ${priority}`);
+  const definition: EventDefinition = eventsById.get(routeId(name)) ?? { name, priority, whenFull: 'wait', id: routeId(name), cls: Object };
+  if (!eventsById.has(definition.id)) eventsById.set(definition.id, definition);
+  return definition;
+}
+
 /** The priority of the event with route id `id`, as far as this process knows it (else 0). */
 export function eventPriority(id: number): number {
   return eventsById.get(id)?.priority ?? 0;

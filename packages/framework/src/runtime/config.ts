@@ -84,7 +84,7 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
     runtimeDir: options.runtimeDir ?? env.HOSTMESH_RUNTIME_DIR,
     instance,
     defaultTimeoutMs: positive('defaultTimeoutMs', options.defaultTimeoutMs ?? 5000),
-    maxPayloadBytes: positive('maxPayloadBytes', options.maxPayloadBytes ?? 64 * 1024 * 1024, 0xffff_ffff),
+    maxPayloadBytes: positive('maxPayloadBytes', options.maxPayloadBytes ?? numberEnv(env, 'HOSTMESH_MAX_PAYLOAD_BYTES') ?? 64 * 1024 * 1024, 0xffff_ffff),
     maxPendingCalls: positive('maxPendingCalls', options.maxPendingCalls ?? 65536),
     gracePeriodMs: positive('gracePeriodMs', options.gracePeriodMs ?? 10_000),
     bindings,

@@ -13,6 +13,7 @@ import { TransportRegistry } from '../transports/transport-registry';
 import { resolveConfig, type MeshConfig, type MeshOptions } from './config';
 import { createMeshContainer } from './container';
 import type { RouteDescriptor, ServiceDescriptor, SubscriptionDescriptor } from './descriptor';
+import { ControlChannel } from './control-channel';
 import { snapshot, writeSnapshot, type DiagnosticSnapshot } from './diagnostics';
 import { describeError, LOGGER, type Logger } from './logger';
 import { Mesh } from './mesh';
@@ -151,6 +152,7 @@ export class ServiceHost {
       await registry.register(descriptor);
       const host = new ServiceHost(definition, mesh, instance, server, listeners, pipes, descriptor, logger);
       if (options.handleSignals) host.installSignalHandlers();
+      host.reportToSupervisor();
       logger.info(`ready (pid ${process.pid}): ${describeBindings(routes, subscriptions)}`);
       return host;
     } catch (error) {
@@ -176,6 +178,27 @@ export class ServiceHost {
     return path;
   }
 
+  private control: ControlChannel | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+
+  /** When a supervisor started us, tell it we are ready and how we are, every second. */
+  private reportToSupervisor(): void {
+    this.control = ControlChannel.fromEnvironment(() => {
+      // Supervisor gone (killed, even with SIGKILL): stop, unless told to outlive it.
+      if (process.env.HOSTMESH_ORPHAN === 'keep') {
+        this.logger.warn('the supervisor went away; serving on (HOSTMESH_ORPHAN=keep)');
+        return;
+      }
+      this.logger.warn('the supervisor went away: stopping');
+      void this.stop('supervisor gone').then(() => process.exit(0));
+    });
+    if (!this.control) return;
+    this.control.send({ type: 'ready', pid: process.pid, service: this.name, instance: this.config.instance });
+    this.healthTimer = setInterval(() => this.control?.send({ type: 'health', snapshot: this.diagnostics() }), 1000);
+    this.healthTimer.unref();
+    this.control.send({ type: 'health', snapshot: this.diagnostics() });
+  }
+
   /** Graceful stop; safe to call more than once. */
   stop(reason = 'stop requested'): Promise<void> {
     this.stopping ??= this.drain(reason);
@@ -188,6 +211,8 @@ export class ServiceHost {
 
   private async drain(reason: string): Promise<void> {
     this.state = 'stopping';
+    this.control?.send({ type: 'stopping', reason });
+    clearInterval(this.healthTimer);
     const deadline = performance.now() + this.config.gracePeriodMs;
     const remaining = () => Math.max(0, deadline - performance.now());
     this.logger.info(`stopping (${reason}): ${this.server.inFlightCount} calls in flight`);
@@ -210,6 +235,7 @@ export class ServiceHost {
     for (const listener of this.listeners.values()) await listener.dispose();
     for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
     this.state = 'stopped';
+    this.control?.close();
     this.logger.info('stopped');
   }
 

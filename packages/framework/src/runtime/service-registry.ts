@@ -72,6 +72,24 @@ export class ServiceRegistry {
     return live;
   }
 
+  /** Descriptor files whose process is dead (what the next lookup will remove), as paths. */
+  async staleDescriptors(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir.registryDir);
+    } catch {
+      return [];
+    }
+    const stale: string[] = [];
+    for (const name of names) {
+      if (!name.endsWith('.json')) continue;
+      const path = join(this.dir.registryDir, name);
+      const descriptor = await this.read(path);
+      if (descriptor && typeof descriptor !== 'string' && !isProcessAlive(descriptor.pid, descriptor.startTime)) stale.push(path);
+    }
+    return stale;
+  }
+
   /** Records (atomically) that `record.service` takes these events durably. */
   async recordSubscription(record: SubscriptionRecord): Promise<void> {
     const path = this.dir.subscriptionPath(record.service);

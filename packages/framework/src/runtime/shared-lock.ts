@@ -1,4 +1,5 @@
 import { isProcessAlive, NamedSemaphore, objectName, ownProcessStartTime, PosixError, ShmSegment } from '@hostmesh/native';
+import { readdirSync } from 'node:fs';
 import { inject, injectable } from 'inversify';
 import { BootstrapError, LockTimeoutError } from '../errors/errors';
 import { MESH_CONFIG, type MeshConfig } from './config';
@@ -113,6 +114,19 @@ export class SharedLock {
         if (!PosixError.is(error, 'ENOENT')) throw error;
       }
     }
+  }
+
+  /** Removes every lock of the namespace (its semaphores and owner records): for a deployment that is down. */
+  removeAll(): string[] {
+    const prefix = objectName(this.config.namespace, 'lock.').slice(1);
+    const names = new Set<string>();
+    for (const entry of readdirSync('/dev/shm')) {
+      const name = entry.startsWith('sem.') ? entry.slice(4) : entry;
+      if (!name.startsWith(prefix)) continue;
+      names.add(name.slice(prefix.length).replace(/\.owner$/, ''));
+    }
+    for (const name of names) this.remove(name);
+    return [...names];
   }
 
   close(): void {

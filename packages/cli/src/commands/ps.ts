@@ -1,0 +1,55 @@
+import type { InstanceStatus } from '../supervisor/state';
+import { readState } from '../supervisor/state-file';
+import { statusTable } from '../output/status-table';
+import { meshOf, runtimeOf, type TargetOptions } from './context';
+
+/**
+ * `hostmesh ps`: every service instance of the namespace with pid, state, uptime, restarts,
+ * in-flight calls, calls/s, p50/p99 latency, queue depths and the mechanism of each binding.
+ * Instances started outside a supervisor are listed from the registry.
+ */
+export async function ps(options: TargetOptions & { json?: boolean }): Promise<number> {
+  const dir = runtimeOf(options);
+  const state = readState(dir);
+  const instances: InstanceStatus[] = state ? [...state.instances] : [];
+  const mesh = meshOf(options);
+  for (const descriptor of await mesh.registry.list()) {
+    if (instances.some((i) => i.pid === descriptor.pid)) continue;
+    instances.push({
+      service: descriptor.service,
+      instance: Number(descriptor.instance),
+      pid: descriptor.pid,
+      state: 'ready',
+      restarts: 0,
+      startedAt: descriptor.startedAt,
+      lastExit: undefined,
+      callsPerSecond: 0,
+      health: {
+        service: descriptor.service,
+        instance: descriptor.instance,
+        pid: descriptor.pid,
+        at: descriptor.startedAt,
+        uptimeSeconds: 0,
+        state: 'running',
+        inFlight: 0,
+        connections: 0,
+        listeners: descriptor.listeners,
+        endpoints: descriptor.routes.map((r) => ({ name: `${descriptor.service}.${r.name}`, mechanism: r.binding, calls: 0, errors: 0, p50Us: 0, p99Us: 0, maxUs: 0 })),
+        events: descriptor.subscriptions.map((s) => ({ name: s.event, mechanism: s.binding, calls: 0, errors: 0, p50Us: 0, p99Us: 0, maxUs: 0 })),
+        transports: [],
+        memory: { rssBytes: 0, heapUsedBytes: 0 },
+      },
+    });
+  }
+  await mesh.close(0);
+  if (options.json) {
+    process.stdout.write(JSON.stringify({ namespace: dir.namespace, supervisor: state ? { pid: state.pid, manifest: state.manifest, state: state.state } : null, instances }, null, 2) + '\n');
+    return 0;
+  }
+  if (instances.length === 0) {
+    process.stdout.write(`nothing is running in namespace '${dir.namespace}'\n`);
+    return 0;
+  }
+  process.stdout.write(`${statusTable(instances, process.stdout)}\n`);
+  return 0;
+}

@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadManifest } from '../manifest/load-manifest';
+import { statusTable } from '../output/status-table';
+import { styler } from '../output/style';
+import { Supervisor } from '../supervisor/supervisor';
+import { readState } from '../supervisor/state-file';
+import { RuntimeDir } from '@hostmesh/framework';
+
+export interface UpOptions {
+  detach?: boolean;
+  keepQueues?: boolean;
+  runtimeDir?: string;
+  json?: boolean;
+}
+
+/**
+ * `hostmesh up [manifest]`: runs the deployment in the foreground with a live status view
+ * (on a terminal; plain prefixed lines otherwise) until Ctrl-C, which drains it; or,
+ * with --detach, in the background (logs in <runtime>/<namespace>/logs).
+ */
+export async function up(manifestPath: string, options: UpOptions): Promise<number> {
+  const deployment = loadManifest(manifestPath);
+  if (options.detach) return detach(manifestPath, deployment.namespace, options);
+  const out = process.stdout;
+  const style = styler(out);
+  const live = out.isTTY === true && !options.json;
+  let lastView = '';
+  const supervisor = new Supervisor(deployment, options.runtimeDir, {
+    log: (line, source, stream) => {
+      if (live && source !== undefined) return; // services' output: in the log files, view shows state
+      const prefix = source === undefined ? style.cyan('hostmesh') : style.dim(source.padEnd(12));
+      (stream === 'err' ? process.stderr : out).write(`${prefix} | ${line}\n`);
+    },
+    changed: (state) => {
+      if (!live) return;
+      const view = statusTable(state.instances, out);
+      if (view === lastView) return;
+      lastView = view;
+      out.write(`\x1b[2J\x1b[H${style.bold(`hostmesh up: ${deployment.file}`)} (namespace ${deployment.namespace}, ${state.state}) — Ctrl-C to stop\n\n${view}\n\nlogs: hostmesh logs -f\n`);
+    },
+  }, { keepQueues: options.keepQueues });
+  supervisor.claim();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      process.stderr.write('second signal: exiting now\n');
+      process.exit(130);
+    }
+    void supervisor.stop(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  await supervisor.start();
+  await supervisor.stopped;
+  return 0;
+}
+
+/** Starts `hostmesh up` again as a session leader in the background and waits for it to run. */
+async function detach(manifestPath: string, namespace: string, options: UpOptions): Promise<number> {
+  const dir = RuntimeDir.open(options.runtimeDir, namespace);
+  const existing = readState(dir);
+  if (existing) throw new Error(`a deployment is already running in namespace '${namespace}' (supervisor pid ${existing.pid})`);
+  const log = openSync(join(dir.root, 'supervisor.log'), 'a', 0o600);
+  const args = [...(options.runtimeDir ? ['--runtime-dir', options.runtimeDir] : []), ...(options.keepQueues ? ['--keep-queues'] : [])];
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'up', manifestPath, ...args], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  child.unref();
+  for (let i = 0; i < 600; i++) {
+    const state = readState(dir);
+    if (state?.state === 'running') {
+      process.stdout.write(options.json ? JSON.stringify({ pid: state.pid, namespace }) + '\n' : `hostmesh is running in the background (pid ${state.pid}); \`hostmesh ps\`, \`hostmesh down\`\n`);
+      return 0;
+    }
+    if (child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the background supervisor did not start; see ${join(dir.root, 'supervisor.log')}`);
+}

@@ -1,0 +1,29 @@
+import type { InstanceStatus } from '../supervisor/state';
+import { duration, micros, styler, table } from './style';
+
+/** The rows of `hostmesh ps` and of the live view of `hostmesh up`. */
+export function statusTable(instances: InstanceStatus[], stream: NodeJS.WriteStream): string {
+  const style = styler(stream);
+  const color = (state: string) =>
+    state === 'ready' ? style.green(state) : state === 'failed' ? style.red(state) : state === 'stopped' ? style.dim(state) : style.yellow(state);
+  const rows = instances.map((instance) => {
+    const health = instance.health;
+    const endpoints = health?.endpoints ?? [];
+    const busiest = [...endpoints].sort((a, b) => b.calls - a.calls)[0];
+    const mechanisms = [...endpoints.map((e) => `${e.name.split('.').pop()}:${e.mechanism}`), ...(health?.events ?? []).map((e) => `${e.name}:${e.mechanism}`)];
+    const queues = (health?.transports ?? []).filter((t) => t.kind === 'mqueue').map((t) => `${t.messages}/${t.depth}`);
+    return [
+      `${instance.service}@${instance.instance}`,
+      instance.pid === undefined ? '-' : String(instance.pid),
+      color(instance.state),
+      instance.startedAt && instance.state !== 'stopped' && instance.state !== 'failed' ? duration((Date.now() - Date.parse(instance.startedAt)) / 1000) : '-',
+      String(instance.restarts),
+      health ? String(health.inFlight) : '-',
+      instance.callsPerSecond.toFixed(0),
+      busiest && busiest.calls > 0 ? `${micros(busiest.p50Us)}/${micros(busiest.p99Us)}` : '-',
+      queues.join(' ') || '-',
+      mechanisms.join(' ') || '-',
+    ];
+  });
+  return table(['SERVICE', 'PID', 'STATE', 'UPTIME', 'RESTARTS', 'IN-FLIGHT', 'CALLS/S', 'P50/P99', 'QUEUE', 'BINDINGS'], rows);
+}

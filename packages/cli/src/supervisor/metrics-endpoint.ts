@@ -1,0 +1,57 @@
+import { createServer, type Server } from 'node:http';
+import { Gauge, Registry } from 'prom-client';
+import type { SupervisorState } from './state';
+
+/**
+ * Prometheus metrics of the whole deployment, from the health each service reports on its
+ * control pipe, served on 127.0.0.1 only.
+ */
+export class MetricsEndpoint {
+  private constructor(private readonly server: Server) {}
+
+  static async listen(port: number, state: () => SupervisorState): Promise<MetricsEndpoint> {
+    const registry = new Registry();
+    const labels = ['service', 'instance', 'endpoint', 'mechanism'] as const;
+    const calls = new Gauge({ name: 'hostmesh_calls_total', help: 'Calls handled per endpoint', labelNames: labels, registers: [registry] });
+    const errors = new Gauge({ name: 'hostmesh_call_errors_total', help: 'Calls that failed', labelNames: labels, registers: [registry] });
+    const p50 = new Gauge({ name: 'hostmesh_latency_p50_microseconds', help: 'Median handler latency', labelNames: labels, registers: [registry] });
+    const p99 = new Gauge({ name: 'hostmesh_latency_p99_microseconds', help: '99th percentile handler latency', labelNames: labels, registers: [registry] });
+    const inFlight = new Gauge({ name: 'hostmesh_in_flight', help: 'Calls in flight', labelNames: ['service', 'instance'], registers: [registry] });
+    const restarts = new Gauge({ name: 'hostmesh_restarts_total', help: 'Restarts by the supervisor', labelNames: ['service', 'instance'], registers: [registry] });
+    const queued = new Gauge({ name: 'hostmesh_queue_messages', help: 'Messages waiting in an event queue', labelNames: ['service', 'instance', 'queue'], registers: [registry] });
+    const server = createServer((request, response) => {
+      if (request.url !== '/metrics') {
+        response.writeHead(404).end();
+        return;
+      }
+      registry.resetMetrics();
+      for (const instance of state().instances) {
+        const who = { service: instance.service, instance: String(instance.instance) };
+        restarts.set(who, instance.restarts);
+        const health = instance.health;
+        if (!health) continue;
+        inFlight.set(who, health.inFlight);
+        for (const endpoint of [...health.endpoints, ...health.events]) {
+          const route = { ...who, endpoint: endpoint.name, mechanism: endpoint.mechanism };
+          calls.set(route, endpoint.calls);
+          errors.set(route, endpoint.errors);
+          p50.set(route, endpoint.p50Us);
+          p99.set(route, endpoint.p99Us);
+        }
+        for (const transport of health.transports) {
+          if (transport.kind === 'mqueue' && typeof transport.messages === 'number') queued.set({ ...who, queue: String(transport.queue) }, transport.messages);
+        }
+      }
+      void registry.metrics().then((text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    return new MetricsEndpoint(server);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}

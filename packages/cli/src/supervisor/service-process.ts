@@ -1,0 +1,189 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { ControlMessage, DiagnosticSnapshot } from '@hostmesh/framework';
+import { removeStaleObjects } from '@hostmesh/native';
+import type { Deployment, ServicePlan } from '../manifest/manifest';
+import type { InstanceState, InstanceStatus } from './state';
+
+/** Longest log line kept; a child that prints more has its line cut, not our memory. */
+const MAX_LINE = 16 * 1024;
+/** How long a new instance has to report ready. */
+const READY_TIMEOUT_MS = 30_000;
+
+export interface ProcessEvents {
+  log(instance: ServiceProcess, line: string, stream: 'out' | 'err'): void;
+  changed(instance: ServiceProcess): void;
+  /** The process ended without being asked to; the supervisor decides what next. */
+  crashed(instance: ServiceProcess, how: string): void;
+}
+
+/**
+ * One service instance: its process, its control pipe (fd 3: readiness and health as JSON
+ * lines), its log file. Every process it spawns is reaped: `exited` resolves for each.
+ */
+export class ServiceProcess {
+  state: InstanceState = 'stopped';
+  child: ChildProcess | undefined;
+  restarts = 0;
+  crashes: number[] = [];
+  startedAt: Date | undefined;
+  lastExit: string | undefined;
+  health: DiagnosticSnapshot | undefined;
+  callsPerSecond = 0;
+  /** Set while a restart is scheduled (backoff). */
+  restartTimer: NodeJS.Timeout | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private readyWaiters: Array<(ready: boolean) => void> = [];
+  private readyTimer: NodeJS.Timeout | undefined;
+  private readonly log: WriteStream;
+
+  constructor(
+    readonly plan: ServicePlan,
+    readonly index: number,
+    private readonly deployment: Deployment,
+    private readonly runtimeDir: string,
+    logDir: string,
+    private readonly events: ProcessEvents,
+  ) {
+    mkdirSync(logDir, { recursive: true, mode: 0o700 });
+    this.log = createWriteStream(join(logDir, `${this.label}.log`), { flags: 'a', mode: 0o600 });
+  }
+
+  get label(): string {
+    return `${this.plan.name}@${this.index}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  status(): InstanceStatus {
+    return {
+      service: this.plan.name,
+      instance: this.index,
+      pid: this.state === 'stopped' || this.state === 'failed' ? undefined : this.pid,
+      state: this.state,
+      restarts: this.restarts,
+      startedAt: this.startedAt?.toISOString(),
+      lastExit: this.lastExit,
+      callsPerSecond: this.callsPerSecond,
+      health: this.health,
+    };
+  }
+
+  start(): void {
+    const typescript = this.plan.entry.endsWith('.ts') ? ['-r', require.resolve('@hostmesh/framework/register-ts'), '--conditions=hostmesh-source'] : [];
+    const child = spawn(process.execPath, [...typescript, ...this.plan.nodeOptions, this.plan.entry], {
+      env: {
+        ...process.env,
+        ...this.plan.env,
+        HOSTMESH_NAMESPACE: this.deployment.namespace,
+        HOSTMESH_RUNTIME_DIR: this.runtimeDir,
+        HOSTMESH_INSTANCE: String(this.index),
+        HOSTMESH_CONTROL_FD: '3',
+      },
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      // Its own process group: a Ctrl-C at the terminal reaches only the supervisor, which
+      // then drains services in order. If the supervisor dies, the control pipe ends and
+      // the service stops itself (see ControlChannel): no orphans.
+      detached: true,
+    });
+    this.child = child;
+    this.state = 'starting';
+    this.startedAt = new Date();
+    this.health = undefined;
+    this.events.changed(this);
+    this.pipeLines(child.stdout!, 'out');
+    this.pipeLines(child.stderr!, 'err');
+    createInterface({ input: child.stdio[3] as NodeJS.ReadableStream, crlfDelay: Infinity }).on('line', (line) => this.onControl(line));
+    this.readyTimer = setTimeout(() => {
+      if (this.state !== 'starting') return;
+      this.write(`not ready within ${READY_TIMEOUT_MS} ms: killing it`, 'err');
+      child.kill('SIGKILL');
+    }, READY_TIMEOUT_MS);
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        clearTimeout(this.readyTimer);
+        const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
+        this.lastExit = `${how} at ${new Date().toISOString()}`;
+        this.write(how, 'err');
+        // Whatever it held in shared memory is an orphan now: reclaim it.
+        removeStaleObjects();
+        const expected = this.state === 'stopping';
+        this.state = 'stopped';
+        this.settleReady(false);
+        if (!expected) this.events.crashed(this, how);
+        this.events.changed(this);
+        resolve();
+      });
+    });
+  }
+
+  /** Resolves true once the instance reported ready, false if it died first. */
+  whenReady(): Promise<boolean> {
+    if (this.state === 'ready') return Promise.resolve(true);
+    if (this.state !== 'starting') return Promise.resolve(false);
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone and reaped. */
+  async stop(graceMs: number): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      this.state = this.state === 'failed' ? 'failed' : 'stopped';
+      return;
+    }
+    this.state = 'stopping';
+    this.events.changed(this);
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => {
+      this.write(`still running ${graceMs} ms after SIGTERM: SIGKILL`, 'err');
+      child.kill('SIGKILL');
+    }, graceMs);
+    await this.exited;
+    clearTimeout(killer);
+  }
+
+  write(line: string, stream: 'out' | 'err'): void {
+    this.log.write(`${new Date().toISOString()} ${stream === 'err' ? 'E' : 'I'} ${line}\n`);
+    this.events.log(this, line, stream);
+  }
+
+  closeLog(): void {
+    this.log.end();
+  }
+
+  private pipeLines(stream: NodeJS.ReadableStream, kind: 'out' | 'err'): void {
+    const lines = createInterface({ input: stream, crlfDelay: Infinity });
+    lines.on('line', (line) => this.write(line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}… (${line.length} bytes)` : line, kind));
+  }
+
+  private onControl(line: string): void {
+    let message: ControlMessage;
+    try {
+      message = JSON.parse(line) as ControlMessage;
+    } catch {
+      return;
+    }
+    if (message.type === 'ready' && this.state === 'starting') {
+      clearTimeout(this.readyTimer);
+      this.state = 'ready';
+      this.settleReady(true);
+      this.events.changed(this);
+    } else if (message.type === 'health') {
+      const previous = this.health;
+      this.health = message.snapshot;
+      if (previous) {
+        const calls = (s: DiagnosticSnapshot) => s.endpoints.reduce((sum, e) => sum + e.calls, 0);
+        const seconds = (Date.parse(message.snapshot.at) - Date.parse(previous.at)) / 1000;
+        this.callsPerSecond = seconds > 0 ? Math.max(0, (calls(message.snapshot) - calls(previous)) / seconds) : 0;
+      }
+    }
+  }
+
+  private settleReady(ready: boolean): void {
+    for (const wake of this.readyWaiters.splice(0)) wake(ready);
+  }
+}

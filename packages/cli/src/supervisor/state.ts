@@ -1,0 +1,29 @@
+import type { DiagnosticSnapshot } from '@hostmesh/framework';
+
+export type InstanceState = 'starting' | 'ready' | 'backoff' | 'stopping' | 'stopped' | 'failed';
+
+/** One service instance as the supervisor sees it; what `hostmesh ps` prints. */
+export interface InstanceStatus {
+  service: string;
+  instance: number;
+  pid: number | undefined;
+  state: InstanceState;
+  restarts: number;
+  startedAt: string | undefined;
+  lastExit: string | undefined;
+  /** Calls per second over the last health interval, all endpoints together. */
+  callsPerSecond: number;
+  health: DiagnosticSnapshot | undefined;
+}
+
+/** `<runtime>/<namespace>/supervisor.json`, rewritten atomically on every change. */
+export interface SupervisorState {
+  schema: 1;
+  pid: number;
+  startTime: number;
+  namespace: string;
+  manifest: string;
+  startedAt: string;
+  state: 'starting' | 'running' | 'stopping';
+  instances: InstanceStatus[];
+}

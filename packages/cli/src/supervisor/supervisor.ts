@@ -1,0 +1,191 @@
+import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Mesh, RuntimeDir } from '@hostmesh/framework';
+import { ownProcessStartTime } from '@hostmesh/native';
+import type { Deployment } from '../manifest/manifest';
+import { MetricsEndpoint } from './metrics-endpoint';
+import { ServiceProcess } from './service-process';
+import type { SupervisorState } from './state';
+import { readState, stateFile } from './state-file';
+
+export interface SupervisorHooks {
+  /** Each line a service printed, and the supervisor's own notes (service undefined). */
+  log(line: string, source: string | undefined, stream: 'out' | 'err'): void;
+  changed?(state: SupervisorState): void;
+}
+
+/**
+ * Runs a deployment: starts services in dependency order (each waits for the readiness of
+ * what it depends on), restarts a crashed instance with exponential backoff, marks one that
+ * keeps crashing as failed (the others keep running), drains in reverse order on stop
+ * (SIGTERM, then SIGKILL after the grace period), reaps every child, and reclaims the kernel
+ * objects of the ones that died.
+ */
+export class Supervisor {
+  private readonly dir: RuntimeDir;
+  private readonly processes: ServiceProcess[] = [];
+  private state: SupervisorState['state'] = 'starting';
+  private readonly startedAt = new Date();
+  private stateTimer: NodeJS.Timeout | undefined;
+  private metrics: MetricsEndpoint | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    readonly deployment: Deployment,
+    runtimeBase: string | undefined,
+    private readonly hooks: SupervisorHooks,
+    private readonly options: { keepQueues?: boolean } = {},
+  ) {
+    this.dir = RuntimeDir.open(runtimeBase, deployment.namespace);
+    const events = {
+      log: (instance: ServiceProcess, line: string, stream: 'out' | 'err') => hooks.log(line, instance.label, stream),
+      changed: () => this.saveState(),
+      crashed: (instance: ServiceProcess, how: string) => this.onCrash(instance, how),
+    };
+    for (const plan of deployment.services) {
+      for (let index = 0; index < plan.replicas; index++) {
+        this.processes.push(new ServiceProcess(plan, index, deployment, this.dir.base, join(this.dir.root, 'logs'), events));
+      }
+    }
+  }
+
+  get runtimeDir(): RuntimeDir {
+    return this.dir;
+  }
+
+  /** Refuses to start over a live supervisor of the same namespace. */
+  claim(): void {
+    const existing = readState(this.dir);
+    if (existing) {
+      throw new Error(
+        `a deployment is already running in namespace '${this.deployment.namespace}' (supervisor pid ${existing.pid}, ${existing.manifest}): stop it with \`hostmesh down\``,
+      );
+    }
+    this.saveState();
+  }
+
+  async start(): Promise<void> {
+    this.note(`starting ${this.processes.length} instance(s) of ${this.deployment.services.length} service(s) in namespace '${this.deployment.namespace}'`);
+    this.stateTimer = setInterval(() => this.saveState(), 1000);
+    if (this.deployment.prometheusPort !== undefined) {
+      this.metrics = await MetricsEndpoint.listen(this.deployment.prometheusPort, () => this.snapshot());
+      this.note(`Prometheus metrics on http://127.0.0.1:${this.deployment.prometheusPort}/metrics`);
+    }
+    for (const plan of this.deployment.services) {
+      const instances = this.processes.filter((p) => p.plan === plan);
+      for (const instance of instances) instance.start();
+      const ready = await Promise.all(instances.map((instance) => this.untilReadyOrFailed(instance)));
+      if (ready.every(Boolean)) this.note(`${plan.name} is ready (${instances.map((i) => `pid ${i.pid}`).join(', ')})`);
+      else this.note(`${plan.name} did not become ready; starting what depends on it anyway`, 'err');
+      if (this.stopping) return;
+    }
+    this.state = 'running';
+    this.saveState();
+  }
+
+  /** Drains services in reverse dependency order; resolves when every child is reaped. */
+  stop(reason: string): Promise<void> {
+    this.stopping ??= this.drain(reason).then(this.markStopped);
+    return this.stopping;
+  }
+
+  private markStopped: () => void = () => undefined;
+  /** Resolves once a stop (from a signal or `stop()`) has finished. */
+  readonly stopped: Promise<void> = new Promise((resolve) => (this.markStopped = resolve));
+
+  snapshot(): SupervisorState {
+    return {
+      schema: 1,
+      pid: process.pid,
+      startTime: ownProcessStartTime(),
+      namespace: this.deployment.namespace,
+      manifest: this.deployment.file,
+      startedAt: this.startedAt.toISOString(),
+      state: this.state,
+      instances: this.processes.map((p) => p.status()),
+    };
+  }
+
+  private async drain(reason: string): Promise<void> {
+    this.state = 'stopping';
+    this.note(`stopping (${reason}): draining in reverse dependency order`);
+    for (const plan of [...this.deployment.services].reverse()) {
+      const instances = this.processes.filter((p) => p.plan === plan);
+      for (const instance of instances) clearTimeout(instance.restartTimer);
+      await Promise.all(instances.map((instance) => instance.stop(this.deployment.gracePeriodMs)));
+    }
+    clearInterval(this.stateTimer);
+    await this.metrics?.close();
+    if (!this.options.keepQueues) await this.removeDurableObjects();
+    for (const instance of this.processes) instance.closeLog();
+    try {
+      unlinkSync(stateFile(this.dir));
+    } catch {
+      // gone already
+    }
+    this.note('all services stopped');
+  }
+
+  /**
+   * The deployment is down: its event queues (with any events still in them) and its locks
+   * go too, so nothing of it stays in the kernel. `keepQueues` keeps the queues.
+   */
+  private async removeDurableObjects(): Promise<void> {
+    const mesh = Mesh.connect({ namespace: this.deployment.namespace, runtimeDir: this.dir.base, logLevel: 'silent' });
+    try {
+      const queues = await mesh.registry.purgeSubscriptions();
+      const locks = mesh.locks.removeAll();
+      if (queues.length + locks.length > 0) this.note(`removed ${[...queues, ...locks.map((l) => `lock ${l}`)].join(', ')}`);
+    } finally {
+      await mesh.close(0);
+    }
+  }
+
+  private async untilReadyOrFailed(instance: ServiceProcess): Promise<boolean> {
+    for (;;) {
+      if (await instance.whenReady()) return true;
+      if (instance.state === 'failed' || this.stopping) return false;
+      // Crashed at start: wait for the restart (or the crash-loop verdict).
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (instance.state === 'backoff') continue;
+      if (instance.state !== 'starting') return false;
+    }
+  }
+
+  private onCrash(instance: ServiceProcess, how: string): void {
+    if (this.stopping) return;
+    const now = Date.now();
+    const { restart } = this.deployment;
+    instance.crashes = [...instance.crashes.filter((at) => now - at < restart.windowMs), now];
+    if (instance.crashes.length > restart.maxRestarts) {
+      instance.state = 'failed';
+      this.note(`${instance.label} ${how}: crash loop (${instance.crashes.length} crashes within ${restart.windowMs / 1000} s), giving up on it`, 'err');
+      this.saveState();
+      return;
+    }
+    const delay = Math.min(restart.maxDelayMs, restart.initialDelayMs * 2 ** (instance.crashes.length - 1));
+    instance.state = 'backoff';
+    this.note(`${instance.label} ${how}: restarting in ${delay} ms`, 'err');
+    instance.restartTimer = setTimeout(() => {
+      instance.restartTimer = undefined;
+      if (this.stopping) return;
+      instance.restarts++;
+      instance.start();
+    }, delay);
+    this.saveState();
+  }
+
+  private saveState(): void {
+    if (this.stopping && this.state === 'stopping' && this.processes.every((p) => p.state === 'stopped' || p.state === 'failed')) return;
+    const path = stateFile(this.dir);
+    const temp = `${path}.${process.pid}.tmp`;
+    const snapshot = this.snapshot();
+    writeFileSync(temp, JSON.stringify(snapshot, null, 2), { mode: 0o600 });
+    renameSync(temp, path);
+    this.hooks.changed?.(snapshot);
+  }
+
+  private note(line: string, stream: 'out' | 'err' = 'out'): void {
+    this.hooks.log(line, undefined, stream);
+  }
+}

@@ -1,0 +1,57 @@
+import { Socket } from 'node:net';
+import type { DiagnosticSnapshot } from './diagnostics';
+
+/** What a service tells its supervisor, one JSON line each, on the control pipe. */
+export type ControlMessage =
+  | { type: 'ready'; pid: number; service: string; instance: string }
+  | { type: 'health'; snapshot: DiagnosticSnapshot }
+  | { type: 'stopping'; reason: string };
+
+/**
+ * The service's end of the supervisor's anonymous pipe (fd HOSTMESH_CONTROL_FD, not
+ * stdout): readiness once, health every second, stopping on drain. Absent when the
+ * service was not started by a supervisor.
+ */
+export class ControlChannel {
+  private constructor(
+    private readonly socket: Socket,
+    onLost: () => void,
+  ) {
+    // The supervisor's end is a socket pair: it closing means the supervisor is gone.
+    let lost = false;
+    const gone = () => {
+      if (lost) return;
+      lost = true;
+      onLost();
+    };
+    socket.on('error', gone);
+    socket.on('end', gone);
+    socket.on('close', gone);
+    socket.on('data', () => undefined);
+  }
+
+  /** `onLost` runs once if the supervisor goes away while we run. */
+  static fromEnvironment(onLost: () => void, env: NodeJS.ProcessEnv = process.env): ControlChannel | undefined {
+    const fd = Number(env.HOSTMESH_CONTROL_FD);
+    if (!Number.isInteger(fd) || fd < 3) return undefined;
+    try {
+      const socket = new Socket({ fd, readable: true, writable: true });
+      socket.unref();
+      return new ControlChannel(socket, onLost);
+    } catch {
+      return undefined;
+    }
+  }
+
+  send(message: ControlMessage): void {
+    if (!this.socket.destroyed) this.socket.write(JSON.stringify(message) + '\n');
+  }
+
+  close(): void {
+    this.socket.removeAllListeners('end');
+    this.socket.removeAllListeners('close');
+    this.socket.removeAllListeners('error');
+    this.socket.on('error', () => undefined);
+    this.socket.end();
+  }
+}
