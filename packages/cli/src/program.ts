@@ -9,6 +9,7 @@ import { emit } from './commands/emit';
 import { logs } from './commands/logs';
 import { ps } from './commands/ps';
 import { up } from './commands/up';
+import { ManifestError } from './manifest/manifest-error';
 
 function integer(value: string): number {
   const parsed = Number(value);
@@ -31,7 +32,9 @@ function run<A extends any[]>(action: (...args: A) => Promise<number>): (...args
     try {
       process.exitCode = await action(...args);
     } catch (error) {
-      process.stderr.write(`hostmesh: ${error instanceof Error && !(error as { code?: unknown }).code ? error.message : describeError(error)}\n`);
+      // Our own refusals speak for themselves; anything else shows its class and code.
+      const plain = error instanceof ManifestError || (error instanceof Error && (error as { code?: unknown }).code === undefined);
+      process.stderr.write(`hostmesh: ${plain ? (error as Error).message : describeError(error)}\n`);
       process.exitCode = 1;
     }
   };

@@ -3,7 +3,6 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ControlMessage, DiagnosticSnapshot } from '@hostmesh/framework';
-import { removeStaleObjects } from '@hostmesh/native';
 import type { Deployment, ServicePlan } from '../manifest/manifest';
 import type { InstanceState, InstanceStatus } from './state';
 
@@ -17,6 +16,8 @@ export interface ProcessEvents {
   changed(instance: ServiceProcess): void;
   /** The process ended without being asked to; the supervisor decides what next. */
   crashed(instance: ServiceProcess, how: string): void;
+  /** The process ended, asked or not: whatever it left must be reclaimed. */
+  exited(instance: ServiceProcess): Promise<void>;
 }
 
 /**
@@ -109,14 +110,15 @@ export class ServiceProcess {
         const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
         this.lastExit = `${how} at ${new Date().toISOString()}`;
         this.write(how, 'err');
-        // Whatever it held in shared memory is an orphan now: reclaim it.
-        removeStaleObjects();
         const expected = this.state === 'stopping';
         this.state = 'stopped';
         this.settleReady(false);
-        if (!expected) this.events.crashed(this, how);
-        this.events.changed(this);
-        resolve();
+        // Whatever it held (segments, descriptor, socket files) is an orphan now: reclaim it.
+        void this.events.exited(this).finally(() => {
+          if (!expected) this.events.crashed(this, how);
+          this.events.changed(this);
+          resolve();
+        });
       });
     });
   }

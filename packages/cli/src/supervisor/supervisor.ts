@@ -1,6 +1,7 @@
 import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Mesh, RuntimeDir } from '@hostmesh/framework';
+import { ConsoleLogger, Mesh, RuntimeDir, ServiceRegistry } from '@hostmesh/framework';
+import { removeStaleObjects } from '@hostmesh/native';
 import { ownProcessStartTime } from '@hostmesh/native';
 import type { Deployment } from '../manifest/manifest';
 import { MetricsEndpoint } from './metrics-endpoint';
@@ -23,6 +24,7 @@ export interface SupervisorHooks {
  */
 export class Supervisor {
   private readonly dir: RuntimeDir;
+  private readonly registry: ServiceRegistry;
   private readonly processes: ServiceProcess[] = [];
   private state: SupervisorState['state'] = 'starting';
   private readonly startedAt = new Date();
@@ -37,10 +39,12 @@ export class Supervisor {
     private readonly options: { keepQueues?: boolean } = {},
   ) {
     this.dir = RuntimeDir.open(runtimeBase, deployment.namespace);
+    this.registry = new ServiceRegistry(this.dir, new ConsoleLogger('hostmesh', 'error'));
     const events = {
       log: (instance: ServiceProcess, line: string, stream: 'out' | 'err') => hooks.log(line, instance.label, stream),
       changed: () => this.saveState(),
       crashed: (instance: ServiceProcess, how: string) => this.onCrash(instance, how),
+      exited: () => this.reclaim(),
     };
     for (const plan of deployment.services) {
       for (let index = 0; index < plan.replicas; index++) {
@@ -124,6 +128,16 @@ export class Supervisor {
       // gone already
     }
     this.note('all services stopped');
+  }
+
+  /** After a child died: remove shared-memory objects of dead owners, and its registry entry and sockets. */
+  private async reclaim(): Promise<void> {
+    try {
+      removeStaleObjects();
+      await this.registry.list(); // a lookup reclaims descriptors and socket files of dead processes
+    } catch (error) {
+      this.note(`could not reclaim what a stopped service left: ${(error as Error).message}`, 'err');
+    }
   }
 
   /**

@@ -26,6 +26,7 @@ export class RuntimeDir {
   }
 
   static defaultBase(env: NodeJS.ProcessEnv = process.env): string {
+    if (env.HOSTMESH_RUNTIME_DIR) return env.HOSTMESH_RUNTIME_DIR;
     if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'hostmesh');
     return join(tmpdir(), `hostmesh-${uid()}`);
   }

@@ -193,8 +193,11 @@ export class ServiceRegistry {
     if (!again || typeof again === 'string' || again.pid !== dead.pid || again.startTime !== dead.startTime) return;
     this.logger.debug(`reclaiming ${dead.service}@${dead.instance} left by dead pid ${dead.pid}`);
     await unlinkQuietly(path);
-    const uds = dead.listeners.uds;
-    if (uds?.kind === 'uds' && uds.path.startsWith(this.dir.socketDir + '/')) await unlinkQuietly(uds.path);
+    // Every listener socket of ours it had (Unix, shm and fifo handshakes), never anything elsewhere.
+    for (const listener of Object.values(dead.listeners)) {
+      const socket = (listener as { path?: unknown } | undefined)?.path;
+      if (typeof socket === 'string' && socket.startsWith(this.dir.socketDir + '/')) await unlinkQuietly(socket);
+    }
   }
 }
 

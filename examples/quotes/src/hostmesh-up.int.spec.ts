@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { processStartTime } from '@hostmesh/native';
+import { spawnService, tempRuntimeDir } from '@hostmesh/framework/testing';
+
+const run = promisify(execFile);
+const ROOT = join(__dirname, '..', '..', '..');
+/** What `npm start` runs: the built CLI on the built example (npm test builds first). */
+const HOSTMESH = join(ROOT, 'packages', 'cli', 'bin', 'hostmesh.js');
+const MANIFEST = join(__dirname, '..', 'hostmesh.json');
+
+describe('the quotes example under `hostmesh up`', () => {
+  const runtime = tempRuntimeDir();
+  const env = { ...process.env, HOSTMESH_RUNTIME_DIR: runtime.path, NO_COLOR: '1' };
+  const namespace = join(runtime.path, 'quotes-example');
+  afterAll(() => runtime.remove());
+
+  const hostmesh = async (...args: string[]) => (await run(process.execPath, [HOSTMESH, ...args], { env, timeout: 20_000 })).stdout;
+
+  it('runs both services, answers ps, call and the shell pipe from another terminal, and Ctrl-C leaves nothing behind', async () => {
+    expect(existsSync(join(ROOT, 'packages', 'cli', 'dist', 'bin', 'hostmesh.js'))).toBe(true);
+    const up = await spawnService(HOSTMESH, { args: ['up', MANIFEST], env: { HOSTMESH_RUNTIME_DIR: runtime.path, NO_COLOR: '1' } });
+    let pids: number[] = [];
+    try {
+      await up.waitForOutput('monitor is ready', 20_000);
+      await up.waitForOutput(/monitor@0 +\| \[monitor@0\] info: call +pricing\.quote ACME x10 = \d+\.\d\d/, 10_000);
+      await up.waitForOutput(/monitor@0 +\| \[monitor@0\] info: event +price\.changed [A-Z]+ → \d+\.\d\d/, 10_000);
+      await up.waitForOutput(/call +pricing\.symbols = ACME, GLOBEX, INITECH/, 10_000);
+
+      const ps = JSON.parse(await hostmesh('ps', '--json', '-n', 'quotes-example')) as { instances: Array<{ service: string; pid: number; state: string; health: { endpoints: Array<{ name: string; mechanism: string }>; events: Array<{ name: string; mechanism: string }> } }> };
+      pids = ps.instances.map((i) => i.pid);
+      expect(ps.instances.map((i) => [i.service, i.state])).toEqual([
+        ['pricing', 'ready'],
+        ['monitor', 'ready'],
+      ]);
+      const mechanisms = ps.instances.flatMap((i) => [...i.health.endpoints, ...i.health.events].map((e) => `${e.name}:${e.mechanism}`));
+      expect(mechanisms).toEqual(expect.arrayContaining(['pricing.quote:shm', 'pricing.symbols:fifo', 'price.changed:mqueue']));
+
+      const quote = JSON.parse(await hostmesh('call', 'pricing.quote', '{"symbol":"INITECH","quantity":3}', '-n', 'quotes-example'));
+      expect(quote).toMatchObject({ symbol: 'INITECH', quantity: 3 });
+      const shell = JSON.parse((await run('sh', [join(__dirname, '..', 'scripts', 'quote.sh'), 'GLOBEX', '4'], { env, timeout: 10_000 })).stdout);
+      expect(shell).toMatchObject({ result: { symbol: 'GLOBEX', quantity: 4 } });
+
+      up.child.kill('SIGINT');
+      expect(await up.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      await up.kill();
+    }
+    expect(up.output).toMatch(/monitor@0 +\| \[monitor@0\] info: stopped/);
+    expect(up.output).toMatch(/pricing@0 +\| \[pricing@0\] info: stopped/);
+    expect(up.output).toContain('all services stopped');
+    // No process, no kernel object, no registry or socket file is left.
+    for (const pid of pids) expect(processStartTime(pid)).toBeUndefined();
+    expect(readdirSync('/dev/shm').filter((name) => name.includes('.quotes-example.'))).toEqual([]);
+    if (existsSync('/dev/mqueue')) expect(readdirSync('/dev/mqueue').filter((name) => name.includes('.quotes-example.'))).toEqual([]);
+    for (const dir of ['registry', 'sock', 'subscriptions']) expect(readdirSync(join(namespace, dir))).toEqual([]);
+    expect(existsSync(join(namespace, 'supervisor.json'))).toBe(false);
+  }, 60_000);
+});

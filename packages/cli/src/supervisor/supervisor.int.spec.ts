@@ -1,0 +1,156 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isProcessAlive, processStartTime } from '@hostmesh/native';
+import { sleep, tempRuntimeDir, type SpawnedService } from '@hostmesh/framework/testing';
+import { fixture, hostmesh, hostmeshUp, writeManifest } from '../__fixtures__/cli';
+import type { SupervisorState } from './state';
+
+/** Supervisor behaviour with real processes: every case starts `hostmesh` as a user would. */
+describe('hostmesh up / ps / call / down', () => {
+  const runtime = tempRuntimeDir();
+  const env = { HOSTMESH_RUNTIME_DIR: runtime.path, NO_COLOR: '1' };
+  const ups: SpawnedService[] = [];
+  const pids: number[] = [];
+  afterAll(async () => {
+    for (const up of ups) await up.stop('SIGTERM', 5000);
+    for (const pid of pids) if (processStartTime(pid) !== undefined) process.kill(pid, 'SIGKILL');
+    runtime.remove();
+  }, 60_000);
+
+  const up = async (manifest: string) => {
+    const child = await hostmeshUp(manifest, env);
+    ups.push(child);
+    return child;
+  };
+  const ps = async (namespace: string): Promise<{ supervisor: SupervisorState | null; instances: SupervisorState['instances'] }> => {
+    const { output, code } = await hostmesh(['ps', '--json', '-n', namespace], env);
+    expect(code).toBe(0);
+    return JSON.parse(output) as { supervisor: SupervisorState | null; instances: SupervisorState['instances'] };
+  };
+  const until = async (check: () => Promise<boolean>, timeoutMs = 15_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error('condition not met in time');
+      await sleep(100);
+    }
+  };
+
+  it('starts services in dependency order, answers ps and call, and leaves nothing behind on down', async () => {
+    const manifest = writeManifest(runtime.path, 'basic.json', {
+      namespace: 'basic',
+      services: { echo: { entry: fixture('echo'), replicas: 2 }, stubborn: { entry: fixture('stubborn'), dependsOn: ['echo'] } },
+      gracePeriodMs: 1000,
+    });
+    const supervisor = await up(manifest);
+    await supervisor.waitForOutput('stubborn is ready', 20_000);
+    expect(supervisor.output.indexOf('echo is ready')).toBeLessThan(supervisor.output.indexOf('stubborn is ready'));
+
+    const state = await ps('basic');
+    expect(state.supervisor?.pid).toBe(supervisor.pid);
+    expect(state.instances.map((i) => [`${i.service}@${i.instance}`, i.state])).toEqual([
+      ['echo@0', 'ready'],
+      ['echo@1', 'ready'],
+      ['stubborn@0', 'ready'],
+    ]);
+    pids.push(...state.instances.map((i) => i.pid!));
+    const call = await hostmesh(['call', 'echo.ping', '-n', 'basic'], env);
+    expect(call.code).toBe(0);
+    expect(state.instances.map((i) => i.pid)).toContain(Number(call.output.trim()));
+    const table = await hostmesh(['ps', '-n', 'basic'], env);
+    expect(table.output).toMatch(/^SERVICE\s+PID\s+STATE\s+UPTIME\s+RESTARTS\s+IN-FLIGHT\s+CALLS\/S\s+P50\/P99\s+QUEUE\s+BINDINGS/);
+    expect(table.output).toMatch(/echo@0\s+\d+\s+ready/);
+
+    const down = await hostmesh(['down', '-n', 'basic'], env);
+    expect(down.code).toBe(0);
+    expect(down.output).toContain(`stopped the deployment in namespace 'basic' (supervisor pid ${supervisor.pid})`);
+    expect(await supervisor.exited).toEqual({ code: 0, signal: null });
+    // The stubborn one ignored SIGTERM and was killed after the grace period.
+    expect(readFileSync(join(runtime.path, 'basic', 'logs', 'stubborn@0.log'), 'utf8')).toMatch(/still running 1000 ms after SIGTERM: SIGKILL/);
+    for (const pid of state.instances.map((i) => i.pid!)) expect(processStartTime(pid)).toBeUndefined();
+    expect(readdirSync(join(runtime.path, 'basic', 'registry'))).toEqual([]);
+    expect(readdirSync(join(runtime.path, 'basic', 'sock'))).toEqual([]);
+    expect(readdirSync('/dev/shm').filter((name) => name.includes('.basic.'))).toEqual([]);
+  }, 60_000);
+
+  it('restarts a service killed with SIGKILL, reclaims what it left, and callers recover', async () => {
+    const manifest = writeManifest(runtime.path, 'restart.json', { namespace: 'restart', services: { echo: { entry: fixture('echo') } } });
+    const supervisor = await up(manifest);
+    await supervisor.waitForOutput('echo is ready', 20_000);
+    const [first] = (await ps('restart')).instances;
+    pids.push(first!.pid!);
+    expect((await hostmesh(['call', 'echo.ping', '-n', 'restart'], env)).output.trim()).toBe(String(first!.pid));
+    const segmentsBefore = readdirSync('/dev/shm').filter((name) => name.includes('.restart.'));
+    process.kill(first!.pid!, 'SIGKILL');
+    await until(async () => {
+      const [now] = (await ps('restart')).instances;
+      return now!.state === 'ready' && now!.pid !== first!.pid;
+    });
+    const [second] = (await ps('restart')).instances;
+    pids.push(second!.pid!);
+    expect(second!.restarts).toBe(1);
+    expect(second!.lastExit).toMatch(/^killed by SIGKILL/);
+    expect((await hostmesh(['call', 'echo.ping', '-n', 'restart'], env)).output.trim()).toBe(String(second!.pid));
+    for (const name of segmentsBefore) expect(existsSync(join('/dev/shm', name))).toBe(false);
+    await supervisor.stop('SIGINT');
+  }, 60_000);
+
+  it('reports a crash loop and keeps the other services running', async () => {
+    const manifest = writeManifest(runtime.path, 'loop.json', {
+      namespace: 'loop',
+      restart: { initialDelayMs: 20, maxDelayMs: 100, maxRestarts: 2, windowMs: 10_000 },
+      services: { crash: { entry: fixture('crash') }, echo: { entry: fixture('echo') } },
+    });
+    const supervisor = await up(manifest);
+    await supervisor.waitForOutput(/crash@0 exited with code 3: crash loop \(3 crashes within 10 s\), giving up on it/, 30_000);
+    await supervisor.waitForOutput('echo is ready', 20_000);
+    const { instances } = await ps('loop');
+    expect(instances.find((i) => i.service === 'crash')).toMatchObject({ state: 'failed', restarts: 2 });
+    expect(instances.find((i) => i.service === 'echo')).toMatchObject({ state: 'ready' });
+    pids.push(instances.find((i) => i.service === 'echo')!.pid!);
+    expect((await hostmesh(['call', 'echo.ping', '-n', 'loop'], env)).code).toBe(0);
+    await supervisor.stop('SIGINT');
+  }, 60_000);
+
+  it('refuses a second up in the same namespace without disturbing the first', async () => {
+    const manifest = writeManifest(runtime.path, 'twice.json', { namespace: 'twice', services: { echo: { entry: fixture('echo') } } });
+    const first = await up(manifest);
+    await first.waitForOutput('echo is ready', 20_000);
+    const second = await hostmesh(['up', manifest], env);
+    expect(second.code).toBe(1);
+    expect(second.output).toContain(`hostmesh: a deployment is already running in namespace 'twice' (supervisor pid ${first.pid}`);
+    expect((await ps('twice')).instances.map((i) => i.state)).toEqual(['ready']);
+    expect(first.running).toBe(true);
+    await first.stop('SIGINT');
+  }, 60_000);
+
+  it('says so when down finds nothing running', async () => {
+    const result = await hostmesh(['down', '-n', 'nobody-here'], env);
+    expect(result).toEqual({ code: 0, output: "nothing is running in namespace 'nobody-here'\n" });
+  });
+
+  it('refuses an invalid manifest naming the file, the path and what is expected', async () => {
+    const manifest = writeManifest(runtime.path, 'invalid.json', { services: { echo: { entry: fixture('echo'), replicas: 'two' } } });
+    const result = await hostmesh(['up', manifest], env);
+    expect(result.code).toBe(1);
+    expect(result.output).toBe(`hostmesh: ${manifest}: services.echo.replicas must be integer\n`);
+  });
+
+  it('keeps up with a service that floods its output, and stops services whose supervisor was SIGKILLed', async () => {
+    const manifest = writeManifest(runtime.path, 'flood.json', { namespace: 'flood', services: { flood: { entry: fixture('flood') }, echo: { entry: fixture('echo') } } });
+    const supervisor = await up(manifest);
+    await supervisor.waitForOutput('echo is ready', 20_000);
+    await sleep(500);
+    const { instances } = await ps('flood');
+    pids.push(...instances.map((i) => i.pid!));
+    expect((await hostmesh(['call', 'echo.ping', '-n', 'flood'], env)).code).toBe(0);
+    expect(readFileSync(join(runtime.path, 'flood', 'logs', 'flood@0.log'), 'utf8').length).toBeGreaterThan(100_000);
+    await supervisor.kill(); // SIGKILL: no drain at all
+    const children = instances.map((i) => ({ pid: i.pid!, start: processStartTime(i.pid!)! }));
+    await until(async () => children.every((c) => !isProcessAlive(c.pid, c.start)), 10_000);
+    // The next up cleans up after it and runs.
+    const again = await up(manifest);
+    await again.waitForOutput('echo is ready', 20_000);
+    await again.stop('SIGINT');
+    expect(await again.exited).toEqual({ code: 0, signal: null });
+  }, 90_000);
+});
