@@ -28,6 +28,7 @@ export { ServiceRegistry } from './runtime/service-registry';
 export type { ServiceDescriptor, RouteDescriptor, SubscriptionDescriptor } from './runtime/descriptor';
 export { isProcessAlive, processStartTime } from '@hostmesh/native';
 export { createMeshContainer, coreModule } from './runtime/container';
+export { inProcessPair } from './testing/in-process-connection';
 export {
   TRANSPORT,
   type Transport,

@@ -1,11 +1,9 @@
 import { hostname } from 'node:os';
 import type { Newable } from 'inversify';
 import { bindingOverride, resolveBinding, type BindingDecision } from '../binding/binding-resolver';
-import { FrameError, ServiceAlreadyRunningError } from '../errors/errors';
+import { ServiceAlreadyRunningError } from '../errors/errors';
 import { exploreService, type EndpointDefinition, type ServiceDefinition } from '../metadata/explorer';
 import type { TransportKind } from '../metadata/types';
-import type { EndpointRoute, EventRoute } from '../rpc/routes';
-import { RouteMetrics } from '../rpc/metrics';
 import { RpcServer } from '../rpc/rpc-server';
 import type { TransportServer } from '../transports/transport';
 import { FifoEndpoint } from '../transports/fifo/fifo-endpoint';
@@ -20,6 +18,7 @@ import { Mesh } from './mesh';
 import { ownProcessStartTime } from '@hostmesh/native';
 import { RuntimeDir } from './runtime-dir';
 import { ServiceRegistry } from './service-registry';
+import { endpointRoutes, eventRoutes } from './service-routes';
 
 export interface HostOptions extends MeshOptions {
   /** Drain and exit on SIGTERM/SIGINT and run @OnSignal handlers (what `bootstrap` does). */
@@ -210,6 +209,8 @@ export class ServiceHost {
   }
 
   private async drain(reason: string): Promise<void> {
+    // Refuse new calls before anything else: from the first log line on, none is accepted.
+    this.server.startDraining();
     this.state = 'stopping';
     this.control?.send({ type: 'stopping', reason });
     clearInterval(this.healthTimer);
@@ -218,7 +219,6 @@ export class ServiceHost {
     this.logger.info(`stopping (${reason}): ${this.server.inFlightCount} calls in flight`);
     await this.mesh.registry.unregister(this.name, this.config.instance);
     for (const listener of this.listeners.values()) await listener.stopAccepting();
-    this.server.startDraining();
     if (!(await this.server.whenIdle(remaining()))) {
       this.logger.warn(`${this.server.inFlightCount} calls still running when the grace period of ${this.config.gracePeriodMs} ms ended`);
     }
@@ -291,51 +291,6 @@ export async function bootstrap(cls: ServiceClass, options: HostOptions = {}): P
     process.stderr.write(`[${cls.name}] error: failed to start: ${describeError(error)}\n`);
     process.exit(1);
   }
-}
-
-function endpointRoutes(definition: ServiceDefinition, instance: object): Map<number, EndpointRoute> {
-  const routes = new Map<number, EndpointRoute>();
-  for (const endpoint of definition.endpoints) {
-    const method = (instance as Record<string, (...args: unknown[]) => unknown>)[endpoint.method]!;
-    routes.set(endpoint.id, {
-      name: endpoint.route,
-      id: endpoint.id,
-      contextIndex: endpoint.contextIndex,
-      invoke: (args) => method.apply(instance, args),
-      metrics: new RouteMetrics(),
-    });
-  }
-  return routes;
-}
-
-function eventRoutes(definition: ServiceDefinition, instance: object): Map<number, EventRoute> {
-  const routes = new Map<number, EventRoute>();
-  for (const subscription of definition.subscriptions) {
-    const { event } = subscription;
-    let route = routes.get(event.id);
-    if (!route) {
-      const prototype = event.cls.prototype as object;
-      route = {
-        name: event.name,
-        id: event.id,
-        // Events arrive as plain data; give them back their class without running its constructor.
-        revive: (body) => {
-          if (typeof body !== 'object' || body === null) throw new FrameError(`${event.name} body is not an object`);
-          return Object.assign(Object.create(prototype) as object, body);
-        },
-        handlers: [],
-        metrics: new RouteMetrics(),
-      };
-      routes.set(event.id, route);
-    }
-    const method = (instance as Record<string, (...args: unknown[]) => unknown>)[subscription.method]!;
-    route.handlers.push({
-      label: `${definition.cls.name}.${subscription.method}`,
-      contextIndex: subscription.contextIndex,
-      invoke: (args) => method.apply(instance, args),
-    });
-  }
-  return routes;
 }
 
 function describeBindings(routes: RouteDescriptor[], subscriptions: SubscriptionDescriptor[]): string {

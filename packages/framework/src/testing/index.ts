@@ -2,3 +2,5 @@ export { describeTransportConformance } from './conformance';
 export { spawnService, reapAll, SpawnedService, typescriptExecArgv, sleep, type SpawnOptions, type Exit } from './spawn-service';
 export { tempRuntimeDir } from './temp-runtime';
 export { registerRawChannel, rawChannelFactory, type RawChannel, type RawChannelFactory } from './raw-channel';
+export { createTestHost, type TestHost } from './test-host';
+export { inProcessPair } from './in-process-connection';

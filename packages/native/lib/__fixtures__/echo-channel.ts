@@ -26,8 +26,9 @@ async function flush(): Promise<void> {
 }
 const options = { onMessage, onClose: () => process.exit(0), capacity: capacity ? Number(capacity) : undefined };
 channel = mode === 'create' ? ShmChannel.create(name!, options) : ShmChannel.open(name!, options);
-console.log(`ready ${process.pid}`);
+// The handler goes first: the test may send SIGTERM the moment it reads `ready`.
 process.on('SIGTERM', () => {
   channel.close();
   process.exit(0);
 });
+console.log(`ready ${process.pid}`);

@@ -4,11 +4,11 @@
  *
  *   node dist/micro/framework-overhead.js
  */
-import { ClientFactory, ConsoleLogger, RouteMetrics, createMeshContainer, defineContract, resolveConfig, RpcServer, routeIdOf, TransportRegistry, type Transport } from '@hostmesh/framework';
+import { ClientFactory, ConsoleLogger, inProcessPair, RouteMetrics, createMeshContainer, defineContract, resolveConfig, RpcServer, routeIdOf, TransportRegistry, type Transport } from '@hostmesh/framework';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loopbackPair } from './loopback';
+
 
 interface EchoApi {
   echo(payload: unknown): unknown;
@@ -17,7 +17,7 @@ const Echo = defineContract<EchoApi>('micro-echo');
 
 async function main(): Promise<void> {
   const runtimeDir = mkdtempSync(join(tmpdir(), 'hm-micro-'));
-  const [clientEnd, serverEnd] = loopbackPair();
+  const [clientEnd, serverEnd] = inProcessPair();
   const logger = new ConsoleLogger('micro', 'warn');
   const route = 'micro-echo.echo';
   const server = new RpcServer(

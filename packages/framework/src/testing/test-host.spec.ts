@@ -1,0 +1,24 @@
+import { CallTimeoutError, RemoteError } from '../errors/errors';
+import { ConformanceService } from './fixtures/conformance.service';
+import { Conformance, ConformancePing } from './fixtures/conformance.contract';
+import { createTestHost } from './test-host';
+
+describe('createTestHost', () => {
+  it('calls a service in this process through the rpc layer, errors and timeouts included', async () => {
+    const host = await createTestHost(ConformanceService);
+    const client = host.client(Conformance);
+    await expect(client.add(20, 22)).resolves.toBe(42);
+    await expect(client.echo({ nested: [1, 'two'] })).resolves.toEqual({ nested: [1, 'two'] });
+    await expect(client.fail('plain')).rejects.toBeInstanceOf(RemoteError);
+    await expect(client.$with({ timeoutMs: 20 }).sleep(1000, 'slow')).rejects.toBeInstanceOf(CallTimeoutError);
+    await host.stop();
+  });
+
+  it('delivers events to the @On handlers and exposes the instance', async () => {
+    const host = await createTestHost(ConformanceService);
+    await host.publish(new ConformancePing(7));
+    await expect(host.client(Conformance).received()).resolves.toEqual([7]);
+    expect(host.service).toBeInstanceOf(ConformanceService);
+    await host.stop();
+  });
+});

@@ -1,0 +1,79 @@
+import type { Newable } from 'inversify';
+import { createClientProxy } from '../client/client-proxy';
+import type { CallOptions, Client } from '../contracts/client';
+import type { Contract } from '../contracts/contract';
+import { eventDefinition, exploreService, type ServiceDefinition } from '../metadata/explorer';
+import { endpointRoute, routeId } from '../protocol/route-id';
+import { RpcClient } from '../rpc/rpc-client';
+import { RpcServer } from '../rpc/rpc-server';
+import { resolveConfig, type MeshOptions } from '../runtime/config';
+import { createMeshContainer } from '../runtime/container';
+import { ConsoleLogger } from '../runtime/logger';
+import { endpointRoutes, eventRoutes } from '../runtime/service-routes';
+import type { Transport } from '../transports/transport';
+import { inProcessPair } from './in-process-connection';
+import { tempRuntimeDir } from './temp-runtime';
+
+export interface TestHost<Service> {
+  /** The service instance, as the container built it. */
+  readonly service: Service;
+  readonly definition: ServiceDefinition;
+  /** A typed client of the service: calls go through the codec and rpc layer, in memory. */
+  client<Api>(contract: Contract<Api>): Client<Api>;
+  /** Delivers an event to the service's @On handlers, as a publisher would. */
+  publish(event: object): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a decorated service in this process, for unit tests: its container (so its own
+ * dependencies are real), its routes and codec, and an in-memory connection instead of a
+ * transport. `options.modules` can rebind its dependencies (e.g. a fake client of another
+ * service). Cross-process behaviour is what the service's `.int.spec.ts` tests check.
+ */
+export async function createTestHost<Service extends object>(cls: Newable<Service>, options: MeshOptions = {}): Promise<TestHost<Service>> {
+  const definition = exploreService(cls);
+  const runtime = tempRuntimeDir('hm-test-');
+  const config = resolveConfig({ logLevel: 'warn', ...options, runtimeDir: runtime.path, namespace: 'test' }, {});
+  const container = createMeshContainer(config, options, `${definition.name}@test`);
+  container.bind(cls).toSelf().inSingletonScope();
+  const service = container.get<Service>(cls);
+  const logger = new ConsoleLogger(definition.name, config.logLevel);
+  const server = new RpcServer(definition.name, endpointRoutes(definition, service), eventRoutes(definition, service), logger, config.maxPayloadBytes);
+  const [clientEnd, serverEnd] = inProcessPair();
+  server.accept(serverEnd);
+  const transport: Transport = { kind: 'uds', listen: () => Promise.reject(new Error('in-process')), connect: async () => clientEnd };
+  const rpc = new RpcClient({
+    label: definition.name,
+    transport,
+    resolve: async () => ({ kind: 'uds', path: 'in-process' }),
+    logger,
+    maxPayloadBytes: config.maxPayloadBytes,
+    maxPendingCalls: config.maxPendingCalls,
+    reconnect: config.reconnect,
+  });
+  for (const method of definition.onStart) await (service as Record<string, () => unknown>)[method]!();
+  let sequence = 0;
+  return {
+    service,
+    definition,
+    client<Api>(contract: Contract<Api>): Client<Api> {
+      return createClientProxy<Api>({
+        call: (method: string, args: unknown[], callOptions: CallOptions | undefined) => {
+          const route = endpointRoute(contract.name, method);
+          return rpc.call(routeId(route), route, args, callOptions?.timeoutMs ?? config.defaultTimeoutMs, callOptions?.signal);
+        },
+      });
+    },
+    async publish(event: object): Promise<void> {
+      const event_ = eventDefinition(event.constructor, 'publish');
+      await rpc.emit(event_.id, event_.name, [`test.${++sequence}`, event], config.defaultTimeoutMs);
+      await server.whenIdle(config.defaultTimeoutMs);
+    },
+    async stop(): Promise<void> {
+      for (const method of definition.onStop) await (service as Record<string, () => unknown>)[method]!();
+      await rpc.close();
+      runtime.remove();
+    },
+  };
+}
