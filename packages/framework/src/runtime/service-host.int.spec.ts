@@ -38,12 +38,14 @@ describe('a service process', () => {
   it('drains on SIGTERM: every accepted call gets its reply, new ones are refused, and it exits 0 leaving nothing behind', async () => {
     const { server, mesh, dir } = await start('drain');
     const client = mesh.client(Conformance);
-    const accepted = Array.from({ length: 1000 }, (_, i) => client.sleep(400, `drain-${i}`));
-    await sleep(100);
+    const before = await client.calls();
+    const accepted = Array.from({ length: 1000 }, (_, i) => client.sleep(1500, `drain-${i}`));
+    // SIGTERM only once the service has taken all 1000 (a loaded machine may need a while).
+    for (let i = 0; i < 200 && (await client.calls()) - before < 1000; i++) await sleep(10);
     server.child.kill('SIGTERM');
     await server.waitForOutput('stopping (SIGTERM): 1000 calls in flight');
     await expect(client.add(1, 2)).rejects.toBeInstanceOf(ServiceStoppingError);
-    await expect(Promise.all(accepted)).resolves.toEqual(accepted.map(() => 400));
+    await expect(Promise.all(accepted)).resolves.toEqual(accepted.map(() => 1500));
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(existsSync(dir.socketPath('conformance', '0'))).toBe(false);
     expect(existsSync(dir.descriptorPath('conformance', '0'))).toBe(false);
