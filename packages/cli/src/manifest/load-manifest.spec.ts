@@ -44,7 +44,7 @@ describe('loadManifest', () => {
     ['an unknown field', { services: { api: { entry: 'service.js', replica: 2 } } }, 'services.api.replica', 'is not a known field'],
     ['a missing entry', { services: { api: {} } }, 'services.api.entry', 'is required'],
     ['an unknown mechanism', { services: { api: { entry: 'service.js', bindings: { quote: 'pigeon' } } } }, 'services.api.bindings.quote', 'must be one of auto, socket'],
-    ['no services', { services: {} }, 'services', 'must NOT have fewer than 1 properties'],
+    ['no services', { services: {} }, 'services', 'has no services yet'],
   ])('names the file, the JSON path and what is expected for %s', (_what, manifest, path, problem) => {
     const file = write('bad.json', manifest);
     const error = failure(file);

@@ -20,6 +20,9 @@ export function loadManifest(path: string, env: NodeJS.ProcessEnv = process.env)
   const raw = readManifest(file);
   if (!validate(raw)) throw new ManifestError(file, describePath(validate.errors![0]!), describeSchemaError(validate.errors![0]!), validate.errors!.map((e) => `${describePath(e) || '(root)'} ${describeSchemaError(e)}`));
   const manifest = raw;
+  if (Object.keys(manifest.services).length === 0) {
+    throw new ManifestError(file, 'services', 'has no services yet: add one with `nx g @hostmesh/framework:service <name>`');
+  }
   const base = dirname(file);
   const services: ServicePlan[] = [];
   for (const [name, entry] of Object.entries(manifest.services)) {

@@ -1,0 +1,27 @@
+import { readJson, type Tree } from '@nx/devkit';
+import { serviceGenerator } from '../service/generator';
+import { eventGenerator } from './generator';
+import { hostmeshWorkspace } from '../workspace.testing';
+
+describe('nx g @hostmesh/framework:event', () => {
+  let tree: Tree;
+  let read: (path: string) => string;
+  beforeEach(async () => {
+    ({ tree, read } = await hostmeshWorkspace());
+  });
+
+  it('creates the event class and an @On handler in each subscriber, with its binding in the manifest', async () => {
+    await serviceGenerator(tree, { name: 'monitor' });
+    await eventGenerator(tree, { name: 'price-changed', service: 'monitor', priority: 5, binding: 'mqueue' });
+    expect(read('libs/contracts/src/events/price-changed.event.ts')).toContain("@EventType('price-changed', { priority: 5 })");
+    expect(read('libs/contracts/src/index.ts')).toContain("export * from './events/price-changed.event';");
+    const monitor = read('services/monitor/src/monitor.service.ts');
+    expect(monitor).toContain('@On(PriceChanged)');
+    expect(monitor).toContain('onPriceChanged(event: PriceChanged): void {');
+    expect(readJson(tree, 'hostmesh.json').services.monitor.bindings).toEqual({ 'price-changed': 'mqueue' });
+  });
+
+  it('refuses a priority outside 0-31', async () => {
+    await expect(eventGenerator(tree, { name: 'tick', priority: 40 })).rejects.toThrow('--priority must be an integer from 0 to 31, got 40');
+  });
+});

@@ -1,0 +1,50 @@
+import { addDependenciesToPackageJson, generateFiles, installPackagesTask, OverwriteStrategy, updateJson, type GeneratorCallback, type Tree } from '@nx/devkit';
+import { requireWorkspace, workspaceName } from '../workspace';
+import { templateDir } from '../templates';
+import type { InitSchema } from './schema';
+
+/** What the decorators and inversify need from TypeScript. */
+const COMPILER_OPTIONS = {
+  target: 'ES2022',
+  module: 'node20',
+  moduleResolution: 'node16',
+  strict: true,
+  experimentalDecorators: true,
+  emitDecoratorMetadata: true,
+  useDefineForClassFields: false,
+  esModuleInterop: true,
+  skipLibCheck: true,
+  resolveJsonModule: true,
+};
+
+function version(): string {
+  return (require('../../../package.json') as { version: string }).version;
+}
+
+/** `nx g @hostmesh/framework:init`: hostmesh in an existing nx workspace. Safe to run again. */
+export async function initGenerator(tree: Tree, options: InitSchema): Promise<GeneratorCallback> {
+  requireWorkspace(tree);
+  const hostmesh = version();
+  if (tree.exists('tsconfig.base.json')) {
+    updateJson(tree, 'tsconfig.base.json', (config: { compilerOptions?: Record<string, unknown> }) => {
+      config.compilerOptions = { ...COMPILER_OPTIONS, ...config.compilerOptions, experimentalDecorators: true, emitDecoratorMetadata: true, useDefineForClassFields: false };
+      return config;
+    });
+  } else {
+    tree.write('tsconfig.base.json', JSON.stringify({ compilerOptions: COMPILER_OPTIONS }, null, 2) + '\n');
+  }
+  const files: Record<string, unknown> = { namespace: options.namespace ?? workspaceName(tree), tmpl: '' };
+  // Run again, init keeps an existing manifest, preset and contracts index as they are.
+  generateFiles(tree, templateDir('init'), '.', files, { overwriteStrategy: OverwriteStrategy.KeepExisting });
+  const install = addDependenciesToPackageJson(
+    tree,
+    { '@hostmesh/framework': hostmesh, '@hostmesh/native': hostmesh, 'reflect-metadata': '0.2.2' },
+    { '@hostmesh/cli': hostmesh, typescript: '5.9.3', jest: '30.5.2', '@swc/jest': '0.2.39', '@swc/core': '1.16.22', '@types/node': '20.19.9', '@types/jest': '30.0.0' },
+  );
+  return options.skipInstall ? () => undefined : () => {
+    install();
+    installPackagesTask(tree);
+  };
+}
+
+export default initGenerator;

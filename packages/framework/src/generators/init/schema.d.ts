@@ -1,0 +1,4 @@
+export interface InitSchema {
+  namespace?: string;
+  skipInstall?: boolean;
+}

@@ -1,0 +1,24 @@
+import { generateFiles, joinPathFragments, type Tree } from '@nx/devkit';
+import { BootstrapError } from '../../errors/errors';
+import { templateDir } from '../templates';
+import { CONTRACTS_DIR, exportFromContracts, naming, requireHostmesh, SERVICES_DIR, updateManifest } from '../workspace';
+import type { ServiceSchema } from './schema';
+
+/** `nx g @hostmesh/framework:service <name>`: a runnable, tested service and its contract. */
+export async function serviceGenerator(tree: Tree, options: ServiceSchema): Promise<void> {
+  requireHostmesh(tree);
+  const name = naming(options.name, 'service');
+  const root = joinPathFragments(SERVICES_DIR, name.fileName);
+  if (tree.exists(root)) throw new BootstrapError(`service '${name.fileName}' already exists in ${root}`);
+  const contract = joinPathFragments(CONTRACTS_DIR, 'src', `${name.fileName}.contract.ts`);
+  if (tree.exists(contract)) throw new BootstrapError(`a contract '${name.fileName}' already exists in ${contract}: pick another service name`);
+  const substitutions = { ...name, binding: options.binding ?? 'auto', tmpl: '' };
+  generateFiles(tree, templateDir('service'), '.', substitutions);
+  generateFiles(tree, templateDir('service', 'contract-files'), joinPathFragments(CONTRACTS_DIR, 'src'), substitutions);
+  exportFromContracts(tree, `${name.fileName}.contract`);
+  updateManifest(tree, (services) => {
+    services[name.fileName] = { entry: `dist/services/${name.fileName}/src/main.js` };
+  });
+}
+
+export default serviceGenerator;

@@ -1,0 +1,4 @@
+export interface ServiceSchema {
+  name: string;
+  binding?: 'auto' | 'shm' | 'socket' | 'uds' | 'tcp' | 'fifo';
+}
