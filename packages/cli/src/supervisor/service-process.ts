@@ -109,8 +109,8 @@ export class ServiceProcess {
         clearTimeout(this.readyTimer);
         const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
         this.lastExit = `${how} at ${new Date().toISOString()}`;
-        this.write(how, 'err');
         const expected = this.state === 'stopping';
+        this.write(how, expected && code === 0 ? 'out' : 'err');
         this.state = 'stopped';
         this.settleReady(false);
         // Whatever it held (segments, descriptor, socket files) is an orphan now: reclaim it.

@@ -1,4 +1,6 @@
-import { addDependenciesToPackageJson, generateFiles, installPackagesTask, OverwriteStrategy, updateJson, type GeneratorCallback, type Tree } from '@nx/devkit';
+import { addDependenciesToPackageJson, generateFiles, OverwriteStrategy, updateJson, type GeneratorCallback, type Tree } from '@nx/devkit';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { requireWorkspace, workspaceName } from '../workspace';
 import { templateDir } from '../templates';
 import type { InitSchema } from './schema';
@@ -36,15 +38,13 @@ export async function initGenerator(tree: Tree, options: InitSchema): Promise<Ge
   const files: Record<string, unknown> = { namespace: options.namespace ?? workspaceName(tree), tmpl: '' };
   // Run again, init keeps an existing manifest, preset and contracts index as they are.
   generateFiles(tree, templateDir('init'), '.', files, { overwriteStrategy: OverwriteStrategy.KeepExisting });
-  const install = addDependenciesToPackageJson(
-    tree,
-    { '@hostmesh/framework': hostmesh, '@hostmesh/native': hostmesh, 'reflect-metadata': '0.2.2' },
-    { '@hostmesh/cli': hostmesh, typescript: '5.9.3', jest: '30.5.2', '@swc/jest': '0.2.39', '@swc/core': '1.16.22', '@types/node': '20.19.9', '@types/jest': '30.0.0' },
-  );
-  return options.skipInstall ? () => undefined : () => {
-    install();
-    installPackagesTask(tree);
-  };
+  const dependencies = { '@hostmesh/framework': hostmesh, '@hostmesh/native': hostmesh, 'reflect-metadata': '0.2.2' };
+  const devDependencies = { '@hostmesh/cli': hostmesh, typescript: '5.9.3', jest: '30.5.2', '@swc/jest': '0.2.39', '@swc/core': '1.16.22', '@types/node': '20.19.9', '@types/jest': '30.0.0' };
+  const install = addDependenciesToPackageJson(tree, dependencies, devDependencies);
+  // A workspace that has them all installed already (hostmesh linked from a checkout, say) needs no npm install.
+  const missing = Object.keys({ ...dependencies, ...devDependencies }).filter((name) => !existsSync(join(tree.root, 'node_modules', name, 'package.json')));
+  if (options.skipInstall || missing.length === 0) return () => undefined;
+  return install;
 }
 
 export default initGenerator;
