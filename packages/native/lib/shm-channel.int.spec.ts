@@ -61,6 +61,19 @@ describe('ShmChannel between two processes', () => {
     expect(await child.exited).toEqual({ code: 0, signal: null });
   }, 30_000);
 
+  it('never loses the wake-up of a writer waiting for room: largest messages, both rings full both ways', async () => {
+    let replies = 0;
+    const { channel, child } = await withEcho(16384, () => replies++);
+    children.push(child);
+    const message = randomBytes(channel.maxMessageBytes);
+    const count = 20_000;
+    await sendAll(channel, Array.from({ length: count }, () => message));
+    await until(() => replies === count, 30_000);
+    expect(replies).toBe(count);
+    channel.close();
+    expect(await child.exited).toEqual({ code: 0, signal: null });
+  }, 60_000);
+
   it('wakes a parked peer through its doorbell when messages are sparse', async () => {
     const replies: Buffer[] = [];
     const { channel, child } = await withEcho(1 << 16, (reply) => replies.push(reply));

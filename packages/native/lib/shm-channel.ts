@@ -354,11 +354,15 @@ export class ShmChannel {
 
   private wakeWriters(): void {
     if (this.writeWaiters.length === 0) return;
-    while (this.writeWaiters.length > 0 && this.outbound.hasRoomFor(this.writeWaiters[0]!.length)) {
-      this.writeWaiters.shift()!.resolve();
+    while (this.writeWaiters.length > 0) {
+      const length = this.writeWaiters[0]!.length;
+      // announceWaiting re-checks after publishing the flag: room the consumer released
+      // before it could see the flag is found here, or its doorbell comes. Ignoring that
+      // answer lost the wake-up (64 × 1 MiB in flight stalled until a timeout).
+      if (this.outbound.hasRoomFor(length) || this.outbound.announceWaiting(length)) this.writeWaiters.shift()!.resolve();
+      else return;
     }
-    if (this.writeWaiters.length === 0) this.outbound.stopWaiting();
-    else this.outbound.announceWaiting(this.writeWaiters[0]!.length);
+    this.outbound.stopWaiting();
   }
 
   private peerClosed(): boolean {
