@@ -1,96 +1,110 @@
 /**
- * hostmesh request/response over Unix sockets, side by side with a raw `net` Unix-socket
- * echo measured in the same run, between two separate Node processes.
+ * Every hostmesh mechanism side by side with what a user would pick instead, between
+ * separate Node processes, in one run on one machine (ratios, not absolutes).
  *
- *   npm run bench                 full run (3 interleaved rounds)
- *   npm run bench -- --quick      smoke run
- *   npm run bench -- --pin        server on CPU 1, client on CPU 0 (needs taskset)
- *   npm run bench -- --json out.json
- *   npm run bench -- --sizes 64,4096   only these payload sizes
+ *   npm run bench                   full run: 3 interleaved rounds, scaling sweep, writes docs/benchmarks/
+ *   npm run bench -- --quick        smoke run (< 2 min), writes nothing unless --out
+ *   npm run bench -- --pin          servers on CPU 1, client on CPU 0 (needs taskset)
+ *   npm run bench -- --out DIR      latest.json, latest.md and SVG charts into DIR
+ *   npm run bench -- --json FILE    the result as JSON
+ *   npm run bench -- --sweep / --no-sweep
+ *   npm run bench -- --sizes 64,4096 --mechanisms shm,uds --peers raw,nest
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { createInterface } from 'node:readline';
-import { formatMicros, formatRate, median, type LatencySummary } from './stats';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Mesh } from '@hostmesh/framework';
+import { hasTaskset, pinServers, startChild, stopChildren } from './children';
+import { processCpuMs, selfCpuMs, stolenSeconds } from './cpu';
 import { hostmeshEvents, rawEvents } from './events';
+import { ipcTarget } from './peers/ipc-target';
+import { moleculerTarget } from './peers/moleculer-target';
 import { nestTarget } from './peers/nest-target';
-import { hostmeshTarget, rawSocketTarget, type BenchTarget } from './targets';
-import { pipelined, sequential } from './workloads';
+import { zeromqTarget } from './peers/zeromq-target';
+import { writeCharts } from './report/charts';
+import { renderMarkdown } from './report/markdown';
+import type { BenchResult, CpuRow, EventRow, LatencyRow, ThroughputRow } from './result';
+import { median, summarize } from './stats';
+import { clientSweep, payloadSweep, type SweepPeer } from './sweep';
+import { hostmeshTarget, MAX_PAYLOAD_BYTES, rawSocketTarget, type BenchTarget } from './targets';
+import { pipelined, sequential, sparse } from './workloads';
 
 const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const pin = args.includes('--pin');
-const jsonPath = args.includes('--json') ? args[args.indexOf('--json') + 1] : undefined;
+const flag = (name: string) => args.includes(name);
+const option = (name: string) => (flag(name) ? args[args.indexOf(name) + 1] : undefined);
+const quick = flag('--quick');
+const pin = flag('--pin');
 const rounds = quick ? 1 : 3;
-const SIZES = args.includes('--sizes') ? args[args.indexOf('--sizes') + 1]!.split(',').map(Number) : [64, 4096, 1024 * 1024];
-const ITERATIONS: Record<number, number> = quick ? { 64: 2000, 4096: 2000, [1 << 20]: 40 } : { 64: 20_000, 4096: 20_000, [1 << 20]: 300 };
-const PIPELINED: Record<number, number> = quick ? { 64: 20_000, 4096: 10_000, [1 << 20]: 200 } : { 64: 300_000, 4096: 100_000, [1 << 20]: 1000 };
+const outDir = flag('--no-out') ? undefined : (option('--out') ?? (quick ? undefined : resolve(__dirname, '../../../docs/benchmarks')));
+const withSweep = flag('--sweep') || (!quick && !flag('--no-sweep'));
+const SIZES = option('--sizes')?.split(',').map(Number) ?? [64, 4096, 1 << 20];
+const ITERATIONS = (size: number) => (size >= 1 << 20 ? (quick ? 20 : 300) : quick ? 1000 : 20_000);
+const PIPELINED = (size: number) => (size >= 1 << 20 ? (quick ? 64 : 1000) : size >= 4096 ? (quick ? 3000 : 100_000) : quick ? 5000 : 300_000);
 const IN_FLIGHT = 64;
+const MECHANISMS = option('--mechanisms')?.split(',') ?? ['uds', 'tcp', 'shm', 'fifo'];
+const EVENT_MECHANISMS = ['mqueue', 'uds', 'tcp', 'shm', 'fifo'].filter((m) => m === 'mqueue' || MECHANISMS.includes(m));
+const PEERS = option('--peers')?.split(',') ?? ['ipc', 'nest', 'moleculer', 'zeromq'];
+const NAMESPACE = 'bench';
 
-const ext = extname(__filename);
-const children: ChildProcess[] = [];
-process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
-
-function hasTaskset(): boolean {
-  return spawnSync('taskset', ['-p', String(process.pid)]).status === 0;
-}
-
-/** With --pin, the bench re-runs itself on CPU 0 and its servers run on CPU 1. */
-function pinnedCommand(cpu: number, argv: string[]): [string, string[]] {
-  return pin ? ['taskset', ['-c', String(cpu), ...argv]] : [argv[0]!, argv.slice(1)];
-}
-
-function startChild(file: string, extra: string[], env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const [command, argv] = pinnedCommand(1, [process.execPath, ...process.execArgv, join(__dirname, file + ext), ...extra]);
-  const child = spawn(command, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.includes('ready')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before it was ready`)));
-  });
-}
-
-interface Side {
-  name: string;
-  value: number;
-  spread: [number, number];
-  p99?: number;
-}
-
-interface Row {
-  workload: string;
-  size: number;
-  /** Raw UDS first, then each hostmesh mechanism. */
-  sides: Side[];
-  unit: 'µs p50' | 'msg/s';
-}
-
-/** hostmesh mechanisms measured, each through a service bound to it. */
-const MECHANISMS = (args.includes('--mechanisms') ? args[args.indexOf('--mechanisms') + 1]!.split(',') : ['uds', 'tcp', 'shm']) as string[];
-/** Mechanisms that carry the one-way event workload (a subscriber bound to each); mqueue always. */
-const EVENT_MECHANISMS = ['mqueue', 'uds', 'shm'].filter((m) => m === 'mqueue' || MECHANISMS.includes(m));
-
-/** A loopback port nobody uses right now (for the peers that need a TCP port). */
 function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
+      server.close(() => resolvePort(port));
     });
   });
 }
 
-function cpuSteal(): number {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return fields[7] ?? 0;
+/** Starts every server and connects a client to each, raw UDS first, then the peers, then hostmesh. */
+async function connectTargets(runtime: string): Promise<BenchTarget[]> {
+  const rawPath = join(runtime, 'raw.sock');
+  const rawServer = await startChild('raw-echo.server', [rawPath], {});
+  const targets: BenchTarget[] = [Object.assign(await rawSocketTarget('raw UDS', rawPath), { serverPid: rawServer.pid })];
+  if (PEERS.includes('ipc')) {
+    const ipc = await ipcTarget();
+    // fork() cannot go through taskset: move the forked echo child to the servers' CPU.
+    if (pin && ipc.serverPid) spawnSync('taskset', ['-pc', '1', String(ipc.serverPid)]);
+    targets.push(ipc);
+  }
+  if (PEERS.includes('nest')) {
+    const port = await freePort();
+    const server = await startChild('peers/nest-echo.server', [String(port)], {});
+    targets.push(Object.assign(await nestTarget(port), { serverPid: server.pid }));
+  }
+  if (PEERS.includes('moleculer')) {
+    const [serverPort, clientPort] = [await freePort(), await freePort()];
+    const server = await startChild('peers/moleculer-echo.server', [String(serverPort), String(clientPort)], {});
+    targets.push(Object.assign(await moleculerTarget(serverPort, clientPort), { serverPid: server.pid }));
+  }
+  if (PEERS.includes('zeromq')) {
+    const path = join(runtime, 'zmq.sock');
+    const server = await startChild('peers/zeromq-echo.server', [path], {});
+    targets.push(Object.assign(await zeromqTarget(path), { serverPid: server.pid }));
+  }
+  for (const mechanism of MECHANISMS) {
+    const pid = servicePids.get(mechanism);
+    targets.push(Object.assign(hostmeshTarget(`hostmesh ${mechanism}`, runtime, `${NAMESPACE}-${mechanism}`), { serverPid: pid }));
+  }
+  return targets;
+}
+
+const servicePids = new Map<string, number | undefined>();
+
+async function startEchoServices(runtime: string): Promise<void> {
+  for (const mechanism of new Set([...MECHANISMS, ...EVENT_MECHANISMS])) {
+    const child = await startChild('echo.service', [], {
+      HOSTMESH_RUNTIME_DIR: runtime,
+      HOSTMESH_NAMESPACE: `${NAMESPACE}-${mechanism}`,
+      HOSTMESH_BINDINGS: JSON.stringify({ '*': mechanism }),
+      HOSTMESH_MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD_BYTES),
+      HOSTMESH_LOG_LEVEL: 'info',
+    });
+    servicePids.set(mechanism, child.pid);
+  }
 }
 
 async function main(): Promise<void> {
@@ -102,69 +116,77 @@ async function main(): Promise<void> {
     });
     process.exit(rerun.status ?? 1);
   }
+  pinServers(pin);
   const runtime = mkdtempSync(join(tmpdir(), 'hm-bench-'));
-  const namespace = 'bench';
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  const stealBefore = cpuSteal();
+  const stealBefore = stolenSeconds();
   const began = Date.now();
   console.log(`hostmesh bench: ${quick ? 'quick' : 'full'} run, ${rounds} round(s), ${pin ? 'client on CPU 0, servers on CPU 1' : 'unpinned'}; load average ${load}`);
   try {
-    const rawPath = join(runtime, 'raw.sock');
-    await startChild('raw-echo.server', [rawPath], {});
-    for (const mechanism of new Set([...MECHANISMS, ...EVENT_MECHANISMS])) {
-      await startChild('echo.service', [], {
-        HOSTMESH_RUNTIME_DIR: runtime,
-        HOSTMESH_NAMESPACE: `${namespace}-${mechanism}`,
-        HOSTMESH_BINDINGS: JSON.stringify({ '*': mechanism }),
-        HOSTMESH_LOG_LEVEL: 'info',
-      });
-    }
-    const nestPort = await freePort();
-    await startChild('peers/nest-echo.server', [String(nestPort)], {});
-    const raw = await rawSocketTarget('raw UDS', rawPath);
-    const targets = [
-      raw,
-      await nestTarget(nestPort),
-      ...MECHANISMS.map((mechanism) => hostmeshTarget(`hostmesh ${mechanism}`, runtime, `${namespace}-${mechanism}`)),
-    ];
+    await startEchoServices(runtime);
+    const targets = await connectTargets(runtime);
     await warmUp(targets);
-    const rows = await measure(targets);
+    const { latency, throughput } = await measure(targets);
+    const cpu = await measureCpu(targets);
+    const sparseRows: LatencyRow[] = [];
+    for (const target of targets.filter((t) => ['raw UDS', 'hostmesh shm', 'hostmesh uds'].includes(t.name))) {
+      const summary = await sparse(target, Buffer.alloc(64, 1), quick ? 200 : 2000);
+      sparseRows.push({ target: target.name, size: 64, ...pick(summary), spread: [summary.p50, summary.p50] });
+    }
+    let sweep: BenchResult['sweep'];
+    if (withSweep) {
+      const sweepPeers: SweepPeer[] = targets
+        .filter((t) => ['raw UDS', 'hostmesh shm', 'hostmesh uds'].includes(t.name))
+        .map((target) => ({
+          target,
+          clientArgs: target.name === 'raw UDS' ? ['raw', join(runtime, 'raw.sock')] : ['hostmesh', runtime, `${NAMESPACE}-${target.name.split(' ')[1]}`],
+        }));
+      console.log('scaling sweep…');
+      const sizes = quick ? [64, 1 << 20] : [64, 1024, 16 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20];
+      sweep = {
+        payload: await payloadSweep(sweepPeers, sizes, quick),
+        clients: await clientSweep(sweepPeers, quick ? [1, 2] : [1, 2, 4, 8], quick ? 500 : 2000),
+      };
+    }
     for (const target of targets) await target.close();
-    const sinkPath = join(runtime, 'sink.sock');
-    await startChild('raw-sink.server', [sinkPath], {});
-    const eventCount = quick ? 50_000 : 300_000;
-    const events: Array<[string, { rate: number; lost: number }[]]> = [
-      ['raw UDS', []],
-      ...EVENT_MECHANISMS.map((mechanism): [string, { rate: number; lost: number }[]] => [`hostmesh ${mechanism}`, []]),
-    ];
-    for (let round = 0; round < rounds; round++) {
-      events[0]![1].push(await rawEvents(sinkPath, eventCount));
-      for (let i = 0; i < EVENT_MECHANISMS.length; i++) {
-        events[i + 1]![1].push(await hostmeshEvents(runtime, `${namespace}-${EVENT_MECHANISMS[i]}`, eventCount));
-      }
-    }
-    const stealSeconds = (cpuSteal() - stealBefore) / 100;
+    const events = await measureEvents(runtime);
+    const stealSeconds = stolenSeconds() - stealBefore;
     const elapsed = (Date.now() - began) / 1000;
-    printTable(rows);
-    for (const [name, reason] of failed) console.log(`\n${name} failed: ${reason}; its later rows are missing.`);
-    console.log(`\n| one-way events (${eventCount} × ~64 B, then a barrier) | events/s | vs raw UDS | lost |`);
-    console.log('| --- | --- | --- | --- |');
-    const rawRate = median(events[0]![1].map((r) => r.rate));
-    for (const [name, results] of events) {
-      const rate = median(results.map((r) => r.rate));
-      console.log(`| ${name} | ${formatRate(rate)} | ${(rate / rawRate).toFixed(2)}× | ${results.reduce((sum, r) => sum + r.lost, 0)} |`);
+    const result: BenchResult = {
+      date: new Date().toISOString(),
+      quick,
+      pin,
+      rounds,
+      load,
+      stealSeconds,
+      busy: stealSeconds > elapsed * 0.05,
+      targets: targets.map((t) => t.name),
+      latency,
+      throughput,
+      events,
+      cpu,
+      sparse: sparseRows,
+      sweep,
+      failures: [...failed].map(([target, reason]) => ({ target, reason })),
+      skipped,
+    };
+    const markdown = renderMarkdown(result);
+    console.log(`\n${markdown}`);
+    const jsonPath = option('--json');
+    if (jsonPath) writeFileSync(jsonPath, JSON.stringify(result, null, 2));
+    if (outDir) {
+      mkdirSync(outDir, { recursive: true });
+      writeFileSync(join(outDir, 'latest.json'), JSON.stringify(result, null, 2));
+      writeFileSync(join(outDir, 'latest.md'), markdown);
+      const charts = writeCharts(result, outDir);
+      console.log(`wrote latest.json, latest.md and ${charts.length} charts to ${outDir}`);
     }
-    const busy = stealSeconds > elapsed * 0.05 ? ` The machine was busy: ${stealSeconds.toFixed(1)} s of CPU stolen by the hypervisor.` : '';
-    console.log(`\n(×) = how many times better than raw UDS: raw latency / hostmesh latency, hostmesh rate / raw rate.${busy}`);
-    if (jsonPath) {
-      writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), quick, pin, rounds, load, stealSeconds, rows, events }, null, 2));
-      console.log(`wrote ${jsonPath}`);
-    }
+    console.log(`bench finished in ${elapsed.toFixed(0)} s`);
   } finally {
-    for (const child of children) child.kill('SIGTERM');
+    await stopChildren();
     // Durable event queues outlive their subscribers by design: these were the bench's.
     for (const mechanism of EVENT_MECHANISMS) {
-      const mesh = Mesh.connect({ runtimeDir: runtime, namespace: `${namespace}-${mechanism}`, logLevel: 'silent' });
+      const mesh = Mesh.connect({ runtimeDir: runtime, namespace: `${NAMESPACE}-${mechanism}`, logLevel: 'silent' });
       await mesh.registry.purgeSubscriptions();
       await mesh.close(0);
     }
@@ -172,90 +194,126 @@ async function main(): Promise<void> {
   }
 }
 
+const pick = ({ p50, p90, p99, p999 }: { p50: number; p90: number; p99: number; p999: number }) => ({ p50, p90, p99, p999 });
+
 /**
  * Lets the JIT reach its optimising tier on every path before anything is measured: the
  * first few thousand calls of a Node program run unoptimised code and would measure that.
  */
 async function warmUp(targets: BenchTarget[]): Promise<void> {
-  const deadline = Date.now() + (quick ? 1500 : 4000);
+  const deadline = Date.now() + (quick ? 1000 : 4000);
   const small = Buffer.alloc(64, 1);
-  for (let i = 0; Date.now() < deadline; i++) {
+  while (Date.now() < deadline) {
     for (const target of targets) {
-      await sequential([target], small, 500);
-      await pipelined(target, small, IN_FLIGHT, 2000);
+      await sequential([target], small, 300);
+      await pipelined(target, small, IN_FLIGHT, 1000);
     }
   }
 }
 
-/** Interleaves all targets within every round so drift in machine load hits each alike. */
 const failed = new Map<string, string>();
+const skipped: BenchResult['skipped'] = [];
+const spread = (values: number[]): [number, number] => (values.length ? [Math.min(...values), Math.max(...values)] : [Number.NaN, Number.NaN]);
 
-async function measure(targets: BenchTarget[]): Promise<Row[]> {
-  const latency = new Map<string, LatencySummary[]>();
+/** Interleaves all targets within every round, alternating their order, so drift in load hits each alike. */
+async function measure(targets: BenchTarget[]): Promise<{ latency: LatencyRow[]; throughput: ThroughputRow[] }> {
+  const latency = new Map<string, ReturnType<typeof summarize>[]>();
   const rate = new Map<string, number[]>();
   const record = <T>(map: Map<string, T[]>, key: string, value: T) => map.set(key, [...(map.get(key) ?? []), value]);
   for (let round = 0; round < rounds; round++) {
     for (const size of SIZES) {
       const payload = Buffer.alloc(size, 7);
       const order = (round % 2 ? [...targets].reverse() : targets).filter((target) => !failed.has(target.name));
-      const summaries = await sequential(order, payload, ITERATIONS[size]!);
+      const summaries = await sequential(order, payload, ITERATIONS(size), 2000, quick ? 3000 : 30_000);
       order.forEach((target, i) => record(latency, `${target.name}:${size}`, summaries[i]!));
       for (const target of order) {
+        const skip = target.skips?.('in flight', size);
+        if (skip) {
+          if (round === 0) skipped.push({ target: target.name, size, reason: skip });
+          continue;
+        }
         // A peer that breaks under a workload (NestJS drops 64 × 1 MiB in flight) is reported, not fatal.
-        const measured = await pipelined(target, payload, IN_FLIGHT, PIPELINED[size]!).catch((error: Error) => {
+        const measured = await pipelined(target, payload, IN_FLIGHT, PIPELINED(size)).catch((error: Error) => {
           failed.set(target.name, `${error.message} at ${size} B × ${IN_FLIGHT} in flight`);
           return Number.NaN;
         });
-        record(rate, `${target.name}:${size}`, measured);
+        if (Number.isFinite(measured)) record(rate, `${target.name}:${size}`, measured);
       }
     }
   }
-  const spread = (values: number[]): [number, number] => [Math.min(...values), Math.max(...values)];
-  const rows: Row[] = [];
+  const latencyRows: LatencyRow[] = [];
+  const throughputRows: ThroughputRow[] = [];
   for (const size of SIZES) {
-    rows.push({
-      workload: 'sequential round trip',
-      size,
-      unit: 'µs p50',
-      sides: targets.map((target) => {
-        const summaries = latency.get(`${target.name}:${size}`) ?? [];
+    for (const target of targets) {
+      const summaries = latency.get(`${target.name}:${size}`);
+      if (summaries) {
         const p50s = summaries.map((s) => s.p50);
-        return { name: target.name, value: median(p50s), spread: spread(p50s), p99: median(summaries.map((s) => s.p99)) };
-      }),
-    });
-    rows.push({
-      workload: `${IN_FLIGHT} in flight`,
-      size,
-      unit: 'msg/s',
-      sides: targets.map((target) => {
-        const values = (rate.get(`${target.name}:${size}`) ?? []).filter((value) => !Number.isNaN(value));
-        return { name: target.name, value: median(values), spread: spread(values) };
-      }),
-    });
+        latencyRows.push({
+          target: target.name,
+          size,
+          p50: median(p50s),
+          p90: median(summaries.map((s) => s.p90)),
+          p99: median(summaries.map((s) => s.p99)),
+          p999: median(summaries.map((s) => s.p999)),
+          spread: spread(p50s),
+        });
+      }
+      const rates = rate.get(`${target.name}:${size}`);
+      if (rates) throughputRows.push({ target: target.name, size, inFlight: IN_FLIGHT, rate: median(rates), spread: spread(rates) });
+    }
   }
-  return rows;
+  return { latency: latencyRows, throughput: throughputRows };
 }
 
-function printTable(rows: Row[]): void {
-  const size = (bytes: number) => (bytes >= 1 << 20 ? `${bytes >> 20} MiB` : bytes >= 1024 ? `${bytes >> 10} KiB` : `${bytes} B`);
-  const names = rows[0]!.sides.map((side) => side.name);
-  console.log(`\n| workload | payload | ${names.join(' | ')} |`);
-  console.log(`| --- | --- | ${names.map(() => '---').join(' | ')} |`);
-  for (const row of rows) {
-    const latencyRow = row.unit === 'µs p50';
-    const baseline = row.sides[0]!.value;
-    const cells = row.sides.map((side, i) => {
-      if (!Number.isFinite(side.value)) return 'failed';
-      const shown = latencyRow ? formatMicros(side.value) : formatRate(side.value);
-      if (i === 0) return shown;
-      const ratio = latencyRow ? baseline / side.value : side.value / baseline;
-      return `${shown} (${ratio.toFixed(2)}×)`;
-    });
-    console.log(`| ${row.workload}${latencyRow ? ' p50' : ''} | ${size(row.size)} | ${cells.join(' | ')} |`);
+/**
+ * CPU per 1000 sequential 64 B calls on each side, then every server's CPU while nothing
+ * is sent at all (connections open): a transport that polls shows up here.
+ */
+async function measureCpu(targets: BenchTarget[]): Promise<CpuRow[]> {
+  const calls = quick ? 2000 : 10_000;
+  const payload = Buffer.alloc(64, 2);
+  const busy = new Map<string, { server: number; client: number }>();
+  for (const target of targets) {
+    const serverBefore = target.serverPid ? processCpuMs(target.serverPid) : Number.NaN;
+    const clientBefore = selfCpuMs();
+    for (let i = 0; i < calls; i++) await target.roundTrip(payload);
+    const client = selfCpuMs() - clientBefore;
+    const server = target.serverPid ? processCpuMs(target.serverPid) - serverBefore : Number.NaN;
+    busy.set(target.name, { server: (server * 1000) / calls, client: (client * 1000) / calls });
   }
+  const idleSeconds = quick ? 2 : 10;
+  const idleBefore = new Map(targets.map((t) => [t.name, t.serverPid ? processCpuMs(t.serverPid) : Number.NaN]));
+  await new Promise((resolveIdle) => setTimeout(resolveIdle, idleSeconds * 1000));
+  return targets.map((target) => ({
+    target: target.name,
+    serverMsPerKCall: busy.get(target.name)!.server,
+    clientMsPerKCall: busy.get(target.name)!.client,
+    idleServerPercent: target.serverPid ? ((processCpuMs(target.serverPid) - idleBefore.get(target.name)!) / (idleSeconds * 1000)) * 100 : Number.NaN,
+    idleSeconds,
+  }));
+}
+
+async function measureEvents(runtime: string): Promise<EventRow[]> {
+  const sinkPath = join(runtime, 'sink.sock');
+  await startChild('raw-sink.server', [sinkPath], {});
+  const count = quick ? 20_000 : 300_000;
+  const names = ['raw UDS', ...EVENT_MECHANISMS.map((m) => `hostmesh ${m}`)];
+  const results = new Map<string, Array<{ rate: number; lost: number }>>(names.map((name) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    results.get('raw UDS')!.push(await rawEvents(sinkPath, count));
+    for (const mechanism of EVENT_MECHANISMS) {
+      results.get(`hostmesh ${mechanism}`)!.push(await hostmeshEvents(runtime, `${NAMESPACE}-${mechanism}`, count));
+    }
+  }
+  return names.map((name) => {
+    const runs = results.get(name)!;
+    const rates = runs.map((r) => r.rate);
+    return { target: name, count, rate: median(rates), lost: runs.reduce((sum, r) => sum + r.lost, 0), spread: spread(rates) };
+  });
 }
 
 main().catch((error: Error) => {
-  console.error(`bench failed: ${error.message}`);
-  process.exit(1);
+  console.error(`bench failed: ${error.stack ?? error.message}`);
+  process.exitCode = 1;
+  void stopChildren().then(() => process.exit(1));
 });

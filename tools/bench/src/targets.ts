@@ -4,6 +4,13 @@ import { defineContract, EventType, Mesh } from '@hostmesh/framework';
 /** Something the workloads can send a payload to and get it back from. */
 export interface BenchTarget {
   readonly name: string;
+  /** The process serving it, for CPU accounting (set by whoever starts the server). */
+  serverPid?: number;
+  /**
+   * Workloads this target sits out, with the reason the report prints (moleculer's
+   * quadratic packet reader would take minutes for 64 × 1 MiB in flight).
+   */
+  skips?(workload: 'in flight', size: number): string | undefined;
   roundTrip(payload: Buffer): Promise<unknown>;
   /**
    * Optional: keep `inFlight` messages outstanding with callbacks instead of promises,
@@ -28,9 +35,12 @@ export class BenchTick {
   ) {}
 }
 
+/** Room for the scaling sweep's 64 MiB payloads plus their framing (the default limit is 64 MiB). */
+export const MAX_PAYLOAD_BYTES = 80 * 1024 * 1024;
+
 /** hostmesh end to end: typed client, codec, framing, routing, promises. */
 export function hostmeshTarget(name: string, runtimeDir: string, namespace: string): BenchTarget {
-  const mesh = Mesh.connect({ runtimeDir, namespace, logLevel: 'warn', defaultTimeoutMs: 60_000 });
+  const mesh = Mesh.connect({ runtimeDir, namespace, logLevel: 'warn', defaultTimeoutMs: 60_000, maxPayloadBytes: MAX_PAYLOAD_BYTES });
   const client = mesh.client(Echo);
   return {
     name,

@@ -6,23 +6,28 @@ import { summarize, type LatencySummary } from './stats';
  * `block` calls, so a change in machine load during the run hits all of them alike.
  * A tenth of the calls (at least 10 per target) go first as warm-up.
  */
-export async function sequential(targets: BenchTarget[], payload: Buffer, iterations: number, block = 2000): Promise<LatencySummary[]> {
+export async function sequential(targets: BenchTarget[], payload: Buffer, iterations: number, block = 2000, budgetMs = Number.POSITIVE_INFINITY): Promise<LatencySummary[]> {
   const warmup = Math.max(10, Math.floor(iterations / 10));
-  for (const target of targets) for (let i = 0; i < warmup; i++) await target.roundTrip(payload);
+  for (const target of targets) for (let i = 0; i < warmup && i * 10 < iterations; i++) await target.roundTrip(payload);
   const samples = targets.map(() => new Float64Array(iterations));
+  // A target slower than the budget allows keeps the samples it took in time (at least one).
+  const taken = targets.map(() => 0);
+  const spentNs = targets.map(() => 0);
   for (let done = 0; done < iterations; done += block) {
     const end = Math.min(iterations, done + block);
     for (let t = 0; t < targets.length; t++) {
-      const target = targets[(t + done / block) % targets.length]!;
-      const into = samples[targets.indexOf(target)]!;
-      for (let i = done; i < end; i++) {
+      const index = (t + done / block) % targets.length;
+      const target = targets[index]!;
+      const into = samples[index]!;
+      for (let i = done; i < end && spentNs[index]! < budgetMs * 1e6; i++) {
         const start = process.hrtime.bigint();
         await target.roundTrip(payload);
-        into[i] = Number(process.hrtime.bigint() - start);
+        into[taken[index]!++] = Number(process.hrtime.bigint() - start);
+        spentNs[index]! += into[taken[index]! - 1]!;
       }
     }
   }
-  return samples.map((each) => summarize(each));
+  return samples.map((each, i) => summarize(each.subarray(0, taken[i])));
 }
 
 /** One call every `gapMs`: each call finds both ends asleep, so this measures wake-ups. */

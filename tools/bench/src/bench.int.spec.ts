@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BenchResult } from './result';
+
+// The quick run end to end: real servers, real peers, every workload. What it checks is
+// that every row is there and sane, never how fast anything was (that is the bench's job).
+const MAIN = join(__dirname, '..', 'dist', 'main.js');
+const SIZES = [64, 4096, 1 << 20];
+const TARGETS = ['raw UDS', 'child_process IPC', 'NestJS TCP', 'moleculer TCP', 'zeromq ipc', 'hostmesh uds', 'hostmesh tcp', 'hostmesh shm', 'hostmesh fifo'];
+const EVENT_TARGETS = ['raw UDS', 'hostmesh mqueue', 'hostmesh uds', 'hostmesh tcp', 'hostmesh shm', 'hostmesh fifo'];
+
+describe('npm run bench -- --quick', () => {
+  const out = mkdtempSync(join(tmpdir(), 'hm-bench-test-'));
+  let result: BenchResult;
+  let stdout = '';
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  beforeAll(async () => {
+    const child = spawn(process.execPath, [MAIN, '--quick', '--sweep', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 170_000);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    clearTimeout(killer);
+    if (code !== 0) throw new Error(`bench exited with ${code}:\n${stdout}\n${stderr}`);
+    result = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchResult;
+  }, 180_000);
+
+  /** A failure ends a target's rows after the size it failed at ("… at 1048576 B × 64 in flight"). */
+  const failedFrom = (target: string) => {
+    const failure = result.failures.find((f) => f.target === target);
+    return failure ? Number(/at (\d+) B × \d+ in flight/.exec(failure.reason)?.[1]) : Number.POSITIVE_INFINITY;
+  };
+
+  it('measures round trips of every target at every size, with ordered percentiles', () => {
+    expect(result.targets).toEqual(TARGETS);
+    for (const target of TARGETS) {
+      for (const size of SIZES.filter((s) => s <= failedFrom(target))) {
+        const row = result.latency.find((r) => r.target === target && r.size === size);
+        expect({ target, size, found: row !== undefined }).toEqual({ target, size, found: true });
+        expect(row!.p50).toBeGreaterThan(0);
+        expect(row!.p50).toBeLessThanOrEqual(row!.p90);
+        expect(row!.p90).toBeLessThanOrEqual(row!.p99);
+        expect(row!.p99).toBeLessThanOrEqual(row!.p999);
+      }
+    }
+  });
+
+  it('measures 64 in flight for every target, or says why one failed', () => {
+    for (const target of TARGETS) {
+      for (const size of SIZES) {
+        const row = result.throughput.find((r) => r.target === target && r.size === size);
+        const skip = result.skipped.find((s) => s.target === target && s.size === size);
+        expect({ target, size, measured: row !== undefined && row.rate > 0 }).toEqual({ target, size, measured: size < failedFrom(target) && skip === undefined });
+      }
+    }
+    // hostmesh itself never fails nor sits out a workload.
+    expect([...result.failures, ...result.skipped].filter((f) => f.target.startsWith('hostmesh'))).toEqual([]);
+  });
+
+  it('delivers every one-way event', () => {
+    expect(result.events.map((r) => r.target)).toEqual(EVENT_TARGETS);
+    for (const row of result.events) expect({ target: row.target, lost: row.lost, positive: row.rate > 0 }).toEqual({ target: row.target, lost: 0, positive: true });
+  });
+
+  it('reports CPU, idle CPU, sparse traffic and the scaling sweep', () => {
+    expect(result.cpu.map((r) => r.target)).toEqual(TARGETS);
+    for (const row of result.cpu) {
+      expect(Number.isFinite(row.serverMsPerKCall) && Number.isFinite(row.idleServerPercent)).toBe(true);
+      expect(row.clientMsPerKCall).toBeGreaterThan(0);
+    }
+    expect(result.sparse.map((r) => r.target)).toEqual(['raw UDS', 'hostmesh uds', 'hostmesh shm']);
+    const sweepTargets = ['raw UDS', 'hostmesh uds', 'hostmesh shm'];
+    expect(new Set(result.sweep!.payload.map((r) => r.target))).toEqual(new Set(sweepTargets));
+    expect(new Set(result.sweep!.clients.map((r) => `${r.target}×${r.clients}`))).toEqual(new Set(sweepTargets.flatMap((t) => [`${t}×1`, `${t}×2`])));
+    for (const row of [...result.sweep!.payload, ...result.sweep!.clients]) expect(row.rate).toBeGreaterThan(0);
+  });
+
+  it('prints the markdown tables and writes the charts', () => {
+    expect(readFileSync(join(out, 'latest.md'), 'utf8')).toBe(stdout.slice(stdout.indexOf('Quick run of')).split('\nwrote ')[0]!.trimEnd() + '\n');
+    for (const target of TARGETS) expect(stdout).toMatch(new RegExp(`^\\| ${target} \\|`, 'm'));
+    for (const chart of ['latency-64.svg', 'throughput.svg', 'events.svg', 'cpu.svg', 'sweep-payload.svg', 'sweep-clients.svg']) {
+      expect({ chart, exists: existsSync(join(out, chart)) }).toEqual({ chart, exists: true });
+    }
+  });
+});

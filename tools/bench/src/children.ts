@@ -1,0 +1,52 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { extname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+/** The bench's server processes: started on CPU 1 with --pin, all killed when the bench exits. */
+const children: ChildProcess[] = [];
+process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
+
+let pinned = false;
+const ext = extname(__filename);
+
+export function pinServers(on: boolean): void {
+  pinned = on;
+}
+
+export function hasTaskset(): boolean {
+  return spawnSync('taskset', ['-p', String(process.pid)]).status === 0;
+}
+
+/** Runs `file` (a sibling module of this one) with node and resolves once it prints `ready`. */
+export function startChild(file: string, extra: string[], env: NodeJS.ProcessEnv, stdin: 'ignore' | 'pipe' = 'ignore'): Promise<ChildProcess> {
+  const argv = [process.execPath, ...process.execArgv, join(__dirname, file + ext), ...extra];
+  // taskset execs node, so the child's pid is the server's pid (what the CPU accounting reads).
+  const [command, args] = pinned ? ['taskset', ['-c', '1', ...argv]] : [argv[0]!, argv.slice(1)];
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: [stdin, 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (line.includes('ready')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before it was ready`)));
+  });
+}
+
+/** SIGTERM to every child still running, then waits (bounded) until each has exited. */
+export async function stopChildren(): Promise<void> {
+  const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+  await Promise.all(
+    running.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          const force = setTimeout(() => child.kill('SIGKILL'), 3000);
+          child.once('exit', () => {
+            clearTimeout(force);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+}

@@ -1,0 +1,74 @@
+/**
+ * What one `npm run bench` run measured: written as JSON (`--json`, and
+ * docs/benchmarks/latest.json by a full run), read back by the chart writer and the tests.
+ * Latencies are microseconds, rates are messages per second, CPU is percent of one core.
+ */
+export interface BenchResult {
+  date: string;
+  quick: boolean;
+  pin: boolean;
+  rounds: number;
+  /** /proc/loadavg at the start, and CPU stolen by the hypervisor during the run. */
+  load: string;
+  stealSeconds: number;
+  busy: boolean;
+  /** Every target measured, in table order: 'raw UDS' first, then the peers, then hostmesh. */
+  targets: string[];
+  latency: LatencyRow[];
+  throughput: ThroughputRow[];
+  events: EventRow[];
+  cpu: CpuRow[];
+  sparse: LatencyRow[];
+  sweep?: Sweep;
+  /** Targets that broke under a workload, and how (NestJS under 64 × 1 MiB, say). */
+  failures: Array<{ target: string; reason: string }>;
+  /** Workloads a target sat out by design, and why (not failures: its other rows are there). */
+  skipped: Array<{ target: string; size: number; reason: string }>;
+}
+
+/** Sequential round trips of one target at one payload size: medians over rounds, and the spread of p50. */
+export interface LatencyRow {
+  target: string;
+  size: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  spread: [number, number];
+}
+
+export interface ThroughputRow {
+  target: string;
+  size: number;
+  inFlight: number;
+  rate: number;
+  spread: [number, number];
+}
+
+/** One-way events with a final barrier: `lost` is published minus received (must be 0). */
+export interface EventRow {
+  target: string;
+  count: number;
+  rate: number;
+  lost: number;
+  spread: [number, number];
+}
+
+/**
+ * CPU from /proc/<pid>/stat: the server process while its target ran the 64 B sequential
+ * workload (per 1000 calls), and while idle (no traffic at all) over `idleSeconds`.
+ */
+export interface CpuRow {
+  target: string;
+  serverMsPerKCall: number;
+  clientMsPerKCall: number;
+  idleServerPercent: number;
+  idleSeconds: number;
+}
+
+export interface Sweep {
+  /** Payload growing from 64 B to 64 MiB, one client. */
+  payload: Array<{ target: string; size: number; p50: number; rate: number }>;
+  /** 1 → 8 client processes, each with 64 B calls in flight: total rate and median p50 per client. */
+  clients: Array<{ target: string; clients: number; rate: number; p50: number }>;
+}
