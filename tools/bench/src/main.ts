@@ -8,7 +8,7 @@
  *   npm run bench -- --out DIR      latest.json, latest.md and SVG charts into DIR
  *   npm run bench -- --json FILE    the result as JSON
  *   npm run bench -- --sweep / --no-sweep
- *   npm run bench -- --sizes 64,4096 --mechanisms shm,uds --peers raw,nest
+ *   npm run bench -- --sizes 64,4096 --mechanisms shm,uds --peers nest
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +32,29 @@ import { hostmeshTarget, MAX_PAYLOAD_BYTES, rawSocketTarget, type BenchTarget } 
 import { pipelined, sequential, sparse } from './workloads';
 
 const args = process.argv.slice(2);
+const USAGE = `usage: npm run bench -- [options]
+  --quick               a smoke run (~1 min): fewer iterations, one round, no files written
+  --pin                 pin client and server to separate CPUs (needs taskset)
+  --sweep / --no-sweep  run / skip the payload and client-count sweep (default: full runs only)
+  --sizes 64,4096,...   payload sizes of the sequential and pipelined workloads, in bytes
+  --mechanisms a,b      hostmesh mechanisms among uds,tcp,shm,fifo (default: all)
+  --peers a,b           peers among ipc,nest,moleculer,zeromq (default: all; '' for none)
+  --out DIR             where to write latest.{json,md} and the SVG charts (default: docs/benchmarks)
+  --no-out              write no files
+  --json FILE           also write the JSON result to FILE`;
+const VALUE_OPTIONS = ['--sizes', '--mechanisms', '--peers', '--out', '--json'];
+const FLAGS = ['--quick', '--pin', '--sweep', '--no-sweep', '--no-out'];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--help' || args[i] === '-h') {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  if (VALUE_OPTIONS.includes(args[i]) && i + 1 < args.length) i++;
+  else if (!FLAGS.includes(args[i])) {
+    console.error(`bench: unknown or incomplete option '${args[i]}'\n${USAGE}`);
+    process.exit(2);
+  }
+}
 const flag = (name: string) => args.includes(name);
 const option = (name: string) => (flag(name) ? args[args.indexOf(name) + 1] : undefined);
 const quick = flag('--quick');
