@@ -21,7 +21,7 @@ export { Mesh } from './runtime/mesh';
 export { SharedLock, type LockHandle } from './runtime/shared-lock';
 export type { DiagnosticSnapshot, RouteSnapshot } from './runtime/diagnostics';
 export type { ControlMessage } from './runtime/control-channel';
-export { resolveConfig, MESH_CONFIG, type MeshOptions, type MeshConfig } from './runtime/config';
+export { resolveConfig, MESH_CONFIG, type MeshOptions, type MeshConfig, type PeerOptions, type PeerIdentity, type PeerAuthorizer } from './runtime/config';
 export { LOGGER, ConsoleLogger, describeError, type Logger, type LogLevel, type LogSink } from './runtime/logger';
 export { RuntimeDir } from './runtime/runtime-dir';
 export { ServiceRegistry } from './runtime/service-registry';

@@ -46,6 +46,7 @@ describe('hostmesh emit, doctor, logs and version', () => {
     const checks = Object.fromEntries(report.checks.map((c) => [c.check, c]));
     expect(checks['message queues']!.detail).toMatch(/fs\.mqueue\.msg_max=\d+ .*RLIMIT_MSGQUEUE=\d+/);
     expect(checks['/dev/shm']!.detail).toMatch(/MiB free of \d+ MiB/);
+    expect(checks.limits!.detail).toMatch(/maxPayloadBytes=\d+, maxConnections=\d+ .*maxInFlightPerConnection=\d+.*RLIMIT_NOFILE=\d+/);
     expect(checks.supervisor!.detail).toMatch(/^pid \d+ runs /);
     expect(checks.leftovers!.status).toBe('warn');
     expect(checks.leftovers!.detail).toContain(`/dev/shm${name}`);

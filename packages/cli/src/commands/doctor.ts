@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, statfsSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { resolveConfig } from '@hostmesh/framework';
 import { findStaleObjects, MessageQueue, native, PosixError, removeStaleObjects, userPrefix } from '@hostmesh/native';
 import { styler, table } from '../output/style';
 import { readState } from '../supervisor/state-file';
@@ -42,6 +43,7 @@ export async function doctor(options: TargetOptions & { clean?: boolean; json?: 
   const sem = readFileSync('/proc/sys/kernel/sem', 'utf8').trim().split(/\s+/);
   checks.push({ check: 'semaphores', status: 'ok', detail: `named POSIX semaphores live in /dev/shm; SysV limits (SEMMSL SEMMNS SEMOPM SEMMNI) ${sem.join(' ')}` });
   checks.push(pidfdCheck());
+  checks.push(limitsCheck());
 
   const stale = findStaleObjects();
   const mesh = meshOf(options);
@@ -85,6 +87,25 @@ function listQueues(): string[] | undefined {
     return readdirSync('/dev/mqueue').filter((name) => name.startsWith(userPrefix()));
   } catch {
     return undefined;
+  }
+}
+
+/** The framework's own limits as this environment resolves them (HOSTMESH_* variables), and the fd limit they live under. */
+function limitsCheck(): Check {
+  try {
+    const config = resolveConfig({}, process.env);
+    const files = readLimit('Max open files');
+    return {
+      check: 'limits',
+      status: 'ok',
+      detail:
+        `maxPayloadBytes=${config.maxPayloadBytes}, maxConnections=${config.maxConnections} per service, ` +
+        `maxInFlightPerConnection=${config.maxInFlightPerConnection}, maxPendingCalls=${config.maxPendingCalls} per client, ` +
+        `mqueue depth=${config.mqueue.depth} × ${config.mqueue.messageSize} B, shm.ringBytes=${config.shm.ringBytes}, ` +
+        `RLIMIT_NOFILE=${files} (every connection holds a socket; shm and fifo connections also hold their FIFO fds)`,
+    };
+  } catch (error) {
+    return { check: 'limits', status: 'fail', detail: (error as Error).message };
   }
 }
 

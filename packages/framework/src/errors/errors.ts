@@ -56,6 +56,12 @@ export class QueueFullError extends HostmeshError {
   static override readonly retryable = true;
 }
 
+/** The service already serves `maxConnections` connections; the new one was closed. */
+export class TooManyConnectionsError extends HostmeshError {
+  static override readonly code = 'TOO_MANY_CONNECTIONS';
+  static override readonly retryable = true;
+}
+
 /** A SharedLock was not acquired within its timeout; the message names the holder. */
 export class LockTimeoutError extends HostmeshError {
   static override readonly code = 'LOCK_TIMEOUT';
@@ -80,6 +86,15 @@ export class RuntimeDirError extends HostmeshError {
 /** Another live process already serves this service instance in this namespace. */
 export class ServiceAlreadyRunningError extends HostmeshError {
   static override readonly code = 'SERVICE_ALREADY_RUNNING';
+}
+
+/**
+ * The service refused the connection: the peer's kernel-reported credentials (SO_PEERCRED)
+ * are not on its allow-list, or its `peers.authorize` hook said no. Not retryable.
+ * `data` holds the peer's `pid`, `uid`, `gid` and the service's `reason`.
+ */
+export class PeerRefusedError extends HostmeshError {
+  static override readonly code = 'PEER_REFUSED';
 }
 
 /**

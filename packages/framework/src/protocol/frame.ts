@@ -11,6 +11,8 @@ import { FrameError } from '../errors/errors';
 export const FRAME_MAGIC = 0xa7;
 export const PROTOCOL_VERSION = 1;
 export const HEADER_BYTES = 16;
+/** Correlation id of an error frame about the whole connection (calls count from 1). */
+export const CONNECTION_ERROR_ID = 0;
 
 export const enum FrameKind {
   Request = 1,

@@ -5,13 +5,15 @@ import {
   ConnectionLostError,
   FrameError,
   PayloadTooLargeError,
+  PeerRefusedError,
   QueueFullError,
   RouteNotFoundError,
   ServiceUnavailableError,
+  TooManyConnectionsError,
 } from '../errors/errors';
 import { fromWireError } from '../errors/wire';
 import { FrameCodec, isRawBytes } from '../protocol/codec';
-import { FrameKind, frameId, frameKind } from '../protocol/frame';
+import { CONNECTION_ERROR_ID, FrameKind, frameId, frameKind } from '../protocol/frame';
 import type { Logger } from '../runtime/logger';
 import type { Connection, ConnectionHandler, Transport, TransportAddress } from '../transports/transport';
 import { Backoff } from './backoff';
@@ -74,6 +76,8 @@ export class RpcClient implements ConnectionHandler {
   private readonly backoff: Backoff;
   private retryTimer: NodeJS.Timeout | null = null;
   private lastError: Error | undefined;
+  /** Why the service is closing the current connection, when it said so. */
+  private refusal: Error | undefined;
   private everConnected = false;
   private deadlineTimer: NodeJS.Timeout | null = null;
   private deadlineAt = Infinity;
@@ -284,6 +288,10 @@ export class RpcClient implements ConnectionHandler {
     } catch (error) {
       if ((this.state as State) === 'closed') return;
       this.lastError = error as Error;
+      // The service answered, and said no: waiting until the timeout would only hide why.
+      if (error instanceof PeerRefusedError || error instanceof TooManyConnectionsError) {
+        for (const call of [...this.pending.values()]) this.settle(call, error);
+      }
       this.scheduleReconnect();
       return;
     }
@@ -331,9 +339,19 @@ export class RpcClient implements ConnectionHandler {
       this.connection?.destroy(error as Error);
       return;
     }
-    const call = this.pending.get(frameId(buffer, start));
+    const id = frameId(buffer, start);
+    if (id === CONNECTION_ERROR_ID && kind === FrameKind.Error) return this.onConnectionRefused(body);
+    const call = this.pending.get(id);
     if (call === undefined) return;
     this.settle(call, kind === FrameKind.Response ? undefined : this.remoteError(call, body), body);
+  }
+
+  /** The service said why it is closing this connection (a limit, a refused peer): the calls sent on it fail with that. */
+  private onConnectionRefused(body: unknown): void {
+    const error = fromWireError(body, `connection error from ${this.options.label}`);
+    this.options.logger.warn(`${this.options.label} refused the connection: ${error.message}`);
+    this.refusal = error;
+    for (const call of [...this.pending.values()]) if (call.sent) this.settle(call, error);
   }
 
   onProtocolError(error: Error): void {
@@ -356,8 +374,10 @@ export class RpcClient implements ConnectionHandler {
       }
     }
     if (this.state === 'closed') return;
-    this.lastError = error ?? new Error('the service closed the connection');
-    this.backoff.reset();
+    this.lastError = this.refusal ?? error ?? new Error('the service closed the connection');
+    // A refusing service is busy: back off instead of reconnecting at once.
+    if (this.refusal === undefined) this.backoff.reset();
+    this.refusal = undefined;
     this.scheduleReconnect();
   }
 

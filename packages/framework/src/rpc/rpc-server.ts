@@ -1,7 +1,19 @@
+import { TooManyConnectionsError } from '../errors/errors';
+import { toWireError } from '../errors/wire';
+import { encodeStatelessFrame } from '../protocol/codec';
+import { CONNECTION_ERROR_ID, FrameKind } from '../protocol/frame';
 import type { Logger } from '../runtime/logger';
 import type { Connection } from '../transports/transport';
 import type { EndpointRoute, EventRoute } from './routes';
 import { ServerConnection } from './server-connection';
+
+export interface ServerLimits {
+  maxPayloadBytes: number;
+  /** Connections served at once, over every listener; more are refused with TooManyConnectionsError. */
+  maxConnections: number;
+  /** Calls of one connection running at once; more are answered with QueueFullError. */
+  maxInFlightPerConnection: number;
+}
 
 /** Serves one service's routes on every connection its listeners accept. */
 export class RpcServer {
@@ -15,8 +27,12 @@ export class RpcServer {
     readonly routes: ReadonlyMap<number, EndpointRoute>,
     readonly events: ReadonlyMap<number, EventRoute>,
     readonly logger: Logger,
-    readonly maxPayloadBytes: number,
+    readonly limits: ServerLimits,
   ) {}
+
+  get maxPayloadBytes(): number {
+    return this.limits.maxPayloadBytes;
+  }
 
   /** Calls and event handlers still running. */
   get inFlightCount(): number {
@@ -28,8 +44,31 @@ export class RpcServer {
   }
 
   readonly accept = (connection: Connection): void => {
+    const refusal = this.admit();
+    if (refusal !== undefined) {
+      this.refuse(connection, refusal);
+      return;
+    }
     this.connections.add(new ServerConnection(this, connection));
   };
+
+  /** Whether one more connection may be served: undefined, or the error to send its peer. */
+  readonly admit = (): Error | undefined => {
+    if (this.connections.size < this.limits.maxConnections) return undefined;
+    const error = new TooManyConnectionsError(
+      `service '${this.service}' already serves ${this.limits.maxConnections} connections (maxConnections): retry later or raise the limit`,
+      { data: { limit: this.limits.maxConnections } },
+    );
+    this.logger.once('maxConnections', 'warn', `refusing connections: ${error.message}`);
+    return error;
+  };
+
+  /** Tells the peer why before closing, so its callers get a typed error, not a bare disconnect. */
+  private refuse(connection: Connection, error: Error): void {
+    connection.bind({ onFrame() {}, onProtocolError() {}, onClose() {} });
+    connection.write(encodeStatelessFrame(FrameKind.Error, CONNECTION_ERROR_ID, 0, toWireError(error), this.limits.maxPayloadBytes));
+    connection.close();
+  }
 
   forget(connection: ServerConnection): void {
     this.connections.delete(connection);

@@ -1,4 +1,4 @@
-import { FrameError, PayloadTooLargeError, RouteNotFoundError, ServiceStoppingError } from '../errors/errors';
+import { FrameError, PayloadTooLargeError, QueueFullError, RouteNotFoundError, ServiceStoppingError } from '../errors/errors';
 import { toWireError } from '../errors/wire';
 import { FrameCodec, isRawBytes } from '../protocol/codec';
 import { FrameFlag, FrameKind, frameFlags, frameId, frameKind, frameRoute } from '../protocol/frame';
@@ -20,6 +20,8 @@ export class ServerConnection implements ConnectionHandler {
   private contexts: Map<number, CallContext> | null = null;
   private closed = false;
   private paused = false;
+  /** Calls of this connection whose handlers have not finished. */
+  private running = 0;
   /** Whether the frame being handled lives in memory the transport reuses after onFrame. */
   private transient = false;
 
@@ -99,6 +101,17 @@ export class ServerConnection implements ConnectionHandler {
       this.replyError(id, routeId, new FrameError(`request to ${route.name}: body is not an argument list`));
       return;
     }
+    if (this.running >= this.server.limits.maxInFlightPerConnection) {
+      this.replyError(
+        id,
+        routeId,
+        new QueueFullError(
+          `${this.running} calls from this connection are already running in '${this.server.service}' (maxInFlightPerConnection): retry later or raise the limit`,
+          { data: { limit: this.server.limits.maxInFlightPerConnection } },
+        ),
+      );
+      return;
+    }
     this.invoke(route, id, args);
   }
 
@@ -110,6 +123,7 @@ export class ServerConnection implements ConnectionHandler {
       args[route.contextIndex] = context;
     }
     this.server.callStarted();
+    this.running++;
     const started = performance.now();
     let result: unknown;
     try {
@@ -131,6 +145,7 @@ export class ServerConnection implements ConnectionHandler {
   private complete(route: EndpointRoute, id: number, context: CallContext | null, value: unknown, failed: boolean, started: number): void {
     if (context) this.contexts?.delete(id);
     route.metrics.done(started, failed);
+    this.running--;
     this.server.callEnded();
     if (this.closed) return;
     if (failed) {

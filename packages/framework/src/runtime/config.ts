@@ -2,6 +2,7 @@ import { MessageQueue, type SpinOptions } from '@hostmesh/native';
 import type { ContainerModule } from 'inversify';
 import { BootstrapError } from '../errors/errors';
 import { BINDING_REQUESTS, type BindingRequest } from '../metadata/types';
+import type { ServerLimits } from '../rpc/rpc-server';
 import { LOG_LEVELS, type Logger, type LogLevel } from './logger';
 
 export interface MeshOptions {
@@ -17,6 +18,10 @@ export interface MeshOptions {
   maxPayloadBytes?: number;
   /** Calls a client may have in flight or waiting per service before QueueFullError (default 65536). */
   maxPendingCalls?: number;
+  /** Connections a service serves at once, over all its listeners; more get TooManyConnectionsError (default 1024). Env: HOSTMESH_MAX_CONNECTIONS. */
+  maxConnections?: number;
+  /** Calls of one connection a service runs at once; more are answered with QueueFullError (default 8192). Env: HOSTMESH_MAX_IN_FLIGHT. */
+  maxInFlightPerConnection?: number;
   /** How long a graceful stop waits for in-flight calls and @OnStop hooks, in ms (default 10000). */
   gracePeriodMs?: number;
   /**
@@ -43,6 +48,13 @@ export interface MeshOptions {
   logLevel?: LogLevel;
   /** Extra container modules: more transports, user services. */
   modules?: ContainerModule[];
+  // --- peer authorization (see docs/security.md) ---
+  /**
+   * Who may connect to this service's Unix sockets, judged by the kernel's SO_PEERCRED.
+   * Default: only processes of the service's own uid (root is not implicitly allowed).
+   * Env: HOSTMESH_PEER_UIDS, HOSTMESH_PEER_GIDS (comma-separated).
+   */
+  peers?: PeerOptions;
 }
 
 export interface MeshConfig {
@@ -52,6 +64,8 @@ export interface MeshConfig {
   defaultTimeoutMs: number;
   maxPayloadBytes: number;
   maxPendingCalls: number;
+  maxConnections: number;
+  maxInFlightPerConnection: number;
   gracePeriodMs: number;
   bindings: Record<string, BindingRequest>;
   shell: string[];
@@ -60,9 +74,16 @@ export interface MeshConfig {
   shm: { ringBytes: number; spin: SpinOptions };
   mqueue: { depth: number; messageSize: number };
   logLevel: LogLevel;
+  // --- peer authorization ---
+  peers: PeerPolicyConfig;
 }
 
 export const MESH_CONFIG = Symbol.for('hostmesh:config');
+
+/** What a service's RpcServer enforces. */
+export function serverLimits(config: MeshConfig): ServerLimits {
+  return { maxPayloadBytes: config.maxPayloadBytes, maxConnections: config.maxConnections, maxInFlightPerConnection: config.maxInFlightPerConnection };
+}
 
 const NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -86,6 +107,8 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
     defaultTimeoutMs: positive('defaultTimeoutMs', options.defaultTimeoutMs ?? 5000),
     maxPayloadBytes: positive('maxPayloadBytes', options.maxPayloadBytes ?? numberEnv(env, 'HOSTMESH_MAX_PAYLOAD_BYTES') ?? 64 * 1024 * 1024, 0xffff_ffff),
     maxPendingCalls: positive('maxPendingCalls', options.maxPendingCalls ?? 65536),
+    maxConnections: positive('maxConnections', options.maxConnections ?? numberEnv(env, 'HOSTMESH_MAX_CONNECTIONS') ?? 1024, 1 << 20),
+    maxInFlightPerConnection: positive('maxInFlightPerConnection', options.maxInFlightPerConnection ?? numberEnv(env, 'HOSTMESH_MAX_IN_FLIGHT') ?? 8192, 1 << 24),
     gracePeriodMs: positive('gracePeriodMs', options.gracePeriodMs ?? 10_000),
     bindings,
     shell: options.shell ?? (env.HOSTMESH_SHELL ? env.HOSTMESH_SHELL.split(',').map((name) => name.trim()).filter(Boolean) : []),
@@ -111,6 +134,50 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
       ),
     },
     logLevel,
+    peers: resolvePeers(options.peers, env),
+  };
+}
+
+// --- peer authorization (see docs/security.md) ---
+
+/** The process on the other end of a Unix socket, as the kernel reported it (SO_PEERCRED). */
+export interface PeerIdentity {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/** Decides about a peer that passed the uid/gid lists: `true` admits, `false` or a reason string refuses. */
+export type PeerAuthorizer = (peer: PeerIdentity, service: string) => boolean | string;
+
+export interface PeerOptions {
+  /** More uids allowed to connect, besides the service's own. */
+  uids?: number[];
+  /** Peers whose (primary) gid is listed are allowed too. */
+  gids?: number[];
+  /** Runs for every peer the lists allow, before any of its bytes is read; may only narrow them. */
+  authorize?: PeerAuthorizer;
+}
+
+export interface PeerPolicyConfig {
+  uids: number[];
+  gids: number[];
+  authorize: PeerAuthorizer | undefined;
+}
+
+function resolvePeers(options: PeerOptions | undefined, env: NodeJS.ProcessEnv): PeerPolicyConfig {
+  const ids = (option: string, value: number[] | undefined, raw: string | undefined): number[] => {
+    const list = value ?? (raw ? raw.split(',').map((part) => part.trim()).filter(Boolean).map(Number) : []);
+    if (!Array.isArray(list)) fail(option, list, 'an array of ids');
+    for (const id of list) if (!Number.isInteger(id) || id < 0 || id > 0xffff_fffe) fail(option, id, 'an integer id in 0..4294967294');
+    return [...list];
+  };
+  const authorize = options?.authorize;
+  if (authorize !== undefined && typeof authorize !== 'function') fail('peers.authorize', typeof authorize, 'a function');
+  return {
+    uids: ids('peers.uids', options?.uids, env.HOSTMESH_PEER_UIDS),
+    gids: ids('peers.gids', options?.gids, env.HOSTMESH_PEER_GIDS),
+    authorize,
   };
 }
 

@@ -8,7 +8,7 @@ import { RpcServer } from '../rpc/rpc-server';
 import type { TransportServer } from '../transports/transport';
 import { FifoEndpoint } from '../transports/fifo/fifo-endpoint';
 import { TransportRegistry } from '../transports/transport-registry';
-import { resolveConfig, type MeshConfig, type MeshOptions } from './config';
+import { resolveConfig, serverLimits, type MeshConfig, type MeshOptions } from './config';
 import { createMeshContainer } from './container';
 import type { RouteDescriptor, ServiceDescriptor, SubscriptionDescriptor } from './descriptor';
 import { ControlChannel } from './control-channel';
@@ -106,7 +106,7 @@ export class ServiceHost {
         binding: decide('auto', subscription.event.name, 'event'),
       }));
       for (const [why, names] of fallbacks) logger.info(`${names.join(', ')}: ${why}`);
-      const server = new RpcServer(definition.name, endpointRoutes(definition, instance), eventRoutes(definition, instance), logger, config.maxPayloadBytes);
+      const server = new RpcServer(definition.name, endpointRoutes(definition, instance), eventRoutes(definition, instance), logger, serverLimits(config));
 
       // Every service listens on its Unix socket: events and later handshakes arrive there.
       const kinds = new Set<TransportKind>(['uds', ...routes.map((r) => r.binding), ...subscriptions.map((s) => s.binding)]);
@@ -119,6 +119,7 @@ export class ServiceHost {
             instance: config.instance,
             maxPayloadBytes: config.maxPayloadBytes,
             onConnection: server.accept,
+            admit: server.admit,
           }),
         );
       }
@@ -192,6 +193,10 @@ export class ServiceHost {
       void this.stop('supervisor gone').then(() => process.exit(0));
     });
     if (!this.control) return;
+    // Our stdout and stderr are pipes the supervisor reads: if it dies they break, and the
+    // EPIPE of the next log line, unhandled, would kill us before (or in the middle of) the
+    // drain. What is written after that is lost; the service itself carries on.
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', ignoreBrokenPipe);
     this.control.send({ type: 'ready', pid: process.pid, service: this.name, instance: this.config.instance });
     this.healthTimer = setInterval(() => this.control?.send({ type: 'health', snapshot: this.diagnostics() }), 1000);
     this.healthTimer.unref();
@@ -299,6 +304,10 @@ function describeBindings(routes: RouteDescriptor[], subscriptions: Subscription
     ...subscriptions.map((subscription) => `on ${subscription.event} ← ${subscription.binding}`),
   ];
   return parts.length > 0 ? parts.join(', ') : 'no endpoints';
+}
+
+function ignoreBrokenPipe(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
 }
 
 async function withTimeout(value: unknown, timeoutMs: number): Promise<void> {

@@ -12,10 +12,12 @@ import {
   CallTimeoutError,
   ConnectionLostError,
   PayloadTooLargeError,
+  QueueFullError,
   RemoteError,
   RouteNotFoundError,
   ServiceStoppingError,
   ServiceUnavailableError,
+  TooManyConnectionsError,
 } from '../errors/errors';
 import type { TransportKind } from '../metadata/types';
 import { FrameKind, HEADER_BYTES, writeHeader } from '../protocol/frame';
@@ -62,13 +64,14 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
     const hosts: ServiceHost[] = [];
     let main: Deployment;
 
-    async function deploy(namespace: string, meshOptions: Parameters<typeof Mesh.connect>[0] = {}): Promise<Deployment> {
+    async function deploy(namespace: string, meshOptions: Parameters<typeof Mesh.connect>[0] = {}, env: NodeJS.ProcessEnv = {}): Promise<Deployment> {
       const server = await spawnService(FIXTURE, {
         env: {
           HOSTMESH_RUNTIME_DIR: runtime.path,
           HOSTMESH_NAMESPACE: namespace,
           HOSTMESH_BINDINGS: JSON.stringify({ '*': kind }),
           HOSTMESH_LOG_LEVEL: 'info',
+          ...env,
         },
         ready: { service: 'conformance', runtimeDir: runtime.path, namespace },
       });
@@ -200,6 +203,38 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
       const error = await main.client.bytes(SERVER_MAX_PAYLOAD + 1, 1).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PayloadTooLargeError);
       await expect(main.client.add(5, 5)).resolves.toBe(10);
+    });
+
+    rpcDescribe('with limits of one connection and two running calls per connection', () => {
+      let limited: Deployment;
+      beforeAll(async () => {
+        limited = await deploy(`limits-${process.pid}`, {}, { HOSTMESH_MAX_CONNECTIONS: '1', HOSTMESH_MAX_IN_FLIGHT: '2' });
+      }, 30_000);
+
+      it('answers a call beyond the running limit with QueueFullError, and the next calls normally', async () => {
+        const running = [limited.client.sleep(300, 'limit-a'), limited.client.sleep(300, 'limit-b')];
+        const refused = await limited.client.add(1, 1).catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(QueueFullError);
+        expect(refused).toMatchObject({ retryable: true, message: expect.stringContaining('maxInFlightPerConnection') });
+        await expect(Promise.all(running)).resolves.toEqual([300, 300]);
+        await expect(limited.client.add(2, 2)).resolves.toBe(4);
+      });
+
+      it('refuses a connection beyond the limit with TooManyConnectionsError, serving the first, then the second once room appears', async () => {
+        await expect(limited.client.add(1, 2)).resolves.toBe(3);
+        const second = Mesh.connect({ runtimeDir: runtime.path, namespace: limited.namespace, logLevel: 'silent' });
+        try {
+          const client = second.client(Conformance);
+          const refused = await client.add(3, 4).catch((e: unknown) => e);
+          expect(refused).toBeInstanceOf(TooManyConnectionsError);
+          expect(refused).toMatchObject({ retryable: true, message: expect.stringContaining('maxConnections') });
+          await expect(limited.client.add(5, 6)).resolves.toBe(11);
+          await limited.mesh.close(100);
+          await eventually(async () => expect(await client.add(7, 8)).toBe(15));
+        } finally {
+          await second.close(100);
+        }
+      });
     });
 
     it('delivers events to the subscribing service as instances of their class', async () => {

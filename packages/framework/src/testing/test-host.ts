@@ -6,7 +6,7 @@ import { eventDefinition, exploreService, type ServiceDefinition } from '../meta
 import { endpointRoute, routeId } from '../protocol/route-id';
 import { RpcClient } from '../rpc/rpc-client';
 import { RpcServer } from '../rpc/rpc-server';
-import { resolveConfig, type MeshOptions } from '../runtime/config';
+import { resolveConfig, serverLimits, type MeshOptions } from '../runtime/config';
 import { createMeshContainer } from '../runtime/container';
 import { ConsoleLogger } from '../runtime/logger';
 import { endpointRoutes, eventRoutes } from '../runtime/service-routes';
@@ -39,7 +39,7 @@ export async function createTestHost<Service extends object>(cls: Newable<Servic
   container.bind(cls).toSelf().inSingletonScope();
   const service = container.get<Service>(cls);
   const logger = new ConsoleLogger(definition.name, config.logLevel);
-  const server = new RpcServer(definition.name, endpointRoutes(definition, service), eventRoutes(definition, service), logger, config.maxPayloadBytes);
+  const server = new RpcServer(definition.name, endpointRoutes(definition, service), eventRoutes(definition, service), logger, serverLimits(config));
   const [clientEnd, serverEnd] = inProcessPair();
   server.accept(serverEnd);
   const transport: Transport = { kind: 'uds', listen: () => Promise.reject(new Error('in-process')), connect: async () => clientEnd };

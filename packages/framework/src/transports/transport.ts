@@ -76,6 +76,11 @@ export interface ListenRequest {
   instance: string;
   maxPayloadBytes: number;
   onConnection(connection: Connection): void;
+  /**
+   * Asked by transports with a handshake (shm, fifo) before they build a connection: an
+   * error to send the peer instead (the service's connection limit), or undefined.
+   */
+  admit?(): Error | undefined;
 }
 
 export interface ConnectRequest {

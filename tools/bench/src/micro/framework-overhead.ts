@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     new Map([[routeIdOf(route), { name: route, id: routeIdOf(route), contextIndex: -1, invoke: (args: unknown[]) => args[0], metrics: new RouteMetrics() }]]),
     new Map(),
     logger,
-    1 << 26,
+    { maxPayloadBytes: 1 << 26, maxConnections: 1, maxInFlightPerConnection: 1 << 20 },
   );
   server.accept(serverEnd);
   const loopback: Transport = {

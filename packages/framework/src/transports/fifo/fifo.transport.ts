@@ -1,11 +1,13 @@
 import { constants, openSync, unlinkSync } from 'node:fs';
 import { chmod, unlink } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
-import { mkfifo, peerCredentials } from '@hostmesh/native';
-import { inject, injectable } from 'inversify';
+import { mkfifo } from '@hostmesh/native';
+import { inject, injectable, optional } from 'inversify';
 import { ServiceUnavailableError } from '../../errors/errors';
+import { MESH_CONFIG, type MeshConfig } from '../../runtime/config';
 import { LOGGER, type Logger } from '../../runtime/logger';
 import { RuntimeDir } from '../../runtime/runtime-dir';
+import { handshakeRefusal, PeerPolicy, refuseHandshake, sendHandshakeRefusal, socketPeer } from '../../security/peer-policy';
 import { connectSocket } from '../socket/connect-socket';
 import { readLine, writeLine } from '../socket/line-socket';
 import { SocketConnection } from '../socket/socket-connection';
@@ -18,21 +20,25 @@ const HANDSHAKE_MS = 5000;
 /**
  * Frames over a pair of named pipes per connection: what works where only pipes may be
  * used, and the carrier of shell integration (see FifoEndpoint for the JSON-lines side).
- * The service makes both FIFOs (0600) when a client knocks on its handshake socket (peer
- * credentials checked), the client opens them, and the names are removed at once: only the
- * two processes hold them. The handshake socket stays open as the liveness link.
+ * The service makes both FIFOs (0600) when a client knocks on its handshake socket (the
+ * peer policy is checked on SO_PEERCRED before anything is read), the client opens them,
+ * and the names are removed at once: only the two processes hold them. The handshake
+ * socket stays open as the liveness link.
  */
 @injectable('Singleton')
 export class FifoTransport implements Transport {
   readonly kind = 'fifo' as const;
   private readonly logger: Logger;
+  private readonly policy: PeerPolicy;
   private sequence = 0;
 
   constructor(
     @inject(RuntimeDir) private readonly dir: RuntimeDir,
     @inject(LOGGER) logger: Logger,
+    @inject(MESH_CONFIG) @optional() config?: MeshConfig,
   ) {
     this.logger = logger.child('fifo');
+    this.policy = new PeerPolicy(config);
   }
 
   async listen(request: ListenRequest): Promise<TransportServer> {
@@ -62,7 +68,9 @@ export class FifoTransport implements Transport {
     const link = await connectSocket({ path: address.path }, address.path, request.timeoutMs);
     try {
       writeLine(link, { v: 1, pid: process.pid });
-      const reply = (await readLine(link, HANDSHAKE_MS)) as { toService?: unknown; toClient?: unknown; error?: unknown };
+      const reply = (await readLine(link, HANDSHAKE_MS)) as { toService?: unknown; toClient?: unknown; error?: unknown; refused?: unknown };
+      const refused = handshakeRefusal(reply, `fifo handshake with ${address.path}`);
+      if (refused) throw refused;
       if (typeof reply.toService !== 'string' || typeof reply.toClient !== 'string') {
         throw new ServiceUnavailableError(`fifo handshake with ${address.path} refused: ${String(reply.error ?? 'no pipes offered')}`);
       }
@@ -77,12 +85,21 @@ export class FifoTransport implements Transport {
   }
 
   private async accept(link: Socket, request: ListenRequest): Promise<void> {
+    // Who it is, before reading a byte: the peer policy (SO_PEERCRED allow-list, authorize hook).
+    const credentials = socketPeer(link);
+    const refusal = credentials ? this.policy.refusal(credentials, request.service) : 'the kernel gave no peer credentials';
+    if (!credentials || refusal !== undefined) {
+      refuseHandshake(link, this.policy, credentials, request.service, refusal!, this.logger);
+      return;
+    }
     const hello = (await readLine(link, HANDSHAKE_MS)) as { pid?: unknown };
-    const credentials = peerCredentials(link);
-    const uid = process.getuid?.() ?? 0;
-    if (credentials.uid !== uid || hello.pid !== credentials.pid) {
-      writeLine(link, { v: 1, error: `uid ${credentials.uid} / pid ${credentials.pid} is not allowed` });
-      link.end();
+    if (hello.pid !== credentials.pid) {
+      refuseHandshake(link, this.policy, credentials, request.service, `claimed pid ${String(hello.pid)} but the kernel says ${credentials.pid}`, this.logger);
+      return;
+    }
+    const busy = request.admit?.();
+    if (busy !== undefined) {
+      sendHandshakeRefusal(link, busy);
       return;
     }
     const base = this.dir.socketPath(request.service, `${request.instance}.fifo.${credentials.pid}.${++this.sequence}`);

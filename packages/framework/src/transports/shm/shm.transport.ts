@@ -1,11 +1,12 @@
 import { chmod, unlink } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
-import { objectName, peerCredentials, ShmChannel, type PeerCredentials } from '@hostmesh/native';
+import { objectName, peerCredentials, ShmChannel } from '@hostmesh/native';
 import { inject, injectable } from 'inversify';
 import { ServiceUnavailableError } from '../../errors/errors';
 import { MESH_CONFIG, type MeshConfig } from '../../runtime/config';
 import { LOGGER, type Logger } from '../../runtime/logger';
 import { RuntimeDir } from '../../runtime/runtime-dir';
+import { handshakeRefusal, PeerPolicy, refuseHandshake, sendHandshakeRefusal, socketPeer } from '../../security/peer-policy';
 import { connectSocket } from '../socket/connect-socket';
 import { SocketListener } from '../socket/socket-listener';
 import { claimSocketPath } from '../socket/stale-socket';
@@ -27,6 +28,7 @@ const HANDSHAKE_MS = 5000;
 export class ShmTransport implements Transport {
   readonly kind = 'shm' as const;
   private readonly logger: Logger;
+  private readonly policy: PeerPolicy;
   private sequence = 0;
 
   constructor(
@@ -35,6 +37,7 @@ export class ShmTransport implements Transport {
     @inject(LOGGER) logger: Logger,
   ) {
     this.logger = logger.child('shm');
+    this.policy = new PeerPolicy(config);
   }
 
   async listen(request: ListenRequest): Promise<TransportServer> {
@@ -65,7 +68,9 @@ export class ShmTransport implements Transport {
     const socket = await connectSocket({ path }, path, request.timeoutMs);
     try {
       writeLine(socket, { v: 1, pid: process.pid });
-      const reply = (await readLine(socket, HANDSHAKE_MS)) as { channel?: unknown; error?: unknown };
+      const reply = (await readLine(socket, HANDSHAKE_MS)) as { channel?: unknown; error?: unknown; refused?: unknown };
+      const refused = handshakeRefusal(reply, `shm handshake with ${path}`);
+      if (refused) throw refused;
       if (typeof reply.channel !== 'string') {
         throw new ServiceUnavailableError(`shm handshake with ${path} refused: ${String(reply.error ?? 'no channel offered')}`);
       }
@@ -84,13 +89,22 @@ export class ShmTransport implements Transport {
   }
 
   private async accept(socket: Socket, request: ListenRequest): Promise<void> {
+    // Who it is, before reading a byte: the peer policy (SO_PEERCRED allow-list, authorize hook).
+    const credentials = socketPeer(socket);
+    const refusal = credentials ? this.policy.refusal(credentials, request.service) : 'the kernel gave no peer credentials';
+    if (!credentials || refusal !== undefined) {
+      refuseHandshake(socket, this.policy, credentials, request.service, refusal!, this.logger);
+      return;
+    }
     const hello = (await readLine(socket, HANDSHAKE_MS)) as { pid?: unknown };
-    const credentials = peerCredentials(socket);
-    const refusal = this.refuse(credentials, hello);
-    if (refusal) {
-      writeLine(socket, { v: 1, error: refusal });
-      socket.end();
-      this.logger.warn(`refused shm connection from pid ${credentials.pid} (uid ${credentials.uid}): ${refusal}`);
+    if (hello.pid !== credentials.pid) {
+      // It must not lie about its pid: the channel is named after it.
+      refuseHandshake(socket, this.policy, credentials, request.service, `claimed pid ${String(hello.pid)} but the kernel says ${credentials.pid}`, this.logger);
+      return;
+    }
+    const busy = request.admit?.();
+    if (busy !== undefined) {
+      sendHandshakeRefusal(socket, busy);
       return;
     }
     const name = objectName(this.config.namespace, `${request.service}.${request.instance}.${credentials.pid}.${++this.sequence}`);
@@ -105,14 +119,6 @@ export class ShmTransport implements Transport {
     connection.attach(channel);
     request.onConnection(connection);
     writeLine(socket, { v: 1, channel: name });
-  }
-
-  /** Why a peer may not connect, or undefined. Same user only, and it must not lie about its pid. */
-  private refuse(credentials: PeerCredentials, hello: { pid?: unknown }): string | undefined {
-    const uid = process.getuid?.() ?? 0;
-    if (credentials.uid !== uid) return `uid ${credentials.uid} is not allowed (only ${uid})`;
-    if (hello.pid !== credentials.pid) return `claimed pid ${String(hello.pid)} but the kernel says ${credentials.pid}`;
-    return undefined;
   }
 }
 

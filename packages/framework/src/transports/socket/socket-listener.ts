@@ -12,16 +12,22 @@ export class SocketListener implements TransportServer {
     private readonly release: () => Promise<void>,
   ) {}
 
-  /** Hands every accepted socket to `onConnection` as a frame connection. */
+  /**
+   * Hands every accepted socket to `onConnection` as a frame connection. `describe` may
+   * return false to refuse the peer: it has then dealt with the socket, and no byte of it
+   * is parsed.
+   */
   static accept(
     server: Server,
     maxPayloadBytes: number,
-    describe: (socket: Socket) => PeerInfo,
+    describe: (socket: Socket) => PeerInfo | false,
     onConnection: (connection: Connection) => void,
   ): void {
     server.on('connection', (socket) => {
+      const peer = describe(socket);
+      if (peer === false) return;
       socket.setNoDelay?.(true);
-      onConnection(new SocketConnection(socket, describe(socket), maxPayloadBytes));
+      onConnection(new SocketConnection(socket, peer, maxPayloadBytes));
     });
   }
 
