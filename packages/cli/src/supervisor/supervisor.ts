@@ -5,6 +5,7 @@ import { removeStaleObjects } from '@hostmesh/native';
 import { ownProcessStartTime } from '@hostmesh/native';
 import type { Deployment } from '../manifest/manifest';
 import { MetricsEndpoint } from './metrics-endpoint';
+import { findOrphans, readDeadState, stopOrphans } from './orphans';
 import { ServiceProcess } from './service-process';
 import type { SupervisorState } from './state';
 import { readState, stateFile } from './state-file';
@@ -57,7 +58,7 @@ export class Supervisor {
     return this.dir;
   }
 
-  /** Refuses to start over a live supervisor of the same namespace. */
+  /** Refuses to start over a live supervisor of the same namespace; remembers a dead one's state. */
   claim(): void {
     const existing = readState(this.dir);
     if (existing) {
@@ -65,10 +66,15 @@ export class Supervisor {
         `a deployment is already running in namespace '${this.deployment.namespace}' (supervisor pid ${existing.pid}, ${existing.manifest}): stop it with \`hostmesh down\``,
       );
     }
+    this.previous = readDeadState(this.dir);
     this.saveState();
   }
 
+  /** The state a supervisor that died (SIGKILL) left, read before ours replaced it. */
+  private previous: SupervisorState | undefined;
+
   async start(): Promise<void> {
+    await this.cleanUpAfterDeadSupervisor();
     this.note(`starting ${this.processes.length} instance(s) of ${this.deployment.services.length} service(s) in namespace '${this.deployment.namespace}'`);
     this.stateTimer = setInterval(() => this.saveState(), 1000);
     if (this.deployment.prometheusPort !== undefined) {
@@ -128,6 +134,28 @@ export class Supervisor {
       // gone already
     }
     this.note('all services stopped');
+  }
+
+  /**
+   * Before starting: what a supervisor killed before it could drain left behind. Its
+   * services that still run (HOSTMESH_ORPHAN=keep, or still draining) are stopped (they
+   * cannot be adopted: they are not our children), then kernel objects of dead owners,
+   * stale registry entries and socket files are reclaimed.
+   */
+  private async cleanUpAfterDeadSupervisor(): Promise<void> {
+    const dead = this.previous;
+    this.previous = undefined;
+    if (dead) {
+      const orphans = findOrphans(dead, this.dir);
+      if (orphans.length > 0) {
+        this.note(`supervisor pid ${dead.pid} died leaving ${orphans.map((o) => `${o.label} (pid ${o.pid})`).join(', ')} running: stopping them`);
+        const serving = async (orphan: { service: string; instance: string; pid: number }) =>
+          (await this.registry.find(orphan.service, orphan.instance))?.pid === orphan.pid;
+        const left = await stopOrphans(orphans, serving, this.deployment.gracePeriodMs);
+        if (left.length > 0) this.note(`could not stop ${left.join(', ')}`, 'err');
+      }
+    }
+    await this.reclaim();
   }
 
   /** After a child died: remove shared-memory objects of dead owners, and its registry entry and sockets. */

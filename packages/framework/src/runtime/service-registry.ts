@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inject, injectable } from 'inversify';
 import { checkDescriptor, type ServiceDescriptor, type SubscriptionRecord } from './descriptor';
 import { LOGGER, type Logger } from './logger';
-import { isProcessAlive, MessageQueue } from '@hostmesh/native';
+import { isProcessAlive, MessageQueue, objectName, ShmSegment } from '@hostmesh/native';
 import { RuntimeDir } from './runtime-dir';
 
 /**
@@ -119,6 +119,17 @@ export class ServiceRegistry {
         }
       }
       await this.removeSubscription(record.service);
+    }
+    // Events larger than a queue message wait in ownerless segments that only a reader
+    // removes: with the queues gone, those of events never read would stay in /dev/shm.
+    const bodies = objectName(this.dir.namespace, 'evbody.').slice(1);
+    for (const entry of await readdir('/dev/shm').catch(() => [] as string[])) {
+      if (!entry.startsWith(bodies)) continue;
+      try {
+        ShmSegment.unlink(`/${entry}`);
+      } catch {
+        // read and removed meanwhile
+      }
     }
     return removed;
   }

@@ -62,6 +62,10 @@ export class QueueWriterConnection implements Connection {
     if (batch !== null && (batch.priority !== priority || batch.length + size > batch.bytes.length)) {
       this.full.push(batch);
       batch = null;
+      // Send complete batches now, not only on the next tick: a producer that never yields
+      // to the event loop (awaiting resolved publishes back to back) must still meet a full
+      // queue and its backpressure, instead of growing `full` without bound.
+      this.sendFull();
     }
     if (batch === null) {
       batch = { bytes: Buffer.allocUnsafe(this.queue.messageSize), length: 0, priority };
@@ -109,6 +113,11 @@ export class QueueWriterConnection implements Connection {
       this.full.push(this.current);
       this.current = null;
     }
+    this.sendFull();
+  };
+
+  /** Sends complete batches while the kernel takes them; watches for room when it does not. */
+  private sendFull(): void {
     try {
       while (this.full.length > 0) {
         const batch = this.full[0]!;
@@ -130,7 +139,7 @@ export class QueueWriterConnection implements Connection {
         if (!this.closed) this.flush();
       });
     }
-  };
+  }
 
   private finish(): void {
     if (this.closed) return;

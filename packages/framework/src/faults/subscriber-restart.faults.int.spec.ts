@@ -1,0 +1,74 @@
+import { Mesh } from '../runtime/mesh';
+import { reapAll, spawnService, type SpawnedService } from '../testing/spawn-service';
+import { tempRuntimeDir } from '../testing/temp-runtime';
+import { Sink, TickWait, type Received } from './fixtures/faults.contract';
+import { faultFixture, removeStaleIn, shmEntries, until } from './faults.testing';
+
+/**
+ * Fault: a subscriber is SIGKILLed with events pending and restarted (see also
+ * transports/mqueue/mqueue-durability.int.spec.ts). Every event published before, during
+ * and after its absence arrives exactly as published, and each carries an id of the form
+ * `<publisher>.<sequence>`: unique per event, and increasing per publisher, so a subscriber
+ * can drop the duplicates at-least-once delivery may bring.
+ */
+describe('fault: subscriber SIGKILLed and restarted with events pending (mqueue)', () => {
+  const runtime = tempRuntimeDir('hm-sr-');
+  const namespace = `sr-${process.pid}`;
+  const env = { HOSTMESH_RUNTIME_DIR: runtime.path, HOSTMESH_NAMESPACE: namespace, HOSTMESH_BINDINGS: JSON.stringify({ '*': 'mqueue' }) };
+  const mesh = Mesh.connect({ runtimeDir: runtime.path, namespace, logLevel: 'silent' });
+  const client = mesh.client(Sink);
+  const start = () => spawnService(faultFixture('sink'), { env, ready: { service: 'faults-sink', runtimeDir: runtime.path, namespace } });
+
+  afterAll(async () => {
+    await reapAll();
+    await mesh.registry.purgeSubscriptions();
+    await mesh.close(0);
+    removeStaleIn(namespace);
+    runtime.remove();
+  }, 30_000);
+
+  async function receivedAtLeast(count: number): Promise<Received> {
+    let got: Received = { wait: [], reject: [], ids: [] };
+    await until(async () => (got = await client.received()).wait.length >= count, 10_000, `${count} events delivered`).catch(() => undefined);
+    return got;
+  }
+
+  it('delivers everything published around the restart, once each, with unique increasing ids', async () => {
+    const first: SpawnedService = await start();
+    for (let seq = 0; seq < 5; seq++) await mesh.events.publish(new TickWait(seq, ''));
+    const before = await receivedAtLeast(5);
+    expect(before.wait).toEqual([0, 1, 2, 3, 4]);
+
+    await first.kill(); // SIGKILL: the queue stays, with whatever arrives meanwhile
+    const whileDown = Array.from({ length: 8 }, (_, i) => 100 + i); // within the queue's depth of 10 messages
+    for (const seq of whileDown) {
+      await mesh.events.publish(new TickWait(seq, ''), { timeoutMs: 2000 });
+      await new Promise((resolve) => setImmediate(resolve)); // one queue message each
+    }
+
+    await start();
+    const after = await receivedAtLeast(whileDown.length);
+    expect(after.wait).toEqual(whileDown);
+
+    const ids = [...before.ids, ...after.ids];
+    expect(new Set(ids).size).toBe(ids.length);
+    const parsed = ids.map((id) => /^([0-9a-z]+\.[0-9a-z]+)\.([0-9a-z]+)$/.exec(id));
+    expect(parsed.every(Boolean)).toBe(true);
+    // One publisher here, and its sequence increases event by event: a high-water mark per publisher de-duplicates.
+    expect(new Set(parsed.map((m) => m![1])).size).toBe(1);
+    const sequences = parsed.map((m) => parseInt(m![2]!, 36));
+    expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
+  }, 30_000);
+
+  it('leaves no event bodies in /dev/shm when the queue is purged with large events still unread', async () => {
+    await reapAll(); // the subscriber is gone: what is published now stays in its queue
+    const big = 'x'.repeat(16 * 1024); // larger than a queue message: carried in a segment
+    for (let seq = 0; seq < 3; seq++) {
+      await mesh.events.publish(new TickWait(1000 + seq, big), { timeoutMs: 2000 });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(shmEntries(`.${namespace}.evbody.`)).toHaveLength(3);
+    expect(await mesh.registry.purgeSubscriptions()).toHaveLength(1);
+    expect(shmEntries(`.${namespace}.evbody.`)).toEqual([]);
+  }, 20_000);
+});
