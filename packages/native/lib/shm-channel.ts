@@ -3,7 +3,7 @@ import { FdWatcher } from './fd-watcher';
 import { native } from './native';
 import { requirePosixName } from './names';
 import { PosixError } from './posix-error';
-import { Ring, RING_CONTROL_BYTES, type MessageHandler } from './ring';
+import { Ring, RING_CONTROL_BYTES, RingCorruptedError, type MessageHandler } from './ring';
 import { SEGMENT_HEADER_BYTES, ShmSegment } from './shm-segment';
 import { SpinPolicy, type SpinOptions } from './spin-policy';
 import { requireFunction, requireInteger } from './validate';
@@ -31,8 +31,10 @@ const MAX_NAME = 200;
 export interface ShmChannelOptions {
   /** Called with every message, in place; the bytes are valid until it returns. */
   onMessage: MessageHandler;
-  /** The other end closed the channel. */
+  /** The other end closed the channel, or this end closed it because the peer corrupted the ring. */
   onClose?: () => void;
+  /** The peer wrote something into the inbound ring that cannot be a message; onClose follows. */
+  onError?: (error: RingCorruptedError) => void;
   /** Bytes per direction, a power of two (default 1 MiB). Only the creator's counts. */
   capacity?: number;
   spin?: SpinOptions;
@@ -79,6 +81,7 @@ export class ShmChannel {
   private parkedAt = 0;
   private closed = false;
   private peerCloseReported = false;
+  private corruption: RingCorruptedError | undefined;
   private writeWaiters: Array<{ length: number; resolve: () => void; reject: (error: Error) => void }> = [];
 
   private constructor(
@@ -192,6 +195,11 @@ export class ShmChannel {
     return this.closed;
   }
 
+  /** Why this end closed the channel by itself: the peer corrupted the inbound ring. */
+  get error(): RingCorruptedError | undefined {
+    return this.corruption;
+  }
+
   /** The current spin window, in ns (adapts to traffic). */
   get spinWindowNs(): number {
     return this.spin.windowNs;
@@ -296,7 +304,14 @@ export class ShmChannel {
     try {
       for (;;) {
         const sentBefore = this.stats.sent;
-        const delivered = this.inbound.read(this.onMessage, Number.MAX_SAFE_INTEGER, this.stopReading);
+        let delivered: number;
+        try {
+          delivered = this.inbound.read(this.onMessage, Number.MAX_SAFE_INTEGER, this.stopReading);
+        } catch (error) {
+          if (!(error instanceof RingCorruptedError)) throw error;
+          this.corrupted(error);
+          return;
+        }
         if (delivered > 0) {
           this.stats.delivered += delivered;
           this.sentAtLastInput = sentBefore;
@@ -346,6 +361,21 @@ export class ShmChannel {
       // A handler closed the channel mid-batch: the mapping goes only now, after the ring
       // stopped touching it.
       if (this.closed) this.release();
+    }
+  }
+
+  /**
+   * poll() runs from a microtask, a doorbell or setImmediate: a RingCorruptedError thrown
+   * from there was uncaught and killed the process. A peer that scribbles on the ring is
+   * hostile or broken either way, so the channel closes and says why.
+   */
+  private corrupted(error: RingCorruptedError): void {
+    this.corruption = error;
+    this.close();
+    this.options.onError?.(error);
+    if (!this.peerCloseReported) {
+      this.peerCloseReported = true;
+      this.options.onClose?.();
     }
   }
 

@@ -12,8 +12,11 @@ import type { RpcServer } from '../../rpc/rpc-server';
 const MAX_LINE = 1 << 20;
 /** How long to wait for the reader of a reply FIFO to show up. */
 const REPLY_WAIT_MS = 1000;
+/** Replies to .out waiting behind one that is still being written; more are dropped. */
+const MAX_QUEUED_REPLIES = 1024;
 
-interface Envelope {
+/** A request as read from a line: the argument list, and where and how to answer. */
+export interface Envelope {
   args: unknown[];
   id?: unknown;
   replyTo?: string;
@@ -32,12 +35,17 @@ interface Envelope {
  * never make the service write a file. Bad lines get an error reply; the pipe lives on.
  */
 export class FifoEndpoint {
+  /** The line parser on its own, reachable through the package's public API (tools/fuzz). */
+  static readonly parseRequestLine = parseRequestLine;
+
   readonly input: string;
   readonly output: string;
   private readonly reader: Socket;
   private readonly outputFd: number;
   private pending = '';
   private discarding = false;
+  private readonly outQueue: Buffer[] = [];
+  private closed = false;
   private lineNumber = 0;
 
   constructor(
@@ -66,6 +74,7 @@ export class FifoEndpoint {
 
   /** Stops reading and removes both FIFOs. */
   close(): void {
+    this.closed = true;
     this.reader.destroy();
     closeSync(this.outputFd);
     for (const path of [this.input, this.output]) {
@@ -84,26 +93,33 @@ export class FifoEndpoint {
       const line = this.pending.slice(0, newline);
       this.pending = this.pending.slice(newline + 1);
       if (this.discarding) this.discarding = false;
+      // A long line whose end came in the same chunk never reached the check below.
+      else if (isTooLong(line)) this.skipLongLine();
       else this.onLine(line);
       newline = this.pending.indexOf('\n');
     }
-    if (this.pending.length > MAX_LINE) {
+    if (isTooLong(this.pending)) {
       this.pending = '';
       this.discarding = true;
-      this.reply(undefined, undefined, new FrameError(`request line longer than ${MAX_LINE} bytes: skipped`));
+      this.skipLongLine();
     }
+  }
+
+  private skipLongLine(): void {
+    this.lineNumber++;
+    this.reply(undefined, undefined, new FrameError(`request line longer than ${MAX_LINE} bytes: skipped`));
   }
 
   private onLine(line: string): void {
     this.lineNumber++;
-    if (line.trim() === '') return;
-    let envelope: Envelope;
+    let envelope: Envelope | undefined;
     try {
-      envelope = toEnvelope(JSON.parse(line));
+      envelope = parseRequestLine(line);
     } catch (error) {
-      this.reply(undefined, undefined, new FrameError(`line ${this.lineNumber} of ${this.input} is not a JSON request: ${(error as Error).message}`));
+      this.reply(undefined, undefined, new FrameError(`line ${this.lineNumber} of ${this.input}: ${(error as Error).message}`));
       return;
     }
+    if (envelope === undefined) return;
     if (this.server.draining) {
       this.reply(envelope.id, envelope.replyTo, new FrameError('the service is stopping'));
       return;
@@ -129,15 +145,28 @@ export class FifoEndpoint {
     const body: Record<string, unknown> = id === undefined ? {} : { id };
     if (error === undefined) body.result = value ?? null;
     else body.error = toWireError(error);
-    const line = JSON.stringify(body) + '\n';
+    const line = Buffer.from(encodeReply(body) + '\n');
     if (replyTo === undefined) {
-      this.write(this.outputFd, line, this.output);
+      if (this.outQueue.length >= MAX_QUEUED_REPLIES) {
+        this.logger.warn(`reply to ${this.output} lost: ${MAX_QUEUED_REPLIES} replies already wait for a reader`);
+        return;
+      }
+      this.outQueue.push(line);
+      if (this.outQueue.length === 1) void this.flushOut();
       return;
     }
-    void this.replyTo(replyTo, line);
+    this.replyTo(replyTo, line).catch((failure: unknown) => this.logger.warn(`could not reply to ${JSON.stringify(replyTo)}: ${(failure as Error).message}`));
   }
 
-  private async replyTo(path: string, line: string): Promise<void> {
+  /** Replies to .out one after another: a line still being written must not be cut into. */
+  private async flushOut(): Promise<void> {
+    while (this.outQueue.length > 0) {
+      await this.write(this.outputFd, this.outQueue[0]!, this.output);
+      this.outQueue.shift();
+    }
+  }
+
+  private async replyTo(path: string, line: Buffer): Promise<void> {
     const refusal = checkReplyFifo(path);
     if (refusal) {
       this.logger.warn(`not replying to ${path}: ${refusal}`);
@@ -149,7 +178,7 @@ export class FifoEndpoint {
         const fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
         try {
           if (!fstatSync(fd).isFIFO()) throw new Error('not a FIFO');
-          this.write(fd, line, path);
+          await this.write(fd, line, path);
         } finally {
           closeSync(fd);
         }
@@ -165,28 +194,82 @@ export class FifoEndpoint {
     }
   }
 
-  private write(fd: number, line: string, path: string): void {
-    try {
-      writeSync(fd, line);
-    } catch (error) {
-      this.logger.warn(`reply to ${path} lost: ${(error as Error).message} (is anybody reading it?)`);
+  /**
+   * A non-blocking pipe takes what fits (64 KiB at most) and a single writeSync dropped the
+   * rest: a large reply was cut and glued to the next one. A line that started goes out
+   * whole while its reader keeps reading; one that finds the pipe full is dropped as before.
+   */
+  private async write(fd: number, line: Buffer, path: string): Promise<void> {
+    let written = 0;
+    let deadline = Date.now() + REPLY_WAIT_MS;
+    while (written < line.length) {
+      // Once closed, the number may already name another file.
+      if (fd === this.outputFd && this.closed) return;
+      try {
+        written += writeSync(fd, line, written);
+        deadline = Date.now() + REPLY_WAIT_MS;
+        continue;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || written === 0 || Date.now() > deadline) {
+          this.logger.warn(`reply to ${path} lost after ${written} of ${line.length} bytes: ${(error as Error).message} (is anybody reading it?)`);
+          return;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
 }
 
-function toEnvelope(value: unknown): Envelope {
+/**
+ * One request line as the endpoint reads it: undefined for a blank line, else the call.
+ * Whatever the text, the only exception is a FrameError (tools/fuzz holds it to that).
+ */
+export function parseRequestLine(line: string): Envelope | undefined {
+  if (isTooLong(line)) throw new FrameError(`request line longer than ${MAX_LINE} bytes`);
+  if (line.trim() === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (error) {
+    throw new FrameError(`not a JSON request: ${(error as Error).message}`);
+  }
   if (typeof value === 'object' && value !== null && !Array.isArray(value) && Array.isArray((value as Envelope).args)) {
     const envelope = value as Envelope;
-    if (envelope.replyTo !== undefined && typeof envelope.replyTo !== 'string') throw new Error('replyTo must be a path');
+    if (envelope.replyTo !== undefined && typeof envelope.replyTo !== 'string') throw new FrameError('replyTo must be a path');
     return { args: envelope.args, id: envelope.id, replyTo: envelope.replyTo };
   }
   return { args: [value] };
 }
 
+function isTooLong(text: string): boolean {
+  // Counting bytes only when the characters alone cannot settle it keeps short lines cheap.
+  return text.length > MAX_LINE || (text.length * 3 > MAX_LINE && Buffer.byteLength(text) > MAX_LINE);
+}
+
+/**
+ * JSON.stringify recurses: a result nested deeper than the stack (a request can be 500 000
+ * `[` deep) threw RangeError out of the 'data' handler and killed the service.
+ */
+function encodeReply(body: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(body);
+  } catch (error) {
+    const id = typeof body.id === 'number' || typeof body.id === 'string' ? body.id : undefined;
+    return JSON.stringify({ id, error: toWireError(new FrameError(`reply cannot be encoded as JSON: ${(error as Error).message}`)) });
+  }
+}
+
 /** Why `path` may not receive a reply, or undefined: it must be an existing FIFO of this user. */
 function checkReplyFifo(path: string): string | undefined {
   if (!path.startsWith('/')) return 'replyTo must be an absolute path';
-  const stat = lstatSync(path, { throwIfNoEntry: false });
+  // lstat throws, not returns, on these: inside the async reply that was an unhandled rejection.
+  if (path.includes('\0')) return 'replyTo contains a NUL byte';
+  let stat;
+  try {
+    stat = lstatSync(path, { throwIfNoEntry: false });
+  } catch (error) {
+    return `it cannot be examined (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+  }
   if (!stat) return 'it does not exist';
   if (!stat.isFIFO()) return 'it is not a FIFO';
   if (stat.uid !== (process.getuid?.() ?? 0)) return `it belongs to uid ${stat.uid}`;

@@ -1,3 +1,3 @@
 export { FifoTransport } from './fifo.transport';
 export { fifoTransportModule } from './fifo.module';
-export { FifoEndpoint } from './fifo-endpoint';
+export { FifoEndpoint, parseRequestLine, type Envelope } from './fifo-endpoint';

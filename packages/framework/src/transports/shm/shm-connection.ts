@@ -133,6 +133,11 @@ export class ShmConnection implements Connection {
     this.finish();
   };
 
+  /** The peer scribbled on the ring: the connection ends with why, before onChannelClosed. */
+  readonly onRingCorrupted = (error: Error): void => {
+    this.closeError ??= new FrameError(`the peer corrupted the shared-memory ring: ${error.message}`, { cause: error });
+  };
+
   private continueFrame(buffer: Buffer, start: number, end: number): void {
     const frame = this.assembling!;
     if (this.assembled + (end - start) > frame.length) throw new FrameError('a fragment runs past the end of its frame');

@@ -78,6 +78,7 @@ export class ShmTransport implements Transport {
       const channel = ShmChannel.open(reply.channel, {
         onMessage: connection.onMessage,
         onClose: connection.onChannelClosed,
+        onError: connection.onRingCorrupted,
         spin: this.config.shm.spin,
       });
       connection.attach(channel);
@@ -114,6 +115,7 @@ export class ShmTransport implements Transport {
       capacity: this.config.shm.ringBytes,
       onMessage: connection.onMessage,
       onClose: connection.onChannelClosed,
+      onError: connection.onRingCorrupted,
       spin: this.config.shm.spin,
     });
     connection.attach(channel);
