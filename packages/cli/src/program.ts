@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { describeError } from '@hostmesh/framework';
 import { call } from './commands/call';
+import { certs } from './commands/certs';
 import { doctor } from './commands/doctor';
 import { down } from './commands/down';
 import { emit } from './commands/emit';
@@ -58,8 +59,15 @@ export function program(): Command {
     .option('-d, --detach', 'run in the background; stop with `hostmesh down`')
     .option('--keep-queues', 'on stop, keep the event queues (and events not yet delivered) for the next up')
     .option('--runtime-dir <dir>', 'base of the runtime directory')
+    .option('--host <key>', 'run as this key of the manifest\'s hosts: start the services placed here, reach the others over TCP (env HOSTMESH_HOST)')
     .option('--json', 'machine-readable output (no live view)')
-    .action(run((manifest: string, options: { detach?: boolean; runtimeDir?: string; json?: boolean }) => up(manifest, options)));
+    .action(
+      run((manifest: string, options: { detach?: boolean; runtimeDir?: string; json?: boolean; host?: string }) => {
+        // Through the environment, so a --detach'ed supervisor and every service see it too.
+        if (options.host !== undefined) process.env.HOSTMESH_HOST = options.host;
+        return up(manifest, options);
+      }),
+    );
 
   target(cli.command('down').description('drain and stop the deployment of a namespace'))
     .option('--purge', 'also remove the durable event queues (and the events still in them)')
@@ -95,6 +103,15 @@ export function program(): Command {
     .option('--clean', 'remove objects of dead owners')
     .option('--json', 'machine-readable output')
     .action(run((options: Parameters<typeof doctor>[0]) => doctor(options)));
+
+  cli
+    .command('certs')
+    .description('generate a development CA and a TLS certificate per host (for TCP + TLS between hosts; needs openssl)')
+    .option('-o, --out <dir>', 'where to write ca.crt, ca.key and <host>.crt/.key (an existing CA there is reused)', 'hostmesh-certs')
+    .option('--hosts <list>', 'name=ip[+ip|dns…],… (default: this hostname); 127.0.0.1 and localhost are always added')
+    .option('--days <n>', 'validity in days', integer, 825)
+    .option('--json', 'machine-readable output')
+    .action(run((options: Parameters<typeof certs>[0]) => certs(options)));
 
   cli
     .command('version')

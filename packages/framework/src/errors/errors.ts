@@ -94,7 +94,7 @@ export class ServiceAlreadyRunningError extends HostmeshError {
  * `data` holds the peer's `pid`, `uid`, `gid` and the service's `reason`.
  */
 export class PeerRefusedError extends HostmeshError {
-  static override readonly code = 'PEER_REFUSED';
+  static override readonly code: string = 'PEER_REFUSED';
 }
 
 /**
@@ -108,4 +108,17 @@ export class RemoteError extends HostmeshError {
     this.name = name;
     (this as { code: string }).code = code;
   }
+}
+
+// --- TCP across hosts: TLS (see docs/multi-host.md) ---
+
+/**
+ * A TCP connection was refused for TLS reasons: the handshake failed (unknown CA, missing or
+ * rejected client certificate, a server certificate not valid for the address), the peer
+ * requires TLS this process is not configured for, or plaintext to a non-loopback address
+ * was refused (no `tcp.insecure`). Not retryable: a PeerRefusedError, so pending calls fail
+ * at once instead of waiting out their timeout. `data.address` names the peer.
+ */
+export class TlsError extends PeerRefusedError {
+  static override readonly code = 'TLS_FAILED';
 }

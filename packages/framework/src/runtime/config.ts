@@ -31,8 +31,11 @@ export interface MeshOptions {
   bindings?: Record<string, BindingRequest>;
   /** Endpoints to expose to shells as JSON-lines FIFOs, besides those with `@Endpoint({ shell: true })`. Env: HOSTMESH_SHELL (comma-separated). */
   shell?: string[];
-  /** The TCP listener: loopback unless a host is configured; port 0 picks a free one. */
-  tcp?: { host?: string; port?: number; enabled?: boolean };
+  /**
+   * The TCP listener: loopback unless a host is configured; port 0 picks a free one.
+   * Env: HOSTMESH_TCP_ENABLED=1, HOSTMESH_TCP_HOST, HOSTMESH_TCP_PORT (what `hostmesh up` sets for services placed on hosts).
+   */
+  tcp?: { host?: string; port?: number; enabled?: boolean; /** Allow plaintext TCP off loopback (see `tls`). Env: HOSTMESH_TCP_INSECURE=1. */ insecure?: boolean };
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
   /**
    * Event queues of subscribing services: depth (messages) and message size (bytes).
@@ -43,6 +46,12 @@ export interface MeshOptions {
   mqueue?: { depth?: number; messageSize?: number };
   /** Shared-memory rings: bytes per direction per connection (a power of two; default 1 MiB), spin policy. */
   shm?: { ringBytes?: number; spin?: SpinOptions };
+  /**
+   * NATS servers for the `nats` transport (see docs/nats.md); without them the transport is not
+   * registered and nothing connects to NATS. Env: HOSTMESH_NATS_SERVERS (comma-separated).
+   * `heartbeatMs`: how often each connection proves its peer alive (default 500).
+   */
+  nats?: { servers: string | string[]; heartbeatMs?: number };
   logger?: Logger;
   /** Env: HOSTMESH_LOG_LEVEL. */
   logLevel?: LogLevel;
@@ -55,6 +64,12 @@ export interface MeshOptions {
    * Env: HOSTMESH_PEER_UIDS, HOSTMESH_PEER_GIDS (comma-separated).
    */
   peers?: PeerOptions;
+  // --- TCP across hosts: TLS (see docs/multi-host.md) ---
+  /**
+   * Mutual TLS on the TCP transport: PEM files of the CA that signs every host's certificate,
+   * and this process's certificate and key. Env: HOSTMESH_TLS_CA, HOSTMESH_TLS_CERT, HOSTMESH_TLS_KEY.
+   */
+  tls?: TlsFileOptions;
 }
 
 export interface MeshConfig {
@@ -69,13 +84,17 @@ export interface MeshConfig {
   gracePeriodMs: number;
   bindings: Record<string, BindingRequest>;
   shell: string[];
-  tcp: { host: string; port: number; enabled: boolean };
+  tcp: { host: string; port: number; enabled: boolean; insecure?: boolean };
   reconnect: { initialDelayMs: number; maxDelayMs: number };
   shm: { ringBytes: number; spin: SpinOptions };
   mqueue: { depth: number; messageSize: number };
+  /** Set only when NATS servers are configured. */
+  nats?: { servers: string[]; heartbeatMs: number };
   logLevel: LogLevel;
   // --- peer authorization ---
   peers: PeerPolicyConfig;
+  // --- TCP across hosts: TLS ---
+  tls?: TlsFileOptions;
 }
 
 export const MESH_CONFIG = Symbol.for('hostmesh:config');
@@ -99,7 +118,7 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
   for (const [key, value] of Object.entries(bindings)) {
     if (!BINDING_REQUESTS.includes(value)) fail(`bindings.${key}`, value, `one of ${BINDING_REQUESTS.join(', ')}`);
   }
-  const tcpHost = options.tcp?.host ?? '127.0.0.1';
+  const tcpHost = options.tcp?.host ?? (env.HOSTMESH_TCP_HOST || undefined) ?? '127.0.0.1';
   return {
     namespace,
     runtimeDir: options.runtimeDir ?? env.HOSTMESH_RUNTIME_DIR,
@@ -114,8 +133,9 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
     shell: options.shell ?? (env.HOSTMESH_SHELL ? env.HOSTMESH_SHELL.split(',').map((name) => name.trim()).filter(Boolean) : []),
     tcp: {
       host: tcpHost,
-      port: nonNegative('tcp.port', options.tcp?.port ?? 0, 65535),
-      enabled: options.tcp?.enabled ?? false,
+      port: nonNegative('tcp.port', options.tcp?.port ?? numberEnv(env, 'HOSTMESH_TCP_PORT') ?? 0, 65535),
+      enabled: options.tcp?.enabled ?? env.HOSTMESH_TCP_ENABLED === '1',
+      insecure: options.tcp?.insecure ?? env.HOSTMESH_TCP_INSECURE === '1',
     },
     reconnect: {
       initialDelayMs: positive('reconnect.initialDelayMs', options.reconnect?.initialDelayMs ?? 25),
@@ -133,9 +153,21 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
         16 << 20,
       ),
     },
+    ...resolveNats(options.nats, env),
     logLevel,
     peers: resolvePeers(options.peers, env),
+    tls: resolveTls(options.tls, env),
   };
+}
+
+// --- nats (see docs/nats.md) ---
+
+function resolveNats(options: MeshOptions['nats'], env: NodeJS.ProcessEnv): Pick<MeshConfig, 'nats'> {
+  const raw = options?.servers ?? env.HOSTMESH_NATS_SERVERS;
+  if (raw === undefined || raw === '') return {};
+  const servers = (Array.isArray(raw) ? raw : String(raw).split(',')).map((server) => String(server).trim()).filter(Boolean);
+  if (servers.length === 0) fail('nats.servers', raw, 'one or more server URLs such as nats://127.0.0.1:4222');
+  return { nats: { servers, heartbeatMs: positive('nats.heartbeatMs', options?.heartbeatMs ?? 500, 60_000) } };
 }
 
 // --- peer authorization (see docs/security.md) ---
@@ -219,4 +251,30 @@ function nonNegative(option: string, value: number, max: number): number {
 
 function fail(option: string, value: unknown, expected: string): never {
   throw new BootstrapError(`invalid option ${option}=${JSON.stringify(value)}: expected ${expected}`);
+}
+
+// --- TCP across hosts: TLS (see docs/multi-host.md) ---
+
+/** PEM file paths for mutual TLS on the TCP transport. */
+export interface TlsFileOptions {
+  /** The CA certificate that signed every peer's certificate (peers are verified against it). */
+  ca: string;
+  /** This process's certificate (presented as server and as client). */
+  cert: string;
+  /** Its private key. */
+  key: string;
+}
+
+function resolveTls(options: TlsFileOptions | undefined, env: NodeJS.ProcessEnv): TlsFileOptions | undefined {
+  const given = options ?? (env.HOSTMESH_TLS_CA || env.HOSTMESH_TLS_CERT || env.HOSTMESH_TLS_KEY
+    ? { ca: env.HOSTMESH_TLS_CA ?? '', cert: env.HOSTMESH_TLS_CERT ?? '', key: env.HOSTMESH_TLS_KEY ?? '' }
+    : undefined);
+  if (given === undefined) return undefined;
+  for (const field of ['ca', 'cert', 'key'] as const) {
+    const value = given[field];
+    if (typeof value !== 'string' || value === '') {
+      fail(`tls.${field}`, value ?? null, `a PEM file path (tls needs ca, cert and key; env HOSTMESH_TLS_${field.toUpperCase()})`);
+    }
+  }
+  return { ca: given.ca, cert: given.cert, key: given.key };
 }

@@ -22,6 +22,7 @@ import {
 import type { TransportKind } from '../metadata/types';
 import { FrameKind, HEADER_BYTES, writeHeader } from '../protocol/frame';
 import { Mesh } from '../runtime/mesh';
+import type { MeshOptions } from '../runtime/config';
 import type { ServiceDescriptor } from '../runtime/descriptor';
 import { ServiceHost } from '../runtime/service-host';
 import { Conformance, ConformanceBlob, ConformancePing, ConformancePong, OutOfStockError, type ConformanceApi } from './fixtures/conformance.contract';
@@ -49,6 +50,14 @@ interface Deployment {
 export interface ConformanceOptions {
   /** `events` for one-way mechanisms (message queues): only the event cases apply. */
   cases?: 'all' | 'events';
+  /** Shown after the transport's name in the suite's title (e.g. `over TLS`). */
+  label?: string;
+  /** More environment for the spawned service (TLS files, HOSTMESH_TCP_HOST, …). */
+  serverEnv?: NodeJS.ProcessEnv;
+  /** Options of every client and in-process service the suite creates (`tls`, `tcp.host`, …). */
+  meshOptions?: MeshOptions;
+  /** A command the service is started under, e.g. `['ip', 'netns', 'exec', 'hm123a']`. */
+  spawnPrefix?: string[];
 }
 
 export function describeTransportConformance(kind: TransportKind, options: ConformanceOptions = {}): void {
@@ -58,7 +67,9 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
   const rpcIt = all ? it : absent;
   const rpcDescribe = all ? describe : (absent as unknown as typeof describe);
   const eventsOnlyIt = all ? absent : it;
-  describe(`the ${kind} transport${all ? '' : ' (event cases)'}`, () => {
+  const extraMesh = options.meshOptions ?? {};
+  const spawnExtra = { prefix: options.spawnPrefix };
+  describe(`the ${kind} transport${options.label ? ` ${options.label}` : ''}${all ? '' : ' (event cases)'}`, () => {
     const runtime = tempRuntimeDir();
     const deployments: Deployment[] = [];
     const hosts: ServiceHost[] = [];
@@ -71,11 +82,13 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
           HOSTMESH_NAMESPACE: namespace,
           HOSTMESH_BINDINGS: JSON.stringify({ '*': kind }),
           HOSTMESH_LOG_LEVEL: 'info',
+          ...options.serverEnv,
           ...env,
         },
         ready: { service: 'conformance', runtimeDir: runtime.path, namespace },
+        ...spawnExtra,
       });
-      const mesh = Mesh.connect({ runtimeDir: runtime.path, namespace, logLevel: 'silent', ...meshOptions });
+      const mesh = Mesh.connect({ runtimeDir: runtime.path, namespace, logLevel: 'silent', ...extraMesh, ...meshOptions });
       const [descriptor] = await mesh.registry.lookup('conformance');
       const deployment = { server, mesh, client: mesh.client(Conformance), descriptor: descriptor!, namespace };
       deployments.push(deployment);
@@ -185,7 +198,7 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
     });
 
     rpcIt('refuses a request over the caller\'s limit with PayloadTooLargeError before sending anything', async () => {
-      const small = Mesh.connect({ runtimeDir: main.mesh.config.runtimeDir, namespace: main.namespace, logLevel: 'silent', maxPayloadBytes: 64 * 1024 });
+      const small = Mesh.connect({ ...extraMesh, runtimeDir: main.mesh.config.runtimeDir, namespace: main.namespace, logLevel: 'silent', maxPayloadBytes: 64 * 1024 });
       try {
         const client = small.client(Conformance);
         await expect(client.add(1, 2)).resolves.toBe(3);
@@ -222,7 +235,7 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
 
       it('refuses a connection beyond the limit with TooManyConnectionsError, serving the first, then the second once room appears', async () => {
         await expect(limited.client.add(1, 2)).resolves.toBe(3);
-        const second = Mesh.connect({ runtimeDir: runtime.path, namespace: limited.namespace, logLevel: 'silent' });
+        const second = Mesh.connect({ ...extraMesh, runtimeDir: runtime.path, namespace: limited.namespace, logLevel: 'silent' });
         try {
           const client = second.client(Conformance);
           const refused = await client.add(3, 4).catch((e: unknown) => e);
@@ -257,6 +270,7 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
         }
       }
       const listener = await ServiceHost.start(ListenerService, {
+        ...extraMesh,
         runtimeDir: main.mesh.config.runtimeDir,
         namespace: main.namespace,
         bindings: { '*': kind },
@@ -326,7 +340,7 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
     });
 
     rpcIt('reports ServiceUnavailableError within the timeout when the service is not running', async () => {
-      const empty = Mesh.connect({ runtimeDir: main.mesh.config.runtimeDir, namespace: `${main.namespace}-empty`, logLevel: 'silent' });
+      const empty = Mesh.connect({ ...extraMesh, runtimeDir: main.mesh.config.runtimeDir, namespace: `${main.namespace}-empty`, logLevel: 'silent' });
       try {
         const started = Date.now();
         const error = await empty.client(Conformance).$with({ timeoutMs: 300 }).add(1, 1).catch((e: unknown) => e);
@@ -357,8 +371,10 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
           HOSTMESH_RUNTIME_DIR: runtime.path,
           HOSTMESH_NAMESPACE: victim.namespace,
           HOSTMESH_BINDINGS: JSON.stringify({ '*': kind }),
+          ...options.serverEnv,
         },
         ready: { service: 'conformance', runtimeDir: runtime.path, namespace: victim.namespace },
+        ...spawnExtra,
       });
       victim.server = restarted;
       await expect(waiting).resolves.toBe(restarted.pid);

@@ -4,3 +4,5 @@ export { tempRuntimeDir } from './temp-runtime';
 export { registerRawChannel, rawChannelFactory, type RawChannel, type RawChannelFactory } from './raw-channel';
 export { createTestHost, type TestHost } from './test-host';
 export { inProcessPair } from './in-process-connection';
+export { testCerts, registerTlsRawChannel, type TestCerts } from './certs';
+export { NetnsLab, canUseNetns, netnsUnavailableReason, linkDown, linkUp, type VethLink } from './netns';

@@ -16,6 +16,8 @@ export interface SpawnOptions {
   /** Wait until this service instance is announced in the registry of `runtimeDir`/`namespace`. */
   ready?: { service: string; instance?: string; runtimeDir: string; namespace?: string };
   readyTimeoutMs?: number;
+  /** A command to start Node under (it must exec it, keeping the pid), e.g. `['ip', 'netns', 'exec', 'hm1a']`. */
+  prefix?: string[];
 }
 
 export interface Exit {
@@ -91,7 +93,9 @@ export class SpawnedService {
 /** Starts `entry` (a .ts or .js file) in a new Node process. */
 export async function spawnService(entry: string, options: SpawnOptions = {}): Promise<SpawnedService> {
   const execArgv = entry.endsWith('.ts') ? typescriptExecArgv() : [];
-  const child = spawn(process.execPath, [...execArgv, entry, ...(options.args ?? [])], {
+  const prefix = options.prefix ?? [];
+  const command = [...prefix, process.execPath, ...execArgv, entry, ...(options.args ?? [])];
+  const child = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
