@@ -45,6 +45,7 @@ export * from './transports/socket';
 export * from './transports/shm';
 export * from './transports/mqueue';
 export * from './transports/fifo';
+export * from './transports/nats';
 export * as protocol from './protocol';
 export { routeId as routeIdOf } from './protocol/route-id';
 export { RpcClient, type RpcClientOptions } from './rpc/rpc-client';

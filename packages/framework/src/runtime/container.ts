@@ -6,6 +6,7 @@ import { definedContracts } from '../contracts/contract';
 import { EventBus } from '../events/event-bus';
 import { fifoTransportModule } from '../transports/fifo/fifo.module';
 import { mqueueTransportModule } from '../transports/mqueue/mqueue.module';
+import { natsTransportModule } from '../transports/nats/nats.module';
 import { shmTransportModule } from '../transports/shm/shm.module';
 import { socketTransportModule } from '../transports/socket/socket.module';
 import { TransportRegistry } from '../transports/transport-registry';
@@ -35,7 +36,16 @@ export function createMeshContainer(config: MeshConfig, options: MeshOptions, sc
   container.bind(MESH_CONFIG).toConstantValue(config);
   container.bind(LOGGER).toConstantValue(logger);
   container.bind(RuntimeDir).toConstantValue(RuntimeDir.open(config.runtimeDir, config.namespace));
-  container.load(coreModule, socketTransportModule, shmTransportModule, mqueueTransportModule, fifoTransportModule, ...(options.modules ?? []));
+  container.load(
+    coreModule,
+    socketTransportModule,
+    shmTransportModule,
+    mqueueTransportModule,
+    fifoTransportModule,
+    // Only with servers configured: a service without NATS config never connects to one.
+    ...(config.nats ? [natsTransportModule] : []),
+    ...(options.modules ?? []),
+  );
   for (const contract of definedContracts()) {
     container
       .bind(clientOf(contract))

@@ -1,0 +1,2 @@
+export { NatsTransport, type NatsAddress } from './nats.transport';
+export { natsTransportModule } from './nats.module';
