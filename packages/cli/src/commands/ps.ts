@@ -14,6 +14,22 @@ export async function ps(options: TargetOptions & { json?: boolean }): Promise<n
   const instances: InstanceStatus[] = state ? [...state.instances] : [];
   const mesh = meshOf(options);
   for (const descriptor of await mesh.registry.list()) {
+    if (descriptor.remote) {
+      const tcp = descriptor.listeners.tcp as { host?: string; port?: number; tls?: boolean } | undefined;
+      instances.push({
+        service: descriptor.service,
+        instance: 0,
+        pid: undefined,
+        state: 'remote',
+        restarts: 0,
+        startedAt: undefined,
+        lastExit: undefined,
+        callsPerSecond: 0,
+        health: undefined,
+        remote: { host: descriptor.remote.host, address: `${tcp?.host}:${tcp?.port}`, tls: tcp?.tls === true },
+      });
+      continue;
+    }
     if (instances.some((i) => i.pid === descriptor.pid)) continue;
     instances.push({
       service: descriptor.service,

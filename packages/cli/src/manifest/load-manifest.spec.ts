@@ -74,6 +74,59 @@ describe('loadManifest', () => {
     expect(error.problem).toBe('dependency cycle: a → b → c → a');
   });
 
+  describe('placing services on hosts', () => {
+    const hosts = { a: { address: '10.77.0.1' }, b: { address: '10.77.0.2' } };
+    const services = {
+      pricing: { entry: 'service.js', host: 'a', port: 7101 },
+      monitor: { entry: 'service.js', host: 'b', port: 7102, dependsOn: ['pricing'] },
+      gateway: { entry: 'service.js' },
+    };
+
+    it("runs here what is placed here (or nowhere), and announces the rest as remote", () => {
+      const file = write('hosts.json', { hosts, insecure: true, services });
+      const onB = loadManifest(file, { HOSTMESH_HOST: 'b' });
+      expect(onB.host).toBe('b');
+      expect(onB.services.map((s) => s.name).sort()).toEqual(['gateway', 'monitor']);
+      expect(onB.remote).toEqual([{ name: 'pricing', host: 'a', address: '10.77.0.1', port: 7101, tls: false }]);
+      const monitor = onB.services.find((s) => s.name === 'monitor')!;
+      // It listens where the other hosts look for it; its dependency runs elsewhere, so nothing to wait for here.
+      expect(monitor.env).toMatchObject({ HOSTMESH_TCP_ENABLED: '1', HOSTMESH_TCP_HOST: '10.77.0.2', HOSTMESH_TCP_PORT: '7102', HOSTMESH_TCP_INSECURE: '1' });
+      expect(monitor.dependsOn).toEqual([]);
+      const nowhere = loadManifest(file, {});
+      expect(nowhere.services.map((s) => s.name)).toEqual(['gateway']);
+      expect(nowhere.remote.map((r) => r.name).sort()).toEqual(['monitor', 'pricing']);
+    });
+
+    it('hands every local service the TLS files, {host} replaced by this host', () => {
+      for (const name of ['ca.crt', 'a.crt', 'a.key']) writeFileSync(join(dir, name), '');
+      const file = write('tls.json', { hosts, tls: { ca: 'ca.crt', cert: '{host}.crt', key: '{host}.key' }, services });
+      const onA = loadManifest(file, { HOSTMESH_HOST: 'a' });
+      expect(onA.remote).toEqual([{ name: 'monitor', host: 'b', address: '10.77.0.2', port: 7102, tls: true }]);
+      for (const service of onA.services) {
+        expect(service.env).toMatchObject({ HOSTMESH_TLS_CA: join(dir, 'ca.crt'), HOSTMESH_TLS_CERT: join(dir, 'a.crt'), HOSTMESH_TLS_KEY: join(dir, 'a.key') });
+      }
+      expect(() => loadManifest(file, { HOSTMESH_HOST: 'b' })).toThrow(/tls\.cert .*b\.crt does not exist \(make certificates with `hostmesh certs`\)/);
+    });
+
+    it.each([
+      ['a placed service without a port', { hosts, insecure: true, services: { api: { entry: 'service.js', host: 'a' } } }, {}, 'services.api.port', 'is required with host'],
+      ['remote services without TLS or insecure', { hosts, services }, {}, 'tls', 'give certificates (`hostmesh certs`) or set "insecure": true'],
+      ['an unknown --host', { hosts, insecure: true, services }, { HOSTMESH_HOST: 'c' }, 'hosts', "has no host 'c'"],
+      ['a host that is not declared', { hosts, insecure: true, services: { api: { entry: 'service.js', host: 'z', port: 1 } } }, {}, 'services.api.host', "'z' is not a key of hosts"],
+    ])('refuses %s, naming the field', (_what, manifest, env, path, problem) => {
+      const file = write('placed.json', manifest);
+      let error: ManifestError | undefined;
+      try {
+        loadManifest(file, env);
+      } catch (caught) {
+        error = caught as ManifestError;
+      }
+      expect(error).toBeInstanceOf(ManifestError);
+      expect(error!.path).toBe(path);
+      expect(error!.problem).toContain(problem);
+    });
+  });
+
   it('says when the file is not JSON, or not there at all', () => {
     expect(failure(write('broken.json', '{ "services": ')).problem).toMatch(/^not valid JSON/);
     expect(failure(join(dir, 'absent.json')).problem).toBe('the manifest file does not exist');

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, relative, resolve } from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import schema from './hostmesh.schema.json';
-import type { Deployment, Manifest, ServicePlan } from './manifest';
+import type { Deployment, Manifest, RemoteService, ServicePlan } from './manifest';
 import { ManifestError } from './manifest-error';
 import { startOrder } from './start-order';
 
@@ -24,8 +24,22 @@ export function loadManifest(path: string, env: NodeJS.ProcessEnv = process.env)
     throw new ManifestError(file, 'services', 'has no services yet: add one with `nx g @hostmesh/framework:service <name>`');
   }
   const base = dirname(file);
+  const here = placement(file, manifest, env.HOSTMESH_HOST);
+  const shared = here.env;
   const services: ServicePlan[] = [];
+  const remote: RemoteService[] = [];
   for (const [name, entry] of Object.entries(manifest.services)) {
+    if (entry.host !== undefined && !(manifest.hosts && entry.host in manifest.hosts)) {
+      throw new ManifestError(file, `services.${name}.host`, `'${entry.host}' is not a key of hosts`);
+    }
+    if (entry.host !== undefined && entry.port === undefined) {
+      throw new ManifestError(file, `services.${name}.port`, `is required with host: the other hosts reach '${name}' at ${entry.host}'s address and this port`);
+    }
+    if (entry.host !== undefined && entry.host !== here.host) {
+      const { address } = manifest.hosts![entry.host]!;
+      remote.push({ name, host: entry.host, address, port: entry.port!, tls: manifest.tls !== undefined });
+      continue;
+    }
     const entryFile = resolve(base, entry.entry);
     if (!existsSync(entryFile) || !statSync(entryFile).isFile()) {
       throw new ManifestError(file, `services.${name}.entry`, `entry file ${relative(process.cwd(), entryFile) || entryFile} does not exist (build first?)`);
@@ -35,17 +49,22 @@ export function loadManifest(path: string, env: NodeJS.ProcessEnv = process.env)
         throw new ManifestError(file, `services.${name}.dependsOn`, `'${dependency}' is not a service of this manifest (services: ${Object.keys(manifest.services).join(', ')})`);
       }
     }
-    if (entry.host !== undefined && !(manifest.hosts && entry.host in manifest.hosts)) {
-      throw new ManifestError(file, `services.${name}.host`, `'${entry.host}' is not a key of hosts`);
-    }
+    const listen: Record<string, string> =
+      entry.port !== undefined && here.address !== undefined
+        ? { HOSTMESH_TCP_ENABLED: '1', HOSTMESH_TCP_HOST: here.address, HOSTMESH_TCP_PORT: String(entry.port) }
+        : {};
     services.push({
       name,
       entry: entryFile,
       replicas: entry.replicas ?? 1,
-      env: { ...environmentOf(entry), ...entry.env },
-      dependsOn: entry.dependsOn ?? [],
+      env: { ...shared, ...listen, ...environmentOf(entry), ...entry.env },
+      // What runs elsewhere is not started here: there is nothing to wait for.
+      dependsOn: (entry.dependsOn ?? []).filter((dependency) => manifest.services[dependency]!.host === undefined || manifest.services[dependency]!.host === here.host),
       nodeOptions: entry.nodeOptions ?? [],
     });
+  }
+  if (remote.length > 0 && manifest.tls === undefined && manifest.insecure !== true) {
+    throw new ManifestError(file, 'tls', `services on other hosts (${remote.map((r) => r.name).join(', ')}) are reached over TCP: give certificates (\`hostmesh certs\`) or set "insecure": true`);
   }
   return {
     file,
@@ -58,8 +77,31 @@ export function loadManifest(path: string, env: NodeJS.ProcessEnv = process.env)
       windowMs: manifest.restart?.windowMs ?? 60_000,
     },
     prometheusPort: manifest.metrics?.prometheusPort,
+    host: here.host,
     services: startOrder(file, services),
+    remote,
   };
+}
+
+/**
+ * Which host this is (HOSTMESH_HOST, from `up --host`), the address its services listen on
+ * for the other hosts, and the TLS (or insecure) settings every local service gets.
+ */
+function placement(file: string, manifest: Manifest, host: string | undefined): { host: string | undefined; address: string | undefined; env: Record<string, string> } {
+  if (host !== undefined && host !== '' && !(manifest.hosts && host in manifest.hosts)) {
+    throw new ManifestError(file, 'hosts', `has no host '${host}' (the --host given; hosts: ${Object.keys(manifest.hosts ?? {}).join(', ') || 'none'})`);
+  }
+  const key = host || undefined;
+  const env: Record<string, string> = {};
+  if (manifest.tls) {
+    for (const field of ['ca', 'cert', 'key'] as const) {
+      const path = resolve(dirname(file), manifest.tls[field].replaceAll('{host}', key ?? 'localhost'));
+      if (!existsSync(path)) throw new ManifestError(file, `tls.${field}`, `${relative(process.cwd(), path) || path} does not exist (make certificates with \`hostmesh certs\`)`);
+      env[`HOSTMESH_TLS_${field.toUpperCase()}`] = path;
+    }
+  }
+  if (manifest.insecure) env.HOSTMESH_TCP_INSECURE = '1';
+  return { host: key, address: key === undefined ? undefined : manifest.hosts![key]!.address, env };
 }
 
 /** Per-binding overrides and limits reach a service as the HOSTMESH_* variables it reads. */

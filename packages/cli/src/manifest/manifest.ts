@@ -7,6 +7,10 @@ export interface Manifest {
   restart?: { initialDelayMs?: number; maxDelayMs?: number; maxRestarts?: number; windowMs?: number };
   metrics?: { prometheusPort?: number };
   hosts?: Record<string, { address: string }>;
+  /** Certificate files for mutual TLS between hosts; `{host}` stands for the host running `up`. */
+  tls?: { ca: string; cert: string; key: string };
+  /** Plain TCP between hosts, without TLS: only for networks trusted end to end. */
+  insecure?: boolean;
   services: Record<string, ServiceEntry>;
 }
 
@@ -19,6 +23,7 @@ export interface ServiceEntry {
   shell?: string[];
   limits?: { maxPayloadBytes?: number; shmRingBytes?: number; mqueueDepth?: number; mqueueMessageSize?: number };
   host?: string;
+  port?: number;
   nodeOptions?: string[];
 }
 
@@ -29,7 +34,20 @@ export interface Deployment {
   gracePeriodMs: number;
   restart: { initialDelayMs: number; maxDelayMs: number; maxRestarts: number; windowMs: number };
   prometheusPort: number | undefined;
+  /** The key of `hosts` this `up` runs as (`--host`, HOSTMESH_HOST), if any. */
+  host: string | undefined;
+  /** What runs here, in start order. */
   services: ServicePlan[];
+  /** Services placed on other hosts: announced in the registry so callers here reach them. */
+  remote: RemoteService[];
+}
+
+export interface RemoteService {
+  name: string;
+  host: string;
+  address: string;
+  port: number;
+  tls: boolean;
 }
 
 export interface ServicePlan {

@@ -181,6 +181,10 @@ export class ServiceProcess {
         const calls = (s: DiagnosticSnapshot) => s.endpoints.reduce((sum, e) => sum + e.calls, 0);
         const seconds = (Date.parse(message.snapshot.at) - Date.parse(previous.at)) / 1000;
         this.callsPerSecond = seconds > 0 ? Math.max(0, (calls(message.snapshot) - calls(previous)) / seconds) : 0;
+      } else {
+        // The first snapshot follows `ready` at once: save it now, so a `ps` right after
+        // `up --detach` shows the bindings instead of waiting for the next periodic save.
+        this.events.changed(this);
       }
     }
   }

@@ -1,6 +1,6 @@
 import type { DiagnosticSnapshot } from '@hostmesh/framework';
 
-export type InstanceState = 'starting' | 'ready' | 'backoff' | 'stopping' | 'stopped' | 'failed';
+export type InstanceState = 'starting' | 'ready' | 'backoff' | 'stopping' | 'stopped' | 'failed' | 'remote';
 
 /** One service instance as the supervisor sees it; what `hostmesh ps` prints. */
 export interface InstanceStatus {
@@ -14,6 +14,8 @@ export interface InstanceStatus {
   /** Calls per second over the last health interval, all endpoints together. */
   callsPerSecond: number;
   health: DiagnosticSnapshot | undefined;
+  /** For a service on another host: where its calls go. */
+  remote?: { host: string; address: string; tls: boolean };
 }
 
 /** `<runtime>/<namespace>/supervisor.json`, rewritten atomically on every change. */

@@ -81,6 +81,7 @@ export class Supervisor {
       this.metrics = await MetricsEndpoint.listen(this.deployment.prometheusPort, () => this.snapshot());
       this.note(`Prometheus metrics on http://127.0.0.1:${this.deployment.prometheusPort}/metrics`);
     }
+    await this.announceRemote();
     for (const plan of this.deployment.services) {
       const instances = this.processes.filter((p) => p.plan === plan);
       for (const instance of instances) instance.start();
@@ -125,6 +126,7 @@ export class Supervisor {
       await Promise.all(instances.map((instance) => instance.stop(this.deployment.gracePeriodMs)));
     }
     clearInterval(this.stateTimer);
+    for (const remote of this.deployment.remote) await this.registry.unregister(remote.name, 'remote');
     await this.metrics?.close();
     if (!this.options.keepQueues) await this.removeDurableObjects();
     for (const instance of this.processes) instance.closeLog();
@@ -134,6 +136,30 @@ export class Supervisor {
       // gone already
     }
     this.note('all services stopped');
+  }
+
+  /**
+   * Services the manifest places on other hosts go into the registry under our pid, so
+   * callers here find them (over TCP, TLS when configured) for as long as we run.
+   */
+  private async announceRemote(): Promise<void> {
+    for (const remote of this.deployment.remote) {
+      await this.registry.register({
+        schema: 1,
+        service: remote.name,
+        instance: 'remote',
+        pid: process.pid,
+        startTime: ownProcessStartTime(),
+        host: remote.address,
+        startedAt: this.startedAt.toISOString(),
+        listeners: { tcp: { kind: 'tcp', host: remote.address, port: remote.port, ...(remote.tls ? { tls: true } : {}) } },
+        routes: [],
+        subscriptions: [],
+        maxPayloadBytes: 0xffff_ffff,
+        remote: { host: remote.host },
+      });
+      this.note(`${remote.name} runs on host ${remote.host}: reached at ${remote.address}:${remote.port}${remote.tls ? ' over TLS' : ' (plain TCP: insecure)'}`);
+    }
   }
 
   /**

@@ -117,7 +117,11 @@ export class ServiceClient implements Caller {
 
   private applyTo(route: RouteRef, method: string, descriptor: ServiceDescriptor): void {
     const announced = descriptor.routes.find((r) => r.name === method);
-    if (!announced) return;
+    if (!announced) {
+      // A service on another host announces no routes: TCP (with TLS when configured) is the way there.
+      if (descriptor.remote && !this.forced) route.kind = 'tcp';
+      return;
+    }
     route.timeoutMs = announced.timeoutMs;
     if (this.forced) return;
     const decision = resolveBinding({

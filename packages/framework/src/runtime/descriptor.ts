@@ -31,6 +31,12 @@ export interface ServiceDescriptor {
   routes: RouteDescriptor[];
   subscriptions: SubscriptionDescriptor[];
   maxPayloadBytes: number;
+  /**
+   * Set for a service on another host, announced by the supervisor that read the manifest
+   * (`pid`/`startTime` are then the supervisor's: the entry lives as long as it does).
+   * Its routes are unknown here: every call goes to its TCP listener.
+   */
+  remote?: { host: string };
 }
 
 /**
