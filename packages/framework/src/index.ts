@@ -25,6 +25,7 @@ export { resolveConfig, MESH_CONFIG, type MeshOptions, type MeshConfig, type Pee
 export { LOGGER, ConsoleLogger, describeError, type Logger, type LogLevel, type LogSink } from './runtime/logger';
 export { RuntimeDir } from './runtime/runtime-dir';
 export { ServiceRegistry } from './runtime/service-registry';
+export { REMOTE_DIRECTORY, type RemoteDirectory } from './runtime/remote-directory';
 export type { ServiceDescriptor, RouteDescriptor, SubscriptionDescriptor } from './runtime/descriptor';
 export { isProcessAlive, processStartTime } from '@hostmesh/native';
 export { createMeshContainer, coreModule } from './runtime/container';

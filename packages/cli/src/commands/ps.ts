@@ -13,20 +13,25 @@ export async function ps(options: TargetOptions & { json?: boolean }): Promise<n
   const state = readState(dir);
   const instances: InstanceStatus[] = state ? [...state.instances] : [];
   const mesh = meshOf(options);
-  for (const descriptor of await mesh.registry.list()) {
+  // With NATS configured (HOSTMESH_NATS_SERVERS), also the services other hosts announce there.
+  for (const descriptor of await mesh.registry.listAll()) {
     if (descriptor.remote) {
       const tcp = descriptor.listeners.tcp as { host?: string; port?: number; tls?: boolean } | undefined;
+      const nats = descriptor.listeners.nats as { subject?: string } | undefined;
+      const overNats = descriptor.remote.via === 'nats';
       instances.push({
         service: descriptor.service,
-        instance: 0,
-        pid: undefined,
+        instance: overNats ? Number(descriptor.instance) : 0,
+        pid: overNats ? descriptor.pid : undefined,
         state: 'remote',
         restarts: 0,
         startedAt: undefined,
         lastExit: undefined,
         callsPerSecond: 0,
         health: undefined,
-        remote: { host: descriptor.remote.host, address: `${tcp?.host}:${tcp?.port}`, tls: tcp?.tls === true },
+        remote: overNats
+          ? { host: descriptor.remote.host, address: String(nats?.subject), tls: false, via: 'nats' }
+          : { host: descriptor.remote.host, address: `${tcp?.host}:${tcp?.port}`, tls: tcp?.tls === true },
       });
       continue;
     }

@@ -108,6 +108,13 @@ describe('loadManifest', () => {
       expect(() => loadManifest(file, { HOSTMESH_HOST: 'b' })).toThrow(/tls\.cert .*b\.crt does not exist \(make certificates with `hostmesh certs`\)/);
     });
 
+    it('hands every local service the NATS servers, and refuses a server that is not a NATS URL', () => {
+      const file = write('nats.json', { nats: { servers: ['nats://10.0.0.5:4222', 'nats://10.0.0.6:4222'] }, services: { gateway: { entry: 'service.js' } } });
+      expect(loadManifest(file, {}).services[0]!.env).toMatchObject({ HOSTMESH_NATS_SERVERS: 'nats://10.0.0.5:4222,nats://10.0.0.6:4222' });
+      const bad = write('bad-nats.json', { nats: { servers: ['10.0.0.5:4222'] }, services: { gateway: { entry: 'service.js' } } });
+      expect(() => loadManifest(bad, {})).toThrow(/nats\/servers\/0|nats\.servers\[0\]|nats\.servers\.0/);
+    });
+
     it.each([
       ['a placed service without a port', { hosts, insecure: true, services: { api: { entry: 'service.js', host: 'a' } } }, {}, 'services.api.port', 'is required with host'],
       ['remote services without TLS or insecure', { hosts, services }, {}, 'tls', 'give certificates (`hostmesh certs`) or set "insecure": true'],

@@ -101,6 +101,7 @@ function placement(file: string, manifest: Manifest, host: string | undefined): 
     }
   }
   if (manifest.insecure) env.HOSTMESH_TCP_INSECURE = '1';
+  if (manifest.nats) env.HOSTMESH_NATS_SERVERS = manifest.nats.servers.join(',');
   return { host: key, address: key === undefined ? undefined : manifest.hosts![key]!.address, env };
 }
 

@@ -11,6 +11,8 @@ export interface Manifest {
   tls?: { ca: string; cert: string; key: string };
   /** Plain TCP between hosts, without TLS: only for networks trusted end to end. */
   insecure?: boolean;
+  /** NATS servers for the services' `nats` bindings and discovery across hosts. */
+  nats?: { servers: string[] };
   services: Record<string, ServiceEntry>;
 }
 

@@ -13,7 +13,7 @@ export function statusTable(instances: InstanceStatus[], stream: NodeJS.WriteStr
     const mechanisms = [...endpoints.map((e) => `${e.name.split('.').pop()}:${e.mechanism}`), ...(health?.events ?? []).map((e) => `${e.name}:${e.mechanism}`)];
     const queues = (health?.transports ?? []).filter((t) => t.kind === 'mqueue').map((t) => `${t.messages}/${t.depth}`);
     return [
-      instance.remote ? instance.service : `${instance.service}@${instance.instance}`,
+      instance.remote && instance.remote.via !== 'nats' ? instance.service : `${instance.service}@${instance.instance}`,
       instance.pid === undefined ? '-' : String(instance.pid),
       color(instance.state),
       instance.startedAt && instance.state !== 'stopped' && instance.state !== 'failed' ? duration((Date.now() - Date.parse(instance.startedAt)) / 1000) : '-',
@@ -22,7 +22,7 @@ export function statusTable(instances: InstanceStatus[], stream: NodeJS.WriteStr
       instance.callsPerSecond.toFixed(0),
       busiest && busiest.calls > 0 ? `${micros(busiest.p50Us)}/${micros(busiest.p99Us)}` : '-',
       queues.join(' ') || '-',
-      instance.remote ? `${instance.remote.tls ? 'tcp+tls' : 'tcp'} → ${instance.remote.address} (host ${instance.remote.host})` : mechanisms.join(' ') || '-',
+      instance.remote ? `${instance.remote.via ?? (instance.remote.tls ? 'tcp+tls' : 'tcp')} → ${instance.remote.address} (host ${instance.remote.host})` : mechanisms.join(' ') || '-',
     ];
   });
   return table(['SERVICE', 'PID', 'STATE', 'UPTIME', 'RESTARTS', 'IN-FLIGHT', 'CALLS/S', 'P50/P99', 'QUEUE', 'BINDINGS'], rows);

@@ -15,7 +15,8 @@ export interface InstanceStatus {
   callsPerSecond: number;
   health: DiagnosticSnapshot | undefined;
   /** For a service on another host: where its calls go. */
-  remote?: { host: string; address: string; tls: boolean };
+  /** A service on another host: where its binding goes (`via: 'nats'`: heard of over NATS, `address` is its subject). */
+  remote?: { host: string; address: string; tls: boolean; via?: 'nats' };
 }
 
 /** `<runtime>/<namespace>/supervisor.json`, rewritten atomically on every change. */

@@ -117,13 +117,15 @@ export class ServiceClient implements Caller {
 
   private applyTo(route: RouteRef, method: string, descriptor: ServiceDescriptor): void {
     const announced = descriptor.routes.find((r) => r.name === method);
-    if (!announced) {
-      // A service on another host announces no routes: TCP (with TLS when configured) is the way there.
-      if (descriptor.remote && !this.forced) route.kind = 'tcp';
+    if (announced) route.timeoutMs = announced.timeoutMs;
+    if (this.forced) return;
+    if (descriptor.remote) {
+      // On another host only what crosses hosts reaches it: NATS when it was heard of over
+      // NATS, otherwise TCP (with TLS when configured) as the manifest placed it.
+      route.kind = descriptor.remote.via === 'nats' ? 'nats' : 'tcp';
       return;
     }
-    route.timeoutMs = announced.timeoutMs;
-    if (this.forced) return;
+    if (!announced) return;
     const decision = resolveBinding({
       requested: announced.binding,
       purpose: 'endpoint',

@@ -16,6 +16,8 @@ interface Subscriber {
   service: string;
   /** Set for a live instance; undefined for a service's durable queue. */
   instance: string | undefined;
+  /** Set for an instance on another host, heard of over NATS. */
+  host?: string;
   kind: TransportKind;
   /** Filled on first use, so a publish does no lookup. */
   client?: RpcClient;
@@ -133,11 +135,15 @@ export class EventBus {
     for (const record of await this.registry.listSubscriptions()) {
       for (const name of record.events) add(name, { key: record.service, service: record.service, instance: undefined, kind: 'mqueue' });
     }
-    for (const descriptor of await this.registry.list()) {
+    for (const descriptor of await this.registry.listAll()) {
+      const elsewhere = descriptor.remote?.via === 'nats' ? descriptor.host : undefined;
       for (const subscription of descriptor.subscriptions) {
-        if (subscription.binding === 'mqueue') continue; // reached through its durable queue
-        const kind = this.transports.has(subscription.binding) ? subscription.binding : 'uds';
-        add(subscription.event, { key: `${descriptor.service}@${descriptor.instance}`, service: descriptor.service, instance: descriptor.instance, kind });
+        // Here a durable subscription is reached through its queue; on another host its queue
+        // is out of reach, and NATS carries the event (at most once) to the running instance.
+        if (subscription.binding === 'mqueue' && elsewhere === undefined) continue;
+        const kind = elsewhere !== undefined ? 'nats' : this.transports.has(subscription.binding) ? subscription.binding : 'uds';
+        const key = `${descriptor.service}@${descriptor.instance}${elsewhere !== undefined ? `@${elsewhere}/${descriptor.pid}` : ''}`;
+        add(subscription.event, { key, service: descriptor.service, instance: descriptor.instance, host: elsewhere, kind });
       }
     }
     this.cache = fresh;
@@ -162,7 +168,7 @@ export class EventBus {
       if (record) return record.address;
       throw new ServiceUnavailableError(`${subscriber.service} no longer subscribes durably`);
     }
-    const descriptor = await this.registry.find(subscriber.service, subscriber.instance);
+    const descriptor = await this.registry.findAnywhere(subscriber.service, subscriber.instance, subscriber.host);
     const address = descriptor?.listeners[subscriber.kind];
     if (!address) throw new ServiceUnavailableError(`subscriber ${subscriber.key} is not running`);
     return address;

@@ -49,9 +49,9 @@ export interface MeshOptions {
   /**
    * NATS servers for the `nats` transport (see docs/nats.md); without them the transport is not
    * registered and nothing connects to NATS. Env: HOSTMESH_NATS_SERVERS (comma-separated).
-   * `heartbeatMs`: how often each connection proves its peer alive (default 500).
+   * `heartbeatMs`: how often each connection proves its peer alive (default 500); `announceMs`: how often a service re-announces itself to the other hosts (default 2000; forgotten after 3×).
    */
-  nats?: { servers: string | string[]; heartbeatMs?: number };
+  nats?: { servers: string | string[]; heartbeatMs?: number; announceMs?: number };
   logger?: Logger;
   /** Env: HOSTMESH_LOG_LEVEL. */
   logLevel?: LogLevel;
@@ -89,7 +89,7 @@ export interface MeshConfig {
   shm: { ringBytes: number; spin: SpinOptions };
   mqueue: { depth: number; messageSize: number };
   /** Set only when NATS servers are configured. */
-  nats?: { servers: string[]; heartbeatMs: number };
+  nats?: { servers: string[]; heartbeatMs: number; announceMs: number };
   logLevel: LogLevel;
   // --- peer authorization ---
   peers: PeerPolicyConfig;
@@ -167,7 +167,13 @@ function resolveNats(options: MeshOptions['nats'], env: NodeJS.ProcessEnv): Pick
   if (raw === undefined || raw === '') return {};
   const servers = (Array.isArray(raw) ? raw : String(raw).split(',')).map((server) => String(server).trim()).filter(Boolean);
   if (servers.length === 0) fail('nats.servers', raw, 'one or more server URLs such as nats://127.0.0.1:4222');
-  return { nats: { servers, heartbeatMs: positive('nats.heartbeatMs', options?.heartbeatMs ?? 500, 60_000) } };
+  return {
+    nats: {
+      servers,
+      heartbeatMs: positive('nats.heartbeatMs', options?.heartbeatMs ?? 500, 60_000),
+      announceMs: positive('nats.announceMs', options?.announceMs ?? numberEnv(env, 'HOSTMESH_NATS_ANNOUNCE_MS') ?? 2000, 600_000),
+    },
+  };
 }
 
 // --- peer authorization (see docs/security.md) ---

@@ -32,11 +32,13 @@ export interface ServiceDescriptor {
   subscriptions: SubscriptionDescriptor[];
   maxPayloadBytes: number;
   /**
-   * Set for a service on another host, announced by the supervisor that read the manifest
-   * (`pid`/`startTime` are then the supervisor's: the entry lives as long as it does).
-   * Its routes are unknown here: every call goes to its TCP listener.
+   * Set for a service on another host. `via: 'manifest'` (or absent): announced by the
+   * supervisor that read the manifest (`pid`/`startTime` are then the supervisor's: the entry
+   * lives as long as it does); its routes are unknown here and every call goes to its TCP
+   * listener. `via: 'nats'`: heard of over NATS (never written to a file); calls and events
+   * go over NATS.
    */
-  remote?: { host: string };
+  remote?: { host: string; via?: 'manifest' | 'nats' };
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Contract } from '../contracts/contract';
 import { EventBus } from '../events/event-bus';
 import { resolveConfig, type MeshConfig, type MeshOptions } from './config';
 import { createMeshContainer } from './container';
+import { REMOTE_DIRECTORY, type RemoteDirectory } from './remote-directory';
 import { RuntimeDir } from './runtime-dir';
 import { ServiceRegistry } from './service-registry';
 import { SharedLock } from './shared-lock';
@@ -60,5 +61,6 @@ export class Mesh {
     this.container.get(EventBus).close();
     this.container.get(SharedLock).close();
     await rpc.close();
+    if (this.container.isBound(REMOTE_DIRECTORY)) await this.container.get<RemoteDirectory>(REMOTE_DIRECTORY).close();
   }
 }

@@ -1,10 +1,11 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import { checkDescriptor, type ServiceDescriptor, type SubscriptionRecord } from './descriptor';
 import { LOGGER, type Logger } from './logger';
 import { isProcessAlive, MessageQueue, objectName, ShmSegment } from '@hostmesh/native';
+import { REMOTE_DIRECTORY, type RemoteDirectory } from './remote-directory';
 import { RuntimeDir } from './runtime-dir';
 
 /**
@@ -20,6 +21,7 @@ export class ServiceRegistry {
   constructor(
     @inject(RuntimeDir) private readonly dir: RuntimeDir,
     @inject(LOGGER) logger: Logger,
+    @inject(REMOTE_DIRECTORY) @optional() private readonly remote?: RemoteDirectory,
   ) {
     this.logger = logger.child('registry');
   }
@@ -29,6 +31,7 @@ export class ServiceRegistry {
     const temp = `${path}.${process.pid}.tmp`;
     await writeFile(temp, JSON.stringify(descriptor, null, 2), { mode: 0o600 });
     await rename(temp, path);
+    await this.remote?.announce(descriptor);
   }
 
   /** Removes the descriptor if it is still ours (a successor may have replaced it). */
@@ -36,19 +39,50 @@ export class ServiceRegistry {
     const path = this.dir.descriptorPath(service, instance);
     const current = await this.read(path);
     if (current && typeof current !== 'string' && current.pid === pid) await unlinkQuietly(path);
+    if (pid === process.pid) await this.remote?.withdraw(service, instance);
   }
 
-  /** Live instances of `service`; descriptors of dead processes are removed on the way. */
+  /** Live instances of `service`, here and elsewhere; descriptors of dead processes are removed on the way. */
   async lookup(service: string): Promise<ServiceDescriptor[]> {
-    return (await this.list()).filter((d) => d.service === service);
+    return (await this.listAll()).filter((d) => d.service === service);
   }
 
+  /** The instance in this host's runtime directory, if it runs. */
   async find(service: string, instance: string): Promise<ServiceDescriptor | undefined> {
     const found = await this.read(this.dir.descriptorPath(service, instance));
     if (!found || typeof found === 'string') return undefined;
     return isProcessAlive(found.pid, found.startTime) ? found : undefined;
   }
 
+  /** The instance here or, when there is none, one a remote directory knows of. */
+  async findAnywhere(service: string, instance: string, host?: string): Promise<ServiceDescriptor | undefined> {
+    if (host === undefined) {
+      const here = await this.find(service, instance);
+      if (here) return here;
+    }
+    return (await this.remoteOnly()).find((d) => d.service === service && d.instance === instance && (host === undefined || d.host === host));
+  }
+
+  /**
+   * This host's services and those a remote directory (NATS) knows of that are not also
+   * here. A remote one is marked `remote: { host, via: 'nats' }` and keeps only the
+   * listeners another host can reach (NATS); local wins over remote for the same process.
+   */
+  async listAll(): Promise<ServiceDescriptor[]> {
+    const local = await this.list();
+    return this.remote ? [...local, ...(await this.remoteOnly(local))] : local;
+  }
+
+  private async remoteOnly(local?: ServiceDescriptor[]): Promise<ServiceDescriptor[]> {
+    if (!this.remote) return [];
+    const here = local ?? (await this.list());
+    const same = (a: ServiceDescriptor, b: ServiceDescriptor) => a.pid === b.pid && a.startTime === b.startTime && a.host === b.host;
+    return (await this.remote.list())
+      .filter((d) => !here.some((l) => same(l, d)))
+      .map((d) => ({ ...d, listeners: { nats: d.listeners.nats }, remote: { host: d.host, via: 'nats' as const } }));
+  }
+
+  /** This host's services: the runtime directory. */
   async list(): Promise<ServiceDescriptor[]> {
     let names: string[];
     try {
@@ -161,15 +195,15 @@ export class ServiceRegistry {
     let watcher: FSWatcher | undefined;
     let subscriptions: FSWatcher | undefined;
     let timer: NodeJS.Timeout | undefined;
+    const changed = () => {
+      if (timer) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        listener();
+      }, 5);
+      timer.unref();
+    };
     try {
-      const changed = () => {
-        if (timer) return;
-        timer = setTimeout(() => {
-          timer = undefined;
-          listener();
-        }, 5);
-        timer.unref();
-      };
       watcher = watch(this.dir.registryDir, { persistent: false }, changed);
       watcher.on('error', () => undefined);
       subscriptions = watch(this.dir.subscriptionDir, { persistent: false }, changed);
@@ -177,7 +211,9 @@ export class ServiceRegistry {
     } catch (error) {
       this.logger.once('watch', 'warn', `cannot watch ${this.dir.registryDir} (${(error as Error).message}); changes are seen on the next lookup`);
     }
+    const unwatchRemote = this.remote?.watch(changed);
     return () => {
+      unwatchRemote?.();
       if (timer) clearTimeout(timer);
       watcher?.close();
       subscriptions?.close();

@@ -5,4 +5,5 @@ export { registerRawChannel, rawChannelFactory, type RawChannel, type RawChannel
 export { createTestHost, type TestHost } from './test-host';
 export { inProcessPair } from './in-process-connection';
 export { testCerts, registerTlsRawChannel, type TestCerts } from './certs';
+export { startNatsServer, useNatsServer, findNatsServer, type NatsServerProcess } from './nats-server';
 export { NetnsLab, canUseNetns, netnsUnavailableReason, linkDown, linkUp, type VethLink } from './netns';

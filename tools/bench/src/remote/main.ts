@@ -8,7 +8,10 @@
  *
  *   ns A (hm<pid>a)  10.77.n.1 ──veth── 10.77.n.2  ns B (hm<pid>b)
  *   echo service, TLS on 10.77.n.1                 echo services: uds, tcp 127.0.0.1, TLS 127.0.0.1
+ *   echo service on nats                           nats-server on 10.77.n.2, echo service on nats
  *                                                  + the measuring client (rtt-client.child)
+ *
+ * Without nats-server installed the nats rows are reported as skipped.
  *
  * The client takes turns between the targets in blocks (sequential calls, one in flight),
  * so all rows see the same machine state; ratios are against local UDS.
@@ -20,6 +23,7 @@ import { dirname, extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { generateDevCerts, type MeshOptions, type TlsFileOptions } from '@hostmesh/framework';
 import { formatMicros } from '../stats';
+import { startNatsServer } from './nats-server';
 import { MAX_PAYLOAD_BYTES } from '../targets';
 import type { ClientJob, ClientRow, ClientTargetSpec } from './rtt-client.child';
 
@@ -101,6 +105,8 @@ async function main(): Promise<void> {
   const runtimeDir = join(work, 'run');
   const skipReason = netnsUnavailableReason();
   let lab: NetnsLab | undefined;
+  const stops: Array<() => Promise<void>> = [];
+  let natsSkipped: string | undefined;
   try {
     const tlsEnv = (files: TlsFileOptions) => ({ HOSTMESH_TLS_CA: files.ca, HOSTMESH_TLS_CERT: files.cert, HOSTMESH_TLS_KEY: files.key });
     let veth: { a: string; b: string } | undefined;
@@ -131,18 +137,31 @@ async function main(): Promise<void> {
         mesh: { tls: files('b') },
       });
     }
-    // --- NATS row (another engineer's transport): push a ServiceSpec here, e.g.
-    //   { name: 'hostmesh nats', namespace: 'rb-nats', prefix: local, env: { HOSTMESH_BINDINGS: '{"*":"nats"}', /* server url */ }, mesh: { /* nats options */ } }
-    // with the nats-server started (and stopped) around the run, as remote/nats-bench.ts does.
-    // --- end of the NATS row ---
+    // NATS: the server in B (the client's host) on its veth address when there is one, a
+    // service next to it and one across the veth in A; in one run with the rows above.
+    let nats: { url: string; stop(): Promise<void> } | undefined;
+    try {
+      nats = await startNatsServer({ host: veth?.b ?? '127.0.0.1', prefix: local });
+      stops.push(() => nats!.stop());
+    } catch (error) {
+      natsSkipped = (error as Error).message;
+    }
+    if (nats) {
+      const natsEnv = { HOSTMESH_BINDINGS: '{"*":"nats"}', HOSTMESH_NATS_SERVERS: nats.url };
+      const natsMesh = { nats: { servers: nats.url } };
+      services.push({ name: `hostmesh nats (server and service in ${lab ? 'B' : 'this host'})`, namespace: 'rb-nats', prefix: local, env: natsEnv, mesh: natsMesh });
+      if (lab && veth) services.push({ name: `hostmesh nats, service across the veth (A → server in B)`, namespace: 'rb-nats-veth', prefix: lab.exec('a'), env: natsEnv, mesh: natsMesh });
+    }
     for (const spec of services) await startEcho(spec, runtimeDir);
     const targets: ClientTargetSpec[] = services.map((spec) => ({ name: spec.name, namespace: spec.namespace, ...(spec.mesh ? { mesh: spec.mesh } : {}) }));
     const began = Date.now();
     const rows = await runClient(local, { runtimeDir, targets, sizes: SIZES, iterations: ITERATIONS });
     console.log(markdown(rows, services.map((s) => s.name), skipReason, Date.now() - began));
+    if (natsSkipped) console.log(`\n(nats rows: skipped: ${natsSkipped})`);
   } finally {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const stop of stops) await stop();
     lab?.destroy();
     rmSync(work, { recursive: true, force: true });
   }

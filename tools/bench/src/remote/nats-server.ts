@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 
 // The bench's own copy of the test helper (packages/framework/src/testing/nats-server.ts):
 // the framework's testing entry point needs jest, the bench runs under plain node.
@@ -19,8 +19,13 @@ export function findNatsServer(): string {
   throw new Error('nats-server is not installed: apt-get install -y nats-server');
 }
 
-/** Starts nats-server on 127.0.0.1 and a free port; resolves once it accepts connections. */
-export async function startNatsServer(): Promise<{ url: string; stop(): Promise<void> }> {
+/**
+ * Starts nats-server on `host` (127.0.0.1 by default; an address inside a network namespace
+ * the bench created, with `prefix` = `ip netns exec …`) and resolves once it says it is ready.
+ */
+export async function startNatsServer(options: { host?: string; prefix?: string[] } = {}): Promise<{ url: string; stop(): Promise<void> }> {
+  const host = options.host ?? '127.0.0.1';
+  // A free port in this namespace; inside another one any port is as likely to be free.
   const port = await new Promise<number>((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
@@ -29,25 +34,30 @@ export async function startNatsServer(): Promise<{ url: string; stop(): Promise<
       probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
   });
-  const child = spawn(findNatsServer(), ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const argv = [...(options.prefix ?? []), findNatsServer(), '-a', host, '-p', String(port)];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   process.on('exit', () => child.kill('SIGKILL'));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port });
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (up) break;
-    if (child.exitCode !== null || Date.now() > deadline) {
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => fail(`nats-server did not start on ${host}:${port} within 10 s`), 10_000);
+    const fail = (why: string) => {
+      clearTimeout(timer);
       child.kill('SIGKILL');
-      throw new Error(`nats-server did not start on 127.0.0.1:${port}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+      reject(new Error(`${why}: ${log.trim().split('\n').slice(-3).join(' | ')}`));
+    };
+    child.stderr!.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      if (/Server is ready/.test(log)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => fail(`nats-server exited with ${code}`));
+  });
+  child.stderr!.resume();
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: `nats://${host}:${port}`,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

@@ -1,2 +1,3 @@
 export { NatsTransport, type NatsAddress } from './nats.transport';
 export { natsTransportModule } from './nats.module';
+export { NatsDirectory } from './nats-directory';

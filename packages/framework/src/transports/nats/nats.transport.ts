@@ -416,6 +416,15 @@ export class NatsTransport implements Transport {
     this.shared = new SharedNats(this.servers, logger, `hostmesh ${process.pid}`);
   }
 
+  /** The process's NATS connection, for the directory; pair with `releaseConnection`. */
+  acquireConnection(): Promise<NatsConnection> {
+    return this.shared.acquire();
+  }
+
+  releaseConnection(): void {
+    this.shared.release();
+  }
+
   async listen(request: ListenRequest): Promise<TransportServer> {
     const nc = await this.shared.acquire();
     const service = `hm.${this.config.namespace}.${request.service}`;

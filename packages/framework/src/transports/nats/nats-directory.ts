@@ -1,0 +1,169 @@
+import { createInbox, type NatsConnection, type Subscription } from 'nats';
+import { inject, injectable } from 'inversify';
+import { MESH_CONFIG, type MeshConfig } from '../../runtime/config';
+import type { ServiceDescriptor } from '../../runtime/descriptor';
+import { LOGGER, type Logger } from '../../runtime/logger';
+import type { RemoteDirectory } from '../../runtime/remote-directory';
+import { NatsTransport } from './nats.transport';
+
+/**
+ * Services that listen on NATS, as every process connected to the same NATS servers sees
+ * them (docs/nats.md, "Discovery"). Subjects, `<dir>` = `hm.<namespace>.dir`:
+ *
+ *   <dir>.up     a service's descriptor, when it registers and every `announceMs` after
+ *   <dir>.down   { service, instance, host, pid } when it unregisters
+ *   <dir>.who    request (not a queue group: every process answers): the descriptors it announces
+ *
+ * A descriptor not heard of for 3 × `announceMs` is forgotten: a process killed without its
+ * `down` drops out within that time (its connections fail earlier, on their heartbeats).
+ */
+@injectable('Singleton')
+export class NatsDirectory implements RemoteDirectory {
+  private readonly subject: string;
+  private readonly announceMs: number;
+  private readonly known = new Map<string, { descriptor: ServiceDescriptor; seenAt: number }>();
+  private readonly announced = new Map<string, ServiceDescriptor>();
+  private readonly listeners = new Set<() => void>();
+  private started: Promise<NatsConnection | undefined> | null = null;
+  private subscriptions: Subscription[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private retryAt = 0;
+  private readonly logger: Logger;
+
+  constructor(
+    @inject(NatsTransport) private readonly transport: NatsTransport,
+    @inject(MESH_CONFIG) config: Pick<MeshConfig, 'namespace' | 'nats'>,
+    @inject(LOGGER) logger: Logger,
+  ) {
+    this.subject = `hm.${config.namespace}.dir`;
+    this.announceMs = config.nats?.announceMs ?? 2000;
+    this.logger = logger.child('nats-directory');
+  }
+
+  async list(): Promise<ServiceDescriptor[]> {
+    if (!(await this.start())) return [];
+    const horizon = Date.now() - 3 * this.announceMs;
+    const live: ServiceDescriptor[] = [];
+    for (const [key, entry] of this.known) {
+      if (entry.seenAt < horizon) this.known.delete(key);
+      else live.push(entry.descriptor);
+    }
+    return live;
+  }
+
+  async announce(descriptor: ServiceDescriptor): Promise<void> {
+    if (descriptor.listeners.nats === undefined) return;
+    this.announced.set(keyOf(descriptor), descriptor);
+    const nc = await this.start();
+    nc?.publish(`${this.subject}.up`, json([descriptor]));
+    await nc?.flush();
+  }
+
+  async withdraw(service: string, instance: string): Promise<void> {
+    const ours = [...this.announced.values()].find((d) => d.service === service && d.instance === instance);
+    if (!ours) return;
+    this.announced.delete(keyOf(ours));
+    const nc = this.started ? await this.started : undefined;
+    if (!nc || nc.isClosed()) return;
+    nc.publish(`${this.subject}.down`, json({ service, instance, host: ours.host, pid: ours.pid }));
+    await nc.flush().catch(() => undefined);
+  }
+
+  watch(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+    if (this.started && (await this.started)) this.transport.releaseConnection();
+  }
+
+  /**
+   * Subscribes, then asks everyone what they announce and waits a short while for the
+   * answers, so the first lookup already sees what runs elsewhere. NATS being away makes
+   * the directory empty (logged once), never the local registry unusable.
+   */
+  private start(): Promise<NatsConnection | undefined> {
+    // After a failed connect, lookups do not wait on NATS again for a while.
+    if (this.started === null && Date.now() < this.retryAt) return Promise.resolve(undefined);
+    this.started ??= (async () => {
+      let nc: NatsConnection;
+      try {
+        nc = await this.transport.acquireConnection();
+      } catch (error) {
+        this.logger.once('unreachable', 'warn', `services on other hosts are not discovered: ${(error as Error).message}`);
+        this.retryAt = Date.now() + RETRY_MS;
+        this.started = null;
+        return undefined;
+      }
+      if (this.closed) {
+        this.transport.releaseConnection();
+        return undefined;
+      }
+      const inbox = createInbox();
+      let answers = 0;
+      this.subscriptions = [
+        nc.subscribe(`${this.subject}.up`, { callback: (error, msg) => !error && this.learn(msg.data) }),
+        nc.subscribe(`${this.subject}.down`, { callback: (error, msg) => !error && this.forget(msg.data) }),
+        nc.subscribe(`${this.subject}.who`, { callback: (error, msg) => !error && msg.reply && nc.publish(msg.reply, json([...this.announced.values()])) }),
+        nc.subscribe(inbox, { callback: (error, msg) => !error && (answers++, this.learn(msg.data)) }),
+      ];
+      nc.publish(`${this.subject}.who`, undefined, { reply: inbox });
+      await nc.flush();
+      // Answers come within one round trip through the server of each process: wait for a
+      // few, bounded, rather than for everyone (the periodic announcements fill the rest).
+      await new Promise((resolve) => setTimeout(resolve, WHO_WAIT_MS).unref());
+      this.logger.debug(`${answers} processes answered who on ${this.subject}`);
+      this.timer = setInterval(() => {
+        if (this.announced.size > 0 && !nc.isClosed()) nc.publish(`${this.subject}.up`, json([...this.announced.values()]));
+      }, this.announceMs);
+      this.timer.unref();
+      return nc;
+    })();
+    return this.started;
+  }
+
+  private learn(data: Uint8Array): void {
+    let descriptors: unknown;
+    try {
+      descriptors = JSON.parse(decoder.decode(data));
+    } catch {
+      return;
+    }
+    if (!Array.isArray(descriptors)) return;
+    let changed = false;
+    for (const descriptor of descriptors as ServiceDescriptor[]) {
+      if (typeof descriptor?.service !== 'string' || typeof descriptor.instance !== 'string' || descriptor.listeners?.nats === undefined) continue;
+      const key = keyOf(descriptor);
+      if (this.announced.has(key)) continue; // our own
+      changed ||= !this.known.has(key);
+      this.known.set(key, { descriptor, seenAt: Date.now() });
+    }
+    if (changed) this.notify();
+  }
+
+  private forget(data: Uint8Array): void {
+    try {
+      const gone = JSON.parse(decoder.decode(data)) as Pick<ServiceDescriptor, 'service' | 'instance' | 'host' | 'pid'>;
+      if (this.known.delete(keyOf(gone))) this.notify();
+    } catch {
+      // not ours to understand
+    }
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
+
+const WHO_WAIT_MS = 150;
+const RETRY_MS = 5000;
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+const json = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
+const keyOf = (d: Pick<ServiceDescriptor, 'service' | 'instance' | 'host' | 'pid'>): string => `${d.host}/${d.pid}/${d.service}@${d.instance}`;
