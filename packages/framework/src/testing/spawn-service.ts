@@ -34,12 +34,20 @@ process.once('exit', () => {
 export class SpawnedService {
   readonly exited: Promise<Exit>;
   private log = '';
+  /** Patterns being waited for, checked as output arrives (the bounded log may drop a line before a poll sees it). */
+  private readonly waiters = new Map<string | RegExp, () => void>();
 
   constructor(readonly child: ChildProcess) {
     live.add(child);
     const append = (chunk: Buffer) => {
+      const text = chunk.toString();
+      if (this.waiters.size > 0) {
+        // A line may straddle two chunks: look at the end of what came before, too.
+        const window = this.log.slice(-4096) + text;
+        for (const [pattern, found] of this.waiters) if (matchesPattern(window, pattern)) found();
+      }
       // Bounded, so a child that floods its output cannot exhaust the test's memory.
-      this.log = (this.log + chunk.toString()).slice(-256 * 1024);
+      this.log = (this.log + text).slice(-256 * 1024);
     };
     child.stdout?.on('data', append);
     child.stderr?.on('data', append);
@@ -65,12 +73,17 @@ export class SpawnedService {
 
   /** Resolves once the output contains `pattern`; rejects after `timeoutMs` or if the child exits. */
   async waitForOutput(pattern: string | RegExp, timeoutMs = 5000): Promise<void> {
-    const matches = () => (typeof pattern === 'string' ? this.log.includes(pattern) : pattern.test(this.log));
-    const deadline = Date.now() + timeoutMs;
-    while (!matches()) {
-      if (!this.running) throw new Error(`child exited before printing ${pattern}; output:\n${this.log}`);
-      if (Date.now() > deadline) throw new Error(`child did not print ${pattern} within ${timeoutMs} ms; output:\n${this.log}`);
-      await sleep(10);
+    let seen = matchesPattern(this.log, pattern);
+    this.waiters.set(pattern, () => (seen = true));
+    try {
+      const deadline = Date.now() + timeoutMs;
+      while (!seen) {
+        if (!this.running) throw new Error(`child exited before printing ${pattern}; output:\n${this.log}`);
+        if (Date.now() > deadline) throw new Error(`child did not print ${pattern} within ${timeoutMs} ms; output:\n${this.log}`);
+        await sleep(10);
+      }
+    } finally {
+      this.waiters.delete(pattern);
     }
   }
 
@@ -88,6 +101,12 @@ export class SpawnedService {
     if (this.running) this.child.kill('SIGKILL');
     return this.exited;
   }
+}
+
+function matchesPattern(text: string, pattern: string | RegExp): boolean {
+  if (typeof pattern === 'string') return text.includes(pattern);
+  pattern.lastIndex = 0;
+  return pattern.test(text);
 }
 
 /** Starts `entry` (a .ts or .js file) in a new Node process. */
