@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Mesh, RuntimeDir } from '@hostmesh/framework';
-import { loadManifest } from '../manifest/load-manifest';
+import { manifestNamespace } from '../manifest/load-manifest';
 
 export interface TargetOptions {
   namespace?: string;
@@ -16,7 +16,7 @@ export interface TargetOptions {
 export function targetNamespace(options: TargetOptions): string {
   if (options.namespace) return options.namespace;
   const manifest = options.manifest ?? (existsSync('hostmesh.json') ? 'hostmesh.json' : undefined);
-  if (manifest) return loadManifest(resolve(manifest)).namespace;
+  if (manifest) return manifestNamespace(resolve(manifest));
   return process.env.HOSTMESH_NAMESPACE ?? 'default';
 }
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadManifest } from './load-manifest';
+import { loadManifest, manifestNamespace } from './load-manifest';
 import { ManifestError } from './manifest-error';
 
 describe('loadManifest', () => {
@@ -92,9 +92,17 @@ describe('loadManifest', () => {
       // It listens where the other hosts look for it; its dependency runs elsewhere, so nothing to wait for here.
       expect(monitor.env).toMatchObject({ HOSTMESH_TCP_ENABLED: '1', HOSTMESH_TCP_HOST: '10.77.0.2', HOSTMESH_TCP_PORT: '7102', HOSTMESH_TCP_INSECURE: '1' });
       expect(monitor.dependsOn).toEqual([]);
-      const nowhere = loadManifest(file, {});
-      expect(nowhere.services.map((s) => s.name)).toEqual(['gateway']);
-      expect(nowhere.remote.map((r) => r.name).sort()).toEqual(['monitor', 'pricing']);
+      // Without --host, the host is the one whose address this machine has: here none.
+      expect(() => loadManifest(file, {})).toThrow(/hosts none of a=10\.77\.0\.1, b=10\.77\.0\.2 is an address of this machine: run `hostmesh up --host <key>`/);
+      expect(manifestNamespace(file, { HOSTMESH_NAMESPACE: 'ns' })).toBe('ns');
+    });
+
+    it('without --host, runs as the host whose address is one of this machine\'s', () => {
+      const local = { a: { address: '127.0.0.1' }, b: { address: '10.77.0.2' } };
+      const file = write('local.json', { hosts: local, insecure: true, services });
+      const here = loadManifest(file, {});
+      expect(here.host).toBe('a');
+      expect(here.services.map((s) => s.name).sort()).toEqual(['gateway', 'pricing']);
     });
 
     it('hands every local service the TLS files, {host} replaced by this host', () => {
@@ -116,10 +124,11 @@ describe('loadManifest', () => {
     });
 
     it.each([
-      ['a placed service without a port', { hosts, insecure: true, services: { api: { entry: 'service.js', host: 'a' } } }, {}, 'services.api.port', 'is required with host'],
-      ['remote services without TLS or insecure', { hosts, services }, {}, 'tls', 'give certificates (`hostmesh certs`) or set "insecure": true'],
+      ['a placed service without a port', { hosts, insecure: true, services: { api: { entry: 'service.js', host: 'a' } } }, { HOSTMESH_HOST: 'a' }, 'services.api.port', 'is required with host'],
+      ['remote services without TLS or insecure', { hosts, services }, { HOSTMESH_HOST: 'a' }, 'tls', 'give certificates (`hostmesh certs`) or set "insecure": true'],
       ['an unknown --host', { hosts, insecure: true, services }, { HOSTMESH_HOST: 'c' }, 'hosts', "has no host 'c'"],
-      ['a host that is not declared', { hosts, insecure: true, services: { api: { entry: 'service.js', host: 'z', port: 1 } } }, {}, 'services.api.host', "'z' is not a key of hosts"],
+      ['replicas sharing one port', { hosts, insecure: true, services: { api: { entry: 'service.js', host: 'a', port: 7000, replicas: 2 } } }, { HOSTMESH_HOST: 'a' }, 'services.api.replicas', 'must be 1 with port 7000'],
+      ['a host that is not declared', { hosts, insecure: true, services: { api: { entry: 'service.js', host: 'z', port: 1 } } }, { HOSTMESH_HOST: 'a' }, 'services.api.host', "'z' is not a key of hosts"],
     ])('refuses %s, naming the field', (_what, manifest, env, path, problem) => {
       const file = write('placed.json', manifest);
       let error: ManifestError | undefined;

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { dirname, extname, relative, resolve } from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import schema from './hostmesh.schema.json';
@@ -16,10 +17,7 @@ const validate = new Ajv({ allErrors: true, strict: false }).compile<Manifest>(s
  */
 export function loadManifest(path: string, env: NodeJS.ProcessEnv = process.env): Deployment {
   const file = resolve(path);
-  if (!existsSync(file)) throw new ManifestError(file, '', 'the manifest file does not exist');
-  const raw = readManifest(file);
-  if (!validate(raw)) throw new ManifestError(file, describePath(validate.errors![0]!), describeSchemaError(validate.errors![0]!), validate.errors!.map((e) => `${describePath(e) || '(root)'} ${describeSchemaError(e)}`));
-  const manifest = raw;
+  const manifest = readValid(file);
   if (Object.keys(manifest.services).length === 0) {
     throw new ManifestError(file, 'services', 'has no services yet: add one with `nx g @hostmesh/framework:service <name>`');
   }
@@ -34,6 +32,9 @@ export function loadManifest(path: string, env: NodeJS.ProcessEnv = process.env)
     }
     if (entry.host !== undefined && entry.port === undefined) {
       throw new ManifestError(file, `services.${name}.port`, `is required with host: the other hosts reach '${name}' at ${entry.host}'s address and this port`);
+    }
+    if (entry.port !== undefined && (entry.replicas ?? 1) > 1) {
+      throw new ManifestError(file, `services.${name}.replicas`, `must be 1 with port ${entry.port}: replicas of one host cannot all listen on it (place replicas on different hosts)`);
     }
     if (entry.host !== undefined && entry.host !== here.host) {
       const { address } = manifest.hosts![entry.host]!;
@@ -91,7 +92,7 @@ function placement(file: string, manifest: Manifest, host: string | undefined): 
   if (host !== undefined && host !== '' && !(manifest.hosts && host in manifest.hosts)) {
     throw new ManifestError(file, 'hosts', `has no host '${host}' (the --host given; hosts: ${Object.keys(manifest.hosts ?? {}).join(', ') || 'none'})`);
   }
-  const key = host || undefined;
+  const key = host || detectHost(file, manifest);
   const env: Record<string, string> = {};
   if (manifest.tls) {
     for (const field of ['ca', 'cert', 'key'] as const) {
@@ -105,6 +106,27 @@ function placement(file: string, manifest: Manifest, host: string | undefined): 
   return { host: key, address: key === undefined ? undefined : manifest.hosts![key]!.address, env };
 }
 
+/**
+ * Without --host: the key of `hosts` whose address is one of this machine's, when the
+ * manifest places services at all. None or several matching is an error naming them, so
+ * `up` never silently starts none of the placed services.
+ */
+function detectHost(file: string, manifest: Manifest): string | undefined {
+  const hosts = Object.entries(manifest.hosts ?? {});
+  if (hosts.length === 0 || !Object.values(manifest.services).some((s) => s.host !== undefined)) return undefined;
+  const mine = new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)));
+  const matching = hosts.filter(([, h]) => mine.has(h.address)).map(([key]) => key);
+  if (matching.length === 1) return matching[0];
+  const listed = hosts.map(([key, h]) => `${key}=${h.address}`).join(', ');
+  throw new ManifestError(
+    file,
+    'hosts',
+    matching.length === 0
+      ? `none of ${listed} is an address of this machine: run \`hostmesh up --host <key>\` (or set HOSTMESH_HOST)`
+      : `${matching.join(' and ')} are all addresses of this machine: choose with \`hostmesh up --host <key>\``,
+  );
+}
+
 /** Per-binding overrides and limits reach a service as the HOSTMESH_* variables it reads. */
 function environmentOf(entry: Manifest['services'][string]): Record<string, string> {
   const env: Record<string, string> = {};
@@ -115,6 +137,21 @@ function environmentOf(entry: Manifest['services'][string]): Record<string, stri
   if (entry.limits?.mqueueMessageSize) env.HOSTMESH_MQUEUE_MESSAGE_SIZE = String(entry.limits.mqueueMessageSize);
   if (entry.limits?.maxPayloadBytes) env.HOSTMESH_MAX_PAYLOAD_BYTES = String(entry.limits.maxPayloadBytes);
   return env;
+}
+
+/**
+ * The namespace a manifest deploys into: what `ps`, `down`, `call`… need from it. Checked
+ * against the schema, but not for what only `up` needs (entry files, certificates, --host).
+ */
+export function manifestNamespace(path: string, env: NodeJS.ProcessEnv = process.env): string {
+  return readValid(resolve(path)).namespace ?? env.HOSTMESH_NAMESPACE ?? 'default';
+}
+
+function readValid(file: string): Manifest {
+  if (!existsSync(file)) throw new ManifestError(file, '', 'the manifest file does not exist');
+  const raw = readManifest(file);
+  if (!validate(raw)) throw new ManifestError(file, describePath(validate.errors![0]!), describeSchemaError(validate.errors![0]!), validate.errors!.map((e) => `${describePath(e) || '(root)'} ${describeSchemaError(e)}`));
+  return raw;
 }
 
 function readManifest(file: string): unknown {
