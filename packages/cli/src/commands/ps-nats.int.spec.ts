@@ -27,7 +27,7 @@ describe('hostmesh ps, call and emit towards a service heard of over NATS', () =
   it('lists it as remote with its NATS subject and host', async () => {
     const ps = await hostmesh(['ps', '-n', namespace], onB());
     expect(ps.code).toBe(0);
-    expect(ps.output).toMatch(new RegExp(`echo@0 +${echo.pid} +remote .*nats → hm\\.${namespace}\\.echo\\.0 \\(host ${hostname()}\\)`));
+    expect(ps.output).toMatch(new RegExp(`echo@0 +${echo.pid} +remote .*nats → hm\\.${namespace}\\.echo\\.0\\.\\w+ \\(host ${hostname()}\\)`));
     const json = JSON.parse((await hostmesh(['ps', '--json', '-n', namespace], onB())).output) as { instances: Array<{ service: string; state: string; remote?: { via?: string } }> };
     expect(json.instances).toEqual([expect.objectContaining({ service: 'echo', state: 'remote', remote: expect.objectContaining({ via: 'nats' }) })]);
   }, 30_000);

@@ -98,8 +98,12 @@ export class ServiceClient implements Caller {
 
   private async addressFor(kind: TransportKind): Promise<TransportAddress> {
     if (this.forced?.address) return this.forced.address;
-    const live = (await this.deps.registry.lookup(this.service)).filter((d) => d.listeners[kind] !== undefined);
+    const all = await this.deps.registry.lookup(this.service);
+    const live = all.filter((d) => d.listeners[kind] !== undefined);
     if (live.length === 0) {
+      // The instance this route was resolved for is gone, another one (on another host, say)
+      // is reached otherwise: re-resolve, so the next calls take that way.
+      if (all.length > 0 && !this.forced) this.adopt(all[0]!);
       throw new ServiceUnavailableError(
         `no live instance of '${this.service}' with a ${kind} listener in namespace '${this.deps.config.namespace}'`,
       );

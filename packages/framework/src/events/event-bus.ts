@@ -132,15 +132,25 @@ export class EventBus {
   private async refresh(): Promise<void> {
     const fresh = new Map<string, Subscriber[]>();
     const add = (name: string, subscriber: Subscriber) => fresh.set(name, [...(fresh.get(name) ?? []), subscriber]);
+    const durable = new Set<string>();
     for (const record of await this.registry.listSubscriptions()) {
+      durable.add(record.service);
       for (const name of record.events) add(name, { key: record.service, service: record.service, instance: undefined, kind: 'mqueue' });
     }
+    const remoteDurable = new Set<string>();
     for (const descriptor of await this.registry.listAll()) {
       const elsewhere = descriptor.remote?.via === 'nats' ? descriptor.host : undefined;
       for (const subscription of descriptor.subscriptions) {
-        // Here a durable subscription is reached through its queue; on another host its queue
-        // is out of reach, and NATS carries the event (at most once) to the running instance.
-        if (subscription.binding === 'mqueue' && elsewhere === undefined) continue;
+        if (subscription.binding === 'mqueue') {
+          // Here a durable subscription is reached through its queue. On another host its
+          // queue is out of reach: NATS carries the event (at most once) to one running
+          // instance, as the queue would deliver it once per service, and not at all when
+          // the service has a queue here too.
+          if (elsewhere === undefined || durable.has(descriptor.service)) continue;
+          const once = `${descriptor.service}\0${subscription.event}`;
+          if (remoteDurable.has(once)) continue;
+          remoteDurable.add(once);
+        }
         const kind = elsewhere !== undefined ? 'nats' : this.transports.has(subscription.binding) ? subscription.binding : 'uds';
         const key = `${descriptor.service}@${descriptor.instance}${elsewhere !== undefined ? `@${elsewhere}/${descriptor.pid}` : ''}`;
         add(subscription.event, { key, service: descriptor.service, instance: descriptor.instance, host: elsewhere, kind });

@@ -36,7 +36,8 @@ export class NatsDirectory implements RemoteDirectory {
     @inject(MESH_CONFIG) config: Pick<MeshConfig, 'namespace' | 'nats'>,
     @inject(LOGGER) logger: Logger,
   ) {
-    this.subject = `hm.${config.namespace}.dir`;
+    // `_dir` is no service name (those start with a letter): it never meets a service's subjects.
+    this.subject = `hm.${config.namespace}._dir`;
     this.announceMs = config.nats?.announceMs ?? 2000;
     this.logger = logger.child('nats-directory');
   }
@@ -56,8 +57,9 @@ export class NatsDirectory implements RemoteDirectory {
     if (descriptor.listeners.nats === undefined) return;
     this.announced.set(keyOf(descriptor), descriptor);
     const nc = await this.start();
-    nc?.publish(`${this.subject}.up`, json([descriptor]));
-    await nc?.flush();
+    if (!nc || nc.isClosed()) return; // the periodic announcement (or a `who`) tells them later
+    nc.publish(`${this.subject}.up`, json([descriptor]));
+    await boundedFlush(nc);
   }
 
   async withdraw(service: string, instance: string): Promise<void> {
@@ -67,7 +69,7 @@ export class NatsDirectory implements RemoteDirectory {
     const nc = this.started ? await this.started : undefined;
     if (!nc || nc.isClosed()) return;
     nc.publish(`${this.subject}.down`, json({ service, instance, host: ours.host, pid: ours.pid }));
-    await nc.flush().catch(() => undefined);
+    await boundedFlush(nc);
   }
 
   watch(listener: () => void): () => void {
@@ -78,9 +80,11 @@ export class NatsDirectory implements RemoteDirectory {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // After a start in progress has finished: its subscriptions exist by then.
+    const nc = this.started ? await this.started.catch(() => undefined) : undefined;
     if (this.timer) clearInterval(this.timer);
     for (const subscription of this.subscriptions) subscription.unsubscribe();
-    if (this.started && (await this.started)) this.transport.releaseConnection();
+    if (nc) this.transport.releaseConnection();
   }
 
   /**
@@ -90,7 +94,7 @@ export class NatsDirectory implements RemoteDirectory {
    */
   private start(): Promise<NatsConnection | undefined> {
     // After a failed connect, lookups do not wait on NATS again for a while.
-    if (this.started === null && Date.now() < this.retryAt) return Promise.resolve(undefined);
+    if (this.started === null && (this.closed || Date.now() < this.retryAt)) return Promise.resolve(undefined);
     this.started ??= (async () => {
       let nc: NatsConnection;
       try {
@@ -107,25 +111,48 @@ export class NatsDirectory implements RemoteDirectory {
       }
       const inbox = createInbox();
       let answers = 0;
-      this.subscriptions = [
-        nc.subscribe(`${this.subject}.up`, { callback: (error, msg) => !error && this.learn(msg.data) }),
-        nc.subscribe(`${this.subject}.down`, { callback: (error, msg) => !error && this.forget(msg.data) }),
-        nc.subscribe(`${this.subject}.who`, { callback: (error, msg) => !error && msg.reply && nc.publish(msg.reply, json([...this.announced.values()])) }),
-        nc.subscribe(inbox, { callback: (error, msg) => !error && (answers++, this.learn(msg.data)) }),
-      ];
-      nc.publish(`${this.subject}.who`, undefined, { reply: inbox });
-      await nc.flush();
+      try {
+        this.subscriptions = [
+          nc.subscribe(`${this.subject}.up`, { callback: (error, msg) => !error && this.learn(msg.data) }),
+          nc.subscribe(`${this.subject}.down`, { callback: (error, msg) => !error && this.forget(msg.data) }),
+          nc.subscribe(`${this.subject}.who`, { callback: (error, msg) => !error && msg.reply && this.answer(nc, msg.reply) }),
+          nc.subscribe(inbox, { callback: (error, msg) => !error && (answers++, this.learn(msg.data)) }),
+        ];
+        nc.publish(`${this.subject}.who`, undefined, { reply: inbox });
+      } catch (error) {
+        // The connection closed under us: as unreachable (the subscriptions die with it).
+        this.logger.once('unreachable', 'warn', `services on other hosts are not discovered: ${(error as Error).message}`);
+        this.transport.releaseConnection();
+        this.retryAt = Date.now() + RETRY_MS;
+        this.started = null;
+        return undefined;
+      }
+      await boundedFlush(nc);
       // Answers come within one round trip through the server of each process: wait for a
       // few, bounded, rather than for everyone (the periodic announcements fill the rest).
       await new Promise((resolve) => setTimeout(resolve, WHO_WAIT_MS).unref());
       this.logger.debug(`${answers} processes answered who on ${this.subject}`);
+      if (this.closed) return nc; // close() releases it
       this.timer = setInterval(() => {
-        if (this.announced.size > 0 && !nc.isClosed()) nc.publish(`${this.subject}.up`, json([...this.announced.values()]));
+        if (this.announced.size === 0 || nc.isClosed()) return;
+        try {
+          nc.publish(`${this.subject}.up`, json([...this.announced.values()]));
+        } catch {
+          // closing: nothing to announce to
+        }
       }, this.announceMs);
       this.timer.unref();
       return nc;
     })();
     return this.started;
+  }
+
+  private answer(nc: NatsConnection, reply: string): void {
+    try {
+      nc.publish(reply, json([...this.announced.values()]));
+    } catch {
+      // closing
+    }
   }
 
   private learn(data: Uint8Array): void {
@@ -161,6 +188,17 @@ export class NatsDirectory implements RemoteDirectory {
   }
 }
 
+/**
+ * A flush that never holds a lookup, a start or a drain for long: a NATS link that hangs
+ * silently is noticed by the client's pings only after minutes.
+ */
+async function boundedFlush(nc: NatsConnection): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([nc.flush().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_LIMIT_MS)))]);
+  clearTimeout(timer);
+}
+
+const FLUSH_LIMIT_MS = 1000;
 const WHO_WAIT_MS = 150;
 const RETRY_MS = 5000;
 const decoder = new TextDecoder();

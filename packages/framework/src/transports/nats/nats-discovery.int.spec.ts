@@ -33,17 +33,17 @@ describe('services on other hosts, discovered over NATS', () => {
   let mesh: Mesh | undefined;
   const hosts: ServiceHost[] = [];
 
-  async function startOnA(env: NodeJS.ProcessEnv = {}): Promise<SpawnedService> {
+  async function startOnA(env: NodeJS.ProcessEnv = {}, dir = hostA.path): Promise<SpawnedService> {
     return spawnService(FIXTURE, {
       env: {
-        HOSTMESH_RUNTIME_DIR: hostA.path,
+        HOSTMESH_RUNTIME_DIR: dir,
         HOSTMESH_NAMESPACE: namespace,
         HOSTMESH_BINDINGS: JSON.stringify({ '*': 'nats' }),
         HOSTMESH_NATS_SERVERS: nats.server.url,
         HOSTMESH_LOG_LEVEL: 'info',
         ...env,
       },
-      ready: { service: 'conformance', runtimeDir: hostA.path, namespace },
+      ready: { service: 'conformance', runtimeDir: dir, namespace },
     });
   }
 
@@ -128,6 +128,34 @@ describe('services on other hosts, discovered over NATS', () => {
     const found = await mesh.registry.lookup('conformance');
     expect(found.map((d) => [d.pid, d.remote])).toEqual([[local.pid, undefined]]);
     await expect(mesh.client(Conformance).add(1, 1)).resolves.toBe(2);
+  }, 30_000);
+
+  it('keeps the same service@instance on two hosts apart: each call runs once, on one of them', async () => {
+    const hostC = tempRuntimeDir();
+    const onB = await startOnA({}, hostB.path);
+    try {
+      server = await startOnA();
+      mesh = Mesh.connect({ runtimeDir: hostC.path, namespace, logLevel: 'silent', nats: { servers: nats.server.url } });
+      const both = await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 2);
+      expect(both.map((d) => d.pid).sort()).toEqual([server.pid, onB.pid].sort());
+      expect(new Set(both.map((d) => (d.listeners.nats as { subject?: string } | undefined)?.subject)).size).toBe(2);
+      // Each host's own client reaches its own instance over its local registry.
+      const local = (dir: string) => Mesh.connect({ runtimeDir: dir, namespace, logLevel: 'silent', nats: { servers: nats.server.url } });
+      const [meshA, meshB] = [local(hostA.path), local(hostB.path)];
+      try {
+        const count = async () => (await meshA.client(Conformance).calls()) + (await meshB.client(Conformance).calls());
+        const before = await count();
+        const client = mesh.client(Conformance);
+        for (let i = 0; i < 20; i++) await expect(client.add(i, 1)).resolves.toBe(i + 1);
+        expect((await count()) - before).toBe(20);
+      } finally {
+        await meshA.close(100);
+        await meshB.close(100);
+      }
+    } finally {
+      await onB.kill();
+      hostC.remove();
+    }
   }, 30_000);
 
   it('prefers the local instance when the same process is in the local registry too', async () => {

@@ -8,7 +8,7 @@ import { LOGGER, type Logger } from '../../runtime/logger';
 import type { Connection, ConnectionHandler, ConnectRequest, ListenRequest, PeerInfo, Transport, TransportAddress, TransportServer } from '../transport';
 
 /**
- * Subjects (see docs/nats.md). `<base>` = `hm.<namespace>.<service>.<instance>`.
+ * Subjects (see docs/nats.md). `<base>` = `hm.<namespace>.<service>.<instance>.<unique id>`.
  *
  *   <base>.open                 request: a client opens a connection        (the listener)
  *   hm.<ns>.<service>.open      the same, queue group: any one replica answers
@@ -428,7 +428,10 @@ export class NatsTransport implements Transport {
   async listen(request: ListenRequest): Promise<TransportServer> {
     const nc = await this.shared.acquire();
     const service = `hm.${this.config.namespace}.${request.service}`;
-    const subject = `${service}.${request.instance}`;
+    // One subject per listener: the same service@instance may run on two hosts, and both must
+    // never accept the same connection (each would run its calls). Clients take it from the
+    // registry; the queue group on `<service>.open` reaches any one of them.
+    const subject = `${service}.${request.instance}.${nuid.next()}`;
     const connections = new Map<string, NatsServerConnection>();
     let listener: NatsListener | undefined;
 
