@@ -40,6 +40,7 @@ export class NatsDirectory implements RemoteDirectory {
     this.subject = `hm.${config.namespace}._dir`;
     this.announceMs = config.nats?.announceMs ?? 2000;
     this.logger = logger.child('nats-directory');
+    transport.onGone((subject) => this.forgetSubject(subject));
   }
 
   async list(): Promise<ServiceDescriptor[]> {
@@ -181,6 +182,14 @@ export class NatsDirectory implements RemoteDirectory {
     } catch {
       // not ours to understand
     }
+  }
+
+  private forgetSubject(subject: string): void {
+    let changed = false;
+    for (const [key, entry] of this.known) {
+      if ((entry.descriptor.listeners.nats as { subject?: unknown } | undefined)?.subject === subject) changed = this.known.delete(key) || changed;
+    }
+    if (changed) this.notify();
   }
 
   private notify(): void {

@@ -121,6 +121,19 @@ describe('services on other hosts, discovered over NATS', () => {
     expect(Date.now() - started).toBeLessThan(3000);
   }, 30_000);
 
+  it('forgets a SIGKILLed service as soon as a call finds nobody listening, long before its expiry', async () => {
+    server = await startOnA({ HOSTMESH_NATS_ANNOUNCE_MS: '10000' });
+    mesh = Mesh.connect({ runtimeDir: hostB.path, namespace, logLevel: 'silent', nats: { servers: nats.server.url, announceMs: 10_000 }, defaultTimeoutMs: 1000 });
+    const client = mesh.client(Conformance);
+    await expect(client.add(1, 2)).resolves.toBe(3);
+    await server.kill();
+    const started = Date.now();
+    await expect(client.add(1, 2)).rejects.toMatchObject({ retryable: true });
+    // Expiry would take 3 × 10 s; NATS's "no responders" on the reconnect is what tells.
+    expect(await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 0, 5000)).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(5000);
+  }, 30_000);
+
   it('with NATS unreachable, still finds and calls the local services (the directory is empty)', async () => {
     const local = await startOnA({ HOSTMESH_BINDINGS: '{"*":"uds"}', HOSTMESH_NATS_SERVERS: '' });
     server = local;

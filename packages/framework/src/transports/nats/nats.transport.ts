@@ -405,6 +405,7 @@ export class NatsTransport implements Transport {
   private readonly shared: SharedNats;
   private readonly servers: string[];
   private readonly heartbeatMs: number;
+  private readonly goneListeners = new Set<(subject: string) => void>();
 
   constructor(
     @inject(MESH_CONFIG) private readonly config: Pick<MeshConfig, 'nats' | 'namespace'>,
@@ -414,6 +415,19 @@ export class NatsTransport implements Transport {
     this.servers = config.nats.servers;
     this.heartbeatMs = config.nats.heartbeatMs;
     this.shared = new SharedNats(this.servers, logger, `hostmesh ${process.pid}`);
+  }
+
+  /**
+   * Calls `listener` with a listener subject NATS said nobody subscribes to any more (its
+   * process is gone): the directory forgets it at once instead of after its expiry.
+   */
+  onGone(listener: (subject: string) => void): () => void {
+    this.goneListeners.add(listener);
+    return () => this.goneListeners.delete(listener);
+  }
+
+  private gone(subject: string): void {
+    for (const listener of this.goneListeners) listener(subject);
   }
 
   /** The process's NATS connection, for the directory; pair with `releaseConnection`. */
@@ -496,6 +510,7 @@ export class NatsTransport implements Transport {
     } catch (error) {
       connection.destroy();
       const code = (error as NatsError).code;
+      if (code === ErrorCode.NoResponders) this.gone(target);
       const why = code === ErrorCode.NoResponders ? 'no service listens there' : code === ErrorCode.Timeout ? `no answer within ${request.timeoutMs} ms` : (error as Error).message;
       throw new ServiceUnavailableError(`cannot connect to ${target} over NATS: ${why}`, { cause: error });
     }
