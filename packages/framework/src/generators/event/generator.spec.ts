@@ -21,6 +21,21 @@ describe('nx g @hostmesh/framework:event', () => {
     expect(readJson(tree, 'hostmesh.json').services.monitor.bindings).toEqual({ 'price-changed': 'mqueue' });
   });
 
+  it('gives a --publisher the EventBus and an endpoint that publishes the event, once', async () => {
+    await serviceGenerator(tree, { name: 'pricing' });
+    await eventGenerator(tree, { name: 'price-changed', publisher: 'pricing' });
+    await eventGenerator(tree, { name: 'price-changed', publisher: 'pricing' });
+    const pricing = read('services/pricing/src/pricing.service.ts');
+    expect(pricing).toMatch(/^import \{[^}]*\bEventBus\b[^}]*\} from '@hostmesh\/framework';$/m);
+    expect(pricing).toContain('@inject(EventBus) private readonly events: EventBus,');
+    expect(pricing.match(/async publishPriceChanged\(note: string\): Promise<void> \{/g)).toHaveLength(1);
+    expect(pricing).toContain('await this.events.publish(new PriceChanged(Date.now(), note));');
+  });
+
+  it('refuses a --publisher that is not a service', async () => {
+    await expect(eventGenerator(tree, { name: 'tick', publisher: 'nobody' })).rejects.toThrow(/nobody/);
+  });
+
   it('refuses a priority outside 0-31', async () => {
     await expect(eventGenerator(tree, { name: 'tick', priority: 40 })).rejects.toThrow('--priority must be an integer from 0 to 31, got 40');
   });
