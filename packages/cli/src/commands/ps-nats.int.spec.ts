@@ -43,6 +43,21 @@ describe('hostmesh ps, call and emit towards a service heard of over NATS', () =
     expect(received).toBe('1');
   }, 60_000);
 
+  it('names an instance started on its own with a name (not NaN)', async () => {
+    const blue = await spawnService(fixture('echo'), {
+      env: { HOSTMESH_RUNTIME_DIR: hostB.path, HOSTMESH_NAMESPACE: namespace, HOSTMESH_INSTANCE: 'blue' },
+      ready: { service: 'echo', instance: 'blue', runtimeDir: hostB.path, namespace },
+    });
+    try {
+      const ps = await hostmesh(['ps', '-n', namespace], onB());
+      expect(ps.output).toMatch(new RegExp(`echo@blue +${blue.pid} +ready`));
+      const json = JSON.parse((await hostmesh(['ps', '--json', '-n', namespace], onB())).output) as { instances: Array<{ instance: unknown; state: string }> };
+      expect(json.instances.map((i) => [i.instance, i.state]).sort()).toEqual([[0, 'remote'], ['blue', 'ready']]);
+    } finally {
+      await blue.stop();
+    }
+  }, 30_000);
+
   it('without NATS servers, host B sees nothing', async () => {
     const ps = await hostmesh(['ps', '--json', '-n', namespace], { HOSTMESH_RUNTIME_DIR: hostB.path, HOSTMESH_NATS_SERVERS: '' });
     expect(JSON.parse(ps.output)).toMatchObject({ instances: [] });

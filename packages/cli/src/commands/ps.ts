@@ -21,7 +21,7 @@ export async function ps(options: TargetOptions & { json?: boolean }): Promise<n
       const overNats = descriptor.remote.via === 'nats';
       instances.push({
         service: descriptor.service,
-        instance: overNats ? Number(descriptor.instance) : 0,
+        instance: overNats ? instanceOf(descriptor.instance) : 0,
         pid: overNats ? descriptor.pid : undefined,
         state: 'remote',
         restarts: 0,
@@ -38,7 +38,7 @@ export async function ps(options: TargetOptions & { json?: boolean }): Promise<n
     if (instances.some((i) => i.pid === descriptor.pid)) continue;
     instances.push({
       service: descriptor.service,
-      instance: Number(descriptor.instance),
+      instance: instanceOf(descriptor.instance),
       pid: descriptor.pid,
       state: 'ready',
       restarts: 0,
@@ -73,4 +73,9 @@ export async function ps(options: TargetOptions & { json?: boolean }): Promise<n
   }
   process.stdout.write(`${statusTable(instances, process.stdout)}\n`);
   return 0;
+}
+
+/** Replica numbers stay numbers (sorting, JSON); named instances (HOSTMESH_INSTANCE=blue) keep their name. */
+function instanceOf(instance: string): number | string {
+  return /^\d+$/.test(instance) ? Number(instance) : instance;
 }

@@ -5,7 +5,8 @@ export type InstanceState = 'starting' | 'ready' | 'backoff' | 'stopping' | 'sto
 /** One service instance as the supervisor sees it; what `hostmesh ps` prints. */
 export interface InstanceStatus {
   service: string;
-  instance: number;
+  /** The replica number the supervisor gave it, or the name a service started on its own announced. */
+  instance: number | string;
   pid: number | undefined;
   state: InstanceState;
   restarts: number;
