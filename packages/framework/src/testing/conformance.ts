@@ -2,10 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client } from '../contracts/client';
-import { Endpoint } from '../decorators/endpoint.decorator';
-import { On } from '../decorators/on.decorator';
-import { Service } from '../decorators/service.decorator';
-import { defineContract } from '../contracts/contract';
 import { HostmeshError } from '../errors/hostmesh-error';
 import {
   CallAbortedError,
@@ -25,7 +21,8 @@ import { Mesh } from '../runtime/mesh';
 import type { MeshOptions } from '../runtime/config';
 import type { ServiceDescriptor } from '../runtime/descriptor';
 import { ServiceHost } from '../runtime/service-host';
-import { Conformance, ConformanceBlob, ConformancePing, ConformancePong, OutOfStockError, type ConformanceApi } from './fixtures/conformance.contract';
+import { Conformance, ConformanceBlob, ConformancePing, OutOfStockError, type ConformanceApi } from './fixtures/conformance.contract';
+import { pongListener } from './fixtures/pong-listener';
 import { rawChannelFactory } from './raw-channel';
 import { sleep, spawnService, type SpawnedService } from './spawn-service';
 import { tempRuntimeDir } from './temp-runtime';
@@ -256,19 +253,7 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
     });
 
     it('delivers events from the service to a subscriber in another process', async () => {
-      const received: number[] = [];
-      const Listener = defineContract<Record<string, never>>('conformance-listener');
-      @Service(Listener)
-      class ListenerService {
-        @Endpoint()
-        ping(): string {
-          return 'pong';
-        }
-        @On(ConformancePong)
-        onPong(pong: ConformancePong): void {
-          received.push(pong.seq);
-        }
-      }
+      const { ListenerService, received } = pongListener('conformance-listener');
       const listener = await ServiceHost.start(ListenerService, {
         ...extraMesh,
         runtimeDir: main.mesh.config.runtimeDir,

@@ -59,18 +59,16 @@ export class NatsDirectory implements RemoteDirectory {
     this.announced.set(keyOf(descriptor), descriptor);
     const nc = await this.start();
     if (!nc || nc.isClosed()) return; // the periodic announcement (or a `who`) tells them later
-    nc.publish(`${this.subject}.up`, json([descriptor]));
-    await boundedFlush(nc);
+    if (this.send(nc, `${this.subject}.up`, [descriptor])) await boundedFlush(nc);
   }
 
   async withdraw(service: string, instance: string): Promise<void> {
     const ours = [...this.announced.values()].find((d) => d.service === service && d.instance === instance);
     if (!ours) return;
     this.announced.delete(keyOf(ours));
-    const nc = this.started ? await this.started : undefined;
+    const nc = this.started ? await this.started.catch(() => undefined) : undefined;
     if (!nc || nc.isClosed()) return;
-    nc.publish(`${this.subject}.down`, json({ service, instance, host: ours.host, pid: ours.pid }));
-    await boundedFlush(nc);
+    if (this.send(nc, `${this.subject}.down`, { service, instance, host: ours.host, pid: ours.pid })) await boundedFlush(nc);
   }
 
   watch(listener: () => void): () => void {
@@ -135,12 +133,7 @@ export class NatsDirectory implements RemoteDirectory {
       this.logger.debug(`${answers} processes answered who on ${this.subject}`);
       if (this.closed) return nc; // close() releases it
       this.timer = setInterval(() => {
-        if (this.announced.size === 0 || nc.isClosed()) return;
-        try {
-          nc.publish(`${this.subject}.up`, json([...this.announced.values()]));
-        } catch {
-          // closing: nothing to announce to
-        }
+        if (this.announced.size > 0 && !nc.isClosed()) this.send(nc, `${this.subject}.up`, [...this.announced.values()]);
       }, this.announceMs);
       this.timer.unref();
       return nc;
@@ -149,10 +142,16 @@ export class NatsDirectory implements RemoteDirectory {
   }
 
   private answer(nc: NatsConnection, reply: string): void {
+    this.send(nc, reply, [...this.announced.values()]);
+  }
+
+  /** False when the connection is closing under us: nothing to tell anyone then. */
+  private send(nc: NatsConnection, subject: string, value: unknown): boolean {
     try {
-      nc.publish(reply, json([...this.announced.values()]));
+      nc.publish(subject, json(value));
+      return true;
     } catch {
-      // closing
+      return false;
     }
   }
 

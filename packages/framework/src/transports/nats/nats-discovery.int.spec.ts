@@ -1,12 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import { defineContract } from '../../contracts/contract';
-import { Endpoint } from '../../decorators/endpoint.decorator';
-import { On } from '../../decorators/on.decorator';
-import { Service } from '../../decorators/service.decorator';
 import { Mesh } from '../../runtime/mesh';
 import { ServiceHost } from '../../runtime/service-host';
-import { Conformance, ConformancePing, ConformancePong } from '../../testing/fixtures/conformance.contract';
+import { Conformance, ConformancePing } from '../../testing/fixtures/conformance.contract';
+import { pongListener } from '../../testing/fixtures/pong-listener';
 import { useNatsServer } from '../../testing/nats-server';
 import { sleep, spawnService, type SpawnedService } from '../../testing/spawn-service';
 import { tempRuntimeDir } from '../../testing/temp-runtime';
@@ -77,19 +74,7 @@ describe('services on other hosts, discovered over NATS', () => {
 
   it('carries events both ways between the hosts', async () => {
     server = await startOnA();
-    const received: number[] = [];
-    const Listener = defineContract<{ ping(): string }>('nats-dir-listener');
-    @Service(Listener)
-    class ListenerService {
-      @Endpoint()
-      ping(): string {
-        return 'pong';
-      }
-      @On(ConformancePong)
-      onPong(pong: ConformancePong): void {
-        received.push(pong.seq);
-      }
-    }
+    const { ListenerService, received } = pongListener('nats-dir-listener');
     hosts.push(
       await ServiceHost.start(ListenerService, { runtimeDir: hostB.path, namespace, bindings: { '*': 'nats' }, nats: { servers: nats.server.url }, logLevel: 'silent' }),
     );
