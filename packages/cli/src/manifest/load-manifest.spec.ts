@@ -117,8 +117,10 @@ describe('loadManifest', () => {
     });
 
     it('hands every local service the NATS servers, and refuses a server that is not a NATS URL', () => {
-      const file = write('nats.json', { nats: { servers: ['nats://10.0.0.5:4222', 'nats://10.0.0.6:4222'] }, services: { gateway: { entry: 'service.js' } } });
-      expect(loadManifest(file, {}).services[0]!.env).toMatchObject({ HOSTMESH_NATS_SERVERS: 'nats://10.0.0.5:4222,nats://10.0.0.6:4222' });
+      const file = write('nats.json', { nats: { servers: ['nats://10.0.0.5:4222', 'nats://10.0.0.6:4222'], insecure: true }, services: { gateway: { entry: 'service.js' } } });
+      expect(loadManifest(file, {}).services[0]!.env).toMatchObject({ HOSTMESH_NATS_SERVERS: 'nats://10.0.0.5:4222,nats://10.0.0.6:4222', HOSTMESH_NATS_INSECURE: '1' });
+      const tlsWithout = write('nats-tls.json', { nats: { servers: ['nats://10.0.0.5:4222'], tls: true }, services: { gateway: { entry: 'service.js' } } });
+      expect(() => loadManifest(tlsWithout, {})).toThrow(/nats\.tls needs the manifest's tls files/);
       const bad = write('bad-nats.json', { nats: { servers: ['10.0.0.5:4222'] }, services: { gateway: { entry: 'service.js' } } });
       expect(() => loadManifest(bad, {})).toThrow(/nats\/servers\/0|nats\.servers\[0\]|nats\.servers\.0/);
     });

@@ -102,7 +102,14 @@ function placement(file: string, manifest: Manifest, host: string | undefined): 
     }
   }
   if (manifest.insecure) env.HOSTMESH_TCP_INSECURE = '1';
-  if (manifest.nats) env.HOSTMESH_NATS_SERVERS = manifest.nats.servers.join(',');
+  if (manifest.nats) {
+    env.HOSTMESH_NATS_SERVERS = manifest.nats.servers.join(',');
+    if (manifest.nats.tls) {
+      if (!manifest.tls) throw new ManifestError(file, 'nats.tls', 'needs the manifest\'s tls files (ca, cert, key) to present to the NATS servers');
+      env.HOSTMESH_NATS_TLS = '1';
+    }
+    if (manifest.nats.insecure) env.HOSTMESH_NATS_INSECURE = '1';
+  }
   return { host: key, address: key === undefined ? undefined : manifest.hosts![key]!.address, env };
 }
 

@@ -12,7 +12,7 @@ export interface Manifest {
   /** Plain TCP between hosts, without TLS: only for networks trusted end to end. */
   insecure?: boolean;
   /** NATS servers for the services' `nats` bindings and discovery across hosts. */
-  nats?: { servers: string[] };
+  nats?: { servers: string[]; tls?: boolean; insecure?: boolean };
   services: Record<string, ServiceEntry>;
 }
 

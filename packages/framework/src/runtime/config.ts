@@ -51,7 +51,7 @@ export interface MeshOptions {
    * registered and nothing connects to NATS. Env: HOSTMESH_NATS_SERVERS (comma-separated).
    * `heartbeatMs`: how often each connection proves its peer alive (default 500); `announceMs`: how often a service re-announces itself to the other hosts (default 2000; forgotten after 3×).
    */
-  nats?: { servers: string | string[]; heartbeatMs?: number; announceMs?: number };
+  nats?: NatsOptions;
   logger?: Logger;
   /** Env: HOSTMESH_LOG_LEVEL. */
   logLevel?: LogLevel;
@@ -89,7 +89,7 @@ export interface MeshConfig {
   shm: { ringBytes: number; spin: SpinOptions };
   mqueue: { depth: number; messageSize: number };
   /** Set only when NATS servers are configured. */
-  nats?: { servers: string[]; heartbeatMs: number; announceMs: number };
+  nats?: NatsConfig;
   logLevel: LogLevel;
   // --- peer authorization ---
   peers: PeerPolicyConfig;
@@ -119,6 +119,7 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
     if (!BINDING_REQUESTS.includes(value)) fail(`bindings.${key}`, value, `one of ${BINDING_REQUESTS.join(', ')}`);
   }
   const tcpHost = options.tcp?.host ?? (env.HOSTMESH_TCP_HOST || undefined) ?? '127.0.0.1';
+  const tls = resolveTls(options.tls, env);
   return {
     namespace,
     runtimeDir: options.runtimeDir ?? env.HOSTMESH_RUNTIME_DIR,
@@ -153,27 +154,76 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
         16 << 20,
       ),
     },
-    ...resolveNats(options.nats, env),
+    ...resolveNats(options.nats, env, tls),
     logLevel,
     peers: resolvePeers(options.peers, env),
-    tls: resolveTls(options.tls, env),
+    tls,
   };
 }
 
 // --- nats (see docs/nats.md) ---
 
-function resolveNats(options: MeshOptions['nats'], env: NodeJS.ProcessEnv): Pick<MeshConfig, 'nats'> {
+export interface NatsOptions {
+  servers: string | string[];
+  heartbeatMs?: number;
+  announceMs?: number;
+  /** TLS to the NATS server with this process's `tls` files (its CA verifies the server; the certificate is presented to it). Env: HOSTMESH_NATS_TLS=1. */
+  tls?: boolean;
+  /** Credentials the NATS server requires: a token, or a user and password. Env: HOSTMESH_NATS_TOKEN, HOSTMESH_NATS_USER, HOSTMESH_NATS_PASS. */
+  token?: string;
+  user?: string;
+  pass?: string;
+  /** Allow plaintext to a NATS server off loopback. Env: HOSTMESH_NATS_INSECURE=1. */
+  insecure?: boolean;
+}
+
+export interface NatsConfig {
+  servers: string[];
+  heartbeatMs: number;
+  announceMs: number;
+  /** Set when the connection to NATS is TLS (the process's `tls` files). */
+  tls?: TlsFileOptions;
+  token?: string;
+  user?: string;
+  pass?: string;
+}
+
+function resolveNats(options: NatsOptions | undefined, env: NodeJS.ProcessEnv, tls: TlsFileOptions | undefined): Pick<MeshConfig, 'nats'> {
   const raw = options?.servers ?? env.HOSTMESH_NATS_SERVERS;
   if (raw === undefined || raw === '') return {};
   const servers = (Array.isArray(raw) ? raw : String(raw).split(',')).map((server) => String(server).trim()).filter(Boolean);
   if (servers.length === 0) fail('nats.servers', raw, 'one or more server URLs such as nats://127.0.0.1:4222');
+  const wantsTls = options?.tls ?? env.HOSTMESH_NATS_TLS === '1';
+  if (wantsTls && !tls) fail('nats.tls', true, 'the tls files (tls.ca, tls.cert, tls.key; env HOSTMESH_TLS_*) to present to the NATS server');
+  const insecure = options?.insecure ?? env.HOSTMESH_NATS_INSECURE === '1';
+  if (!wantsTls && !insecure) {
+    const open = servers.find((server) => !isLoopbackUrl(server) && !server.startsWith('tls://'));
+    if (open) fail('nats.servers', open, 'a loopback server, or TLS to it: nats.tls (HOSTMESH_NATS_TLS=1) with the tls files; nats.insecure (HOSTMESH_NATS_INSECURE=1) allows plaintext');
+  }
+  const token = options?.token ?? (env.HOSTMESH_NATS_TOKEN || undefined);
+  const user = options?.user ?? (env.HOSTMESH_NATS_USER || undefined);
+  const pass = options?.pass ?? (env.HOSTMESH_NATS_PASS || undefined);
+  if ((user === undefined) !== (pass === undefined)) fail(user === undefined ? 'nats.user' : 'nats.pass', null, 'nats.user and nats.pass together (HOSTMESH_NATS_USER, HOSTMESH_NATS_PASS)');
   return {
     nats: {
       servers,
       heartbeatMs: positive('nats.heartbeatMs', options?.heartbeatMs ?? 500, 60_000),
       announceMs: positive('nats.announceMs', options?.announceMs ?? numberEnv(env, 'HOSTMESH_NATS_ANNOUNCE_MS') ?? 2000, 600_000),
+      ...(wantsTls ? { tls } : {}),
+      ...(token !== undefined ? { token } : {}),
+      ...(user !== undefined ? { user, pass } : {}),
     },
   };
+}
+
+function isLoopbackUrl(server: string): boolean {
+  let host: string;
+  try {
+    host = new URL(server.includes('://') ? server : `nats://${server}`).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    fail('nats.servers', server, 'a server URL such as nats://127.0.0.1:4222');
+  }
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 // --- peer authorization (see docs/security.md) ---

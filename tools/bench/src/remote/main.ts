@@ -147,8 +147,10 @@ async function main(): Promise<void> {
       natsSkipped = (error as Error).message;
     }
     if (nats) {
-      const natsEnv = { HOSTMESH_BINDINGS: '{"*":"nats"}', HOSTMESH_NATS_SERVERS: nats.url };
-      const natsMesh = { nats: { servers: nats.url } };
+      // Plaintext to the broker on the lab's veth (a namespace of ours): measured as the TCP
+      // plaintext row is; a real deployment sets nats.tls.
+      const natsEnv = { HOSTMESH_BINDINGS: '{"*":"nats"}', HOSTMESH_NATS_SERVERS: nats.url, HOSTMESH_NATS_INSECURE: '1' };
+      const natsMesh = { nats: { servers: nats.url, insecure: true } };
       services.push({ name: `hostmesh nats (server and service in ${lab ? 'B' : 'this host'})`, namespace: 'rb-nats', prefix: local, env: natsEnv, mesh: natsMesh });
       if (lab && veth) services.push({ name: `hostmesh nats, service across the veth (A → server in B)`, namespace: 'rb-nats-veth', prefix: lab.exec('a'), env: natsEnv, mesh: natsMesh });
     }

@@ -30,7 +30,7 @@ describe('nats configuration', () => {
     const withServers = resolveConfig({ logLevel: 'silent' }, { HOSTMESH_NATS_SERVERS: 'nats://127.0.0.1:1, nats://127.0.0.1:2' });
     expect(withServers.nats).toEqual({ servers: ['nats://127.0.0.1:1', 'nats://127.0.0.1:2'], heartbeatMs: 500, announceMs: 2000 });
     expect(createMeshContainer(withServers, {}, 'test').get(TransportRegistry).has('nats')).toBe(true);
-    expect(resolveConfig({ nats: { servers: ['nats://a:4222'], heartbeatMs: 100 } }, { HOSTMESH_NATS_ANNOUNCE_MS: '300' }).nats).toEqual({ servers: ['nats://a:4222'], heartbeatMs: 100, announceMs: 300 });
+    expect(resolveConfig({ nats: { servers: ['nats://localhost:4222'], heartbeatMs: 100 } }, { HOSTMESH_NATS_ANNOUNCE_MS: '300' }).nats).toEqual({ servers: ['nats://localhost:4222'], heartbeatMs: 100, announceMs: 300 });
     expect(() => resolveConfig({ nats: { servers: ' , ' } }, {})).toThrow(/nats\.servers/);
   });
 });

@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
 import { inject, injectable } from 'inversify';
 import { connect as natsConnect, createInbox, ErrorCode, nuid, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
-import { ConnectionLostError, FrameError, ServiceUnavailableError } from '../../errors/errors';
+import { ConnectionLostError, FrameError, PeerRefusedError, ServiceUnavailableError, TlsError } from '../../errors/errors';
+import { isTlsFailure } from '../socket/tls-options';
 import { FrameParser } from '../../protocol/frame-parser';
-import { MESH_CONFIG, type MeshConfig } from '../../runtime/config';
+import { MESH_CONFIG, type MeshConfig, type NatsConfig } from '../../runtime/config';
 import { LOGGER, type Logger } from '../../runtime/logger';
 import type { Connection, ConnectionHandler, ConnectRequest, ListenRequest, PeerInfo, Transport, TransportAddress, TransportServer } from '../transport';
 
@@ -57,6 +58,8 @@ class SharedNats {
     private readonly servers: string[],
     private readonly logger: Logger,
     private readonly name: string,
+    /** TLS files and credentials for the NATS server (docs/nats.md, "Securing the link"). */
+    private readonly secure: Pick<NatsConfig, 'tls' | 'token' | 'user' | 'pass'> = {},
   ) {}
 
   async acquire(): Promise<NatsConnection> {
@@ -90,14 +93,24 @@ class SharedNats {
 
   private current(): Promise<NatsConnection> {
     if (this.nc) return this.nc;
-    const opening = natsConnect({ servers: this.servers, name: this.name, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 2000 }).then(
+    const { tls, token, user, pass } = this.secure;
+    const opening = natsConnect({
+      servers: this.servers,
+      name: this.name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      timeout: 2000,
+      ...(tls ? { tls: { caFile: tls.ca, certFile: tls.cert, keyFile: tls.key } } : {}),
+      ...(token !== undefined ? { token } : {}),
+      ...(user !== undefined ? { user, pass } : {}),
+    }).then(
       (nc) => {
         void this.watch(nc);
         return nc;
       },
       (error: Error) => {
         if (this.nc === opening) this.nc = null;
-        throw new ServiceUnavailableError(`cannot connect to NATS at ${this.servers.join(', ')}: ${error.message}`, { cause: error });
+        throw connectError(this.servers, error);
       },
     );
     this.nc = opening;
@@ -125,6 +138,28 @@ class SharedNats {
       }
     }
   }
+}
+
+/**
+ * Why NATS refused us, typed: credentials the server does not accept and TLS failures are
+ * final (retrying cannot help), anything else (server down, unreachable) is retryable.
+ */
+function connectError(servers: string[], error: Error & { code?: string }): Error {
+  const where = servers.join(', ');
+  if (error.code === ErrorCode.AuthorizationViolation || error.code === ErrorCode.AuthenticationExpired) {
+    return new PeerRefusedError(`the NATS server at ${where} refused this process: ${error.message} (check nats.token or nats.user/pass; HOSTMESH_NATS_TOKEN, HOSTMESH_NATS_USER/PASS)`, {
+      cause: error,
+      data: { address: where, reason: error.code },
+    });
+  }
+  const cause = (error as { cause?: Error & { code?: string } }).cause;
+  if (error.code === ErrorCode.Tls || isTlsFailure(error) || (cause !== undefined && isTlsFailure(cause))) {
+    return new TlsError(`TLS to the NATS server at ${where} failed: ${cause?.message ?? error.message} (nats.tls uses the tls.ca/cert/key files)`, {
+      cause: error,
+      data: { address: where, reason: cause?.code ?? error.code },
+    });
+  }
+  return new ServiceUnavailableError(`cannot connect to NATS at ${where}: ${error.message}`, { cause: error });
 }
 
 /** What both ends of a virtual connection share: a byte stream over NATS messages. */
@@ -414,7 +449,7 @@ export class NatsTransport implements Transport {
     if (!config.nats) throw new TypeError('the nats transport needs nats.servers (HOSTMESH_NATS_SERVERS)');
     this.servers = config.nats.servers;
     this.heartbeatMs = config.nats.heartbeatMs;
-    this.shared = new SharedNats(this.servers, logger, `hostmesh ${process.pid}`);
+    this.shared = new SharedNats(this.servers, logger, `hostmesh ${process.pid}`, config.nats);
   }
 
   /**
