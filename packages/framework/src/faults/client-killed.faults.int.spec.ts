@@ -43,7 +43,7 @@ describe('fault: a client SIGKILLed while holding a ring or a lock', () => {
   it('reclaims the ring pair of an shm client killed mid-write, and serves the others throughout', async () => {
     const flooders = await Promise.all(
       [0, 1].map(async () => {
-        const child = await spawnService(faultFixture('shm-flooder'), { env, args: [String(256 * 1024), '4'] });
+        const child = await spawnService(faultFixture('flooder'), { env, args: [String(256 * 1024), '4'] });
         await child.waitForOutput(/replies \d+/, 15_000);
         return child;
       }),
