@@ -1,8 +1,9 @@
 /**
- * `npm run soak [-- --seconds 60] [--clients 2] [--mechanisms uds,tcp,shm,fifo,mqueue] [--json FILE]`
+ * `npm run soak [-- --seconds 60] [--clients 2] [--mechanisms uds,tcp,tls,shm,fifo,mqueue,nats] [--json FILE]`
  *
  * A bounded load run against one soak service per mechanism (`mqueue` = calls over uds,
- * events over a message queue), with several client processes each: random payload sizes
+ * events over a message queue; `tls` = tcp with mutual TLS on 127.0.0.1, certificates made
+ * for the run; `nats` = through a nats-server started on loopback for the run), with several client processes each: random payload sizes
  * up to 1 MiB, every reply checked against its request, events counted at both ends,
  * connections churned. It fails (exit 1) on any mismatch, error, lost event, memory or fd
  * growth beyond the stated bound, or a kernel object left behind.
@@ -11,18 +12,21 @@ import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
-import { Mesh } from '@hostmesh/framework';
+import { generateDevCerts, Mesh, type MeshOptions, type TlsFileOptions } from '@hostmesh/framework';
 import { userPrefix } from '@hostmesh/native';
 import { startChild, stopChildren } from '../children';
+import { startNatsServer } from '../remote/nats-server';
 import { Soak } from './soak.contract';
 
 const args = process.argv.slice(2);
 const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const SECONDS = Number(option('--seconds') ?? 60);
 const CLIENTS = Number(option('--clients') ?? 2);
-const MECHANISMS = (option('--mechanisms') ?? 'uds,tcp,shm,fifo,mqueue').split(',');
-if (!(SECONDS > 0 && SECONDS <= 3600) || !(CLIENTS >= 1 && CLIENTS <= 16) || MECHANISMS.some((m) => !['uds', 'tcp', 'shm', 'fifo', 'mqueue'].includes(m))) {
-  console.error('usage: soak [--seconds 1..3600] [--clients 1..16] [--mechanisms uds,tcp,shm,fifo,mqueue] [--json FILE]');
+/** `tls` = tcp with mutual TLS on 127.0.0.1; `nats` = through a nats-server started for the run. */
+const ALL_MECHANISMS = ['uds', 'tcp', 'tls', 'shm', 'fifo', 'mqueue', 'nats'];
+const MECHANISMS = (option('--mechanisms') ?? ALL_MECHANISMS.join(',')).split(',');
+if (!(SECONDS > 0 && SECONDS <= 3600) || !(CLIENTS >= 1 && CLIENTS <= 16) || MECHANISMS.some((m) => !ALL_MECHANISMS.includes(m))) {
+  console.error(`usage: soak [--seconds 1..3600] [--clients 1..16] [--mechanisms ${ALL_MECHANISMS.join(',')}] [--json FILE]`);
   process.exit(2);
 }
 /** RSS may grow by this much between the end of warm-up and the end of the run. */
@@ -62,8 +66,30 @@ export interface SoakResult {
   failures: string[];
 }
 
+/** What the run set up for the mechanisms that need more than a binding: certificates, a NATS server. */
+interface Extras {
+  tls?: TlsFileOptions;
+  natsUrl?: string;
+}
+
 function bindingsFor(mechanism: string): string {
-  return JSON.stringify(mechanism === 'mqueue' ? { '*': 'uds', 'soak.tick': 'mqueue' } : { '*': mechanism });
+  if (mechanism === 'mqueue') return JSON.stringify({ '*': 'uds', 'soak.tick': 'mqueue' });
+  return JSON.stringify({ '*': mechanism === 'tls' ? 'tcp' : mechanism });
+}
+
+/** The environment a service and its clients get for `mechanism` (HOSTMESH_*). */
+function envFor(mechanism: string, extras: Extras): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { HOSTMESH_BINDINGS: bindingsFor(mechanism) };
+  if (mechanism === 'tls') Object.assign(env, { HOSTMESH_TLS_CA: extras.tls!.ca, HOSTMESH_TLS_CERT: extras.tls!.cert, HOSTMESH_TLS_KEY: extras.tls!.key });
+  if (mechanism === 'nats') env.HOSTMESH_NATS_SERVERS = extras.natsUrl;
+  return env;
+}
+
+/** The same, as options of a Mesh in this process. */
+function meshOptionsFor(mechanism: string, extras: Extras): MeshOptions {
+  if (mechanism === 'tls') return { tls: extras.tls };
+  if (mechanism === 'nats') return { nats: { servers: extras.natsUrl! } };
+  return {};
 }
 
 /** This user's kernel objects: shm segments, semaphores and doorbells in /dev/shm, queues in /dev/mqueue when mounted. */
@@ -96,10 +122,10 @@ function fdCount(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
-function runClient(runtimeDir: string, namespace: string, mechanism: string, publisher: string): Promise<ClientReport> {
+function runClient(runtimeDir: string, namespace: string, mechanism: string, publisher: string, extras: Extras): Promise<ClientReport> {
   const file = join(__dirname, `soak-client.child${extname(__filename)}`);
   const child = spawn(process.execPath, [...process.execArgv, file, String(SECONDS), publisher], {
-    env: { ...process.env, HOSTMESH_RUNTIME_DIR: runtimeDir, HOSTMESH_NAMESPACE: namespace, HOSTMESH_BINDINGS: bindingsFor(mechanism) },
+    env: { ...process.env, HOSTMESH_RUNTIME_DIR: runtimeDir, HOSTMESH_NAMESPACE: namespace, ...envFor(mechanism, extras) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -115,8 +141,8 @@ function runClient(runtimeDir: string, namespace: string, mechanism: string, pub
   });
 }
 
-async function receivedBy(runtimeDir: string, namespace: string, expected: number): Promise<number> {
-  const mesh = Mesh.connect({ runtimeDir, namespace, logLevel: 'warn' });
+async function receivedBy(runtimeDir: string, namespace: string, expected: number, options: MeshOptions): Promise<number> {
+  const mesh = Mesh.connect({ runtimeDir, namespace, logLevel: 'warn', ...options });
   try {
     const client = mesh.client(Soak);
     let total = 0;
@@ -138,13 +164,23 @@ async function main(): Promise<void> {
   const started = performance.now();
   const rows: SoakRow[] = [];
   const failures: string[] = [];
+  const extras: Extras = {};
+  let nats: { url: string; stop(): Promise<void> } | undefined;
   try {
+    if (MECHANISMS.includes('tls')) {
+      const pki = generateDevCerts({ outDir: join(runtimeDir, 'pki'), hosts: [{ name: 'soak', addresses: [] }], days: 1 });
+      extras.tls = { ca: pki.ca.cert, cert: pki.hosts.soak!.cert, key: pki.hosts.soak!.key };
+    }
+    if (MECHANISMS.includes('nats')) {
+      nats = await startNatsServer();
+      extras.natsUrl = nats.url;
+    }
     const servers = new Map<string, number>();
     for (const mechanism of MECHANISMS) {
       const child = await startChild('soak/soak.service', [], {
         HOSTMESH_RUNTIME_DIR: runtimeDir,
         HOSTMESH_NAMESPACE: `soak-${mechanism}`,
-        HOSTMESH_BINDINGS: bindingsFor(mechanism),
+        ...envFor(mechanism, extras),
         // startChild waits for the 'ready' line, logged at info.
         HOSTMESH_LOG_LEVEL: 'info',
       });
@@ -156,7 +192,7 @@ async function main(): Promise<void> {
     }, SECONDS * 250);
     const reports = await Promise.all(
       MECHANISMS.map((mechanism) =>
-        Promise.all(Array.from({ length: CLIENTS }, (_, i) => runClient(runtimeDir, `soak-${mechanism}`, mechanism, `${mechanism}-${i}`))),
+        Promise.all(Array.from({ length: CLIENTS }, (_, i) => runClient(runtimeDir, `soak-${mechanism}`, mechanism, `${mechanism}-${i}`, extras))),
       ),
     );
     clearTimeout(warmTimer);
@@ -175,7 +211,7 @@ async function main(): Promise<void> {
         mismatches: sum((r) => r.mismatches),
         errors,
         eventsSent,
-        eventsReceived: await receivedBy(runtimeDir, `soak-${mechanism}`, eventsSent),
+        eventsReceived: await receivedBy(runtimeDir, `soak-${mechanism}`, eventsSent, meshOptionsFor(mechanism, extras)),
         reconnects: sum((r) => r.reconnects),
         rssWarmMiB: Math.round(w.rss / 2 ** 20),
         rssEndMiB: Math.round(rssBytes(pid) / 2 ** 20),
@@ -192,6 +228,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await stopChildren();
+    await nats?.stop();
     for (const mechanism of MECHANISMS) {
       const mesh = Mesh.connect({ runtimeDir, namespace: `soak-${mechanism}`, logLevel: 'silent' });
       // Durable event queues outlive their services by design; these belong to the soak.

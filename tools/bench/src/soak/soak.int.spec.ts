@@ -8,7 +8,7 @@ import type { SoakResult } from './main';
 // reconnect every few seconds, random payloads up to 1 MiB. The soak's checks are the point:
 // every reply matched, every event arrived, no object left behind.
 const MAIN = join(__dirname, '..', '..', 'dist', 'soak', 'main.js');
-const MECHANISMS = ['uds', 'tcp', 'shm', 'fifo', 'mqueue'];
+const MECHANISMS = ['uds', 'tcp', 'tls', 'shm', 'fifo', 'mqueue', 'nats'];
 
 describe('npm run soak -- --seconds 6', () => {
   const out = mkdtempSync(join(tmpdir(), 'hm-soak-test-'));
