@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadManifest, manifestNamespace } from './load-manifest';
 import { ManifestError } from './manifest-error';
@@ -103,6 +103,8 @@ describe('loadManifest', () => {
       const here = loadManifest(file, {});
       expect(here.host).toBe('a');
       expect(here.services.map((s) => s.name).sort()).toEqual(['gateway', 'pricing']);
+      const byName = write('named.json', { hosts: { a: { address: '10.77.0.1' }, b: { address: hostname() } }, insecure: true, services });
+      expect(loadManifest(byName, {}).host).toBe('b');
     });
 
     it('hands every local service the TLS files, {host} replaced by this host', () => {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { dirname, extname, relative, resolve } from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import schema from './hostmesh.schema.json';
@@ -114,14 +114,16 @@ function placement(file: string, manifest: Manifest, host: string | undefined): 
 }
 
 /**
- * Without --host: the key of `hosts` whose address is one of this machine's, when the
+ * Without --host: the key of `hosts` whose address is one of this machine's (or its host
+ * name), when the
  * manifest places services at all. None or several matching is an error naming them, so
  * `up` never silently starts none of the placed services.
  */
 function detectHost(file: string, manifest: Manifest): string | undefined {
   const hosts = Object.entries(manifest.hosts ?? {});
   if (hosts.length === 0 || !Object.values(manifest.services).some((s) => s.host !== undefined)) return undefined;
-  const mine = new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)));
+  // This machine's interface addresses, and its host name for manifests that give hosts by name.
+  const mine = new Set([...Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)), hostname()]);
   const matching = hosts.filter(([, h]) => mine.has(h.address)).map(([key]) => key);
   if (matching.length === 1) return matching[0];
   const listed = hosts.map(([key, h]) => `${key}=${h.address}`).join(', ');

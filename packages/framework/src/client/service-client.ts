@@ -104,6 +104,9 @@ export class ServiceClient implements Caller {
       // The instance this route was resolved for is gone, another one (on another host, say)
       // is reached otherwise: re-resolve, so the next calls take that way.
       if (all.length > 0 && !this.forced) this.adopt(all[0]!);
+      // Nothing here, and the other hosts are out of sight for good (NATS refused us): say why.
+      const problem = all.length === 0 ? this.deps.registry.remoteProblem() : undefined;
+      if (problem) throw problem;
       throw new ServiceUnavailableError(
         `no live instance of '${this.service}' with a ${kind} listener in namespace '${this.deps.config.namespace}'`,
       );

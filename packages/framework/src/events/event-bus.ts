@@ -132,10 +132,13 @@ export class EventBus {
   private async refresh(): Promise<void> {
     const fresh = new Map<string, Subscriber[]>();
     const add = (name: string, subscriber: Subscriber) => fresh.set(name, [...(fresh.get(name) ?? []), subscriber]);
+    /** `service\0event` of the durable subscriptions with a queue here. */
     const durable = new Set<string>();
     for (const record of await this.registry.listSubscriptions()) {
-      durable.add(record.service);
-      for (const name of record.events) add(name, { key: record.service, service: record.service, instance: undefined, kind: 'mqueue' });
+      for (const name of record.events) {
+        durable.add(`${record.service}\0${name}`);
+        add(name, { key: record.service, service: record.service, instance: undefined, kind: 'mqueue' });
+      }
     }
     const remoteDurable = new Set<string>();
     for (const descriptor of await this.registry.listAll()) {
@@ -146,9 +149,8 @@ export class EventBus {
           // queue is out of reach: NATS carries the event (at most once) to one running
           // instance, as the queue would deliver it once per service, and not at all when
           // the service has a queue here too.
-          if (elsewhere === undefined || durable.has(descriptor.service)) continue;
           const once = `${descriptor.service}\0${subscription.event}`;
-          if (remoteDurable.has(once)) continue;
+          if (elsewhere === undefined || durable.has(once) || remoteDurable.has(once)) continue;
           remoteDurable.add(once);
         }
         const kind = elsewhere !== undefined ? 'nats' : this.transports.has(subscription.binding) ? subscription.binding : 'uds';

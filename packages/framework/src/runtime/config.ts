@@ -186,6 +186,8 @@ export interface NatsConfig {
   token?: string;
   user?: string;
   pass?: string;
+  /** Plaintext off loopback was allowed explicitly. */
+  insecure?: boolean;
 }
 
 function resolveNats(options: NatsOptions | undefined, env: NodeJS.ProcessEnv, tls: TlsFileOptions | undefined): Pick<MeshConfig, 'nats'> {
@@ -197,7 +199,8 @@ function resolveNats(options: NatsOptions | undefined, env: NodeJS.ProcessEnv, t
   if (wantsTls && !tls) fail('nats.tls', true, 'the tls files (tls.ca, tls.cert, tls.key; env HOSTMESH_TLS_*) to present to the NATS server');
   const insecure = options?.insecure ?? env.HOSTMESH_NATS_INSECURE === '1';
   if (!wantsTls && !insecure) {
-    const open = servers.find((server) => !isLoopbackUrl(server) && !server.startsWith('tls://'));
+    // Not even `tls://`: the NATS client takes TLS from the server's INFO, not from the scheme.
+    const open = servers.find((server) => !isLoopbackUrl(server));
     if (open) fail('nats.servers', open, 'a loopback server, or TLS to it: nats.tls (HOSTMESH_NATS_TLS=1) with the tls files; nats.insecure (HOSTMESH_NATS_INSECURE=1) allows plaintext');
   }
   const token = options?.token ?? (env.HOSTMESH_NATS_TOKEN || undefined);
@@ -212,6 +215,7 @@ function resolveNats(options: NatsOptions | undefined, env: NodeJS.ProcessEnv, t
       ...(wantsTls ? { tls } : {}),
       ...(token !== undefined ? { token } : {}),
       ...(user !== undefined ? { user, pass } : {}),
+      ...(insecure ? { insecure } : {}),
     },
   };
 }

@@ -14,6 +14,8 @@ export interface RemoteDirectory {
   /** Calls `listener` when a remote service appears or goes. */
   watch(listener: () => void): () => void;
   close(): Promise<void>;
+  /** Why the directory cannot see the other hosts, when retrying cannot help (refused credentials, TLS). */
+  problem?(): Error | undefined;
 }
 
 export const REMOTE_DIRECTORY = Symbol.for('hostmesh:remote-directory');

@@ -82,6 +82,11 @@ export class ServiceRegistry {
       .map((d) => ({ ...d, listeners: { nats: d.listeners.nats }, remote: { host: d.host, via: 'nats' as const } }));
   }
 
+  /** Why services on other hosts cannot be seen, when that is final (see RemoteDirectory.problem). */
+  remoteProblem(): Error | undefined {
+    return this.remote?.problem?.();
+  }
+
   /** This host's services: the runtime directory. */
   async list(): Promise<ServiceDescriptor[]> {
     let names: string[];

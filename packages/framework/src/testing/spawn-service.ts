@@ -35,7 +35,7 @@ export class SpawnedService {
   readonly exited: Promise<Exit>;
   private log = '';
   /** Patterns being waited for, checked as output arrives (the bounded log may drop a line before a poll sees it). */
-  private readonly waiters = new Map<string | RegExp, () => void>();
+  private readonly waiters = new Set<{ pattern: string | RegExp; found: () => void }>();
 
   constructor(readonly child: ChildProcess) {
     live.add(child);
@@ -44,7 +44,7 @@ export class SpawnedService {
       if (this.waiters.size > 0) {
         // A line may straddle two chunks: look at the end of what came before, too.
         const window = this.log.slice(-4096) + text;
-        for (const [pattern, found] of this.waiters) if (matchesPattern(window, pattern)) found();
+        for (const waiter of this.waiters) if (matchesPattern(window, waiter.pattern)) waiter.found();
       }
       // Bounded, so a child that floods its output cannot exhaust the test's memory.
       this.log = (this.log + text).slice(-256 * 1024);
@@ -73,17 +73,19 @@ export class SpawnedService {
 
   /** Resolves once the output contains `pattern`; rejects after `timeoutMs` or if the child exits. */
   async waitForOutput(pattern: string | RegExp, timeoutMs = 5000): Promise<void> {
-    let seen = matchesPattern(this.log, pattern);
-    this.waiters.set(pattern, () => (seen = true));
+    let seen = false;
+    const waiter = { pattern, found: () => (seen = true) };
+    this.waiters.add(waiter);
     try {
       const deadline = Date.now() + timeoutMs;
-      while (!seen) {
+      // The whole (bounded) log too: a match longer than a chunk and its look-behind window.
+      while (!seen && !matchesPattern(this.log, pattern)) {
         if (!this.running) throw new Error(`child exited before printing ${pattern}; output:\n${this.log}`);
         if (Date.now() > deadline) throw new Error(`child did not print ${pattern} within ${timeoutMs} ms; output:\n${this.log}`);
         await sleep(10);
       }
     } finally {
-      this.waiters.delete(pattern);
+      this.waiters.delete(waiter);
     }
   }
 

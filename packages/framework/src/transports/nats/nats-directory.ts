@@ -1,5 +1,6 @@
 import { createInbox, type NatsConnection, type Subscription } from 'nats';
 import { inject, injectable } from 'inversify';
+import { PeerRefusedError } from '../../errors/errors';
 import { MESH_CONFIG, type MeshConfig } from '../../runtime/config';
 import type { ServiceDescriptor } from '../../runtime/descriptor';
 import { LOGGER, type Logger } from '../../runtime/logger';
@@ -29,6 +30,7 @@ export class NatsDirectory implements RemoteDirectory {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private retryAt = 0;
+  private final: Error | undefined;
   private readonly logger: Logger;
 
   constructor(
@@ -71,6 +73,15 @@ export class NatsDirectory implements RemoteDirectory {
     if (this.send(nc, `${this.subject}.down`, { service, instance, host: ours.host, pid: ours.pid })) await boundedFlush(nc);
   }
 
+  problem(): Error | undefined {
+    return this.final;
+  }
+
+  private async reannounce(): Promise<void> {
+    const nc = await this.start();
+    if (nc && !nc.isClosed() && this.announced.size > 0) this.send(nc, `${this.subject}.up`, [...this.announced.values()]);
+  }
+
   watch(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -100,10 +111,14 @@ export class NatsDirectory implements RemoteDirectory {
         nc = await this.transport.acquireConnection();
       } catch (error) {
         this.logger.once('unreachable', 'warn', `services on other hosts are not discovered: ${(error as Error).message}`);
+        this.final = error instanceof PeerRefusedError ? error : undefined;
         this.retryAt = Date.now() + RETRY_MS;
         this.started = null;
+        // A service that never looks anything up must still be announced once NATS is back.
+        if (this.announced.size > 0) setTimeout(() => void this.reannounce(), RETRY_MS + 50).unref();
         return undefined;
       }
+      this.final = undefined;
       if (this.closed) {
         this.transport.releaseConnection();
         return undefined;

@@ -63,7 +63,8 @@ describe('services on other hosts, discovered over NATS', () => {
     server = await startOnA();
     mesh = connectB();
     expect(await mesh.registry.list()).toEqual([]); // host B's own registry: empty
-    const [found] = await mesh.registry.lookup('conformance');
+    // The first lookup waits briefly for answers; on a loaded machine one may come a little later.
+    const [found] = await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 1);
     expect(found).toMatchObject({ service: 'conformance', instance: '0', pid: server.pid, remote: { host: found!.host, via: 'nats' } });
     expect(Object.keys(found!.listeners)).toEqual(['nats']);
     const client = mesh.client(Conformance);
@@ -80,6 +81,7 @@ describe('services on other hosts, discovered over NATS', () => {
     );
     mesh = connectB();
     const client = mesh.client(Conformance);
+    await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 1);
     // B → A: an event published on B reaches the subscriber on A.
     await mesh.events.publish(new ConformancePing(41));
     expect(await until(() => client.received(), (r) => r.includes(41))).toContain(41);
@@ -94,7 +96,7 @@ describe('services on other hosts, discovered over NATS', () => {
   it('forgets a service that stops (at once) and one that is SIGKILLed (after 3 × announceMs)', async () => {
     server = await startOnA({ HOSTMESH_NATS_ANNOUNCE_MS: '200' });
     mesh = Mesh.connect({ runtimeDir: hostB.path, namespace, logLevel: 'silent', nats: { servers: nats.server.url, announceMs: 200 } });
-    expect(await mesh.registry.lookup('conformance')).toHaveLength(1);
+    expect(await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 1)).toHaveLength(1);
     await server.stop('SIGTERM');
     expect(await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 0, 3000)).toEqual([]);
 

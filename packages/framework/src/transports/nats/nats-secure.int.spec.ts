@@ -43,11 +43,15 @@ describe('securing the link to NATS', () => {
     strangers.remove();
   });
 
+  // The client is on "another host" (its own runtime directory): it finds the service only
+  // through NATS, so a refused connection to NATS shows in discovery as well as in the call.
+  const clientHost = tempRuntimeDir();
+  afterAll(() => clientHost.remove());
+
   async function serveAndCall(namespace: string, service: MeshOptions, client: MeshOptions): Promise<unknown> {
     const base = { runtimeDir: runtime.path, namespace, logLevel: 'silent' as const, gracePeriodMs: 500 };
     hosts.push(await ServiceHost.start(AdderService, { ...base, ...service, bindings: { '*': 'nats' } }));
-    // The client must go over NATS: it has the descriptor, but only the nats listener is forced.
-    const mesh = Mesh.connect({ ...base, defaultTimeoutMs: 1500, ...client });
+    const mesh = Mesh.connect({ ...base, runtimeDir: clientHost.path, defaultTimeoutMs: 1500, ...client });
     meshes.push(mesh);
     return mesh.client(Adder, { binding: 'nats' }).add(2, 3);
   }
@@ -56,8 +60,10 @@ describe('securing the link to NATS', () => {
     nats = await startNatsServer({ args: ['--auth', 's3cret-token'] });
     const ok = { nats: { servers: nats.url, token: 's3cret-token' } };
     await expect(serveAndCall(`tok-${process.pid}`, ok, ok)).resolves.toBe(5);
+    const started = Date.now();
     const refused = await serveAndCall(`tok2-${process.pid}`, ok, { nats: { servers: nats.url } }).catch((e: unknown) => e);
     expect(refused).toMatchObject({ name: 'PeerRefusedError', retryable: false });
+    expect(Date.now() - started).toBeLessThan(1500); // at once, not at the call's timeout
     expect(String((refused as Error).message)).toMatch(/NATS .*refused.*(authorization|AUTHORIZATION)/i);
   }, 30_000);
 
@@ -71,8 +77,18 @@ describe('securing the link to NATS', () => {
     expect(refused).toMatchObject({ name: 'TlsError', retryable: false });
   }, 30_000);
 
+  it('fails typed when nats.tls is set and the server offers no TLS', async () => {
+    nats = await startNatsServer();
+    const files = certs.tls('a');
+    const plain = { nats: { servers: nats.url } };
+    const refused = await serveAndCall(`notls-${process.pid}`, plain, { tls: files, nats: { servers: nats.url, tls: true } }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ name: 'TlsError', retryable: false });
+  }, 30_000);
+
   it('refuses plaintext to a NATS server off loopback unless told, and nats.tls without tls files', () => {
     expect(() => resolveConfig({ nats: { servers: 'nats://10.0.0.5:4222' } }, {})).toThrow(/nats\.servers="nats:\/\/10\.0\.0\.5:4222".*nats\.tls \(HOSTMESH_NATS_TLS=1\)/);
+    // The scheme does not make the client insist on TLS (the server's INFO does): not an opt-out.
+    expect(() => resolveConfig({ nats: { servers: 'tls://10.0.0.5:4222' } }, {})).toThrow(/nats\.servers="tls:/);
     expect(resolveConfig({ nats: { servers: 'nats://10.0.0.5:4222', insecure: true } }, {}).nats?.servers).toEqual(['nats://10.0.0.5:4222']);
     expect(resolveConfig({ tls: certs.tls('a') }, { HOSTMESH_NATS_SERVERS: '10.0.0.5:4222', HOSTMESH_NATS_TLS: '1' }).nats?.tls).toEqual(certs.tls('a'));
     expect(() => resolveConfig({ nats: { servers: 'nats://127.0.0.1:4222', tls: true } }, {})).toThrow(/nats\.tls=true: expected the tls files/);

@@ -59,7 +59,7 @@ class SharedNats {
     private readonly logger: Logger,
     private readonly name: string,
     /** TLS files and credentials for the NATS server (docs/nats.md, "Securing the link"). */
-    private readonly secure: Pick<NatsConfig, 'tls' | 'token' | 'user' | 'pass'> = {},
+    private readonly secure: Pick<NatsConfig, 'tls' | 'token' | 'user' | 'pass' | 'insecure'> = {},
   ) {}
 
   async acquire(): Promise<NatsConnection> {
@@ -93,13 +93,16 @@ class SharedNats {
 
   private current(): Promise<NatsConnection> {
     if (this.nc) return this.nc;
-    const { tls, token, user, pass } = this.secure;
+    const { tls, token, user, pass, insecure } = this.secure;
     const opening = natsConnect({
       servers: this.servers,
       name: this.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       timeout: 2000,
+      // Servers a cluster gossips are not ours to trust in plaintext: only the configured ones,
+      // unless the link is TLS (required of every server then) or plaintext was allowed.
+      ignoreClusterUpdates: !tls && !insecure,
       ...(tls ? { tls: { caFile: tls.ca, certFile: tls.cert, keyFile: tls.key } } : {}),
       ...(token !== undefined ? { token } : {}),
       ...(user !== undefined ? { user, pass } : {}),
@@ -153,7 +156,13 @@ function connectError(servers: string[], error: Error & { code?: string }): Erro
     });
   }
   const cause = (error as { cause?: Error & { code?: string } }).cause;
-  if (error.code === ErrorCode.Tls || isTlsFailure(error) || (cause !== undefined && isTlsFailure(cause))) {
+  if (error.code === ErrorCode.ServerOptionNotAvailable) {
+    // We asked for TLS (nats.tls) and the server does not offer it: retrying cannot help.
+    return new TlsError(`the NATS server at ${where} does not offer ${error.message || 'TLS'} (nats.tls is set)`, { cause: error, data: { address: where, reason: error.code } });
+  }
+  // A connection cut mid-handshake (a restart, a handshake timeout under load) is worth retrying.
+  const transient = /EOF|ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED/i.test(`${error.code ?? ''} ${error.message} ${cause?.code ?? ''} ${cause?.message ?? ''}`);
+  if (!transient && (error.code === ErrorCode.Tls || isTlsFailure(error) || (cause !== undefined && isTlsFailure(cause)))) {
     return new TlsError(`TLS to the NATS server at ${where} failed: ${cause?.message ?? error.message} (nats.tls uses the tls.ca/cert/key files)`, {
       cause: error,
       data: { address: where, reason: cause?.code ?? error.code },
