@@ -146,7 +146,12 @@ describe('hostmesh up / ps / call / down', () => {
     expect(readFileSync(join(runtime.path, 'flood', 'logs', 'flood@0.log'), 'utf8').length).toBeGreaterThan(100_000);
     await supervisor.kill(); // SIGKILL: no drain at all
     const children = instances.map((i) => ({ pid: i.pid!, start: processStartTime(i.pid!)! }));
-    await until(async () => children.every((c) => !isProcessAlive(c.pid, c.start)), 10_000);
+    // They notice on their control pipe and drain; a child flooding its (now broken) stdout
+    // on a loaded machine may take a while, but not forever.
+    await until(async () => children.every((c) => !isProcessAlive(c.pid, c.start)), 20_000).catch((error: Error) => {
+      const alive = children.filter((c) => isProcessAlive(c.pid, c.start)).map((c) => c.pid);
+      throw new Error(`${error.message}: still alive after the supervisor's SIGKILL: ${alive.join(', ')} (of ${instances.map((i) => `${i.service}=${i.pid}`).join(', ')})`);
+    });
     // The next up cleans up after it and runs.
     const again = await up(manifest);
     await again.waitForOutput('echo is ready', 20_000);
