@@ -1,8 +1,8 @@
 import { Mesh } from '../runtime/mesh';
-import { reapAll, spawnService, type SpawnedService } from '../testing/spawn-service';
+import { spawnService, type SpawnedService } from '../testing/spawn-service';
 import { tempRuntimeDir } from '../testing/temp-runtime';
 import { Sink, type Received } from './fixtures/faults.contract';
-import { exitWithin, faultFixture, removeStaleIn, until } from './faults.testing';
+import { exitWithin, faultFixture, tearDown, until } from './faults.testing';
 
 /**
  * Fault: a fast producer and a slow consumer. The producer (a child process) publishes
@@ -44,11 +44,7 @@ describe.each(['shm', 'mqueue'] as const)('fault: fast producer, slow consumer o
 
   afterAll(async () => {
     await mesh.registry.purgeSubscriptions();
-    await mesh.close(0);
-    await sink?.stop('SIGTERM', 3000);
-    await reapAll();
-    removeStaleIn(namespace);
-    runtime.remove();
+    await tearDown({ mesh, processes: [sink], namespace, runtime });
   }, 30_000);
 
   async function publish(policy: 'wait' | 'reject'): Promise<PublisherResult> {

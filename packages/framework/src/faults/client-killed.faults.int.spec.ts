@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { Mesh } from '../runtime/mesh';
 import { Conformance } from '../testing/fixtures/conformance.contract';
-import { reapAll, sleep, spawnService, type SpawnedService } from '../testing/spawn-service';
+import { sleep, spawnService, type SpawnedService } from '../testing/spawn-service';
 import { tempRuntimeDir } from '../testing/temp-runtime';
-import { faultFixture, removeStaleIn, shmEntries, startConformance, until } from './faults.testing';
+import { faultFixture, tearDown, shmEntries, startConformance, until } from './faults.testing';
 
 const LOCK_HOLDER = join(__dirname, '..', 'testing', 'fixtures', 'lock-holder.main.ts');
 /** How long the server may take to notice a dead client and remove its ring pair. */
@@ -30,11 +30,7 @@ describe('fault: a client SIGKILLed while holding a ring or a lock', () => {
 
   afterAll(async () => {
     mesh.locks.remove('faulty');
-    await mesh.close(0);
-    await server?.stop('SIGTERM', 3000);
-    await reapAll();
-    removeStaleIn(namespace);
-    runtime.remove();
+    await tearDown({ mesh, processes: [server], namespace, runtime });
   }, 30_000);
 
   const ringOf = (pid: number) => shmEntries(`.${namespace}.conformance.0.${pid}.`);

@@ -1,8 +1,8 @@
 import { Mesh } from '../runtime/mesh';
 import { Conformance } from '../testing/fixtures/conformance.contract';
-import { reapAll, sleep, spawnService, type SpawnedService } from '../testing/spawn-service';
+import { sleep, spawnService, type SpawnedService } from '../testing/spawn-service';
 import { tempRuntimeDir } from '../testing/temp-runtime';
-import { faultFixture, removeStaleIn, startConformance, until } from './faults.testing';
+import { faultFixture, tearDown, startConformance, until } from './faults.testing';
 
 /**
  * Fault: a *client* is SIGSTOPped with calls in flight (alive, connected, reading nothing).
@@ -39,11 +39,7 @@ describe.each(['uds', 'tcp', 'shm', 'fifo'] as const)('fault: a client SIGSTOPpe
   afterAll(async () => {
     flooder?.child.kill('SIGCONT');
     await flooder?.kill();
-    await mesh.close(0);
-    await server?.stop('SIGTERM', 3000);
-    await reapAll();
-    removeStaleIn(namespace);
-    runtime.remove();
+    await tearDown({ mesh, processes: [server], namespace, runtime });
   }, 30_000);
 
   it('serves the other clients while its replies back up, and delivers each of them after SIGCONT', async () => {

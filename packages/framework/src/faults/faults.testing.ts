@@ -2,7 +2,8 @@ import { readdirSync, unlinkSync } from 'node:fs';
 import { findStaleObjects } from '@hostmesh/native';
 import { join } from 'node:path';
 import { ConsoleLogger } from '../runtime/logger';
-import { sleep, spawnService, type Exit, type SpawnedService } from '../testing/spawn-service';
+import type { Mesh } from '../runtime/mesh';
+import { reapAll, sleep, spawnService, type Exit, type SpawnedService } from '../testing/spawn-service';
 
 /** Fixture entry points of the fault suite, run as TypeScript like the tests. */
 export function faultFixture(name: string): string {
@@ -85,4 +86,18 @@ export function removeStaleIn(namespace: string): string[] {
     }
   }
   return removed;
+}
+
+/**
+ * The end of a fault file, whatever its test did: a stopped process continued, the client
+ * mesh closed, the service processes stopped and every child reaped, the kernel objects a
+ * killed process left in `namespace` removed, the runtime directory deleted.
+ */
+export async function tearDown(parts: { mesh: Mesh; processes: Array<SpawnedService | undefined>; namespace: string; runtime: { remove(): void } }): Promise<void> {
+  for (const child of parts.processes) child?.child.kill('SIGCONT');
+  await parts.mesh.close(0);
+  for (const child of parts.processes) await child?.stop('SIGTERM', 3000);
+  await reapAll();
+  removeStaleIn(parts.namespace);
+  parts.runtime.remove();
 }

@@ -2,9 +2,9 @@ import { CallTimeoutError } from '../errors/errors';
 import { HostmeshError } from '../errors/hostmesh-error';
 import { Mesh } from '../runtime/mesh';
 import { Conformance } from '../testing/fixtures/conformance.contract';
-import { reapAll, type SpawnedService } from '../testing/spawn-service';
+import { type SpawnedService } from '../testing/spawn-service';
 import { tempRuntimeDir } from '../testing/temp-runtime';
-import { recordingLogger, removeStaleIn, settled, startConformance } from './faults.testing';
+import { recordingLogger, tearDown, settled, startConformance } from './faults.testing';
 
 /**
  * Fault: the server is SIGSTOPped (alive, connected, silent). Calls time out with a typed
@@ -29,14 +29,7 @@ describe.each(['uds', 'tcp', 'shm', 'fifo'] as const)('fault: server SIGSTOPped 
     server = await startConformance(kind, runtime.path, namespace);
   }, 30_000);
 
-  afterAll(async () => {
-    server?.child.kill('SIGCONT');
-    await mesh.close(0);
-    await server?.stop('SIGTERM', 3000);
-    await reapAll();
-    removeStaleIn(namespace);
-    runtime.remove();
-  }, 30_000);
+  afterAll(() => tearDown({ mesh, processes: [server], namespace, runtime }), 30_000);
 
   it('times calls out while it is stopped, then serves new calls and drops the late replies quietly', async () => {
     await expect(client.add(1, 2)).resolves.toBe(3);

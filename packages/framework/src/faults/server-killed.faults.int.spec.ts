@@ -4,9 +4,9 @@ import { CallTimeoutError, ConnectionLostError, ServiceUnavailableError } from '
 import { HostmeshError } from '../errors/hostmesh-error';
 import { Mesh } from '../runtime/mesh';
 import { Conformance } from '../testing/fixtures/conformance.contract';
-import { reapAll, sleep, type SpawnedService } from '../testing/spawn-service';
+import { sleep, type SpawnedService } from '../testing/spawn-service';
 import { tempRuntimeDir } from '../testing/temp-runtime';
-import { removeStaleIn, settled, shmEntries, startConformance } from './faults.testing';
+import { removeStaleIn, tearDown, settled, shmEntries, startConformance } from './faults.testing';
 
 /**
  * Fault: the server is SIGKILLed while calls are in flight, on every request/response
@@ -31,13 +31,7 @@ describe.each(['uds', 'tcp', 'shm', 'fifo'] as const)('fault: server SIGKILLed m
     server = await startConformance(kind, runtime.path, namespace);
   }, 30_000);
 
-  afterAll(async () => {
-    await mesh.close(0);
-    await server?.stop('SIGTERM', 3000);
-    await reapAll();
-    removeStaleIn(namespace);
-    runtime.remove();
-  }, 30_000);
+  afterAll(() => tearDown({ mesh, processes: [server], namespace, runtime }), 30_000);
 
   it('fails every call in flight with a retryable ConnectionLostError, at once, not at its timeout', async () => {
     await expect(client.add(1, 1)).resolves.toBe(2);
