@@ -162,4 +162,39 @@ describe('ShmChannel in one process', () => {
     expect(opener.isClosed).toBe(true);
     creator.close();
   });
+
+  it('delivers a message the peer sent just before closing, then reports the close', async () => {
+    const name = uniqueName('lastword');
+    const seen: string[] = [];
+    let closedAfter = -1;
+    const creator = ShmChannel.create(name, { onMessage: () => undefined });
+    ShmChannel.open(name, {
+      onMessage: (buffer, start, end) => {
+        const text = buffer.toString('utf8', start, end);
+        seen.push(text);
+        // Lands after this read took its snapshot of the ring, and before the close flag.
+        if (text === 'first') {
+          creator.send(Buffer.from('last'));
+          creator.close();
+        }
+      },
+      onClose: () => (closedAfter = seen.length),
+    }).unref();
+    creator.send(Buffer.from('first'));
+    await until(() => closedAfter >= 0);
+    expect(seen).toEqual(['first', 'last']);
+    expect(closedAfter).toBe(2);
+  });
+
+  it('delivers what the ring holds at once on deliverPending, past the drain budget', () => {
+    const name = uniqueName('pending');
+    const seen: number[] = [];
+    const creator = ShmChannel.create(name, { onMessage: () => undefined });
+    const opener = ShmChannel.open(name, { drainBudgetMs: 0, onMessage: (buffer, start) => seen.push(buffer[start]!) });
+    for (let i = 0; i < 100; i++) creator.send(Buffer.from([i]));
+    creator.close();
+    opener.deliverPending(); // before any event-loop turn could have polled
+    expect(seen).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    opener.close();
+  });
 });

@@ -229,6 +229,30 @@ export class ShmChannel {
     return new Promise((resolve, reject) => this.writeWaiters.push({ length, resolve, reject }));
   }
 
+  /**
+   * Delivers what the inbound ring already holds, now, past the drain budget: for an end
+   * that learned by other means (its handshake socket closed) that the peer has gone, so
+   * the peer's last messages are not dropped with the mapping. Bounded: a peer still
+   * writing cannot keep it going for more than a few ring-fulls.
+   */
+  deliverPending(): void {
+    if (this.closed || this.polling) return;
+    this.polling = true;
+    try {
+      for (let round = 0; round < 8; round++) {
+        const delivered = this.inbound.read(this.onMessage, Number.MAX_SAFE_INTEGER, this.stopReading);
+        this.stats.delivered += delivered;
+        if (delivered === 0 || this.closed) return;
+      }
+    } catch (error) {
+      if (!(error instanceof RingCorruptedError)) throw error;
+      this.corrupted(error);
+    } finally {
+      this.polling = false;
+      if (this.closed) this.release();
+    }
+  }
+
   /** Closes this end: the peer is told, the mapping goes, and the creator removes the names. */
   close(): void {
     if (this.closed) return;
@@ -323,6 +347,9 @@ export class ShmChannel {
         this.wakeWriters();
         if (this.closed) return;
         if (this.peerClosed()) {
+          // The peer sets the flag after its last message: one published after the read
+          // above began is still in the ring, and must be delivered before the close.
+          if (this.inbound.hasMessages()) continue;
           if (!this.peerCloseReported) {
             this.peerCloseReported = true;
             this.options.onClose?.();

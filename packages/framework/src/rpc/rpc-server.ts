@@ -20,7 +20,8 @@ export class RpcServer {
   draining = false;
   private readonly connections = new Set<ServerConnection>();
   private inFlight = 0;
-  private idleWaiters: Array<() => void> = [];
+  private readonly idleWaiters: Array<() => void> = [];
+  private readonly disconnectWaiters: Array<() => void> = [];
 
   constructor(
     readonly service: string,
@@ -72,6 +73,7 @@ export class RpcServer {
 
   forget(connection: ServerConnection): void {
     this.connections.delete(connection);
+    if (this.connections.size === 0) for (const wake of this.disconnectWaiters.splice(0)) wake();
   }
 
   callStarted(): void {
@@ -79,11 +81,7 @@ export class RpcServer {
   }
 
   callEnded(): void {
-    if (--this.inFlight === 0 && this.idleWaiters.length > 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const wake of waiters) wake();
-    }
+    if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   /** From now on new calls are refused with ServiceStoppingError; running ones finish. */
@@ -93,22 +91,32 @@ export class RpcServer {
 
   /** Resolves true when nothing is in flight, false if `timeoutMs` passed first. */
   whenIdle(timeoutMs: number): Promise<boolean> {
-    if (this.inFlight === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.idleWaiters = this.idleWaiters.filter((wake) => wake !== done);
-        resolve(false);
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.idleWaiters.push(done);
-    });
+    return this.inFlight === 0 ? Promise.resolve(true) : waitFor(this.idleWaiters, timeoutMs);
   }
 
-  /** Closes every connection after flushing replies already written. */
-  closeConnections(): void {
+  /**
+   * Closes every connection after flushing replies already written. Resolves true once all
+   * have closed (the replies left this process: exiting before that loses them), false if
+   * `timeoutMs` passed first.
+   */
+  closeConnections(timeoutMs: number): Promise<boolean> {
     for (const connection of this.connections) connection.close();
+    return this.connections.size === 0 ? Promise.resolve(true) : waitFor(this.disconnectWaiters, timeoutMs);
   }
+}
+
+/** Adds a waker to `waiters`; resolves true when it is called, false after `timeoutMs`. */
+function waitFor(waiters: Array<() => void>, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      const index = waiters.indexOf(done);
+      if (index >= 0) waiters.splice(index, 1);
+      resolve(false);
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    waiters.push(done);
+  });
 }

@@ -236,7 +236,9 @@ export class ServiceHost {
     }
     await this.mesh.close(remaining());
     for (const pipe of this.pipes) pipe.close();
-    this.server.closeConnections();
+    if (!(await this.server.closeConnections(remaining()))) {
+      this.logger.warn(`${this.server.connectionCount} connections still open when the grace period ended: their peers stopped reading`);
+    }
     for (const listener of this.listeners.values()) await listener.dispose();
     for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
     this.state = 'stopped';

@@ -337,6 +337,19 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
       }
     });
 
+    rpcIt('drains on SIGTERM: every accepted call gets its reply, a new one ServiceStoppingError, and the service exits 0', async () => {
+      const draining = await deploy(`drain-${process.pid}`);
+      const before = await draining.client.calls();
+      // Enough replies written in one burst to fill socket buffers and rings right before the close.
+      const accepted = Array.from({ length: 500 }, (_, i) => draining.client.sleep(400, `drain-${i}`));
+      for (let i = 0; i < 300 && (await draining.client.calls()) - before < accepted.length; i++) await sleep(10);
+      draining.server.child.kill('SIGTERM');
+      await draining.server.waitForOutput(`stopping (SIGTERM): ${accepted.length} calls in flight`);
+      await expect(draining.client.add(1, 2)).rejects.toBeInstanceOf(ServiceStoppingError);
+      await expect(Promise.all(accepted)).resolves.toEqual(accepted.map(() => 400));
+      expect(await draining.server.exited).toEqual({ code: 0, signal: null });
+    }, 30_000);
+
     rpcIt('fails calls in flight with a retryable ConnectionLostError when the service dies, then recovers', async () => {
       const victim = await deploy(`victim-${process.pid}`, { reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
       await expect(victim.client.add(1, 1)).resolves.toBe(2);

@@ -46,7 +46,12 @@ export class ShmConnection implements Connection {
     link.on('error', (error) => {
       this.closeError ??= error;
     });
-    link.on('close', () => this.finish());
+    // The server's last replies may still sit in the ring when its link closes (it closes
+    // right after writing them): deliver them before the connection ends.
+    link.on('close', () => {
+      if (!this.closed) this.channel?.deliverPending();
+      this.finish();
+    });
     link.on('data', () => undefined);
   }
 
