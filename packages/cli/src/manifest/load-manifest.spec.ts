@@ -28,7 +28,7 @@ describe('loadManifest', () => {
     const path = write('ok.json', {
       namespace: 'shop',
       services: {
-        web: { entry: 'service.js', dependsOn: ['api'], bindings: { quote: 'shm' }, limits: { mqueueDepth: 8 } },
+        web: { entry: 'service.js', dependsOn: ['api'], bindings: { quote: 'shm' }, limits: { mqueueDepth: 8, mqueueInFlight: 16 } },
         api: { entry: 'service.js', replicas: 2, env: { MODE: 'fast' } },
       },
     });
@@ -36,7 +36,7 @@ describe('loadManifest', () => {
     expect(deployment).toMatchObject({ namespace: 'shop', gracePeriodMs: 10_000, restart: { maxRestarts: 5 } });
     expect(deployment.services.map((s) => s.name)).toEqual(['api', 'web']);
     expect(deployment.services[0]).toMatchObject({ entry, replicas: 2, env: { MODE: 'fast' } });
-    expect(deployment.services[1]!.env).toEqual({ HOSTMESH_BINDINGS: '{"quote":"shm"}', HOSTMESH_MQUEUE_DEPTH: '8' });
+    expect(deployment.services[1]!.env).toEqual({ HOSTMESH_BINDINGS: '{"quote":"shm"}', HOSTMESH_MQUEUE_DEPTH: '8', HOSTMESH_MQUEUE_IN_FLIGHT: '16' });
   });
 
   it.each([

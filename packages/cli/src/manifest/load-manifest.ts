@@ -144,6 +144,7 @@ function environmentOf(entry: Manifest['services'][string]): Record<string, stri
   if (entry.limits?.shmRingBytes) env.HOSTMESH_SHM_RING_BYTES = String(entry.limits.shmRingBytes);
   if (entry.limits?.mqueueDepth) env.HOSTMESH_MQUEUE_DEPTH = String(entry.limits.mqueueDepth);
   if (entry.limits?.mqueueMessageSize) env.HOSTMESH_MQUEUE_MESSAGE_SIZE = String(entry.limits.mqueueMessageSize);
+  if (entry.limits?.mqueueInFlight) env.HOSTMESH_MQUEUE_IN_FLIGHT = String(entry.limits.mqueueInFlight);
   if (entry.limits?.maxPayloadBytes) env.HOSTMESH_MAX_PAYLOAD_BYTES = String(entry.limits.maxPayloadBytes);
   return env;
 }

@@ -23,7 +23,7 @@ export interface ServiceEntry {
   dependsOn?: string[];
   bindings?: Record<string, BindingRequest>;
   shell?: string[];
-  limits?: { maxPayloadBytes?: number; shmRingBytes?: number; mqueueDepth?: number; mqueueMessageSize?: number };
+  limits?: { maxPayloadBytes?: number; shmRingBytes?: number; mqueueDepth?: number; mqueueMessageSize?: number; mqueueInFlight?: number };
   host?: string;
   port?: number;
   nodeOptions?: string[];

@@ -1,6 +1,8 @@
+import { MessageQueue } from '@hostmesh/native';
 import { Mesh } from '../runtime/mesh';
 import { reapAll, spawnService, type SpawnedService } from '../testing/spawn-service';
 import { tempRuntimeDir } from '../testing/temp-runtime';
+import { QueueFullError } from '../errors/errors';
 import { Sink, TickWait, type Received } from './fixtures/faults.contract';
 import { faultFixture, removeStaleIn, shmEntries, until } from './faults.testing';
 
@@ -17,7 +19,8 @@ describe('fault: subscriber SIGKILLed and restarted with events pending (mqueue)
   const env = { HOSTMESH_RUNTIME_DIR: runtime.path, HOSTMESH_NAMESPACE: namespace, HOSTMESH_BINDINGS: JSON.stringify({ '*': 'mqueue' }) };
   const mesh = Mesh.connect({ runtimeDir: runtime.path, namespace, logLevel: 'silent' });
   const client = mesh.client(Sink);
-  const start = () => spawnService(faultFixture('sink'), { env, ready: { service: 'faults-sink', runtimeDir: runtime.path, namespace } });
+  const start = (extra: NodeJS.ProcessEnv = {}) =>
+    spawnService(faultFixture('sink'), { env: { ...env, ...extra }, ready: { service: 'faults-sink', runtimeDir: runtime.path, namespace } });
 
   afterAll(async () => {
     await reapAll();
@@ -58,6 +61,61 @@ describe('fault: subscriber SIGKILLed and restarted with events pending (mqueue)
     expect(new Set(parsed.map((m) => m![1])).size).toBe(1);
     const sequences = parsed.map((m) => parseInt(m![2]!, 36));
     expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
+  }, 30_000);
+
+  it('delivers again, after a restart, the events whose handlers were running when the subscriber was SIGKILLed', async () => {
+    await reapAll();
+    const slow = await start({ FAULTS_SLOW_MS: '60000' });
+    const big = `slow${'x'.repeat(16 * 1024)}`; // larger than a queue message: its body is in a segment
+    await mesh.events.publish(new TickWait(500, 'slow'));
+    await slow.waitForOutput('handling 500');
+    await mesh.events.publish(new TickWait(501, big));
+    await slow.waitForOutput('handling 501');
+    // Both were taken from the queue: only the in-flight journal (and the large body's segment) still hold them.
+    expect(shmEntries(`.${namespace}.evjournal.faults-sink.0`)).toHaveLength(1);
+    expect(shmEntries(`.${namespace}.evbody.`)).toHaveLength(1);
+    await slow.kill();
+
+    const restarted = await start();
+    const after = await receivedAtLeast(2);
+    expect(after.wait).toEqual([500, 501]);
+    // Handled now: the large body is removed; the journal goes with a clean stop.
+    await until(() => shmEntries(`.${namespace}.evbody.`).length === 0, 5000, 'the large body removed');
+    expect(await restarted.stop()).toEqual({ code: 0, signal: null });
+    expect(shmEntries(`.${namespace}.evjournal.`)).toEqual([]);
+  }, 30_000);
+
+  it('takes no more queue messages than mqueue.inFlight while handlers run: the rest wait in the kernel, publishers feel it', async () => {
+    await reapAll();
+    const subscriber = await start({ FAULTS_SLOW_MS: '60000', HOSTMESH_MQUEUE_IN_FLIGHT: '2' });
+    let accepted = 0;
+    let error: unknown;
+    for (let seq = 0; seq < 40 && error === undefined; seq++) {
+      await mesh.events.publish(new TickWait(700 + seq, 'slow'), { timeoutMs: 200 }).then(
+        () => accepted++,
+        (e: unknown) => (error = e),
+      );
+      await new Promise((resolve) => setImmediate(resolve)); // one queue message each
+    }
+    expect(error).toBeInstanceOf(QueueFullError);
+    const [subscription] = await mesh.registry.listSubscriptions();
+    const address = subscription!.address as unknown as { queue: string; depth: number };
+    const queue = MessageQueue.open(address.queue);
+    try {
+      expect(queue.attributes().currentMessages).toBe(address.depth);
+    } finally {
+      queue.close();
+    }
+    // Two handlers started, and no more: the others' events are still in the kernel queue.
+    expect(subscriber.output.match(/handling \d+/g)).toEqual(['handling 700', 'handling 701']);
+
+    // Killed and started again (quick now): the two from its journal, then the queued ones.
+    await reapAll();
+    await start();
+    // Accepted: those two, a full queue, and what the publisher had buffered when it filled.
+    expect(accepted).toBeGreaterThanOrEqual(2 + address.depth);
+    const after = await receivedAtLeast(accepted);
+    expect(after.wait).toEqual(Array.from({ length: accepted }, (_, i) => 700 + i));
   }, 30_000);
 
   it('leaves no event bodies in /dev/shm when the queue is purged with large events still unread', async () => {

@@ -223,26 +223,33 @@ export class ServerConnection implements ConnectionHandler {
       const args: unknown[] = [event];
       if (handler.contextIndex >= 0) args[handler.contextIndex] = new CallContext(route.name, sequence, this.connection.peer, id);
       this.server.callStarted();
+      const token = this.connection.hold?.() ?? -1;
       try {
         const result = handler.invoke(args);
         if (isPromiseLike(result)) {
           result.then(
-            () => this.server.callEnded(),
-            (error) => this.handlerFailed(handler.label, error),
+            () => this.handled(token),
+            (error) => this.handlerFailed(handler.label, error, token),
           );
           continue;
         }
       } catch (error) {
-        this.handlerFailed(handler.label, error);
+        this.handlerFailed(handler.label, error, token);
         continue;
       }
-      this.server.callEnded();
+      this.handled(token);
     }
   }
 
-  private handlerFailed(label: string, error: unknown): void {
+  private handled(token: number): void {
     this.server.callEnded();
+    this.connection.release?.(token);
+  }
+
+  /** A failed handler counts as handled: the error is logged, and the event is not delivered again. */
+  private handlerFailed(label: string, error: unknown, token: number): void {
     this.server.logger.error(`${label} failed`, error);
+    this.handled(token);
   }
 
   private onCancel(buffer: Buffer, start: number, end: number): void {

@@ -43,7 +43,16 @@ export interface MeshOptions {
    * Env: HOSTMESH_MQUEUE_DEPTH, HOSTMESH_MQUEUE_MESSAGE_SIZE. Every queue counts depth × size
    * against the user's RLIMIT_MSGQUEUE (819200 bytes by default: ten 8 KiB × 10 queues).
    */
-  mqueue?: { depth?: number; messageSize?: number };
+  mqueue?: {
+    depth?: number;
+    messageSize?: number;
+    /**
+     * Queue messages a subscriber handles at once (default 64; env HOSTMESH_MQUEUE_IN_FLIGHT):
+     * each stays in its in-flight journal until its handlers finish, and when all are busy
+     * the rest wait in the kernel queue.
+     */
+    inFlight?: number;
+  };
   /** Shared-memory rings: bytes per direction per connection (a power of two; default 1 MiB), spin policy. */
   shm?: { ringBytes?: number; spin?: SpinOptions };
   /**
@@ -87,7 +96,7 @@ export interface MeshConfig {
   tcp: { host: string; port: number; enabled: boolean; insecure?: boolean };
   reconnect: { initialDelayMs: number; maxDelayMs: number };
   shm: { ringBytes: number; spin: SpinOptions };
-  mqueue: { depth: number; messageSize: number };
+  mqueue: { depth: number; messageSize: number; inFlight: number };
   /** Set only when NATS servers are configured. */
   nats?: NatsConfig;
   logLevel: LogLevel;
@@ -153,6 +162,7 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
         options.mqueue?.messageSize ?? numberEnv(env, 'HOSTMESH_MQUEUE_MESSAGE_SIZE') ?? Math.min(MessageQueue.limits().msgsizeMax ?? 8192, 65536),
         16 << 20,
       ),
+      inFlight: positiveInteger('mqueue.inFlight', options.mqueue?.inFlight ?? numberEnv(env, 'HOSTMESH_MQUEUE_IN_FLIGHT') ?? 64, 4096),
     },
     ...resolveNats(options.nats, env, tls),
     logLevel,
@@ -301,6 +311,11 @@ function parseBindingsEnv(raw: string | undefined): Record<string, BindingReques
 
 function positive(option: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
   if (!Number.isFinite(value) || value <= 0 || value > max) fail(option, value, `a number in 1..${max}`);
+  return value;
+}
+
+function positiveInteger(option: string, value: number, max: number): number {
+  if (!Number.isInteger(value) || value <= 0 || value > max) fail(option, value, `an integer in 1..${max}`);
   return value;
 }
 

@@ -160,10 +160,11 @@ export class ServiceRegistry {
       await this.removeSubscription(record.service);
     }
     // Events larger than a queue message wait in ownerless segments that only a reader
-    // removes: with the queues gone, those of events never read would stay in /dev/shm.
-    const bodies = objectName(this.dir.namespace, 'evbody.').slice(1);
+    // removes, and subscribers keep what they were handling in in-flight journals: with
+    // the queues gone, both would stay in /dev/shm.
+    const durable = ['evbody.', 'evjournal.'].map((kind) => objectName(this.dir.namespace, kind).slice(1));
     for (const entry of await readdir('/dev/shm').catch(() => [] as string[])) {
-      if (!entry.startsWith(bodies)) continue;
+      if (!durable.some((prefix) => entry.startsWith(prefix))) continue;
       try {
         ShmSegment.unlink(`/${entry}`);
       } catch {

@@ -59,6 +59,13 @@ export interface Connection {
   close(): void;
   /** Closes at once, dropping anything unsent. */
   destroy(error?: Error): void;
+  /**
+   * For connections that keep what they delivered until it was handled (the event queue's
+   * in-flight journal): called while a frame is being delivered, once per handler it
+   * starts; the token goes back to `release` when that handler has finished.
+   */
+  hold?(): number;
+  release?(token: number): void;
 }
 
 export interface TransportServer {

@@ -3,13 +3,16 @@ import { inject, injectable } from 'inversify';
 import { ServiceUnavailableError } from '../../errors/errors';
 import { MESH_CONFIG, type MeshConfig } from '../../runtime/config';
 import type { Connection, ConnectRequest, ListenRequest, Transport, TransportAddress, TransportServer } from '../transport';
+import { InflightJournal } from './inflight-journal';
 import { QueueReaderConnection } from './queue-reader.connection';
 import { QueueWriterConnection } from './queue-writer.connection';
 
 /**
  * POSIX message queues for typed events: one queue per subscribing service (its consumer
  * group), named /hm.<uid>.<namespace>.ev.<service>, 0600. The queue outlives its
- * consumer, so events published while a subscriber restarts wait in the kernel.
+ * consumer, so events published while a subscriber restarts wait in the kernel; those it
+ * had taken but not finished handling wait in its in-flight journal
+ * (/hm.<uid>.<namespace>.evjournal.<service>.<instance>, see InflightJournal).
  * Queue depth and message size come from the configuration (`mqueue`), within
  * fs.mqueue.msg_max and fs.mqueue.msgsize_max; beyond them the error names the sysctl.
  */
@@ -24,7 +27,14 @@ export class MqueueTransport implements Transport {
     const { depth, messageSize } = this.config.mqueue;
     const queue = MessageQueue.create(name, { maxMessages: depth, messageSize });
     const attributes = queue.attributes();
-    const reader = new QueueReaderConnection(queue, request.maxPayloadBytes);
+    let opened: ReturnType<typeof InflightJournal.open>;
+    try {
+      opened = InflightJournal.open(objectName(this.config.namespace, `evjournal.${request.service}.${request.instance}`), this.config.mqueue.inFlight, attributes.messageSize);
+    } catch (error) {
+      queue.close();
+      throw error;
+    }
+    const reader = new QueueReaderConnection(queue, request.maxPayloadBytes, opened.journal, opened.dropped);
     request.onConnection(reader);
     const address: TransportAddress = { kind: 'mqueue', queue: name, depth: attributes.maxMessages, messageSize: attributes.messageSize };
     return {
@@ -34,7 +44,7 @@ export class MqueueTransport implements Transport {
       describe: () => {
         try {
           const now = queue.attributes();
-          return { kind: 'mqueue', queue: name, depth: now.maxMessages, messages: now.currentMessages, messageSize: now.messageSize };
+          return { kind: 'mqueue', queue: name, depth: now.maxMessages, messages: now.currentMessages, messageSize: now.messageSize, inFlight: reader.inFlight };
         } catch {
           return { kind: 'mqueue', queue: name, closed: true };
         }

@@ -1,4 +1,4 @@
-import { ShmSegment } from '@hostmesh/native';
+import { PosixError, ShmSegment } from '@hostmesh/native';
 import { encodeStatelessFrame, FrameCodec } from '../../protocol/codec';
 import { checkHeader, FrameFlag, frameFlags, FrameKind, HEADER_BYTES } from '../../protocol/frame';
 import { FrameError } from '../../errors/errors';
@@ -7,20 +7,23 @@ import { FrameError } from '../../errors/errors';
  * A queue message holds one or more whole frames back to back (publishers batch the
  * events of one tick into one message: one system call for many events). A frame too
  * large for a message is put in an ownerless shared-memory segment and replaced by a
- * small reference frame; the reader maps it, delivers it in place and removes it.
+ * small reference frame; the reader maps it and delivers it in place. `onBody` gets the
+ * segment's name: the reader removes it once the event was handled (until then a
+ * restarted subscriber can deliver it again).
  */
 export function forEachFrame(
   message: Buffer,
   length: number,
   maxPayloadBytes: number,
   deliver: (buffer: Buffer, start: number, end: number) => void,
+  onBody: (segment: string) => void,
 ): void {
   let offset = 0;
   while (offset < length) {
     if (length - offset < HEADER_BYTES) throw new FrameError(`queue message ends with ${length - offset} stray bytes`);
     const end = offset + HEADER_BYTES + checkHeader(message, offset, maxPayloadBytes);
     if (end > length) throw new FrameError(`frame at ${offset} runs ${end - length} bytes past the end of its queue message`);
-    if (frameFlags(message, offset) & FrameFlag.ShmReference) deliverReferenced(message, offset, end, maxPayloadBytes, deliver);
+    if (frameFlags(message, offset) & FrameFlag.ShmReference) deliverReferenced(message, offset, end, maxPayloadBytes, deliver, onBody);
     else deliver(message, offset, end);
     offset = end;
   }
@@ -34,14 +37,22 @@ function deliverReferenced(
   end: number,
   maxPayloadBytes: number,
   deliver: (buffer: Buffer, start: number, end: number) => void,
+  onBody: (segment: string) => void,
 ): void {
   const reference = referenceCodec.decode(message, start, end) as { segment?: unknown; length?: unknown };
   if (typeof reference?.segment !== 'string' || typeof reference.length !== 'number') {
     throw new FrameError('shm reference frame without a segment name and length');
   }
-  const segment = ShmSegment.open(reference.segment);
+  let segment: ShmSegment;
   try {
-    segment.unlink(); // the name goes at once; the memory stays mapped until close()
+    segment = ShmSegment.open(reference.segment);
+  } catch (error) {
+    // Removed once its event was handled: a journal entry replayed after that has nothing left to deliver.
+    if (PosixError.is(error, 'ENOENT')) throw new FrameError(`the body of a large event is gone (${reference.segment}): already handled`, { cause: error });
+    throw error;
+  }
+  onBody(reference.segment);
+  try {
     if (reference.length > segment.size) throw new FrameError(`shm reference claims ${reference.length} bytes of a ${segment.size}-byte segment`);
     const frame = segment.data;
     const frameEnd = HEADER_BYTES + checkHeader(frame, 0, maxPayloadBytes);

@@ -1,6 +1,7 @@
-import type { MessageQueue } from '@hostmesh/native';
+import { ShmSegment, type MessageQueue } from '@hostmesh/native';
 import { FrameError } from '../../errors/errors';
 import type { Connection, ConnectionHandler, PeerInfo } from '../transport';
+import type { InflightJournal } from './inflight-journal';
 import { forEachFrame } from './queue-frames';
 
 const noHandler: ConnectionHandler = { onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => undefined };
@@ -9,6 +10,12 @@ const noHandler: ConnectionHandler = { onFrame: () => undefined, onProtocolError
  * The subscriber's side of its event queue, seen as a receive-only connection. A message
  * that is not made of frames is reported and skipped: the queue, and the events behind
  * it, live on.
+ *
+ * Each message taken from the queue is copied into the in-flight journal until every
+ * handler of its events has finished (the server holds and releases it per handler), so
+ * a subscriber killed mid-handler gets those events again on its next start. The journal's
+ * size bounds the messages in flight: when it is full, reading stops and the events wait
+ * in the kernel queue, where publishers feel the backpressure.
  */
 export class QueueReaderConnection implements Connection {
   readonly writable = false;
@@ -16,17 +23,41 @@ export class QueueReaderConnection implements Connection {
   readonly peer: PeerInfo;
   private handler: ConnectionHandler = noHandler;
   private closed = false;
+  private paused = true;
+  /** Holds on each journal slot: one per running handler, plus the reader's own while it delivers. */
+  private readonly holds: Uint32Array;
+  /** Large-event bodies per slot, removed once the slot is released. */
+  private readonly bodies: Array<string[] | undefined>;
+  private current = -1;
 
   constructor(
     private readonly queue: MessageQueue,
     private readonly maxPayloadBytes: number,
+    private readonly journal: InflightJournal,
+    /** Journal entries of a previous run that could not be carried over. */
+    private readonly lost = 0,
   ) {
     this.peer = { kind: 'mqueue', address: queue.name };
+    this.holds = new Uint32Array(journal.slots);
+    this.bodies = new Array(journal.slots);
   }
 
   bind(handler: ConnectionHandler): void {
     this.handler = handler;
+    if (this.lost > 0) {
+      handler.onProtocolError(new FrameError(`${this.lost} queue messages in the in-flight journal ${this.journal.name} were unreadable or did not fit its new size, and are not delivered again`));
+    }
+    // What a previous run took from the queue but did not finish handling comes first.
+    for (const slot of this.journal.recovered()) {
+      const message = this.journal.message(slot);
+      this.deliver(slot, message, message.length);
+    }
     this.resume();
+  }
+
+  /** Queue messages taken but not yet handled. */
+  get inFlight(): number {
+    return this.journal.held;
   }
 
   /** Events have no replies: nothing is ever written back into a queue. */
@@ -39,19 +70,32 @@ export class QueueReaderConnection implements Connection {
   }
 
   pause(): void {
+    this.paused = true;
     this.queue.pause();
   }
 
   resume(): void {
+    this.paused = false;
+    this.read();
+  }
+
+  /** The slot of the message being delivered, held once more until `release`: -1 outside a delivery. */
+  hold(): number {
+    if (this.current >= 0) this.holds[this.current]!++;
+    return this.current;
+  }
+
+  release(slot: number): void {
+    if (slot < 0 || --this.holds[slot]! > 0) return;
+    const bodies = this.bodies[slot];
+    if (bodies !== undefined) {
+      this.bodies[slot] = undefined;
+      for (const name of bodies) unlinkQuietly(name);
+    }
     if (this.closed) return;
-    this.queue.onMessage((message) => {
-      try {
-        forEachFrame(message, message.length, this.maxPayloadBytes, (buffer, start, end) => this.handler.onFrame(buffer, start, end, true));
-      } catch (error) {
-        if (!(error instanceof FrameError) && !(error instanceof Error && 'code' in error)) throw error;
-        this.handler.onProtocolError(error);
-      }
-    });
+    const wasFull = this.journal.free === 0;
+    this.journal.release(slot);
+    if (wasFull && !this.paused) this.read();
   }
 
   /** Stops consuming; the queue stays, with whatever it holds, for the next start. */
@@ -59,9 +103,51 @@ export class QueueReaderConnection implements Connection {
     if (this.closed) return;
     this.closed = true;
     this.queue.close();
+    this.journal.close();
     this.handler.onClose();
   }
 
   /** A bad message never ends consumption: the queue is the only way events reach us. */
   destroy(): void {}
+
+  private read(): void {
+    if (this.closed || this.paused || this.journal.free === 0) return;
+    this.queue.onMessage(this.onMessage);
+  }
+
+  private readonly onMessage = (message: Buffer): void => {
+    const slot = this.journal.hold(message, message.length);
+    // The journal's slots are as large as a queue message, and reading stops when it is full.
+    if (slot < 0) throw new Error(`in-flight journal ${this.journal.name} refused a message of ${message.length} bytes`);
+    if (this.journal.free === 0) this.queue.pause();
+    this.deliver(slot, message, message.length);
+  };
+
+  private readonly onBody = (name: string): void => {
+    (this.bodies[this.current] ??= []).push(name);
+  };
+
+  private readonly onFrame = (buffer: Buffer, start: number, end: number): void => this.handler.onFrame(buffer, start, end, true);
+
+  private deliver(slot: number, message: Buffer, length: number): void {
+    this.current = slot;
+    this.holds[slot] = 1;
+    try {
+      forEachFrame(message, length, this.maxPayloadBytes, this.onFrame, this.onBody);
+    } catch (error) {
+      if (!(error instanceof FrameError) && !(error instanceof Error && 'code' in error)) throw error;
+      this.handler.onProtocolError(error);
+    } finally {
+      this.current = -1;
+      this.release(slot);
+    }
+  }
+}
+
+function unlinkQuietly(name: string): void {
+  try {
+    ShmSegment.unlink(name);
+  } catch {
+    // removed already (a purge)
+  }
 }
