@@ -66,11 +66,11 @@ process.once('exit', () => {
 });
 
 /** Starts `nats-server -a 127.0.0.1 -p <free port>` and waits until it accepts connections. */
-export async function startNatsServer(options: { timeoutMs?: number; args?: string[] } = {}): Promise<NatsServerProcess> {
+export async function startNatsServer(options: { timeoutMs?: number; args?: string[]; /** A fixed port (a restart where clients expect it); default a free one. */ port?: number } = {}): Promise<NatsServerProcess> {
   const binary = findNatsServer();
   const timeoutMs = options.timeoutMs ?? 10_000;
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const child = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), ...(options.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
     let output = '';
@@ -107,7 +107,7 @@ export async function startNatsServer(options: { timeoutMs?: number; args?: stri
     await stop();
     if (spawnError) throw new Error(`cannot run ${binary}: ${(spawnError as Error).message}; ${INSTALL_HINT}`);
     // Someone else took the port between our probe and the server's bind: try another.
-    if (attempt < 3 && /address already in use/i.test(output)) continue;
+    if (attempt < 3 && options.port === undefined && /address already in use/i.test(output)) continue;
     throw new Error(`nats-server did not accept connections on 127.0.0.1:${port} within ${timeoutMs} ms (exit ${JSON.stringify(exited)}):\n${output}`);
   }
 }

@@ -27,6 +27,8 @@ export class NatsDirectory implements RemoteDirectory {
   private readonly listeners = new Set<() => void>();
   private started: Promise<NatsConnection | undefined> | null = null;
   private subscriptions: Subscription[] = [];
+  /** Where answers to our `who` arrive. */
+  private inbox: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private retryAt = 0;
@@ -43,6 +45,7 @@ export class NatsDirectory implements RemoteDirectory {
     this.announceMs = config.nats?.announceMs ?? 2000;
     this.logger = logger.child('nats-directory');
     transport.onGone((subject) => this.forgetSubject(subject));
+    transport.onReconnect(() => void this.rediscover());
   }
 
   async list(): Promise<ServiceDescriptor[]> {
@@ -75,6 +78,21 @@ export class NatsDirectory implements RemoteDirectory {
 
   problem(): Error | undefined {
     return this.final;
+  }
+
+  /**
+   * After NATS was away (a restarted server remembers nothing), what changed meanwhile was
+   * announced to nobody: announce ours and ask everyone again, rather than wait announceMs.
+   */
+  private async rediscover(): Promise<void> {
+    const nc = this.started ? await this.started.catch(() => undefined) : undefined;
+    if (!nc || nc.isClosed() || this.closed || this.inbox === null) return;
+    if (this.announced.size > 0) this.send(nc, `${this.subject}.up`, [...this.announced.values()]);
+    try {
+      nc.publish(`${this.subject}.who`, undefined, { reply: this.inbox });
+    } catch {
+      // closing under us
+    }
   }
 
   private async reannounce(): Promise<void> {
@@ -133,6 +151,7 @@ export class NatsDirectory implements RemoteDirectory {
           nc.subscribe(inbox, { callback: (error, msg) => !error && (answers++, this.learn(msg.data)) }),
         ];
         nc.publish(`${this.subject}.who`, undefined, { reply: inbox });
+        this.inbox = inbox;
       } catch (error) {
         // The connection closed under us: as unreachable (the subscriptions die with it).
         this.logger.once('unreachable', 'warn', `services on other hosts are not discovered: ${(error as Error).message}`);

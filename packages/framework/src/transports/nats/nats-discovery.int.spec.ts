@@ -4,7 +4,7 @@ import { Mesh } from '../../runtime/mesh';
 import { ServiceHost } from '../../runtime/service-host';
 import { Conformance, ConformancePing } from '../../testing/fixtures/conformance.contract';
 import { pongListener } from '../../testing/fixtures/pong-listener';
-import { useNatsServer } from '../../testing/nats-server';
+import { startNatsServer, useNatsServer, type NatsServerProcess } from '../../testing/nats-server';
 import { sleep, spawnService, type SpawnedService } from '../../testing/spawn-service';
 import { tempRuntimeDir } from '../../testing/temp-runtime';
 
@@ -107,6 +107,28 @@ describe('services on other hosts, discovered over NATS', () => {
     expect(await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 0, 3000)).toEqual([]);
     expect(Date.now() - started).toBeLessThan(3000);
   }, 30_000);
+
+  it('after NATS restarts, finds again at once a service it had forgotten during the outage (announcements resume, who is asked again)', async () => {
+    const first = await startNatsServer();
+    let second: NatsServerProcess | undefined;
+    try {
+      // A announces every 20 s; B forgets what it has not heard of for 3 × 500 ms.
+      server = await startOnA({ HOSTMESH_NATS_SERVERS: first.url, HOSTMESH_NATS_ANNOUNCE_MS: '20000' });
+      mesh = Mesh.connect({ runtimeDir: hostB.path, namespace, logLevel: 'silent', nats: { servers: first.url, announceMs: 500 } });
+      expect(await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 1)).toHaveLength(1);
+      await first.stop();
+      expect(await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 0, 5000)).toEqual([]);
+      second = await startNatsServer({ port: first.port });
+      const back = Date.now();
+      // Both clients reconnect on their own; A's next periodic announcement is ~20 s away.
+      expect(await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 1, 8000)).toHaveLength(1);
+      expect(Date.now() - back).toBeLessThan(8000);
+      await expect(mesh.client(Conformance).add(2, 3)).resolves.toBe(5);
+    } finally {
+      await second?.stop();
+      await first.stop();
+    }
+  }, 40_000);
 
   it('forgets a SIGKILLed service as soon as a call finds nobody listening, long before its expiry', async () => {
     server = await startOnA({ HOSTMESH_NATS_ANNOUNCE_MS: '10000' });

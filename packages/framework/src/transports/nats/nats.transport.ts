@@ -53,6 +53,7 @@ class SharedNats {
   private nc: Promise<NatsConnection> | null = null;
   private users = 0;
   private readonly connections = new Set<NatsConnectionBase>();
+  readonly reconnectListeners = new Set<() => void>();
 
   constructor(
     private readonly servers: string[],
@@ -138,6 +139,7 @@ class SharedNats {
         fail(`to ${String(status.data)} lost`);
       } else if (status.type === 'reconnect') {
         this.logger.info(`NATS reconnected to ${String(status.data)}`);
+        for (const listener of this.reconnectListeners) listener();
       }
     }
   }
@@ -465,6 +467,12 @@ export class NatsTransport implements Transport {
    * Calls `listener` with a listener subject NATS said nobody subscribes to any more (its
    * process is gone): the directory forgets it at once instead of after its expiry.
    */
+  /** Called each time the process's NATS connection is back after a disconnect. */
+  onReconnect(listener: () => void): () => void {
+    this.shared.reconnectListeners.add(listener);
+    return () => this.shared.reconnectListeners.delete(listener);
+  }
+
   onGone(listener: (subject: string) => void): () => void {
     this.goneListeners.add(listener);
     return () => this.goneListeners.delete(listener);
