@@ -102,8 +102,12 @@ export class ServiceClient implements Caller {
     const live = all.filter((d) => d.listeners[kind] !== undefined);
     if (live.length === 0) {
       // The instance this route was resolved for is gone, another one (on another host, say)
-      // is reached otherwise: re-resolve, so the next calls take that way.
-      if (all.length > 0 && !this.forced) this.adopt(all[0]!);
+      // is reached otherwise: re-resolve, so the next calls take that way, and so do the
+      // calls already waiting for this mechanism.
+      if (all.length > 0 && !this.forced) {
+        this.adopt(all[0]!);
+        this.moveWaitingCalls(kind);
+      }
       // Nothing here, and the other hosts are out of sight for good (NATS refused us): say why.
       const problem = all.length === 0 ? this.deps.registry.remoteProblem() : undefined;
       if (problem) throw problem;
@@ -114,6 +118,17 @@ export class ServiceClient implements Caller {
     const descriptor = live[this.nextInstance++ % live.length]!;
     this.adopt(descriptor);
     return descriptor.listeners[kind]!;
+  }
+
+  /** Sends the calls waiting in the `from` client whose routes now resolve to another mechanism that way. */
+  private moveWaitingCalls(from: TransportKind): void {
+    const kindOf = new Map([...this.routes.values()].map((route) => [route.name, route.kind]));
+    const moved = this.rpcs.get(from)?.handOver((name) => (kindOf.get(name) ?? from) !== from) ?? [];
+    for (const call of moved) {
+      this.rpcFor(kindOf.get(call.routeName)!)
+        .call(call.route, call.routeName, call.args, call.remainingMs, call.signal)
+        .then(call.resolve, call.reject);
+    }
   }
 
   /** Takes mechanisms and timeouts from what the service announced. */

@@ -45,6 +45,17 @@ interface PendingCall {
   onAbort: (() => void) | undefined;
 }
 
+/** A request taken out of one client to be sent through another (see `handOver`). */
+export interface HandedOverCall {
+  route: number;
+  routeName: string;
+  args: unknown[];
+  remainingMs: number;
+  signal: AbortSignal | undefined;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
 type State = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -137,6 +148,32 @@ export class RpcClient implements ConnectionHandler {
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
     void this.connect();
+  }
+
+  /**
+   * Takes out the requests not sent yet for which `take(routeName)` says yes, unsettled, so
+   * the caller can send them another way (the service now answers them on another
+   * mechanism); each keeps its promise, deadline and AbortSignal.
+   */
+  handOver(take: (routeName: string) => boolean): HandedOverCall[] {
+    const moved: HandedOverCall[] = [];
+    for (const call of [...this.pending.values()]) {
+      if (call.sent || call.kind !== FrameKind.Request || !take(call.routeName)) continue;
+      this.pending.delete(call.id);
+      if (call.onAbort) call.signal!.removeEventListener('abort', call.onAbort);
+      moved.push({
+        route: call.route,
+        routeName: call.routeName,
+        args: call.body as unknown[],
+        remainingMs: Math.max(1, call.deadline - performance.now()),
+        signal: call.signal,
+        resolve: call.resolve,
+        reject: call.reject,
+      });
+    }
+    if (moved.length > 0) this.compactQueue();
+    if (this.pending.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    return moved;
   }
 
   /** Resolves when nothing is pending (everything sent got its reply, every event was written). */
