@@ -1,4 +1,4 @@
-import { chownSync, statSync } from 'node:fs';
+import { chownSync, existsSync, statSync, statfsSync } from 'node:fs';
 import { startFixture, uniqueName } from './__fixtures__/child-process';
 import { PosixError } from './posix-error';
 import { ownProcessStartTime } from './process-info';
@@ -62,6 +62,21 @@ describe('ShmSegment', () => {
     expect(error).toBeInstanceOf(PosixError);
     expect(error).toMatchObject({ code: 'ENOENT', syscall: 'shm_open', object: name, errno: 2 });
     expect((error as Error).message).toBe(`shm_open ${name}: No such file or directory (ENOENT)`);
+  });
+
+  it('reserves its pages at creation: a segment /dev/shm cannot hold is ENOSPC there, not a SIGBUS on first touch', () => {
+    // Larger than the whole tmpfs, so the kernel refuses before reserving anything.
+    const { blocks, bsize } = statfsSync('/dev/shm');
+    const name = uniqueName('too-big');
+    let error: unknown;
+    try {
+      ShmSegment.create(name, blocks * bsize + 1024 * 1024).close();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PosixError);
+    expect(error).toMatchObject({ code: 'ENOSPC', syscall: 'posix_fallocate' });
+    expect(existsSync(`/dev/shm${name}`)).toBe(false);
   });
 
   it('refuses to create a segment that exists, with EEXIST', () => {

@@ -57,6 +57,14 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
     shm_unlink(name.c_str());
     ThrowPosix(env, err, "ftruncate", name);
   }
+  // Reserve the pages now: a sparse tmpfs file whose pages cannot be had later (a full
+  // /dev/shm) would kill the process with SIGBUS on first touch instead of an error here.
+  int reserved = posix_fallocate(fd, 0, size);
+  if (reserved != 0 && reserved != EOPNOTSUPP) {
+    close(fd);
+    shm_unlink(name.c_str());
+    ThrowPosix(env, reserved, "posix_fallocate", name);
+  }
   void* address;
   try {
     address = MapFd(env, fd, static_cast<size_t>(size), name);
