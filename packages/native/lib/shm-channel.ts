@@ -349,7 +349,11 @@ export class ShmChannel {
         if (this.peerClosed()) {
           // The peer sets the flag after its last message: one published after the read
           // above began is still in the ring, and must be delivered before the close.
-          if (this.inbound.hasMessages()) continue;
+          if (this.inbound.hasMessages()) {
+            if (performance.now() < deadline) continue;
+            setImmediate(this.continuePoll);
+            return;
+          }
           if (!this.peerCloseReported) {
             this.peerCloseReported = true;
             this.options.onClose?.();

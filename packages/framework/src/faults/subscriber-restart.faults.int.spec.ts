@@ -85,6 +85,24 @@ describe('fault: subscriber SIGKILLed and restarted with events pending (mqueue)
     expect(shmEntries(`.${namespace}.evjournal.`)).toEqual([]);
   }, 30_000);
 
+  it('gives up, after 3 runs, a message whose handling kills the subscriber every time, and goes on with the rest', async () => {
+    await reapAll();
+    const crashing = { ...env, FAULTS_CRASH: '1' };
+    const first = await start({ FAULTS_CRASH: '1' });
+    await mesh.events.publish(new TickWait(800, 'crash'));
+    await new Promise((resolve) => setImmediate(resolve)); // its own queue message
+    await mesh.events.publish(new TickWait(801, ''));
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    // Runs 2 and 3 replay it from the journal before reading the queue, and die the same way.
+    for (let run = 2; run <= 3; run++) {
+      const again = await spawnService(faultFixture('sink'), { env: crashing });
+      expect(await again.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    }
+    const fourth = await start({ FAULTS_CRASH: '1' });
+    await fourth.waitForOutput(/dropping a \d+-byte queue message from the in-flight journal .*3 runs started handling its events and none finished/);
+    expect((await receivedAtLeast(1)).wait).toEqual([801]);
+  }, 40_000);
+
   it('takes no more queue messages than mqueue.inFlight while handlers run: the rest wait in the kernel, publishers feel it', async () => {
     await reapAll();
     const subscriber = await start({ FAULTS_SLOW_MS: '60000', HOSTMESH_MQUEUE_IN_FLIGHT: '2' });

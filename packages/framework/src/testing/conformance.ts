@@ -341,12 +341,13 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
       const draining = await deploy(`drain-${process.pid}`);
       const before = await draining.client.calls();
       // Enough replies written in one burst to fill socket buffers and rings right before the close.
-      const accepted = Array.from({ length: 500 }, (_, i) => draining.client.sleep(400, `drain-${i}`));
+      // Long enough that none ends before the SIGTERM, even on a loaded machine.
+      const accepted = Array.from({ length: 500 }, (_, i) => draining.client.sleep(2000, `drain-${i}`));
       for (let i = 0; i < 300 && (await draining.client.calls()) - before < accepted.length; i++) await sleep(10);
       draining.server.child.kill('SIGTERM');
-      await draining.server.waitForOutput(`stopping (SIGTERM): ${accepted.length} calls in flight`);
+      await draining.server.waitForOutput(/stopping \(SIGTERM\): \d+ calls in flight/);
       await expect(draining.client.add(1, 2)).rejects.toBeInstanceOf(ServiceStoppingError);
-      await expect(Promise.all(accepted)).resolves.toEqual(accepted.map(() => 400));
+      await expect(Promise.all(accepted)).resolves.toEqual(accepted.map(() => 2000));
       expect(await draining.server.exited).toEqual({ code: 0, signal: null });
     }, 30_000);
 

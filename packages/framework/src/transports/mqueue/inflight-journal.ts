@@ -1,8 +1,10 @@
-import { PosixError, ShmSegment } from '@hostmesh/native';
+import { renameSync } from 'node:fs';
+import { isProcessAlive, ownProcessStartTime, PosixError, ShmSegment } from '@hostmesh/native';
+import { ServiceAlreadyRunningError } from '../../errors/errors';
 
-const MAGIC = 0x4a4d_4801; // 'HMJ' v1
-const HEADER = 16;
-const SLOT_HEADER = 16;
+const MAGIC = 0x4a4d_4802; // 'HMJ' v2
+const HEADER = 32;
+const SLOT_HEADER = 24;
 const FREE = 0;
 const HELD = 1;
 
@@ -14,10 +16,14 @@ const HELD = 1;
  * what the journal still holds before reading the queue (at-least-once; each event keeps
  * its id for de-duplication).
  *
- * One writer at a time (the instance that runs; a second start of it is refused), so
- * plain stores suffice: a killed process's stores are already in the shared pages.
- * Layout after the segment header: magic, slots, slot bytes, then per slot a state word,
- * the message length, a sequence number (delivery order) and the message bytes.
+ * One process at a time: the header names the owner (pid + start time), and a new run
+ * waits for a previous one that is still stopping. So plain stores suffice; a killed
+ * process's stores are already in the shared pages. Data is written before the state word
+ * that makes a slot count, so a kill mid-write leaves the slot free.
+ *
+ * Layout after the segment header: magic, slots, slot bytes, owner pid, owner start time;
+ * then per slot a state word, the message length, a sequence number (delivery order),
+ * how many runs have started delivering it, and the message bytes.
  */
 export class InflightJournal {
   /** The segment's data; empty once it is unmapped. */
@@ -45,45 +51,56 @@ export class InflightJournal {
     held.sort((a, b) => a[1] - b[1]);
     this.recoveredSlots = held.map(([slot]) => slot);
     this.sequence = held.length > 0 ? held[held.length - 1]![1] + 1 : 0;
+    this.view.setUint32(16, process.pid, true);
+    this.view.setFloat64(24, ownProcessStartTime(), true);
   }
 
   /**
-   * Opens the journal `name`, or creates it. One left by a run with another geometry, or
-   * one that does not parse, is replaced; the messages it held are carried over when they
-   * fit, and `dropped` counts the rest.
+   * Opens the journal `name`, or creates it, once no other live process owns it (waiting up
+   * to `waitMs` for a previous run that is still stopping). One left by a run with another
+   * geometry, or one that does not parse, is replaced; the messages it held are carried
+   * over when they fit, and `dropped` counts the rest.
    */
-  static open(name: string, slots: number, slotBytes: number): { journal: InflightJournal; dropped: number } {
-    let previous: ShmSegment | undefined;
-    try {
-      previous = ShmSegment.open(name);
-    } catch (error) {
-      if (!PosixError.is(error, 'ENOENT')) throw error;
-    }
-    if (previous !== undefined) {
-      const data = previous.data;
-      if (data.length >= HEADER && data.readUInt32LE(0) === MAGIC && data.readUInt32LE(4) === slots && data.readUInt32LE(8) === slotBytes && data.length >= size(slots, slotBytes)) {
-        const journal = new InflightJournal(name, previous, slots, slotBytes);
-        const dropped = journal.discardInvalid();
-        return { journal, dropped };
-      }
-      const carried = readHeld(data);
+  static async open(name: string, slots: number, slotBytes: number, waitMs = 0): Promise<{ journal: InflightJournal; dropped: number }> {
+    let previous = openExisting(name);
+    for (const deadline = Date.now() + waitMs; previous !== undefined && ownedByAnother(previous.data); ) {
+      const owner = previous.data.readUInt32LE(16);
       previous.close();
-      ShmSegment.unlink(name);
-      const journal = InflightJournal.create(name, slots, slotBytes);
-      let dropped = carried.invalid;
-      for (const message of carried.messages) {
-        const slot = journal.hold(message, message.length);
-        if (slot < 0) dropped++;
-        else journal.recoveredSlots.push(slot);
+      if (Date.now() >= deadline) {
+        throw new ServiceAlreadyRunningError(`in-flight journal ${name} belongs to pid ${owner}, still running: a previous run of this instance that has not stopped`, {
+          data: { pid: owner },
+        });
       }
-      return { journal, dropped };
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      previous = openExisting(name);
     }
-    return { journal: InflightJournal.create(name, slots, slotBytes), dropped: 0 };
+    if (previous === undefined) return { journal: InflightJournal.create(name, slots, slotBytes), dropped: 0 };
+    const data = previous.data;
+    if (data.length >= size(slots, slotBytes) && data.readUInt32LE(0) === MAGIC && data.readUInt32LE(4) === slots && data.readUInt32LE(8) === slotBytes) {
+      const journal = new InflightJournal(name, previous, slots, slotBytes);
+      return { journal, dropped: journal.discardInvalid() };
+    }
+    // Another geometry: the new journal is filled under a temporary name and then renamed
+    // over the old one, so a kill at any point leaves one of the two complete.
+    const carried = readHeld(data);
+    const temporary = `${name}.new`;
+    unlinkQuietly(temporary);
+    const journal = InflightJournal.create(temporary, slots, slotBytes, name);
+    let dropped = carried.invalid;
+    for (const message of carried.messages) {
+      const slot = journal.hold(message, message.length);
+      if (slot < 0) dropped++;
+      else journal.recoveredSlots.push(slot);
+    }
+    renameSync(`/dev/shm${temporary}`, `/dev/shm${name}`);
+    previous.close();
+    return { journal, dropped };
   }
 
-  private static create(name: string, slots: number, slotBytes: number): InflightJournal {
-    // Ownerless: like the queue, it must outlive the process (the janitor leaves it alone).
-    const segment = ShmSegment.create(name, size(slots, slotBytes), { ownerless: true });
+  /** A new journal `name`, its segment created as `segmentName` (renamed to `name` by the caller when they differ). */
+  private static create(segmentName: string, slots: number, slotBytes: number, name = segmentName): InflightJournal {
+    // Ownerless for the janitor: like the queue, it must outlive the process.
+    const segment = ShmSegment.create(segmentName, size(slots, slotBytes), { ownerless: true });
     const data = segment.data;
     data.writeUInt32LE(slots, 4);
     data.writeUInt32LE(slotBytes, 8);
@@ -94,6 +111,14 @@ export class InflightJournal {
   /** Slots a previous run left held, oldest first: deliver these before reading the queue. */
   recovered(): number[] {
     return this.recoveredSlots.splice(0);
+  }
+
+  /** Counts one more run starting to deliver `slot` (the one that took it counts as the first); returns how many have. */
+  attempt(slot: number): number {
+    const offset = this.offset(slot) + 16;
+    const attempts = this.view.getUint32(offset, true) + 1;
+    this.view.setUint32(offset, attempts, true);
+    return attempts;
   }
 
   get free(): number {
@@ -112,13 +137,15 @@ export class InflightJournal {
     this.data.set(length === message.length ? message : message.subarray(0, length), offset + SLOT_HEADER);
     this.view.setUint32(offset + 4, length, true);
     this.view.setFloat64(offset + 8, this.sequence++, true);
+    this.view.setUint32(offset + 16, 1, true); // this run is delivering it
     this.view.setUint32(offset, HELD, true);
     return slot;
   }
 
   /** The message held in `slot`, in place. */
   message(slot: number): Buffer {
-    return this.bytes(slot, this.view.getUint32(this.offset(slot) + 4, true));
+    const start = this.offset(slot) + SLOT_HEADER;
+    return this.data.subarray(start, start + this.view.getUint32(this.offset(slot) + 4, true));
   }
 
   release(slot: number): void {
@@ -130,8 +157,9 @@ export class InflightJournal {
   close(): void {
     if (this.segment.isClosed) return;
     const empty = this.held === 0;
+    this.view.setUint32(16, 0, true); // no owner: the next run need not wait
     this.segment.close();
-    if (empty) ShmSegment.unlink(this.name);
+    if (empty) unlinkQuietly(this.name);
   }
 
   /** Frees recovered slots whose length does not fit (a scribbled journal): they cannot be delivered. */
@@ -150,11 +178,6 @@ export class InflightJournal {
   private offset(slot: number): number {
     return HEADER + slot * this.stride;
   }
-
-  private bytes(slot: number, length: number): Buffer {
-    const start = this.offset(slot) + SLOT_HEADER;
-    return this.data.subarray(start, start + length);
-  }
 }
 
 function align8(value: number): number {
@@ -163,6 +186,30 @@ function align8(value: number): number {
 
 function size(slots: number, slotBytes: number): number {
   return HEADER + slots * align8(SLOT_HEADER + slotBytes);
+}
+
+function openExisting(name: string): ShmSegment | undefined {
+  try {
+    return ShmSegment.open(name);
+  } catch (error) {
+    if (PosixError.is(error, 'ENOENT')) return undefined;
+    throw error;
+  }
+}
+
+function unlinkQuietly(name: string): void {
+  try {
+    ShmSegment.unlink(name);
+  } catch {
+    // gone already (a purge)
+  }
+}
+
+/** Whether a journal's header names a live process other than this one. */
+function ownedByAnother(data: Buffer): boolean {
+  if (data.length < HEADER || data.readUInt32LE(0) !== MAGIC) return false;
+  const pid = data.readUInt32LE(16);
+  return pid !== 0 && pid !== process.pid && isProcessAlive(pid, data.readDoubleLE(24));
 }
 
 /** The held messages of a journal of any geometry, copied out in delivery order. */

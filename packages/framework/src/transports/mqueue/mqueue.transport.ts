@@ -2,6 +2,7 @@ import { MessageQueue, objectName, PosixError } from '@hostmesh/native';
 import { inject, injectable } from 'inversify';
 import { ServiceUnavailableError } from '../../errors/errors';
 import { MESH_CONFIG, type MeshConfig } from '../../runtime/config';
+import { LOGGER, type Logger } from '../../runtime/logger';
 import type { Connection, ConnectRequest, ListenRequest, Transport, TransportAddress, TransportServer } from '../transport';
 import { InflightJournal } from './inflight-journal';
 import { QueueReaderConnection } from './queue-reader.connection';
@@ -20,21 +21,27 @@ import { QueueWriterConnection } from './queue-writer.connection';
 export class MqueueTransport implements Transport {
   readonly kind = 'mqueue' as const;
 
-  constructor(@inject(MESH_CONFIG) private readonly config: MeshConfig) {}
+  private readonly logger: Logger;
+
+  constructor(@inject(MESH_CONFIG) private readonly config: MeshConfig, @inject(LOGGER) logger: Logger) {
+    this.logger = logger.child('mqueue');
+  }
 
   async listen(request: ListenRequest): Promise<TransportServer> {
     const name = objectName(this.config.namespace, `ev.${request.service}`);
     const { depth, messageSize } = this.config.mqueue;
     const queue = MessageQueue.create(name, { maxMessages: depth, messageSize });
     const attributes = queue.attributes();
-    let opened: ReturnType<typeof InflightJournal.open>;
+    let opened: Awaited<ReturnType<typeof InflightJournal.open>>;
     try {
-      opened = InflightJournal.open(objectName(this.config.namespace, `evjournal.${request.service}.${request.instance}`), this.config.mqueue.inFlight, attributes.messageSize);
+      // A previous run of this instance may still be stopping: it gets its grace period to let go.
+      const journal = objectName(this.config.namespace, `evjournal.${request.service}.${request.instance}`);
+      opened = await InflightJournal.open(journal, this.config.mqueue.inFlight, attributes.messageSize, this.config.gracePeriodMs + 1000);
     } catch (error) {
       queue.close();
       throw error;
     }
-    const reader = new QueueReaderConnection(queue, request.maxPayloadBytes, opened.journal, opened.dropped);
+    const reader = new QueueReaderConnection(queue, request.maxPayloadBytes, opened.journal, this.logger, opened.dropped);
     request.onConnection(reader);
     const address: TransportAddress = { kind: 'mqueue', queue: name, depth: attributes.maxMessages, messageSize: attributes.messageSize };
     return {

@@ -48,7 +48,9 @@ function deliverReferenced(
     segment = ShmSegment.open(reference.segment);
   } catch (error) {
     // Removed once its event was handled: a journal entry replayed after that has nothing left to deliver.
-    if (PosixError.is(error, 'ENOENT')) throw new FrameError(`the body of a large event is gone (${reference.segment}): already handled`, { cause: error });
+    if (PosixError.is(error, 'ENOENT')) {
+      throw new FrameError(`the body of a large event is gone (${reference.segment}): handled already, or purged`, { cause: error, data: { bodyGone: reference.segment } });
+    }
     throw error;
   }
   onBody(reference.segment);

@@ -463,16 +463,16 @@ export class NatsTransport implements Transport {
     this.shared = new SharedNats(this.servers, logger, `hostmesh ${process.pid}`, config.nats);
   }
 
-  /**
-   * Calls `listener` with a listener subject NATS said nobody subscribes to any more (its
-   * process is gone): the directory forgets it at once instead of after its expiry.
-   */
   /** Called each time the process's NATS connection is back after a disconnect. */
   onReconnect(listener: () => void): () => void {
     this.shared.reconnectListeners.add(listener);
     return () => this.shared.reconnectListeners.delete(listener);
   }
 
+  /**
+   * Calls `listener` with a listener subject NATS said nobody subscribes to any more (its
+   * process is gone): the directory forgets it at once instead of after its expiry.
+   */
   onGone(listener: (subject: string) => void): () => void {
     this.goneListeners.add(listener);
     return () => this.goneListeners.delete(listener);
