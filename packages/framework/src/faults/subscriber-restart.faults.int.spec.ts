@@ -103,6 +103,21 @@ describe('fault: subscriber SIGKILLed and restarted with events pending (mqueue)
     expect((await receivedAtLeast(1)).wait).toEqual([801]);
   }, 40_000);
 
+  it('reaches a subscriber whose queue was purged and created anew (the publisher had the old one open)', async () => {
+    await reapAll();
+    await start();
+    await mesh.events.publish(new TickWait(900, ''));
+    expect((await receivedAtLeast(1)).wait).toEqual([900]);
+    await reapAll();
+    expect(await mesh.registry.purgeSubscriptions()).toHaveLength(1); // the queue is gone
+    await start(); // a new queue under the same name
+    for (let seq = 901; seq <= 905; seq++) {
+      await mesh.events.publish(new TickWait(seq, ''));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect((await receivedAtLeast(5)).wait).toEqual([901, 902, 903, 904, 905]);
+  }, 30_000);
+
   it('takes no more queue messages than mqueue.inFlight while handlers run: the rest wait in the kernel, publishers feel it', async () => {
     await reapAll();
     const subscriber = await start({ FAULTS_SLOW_MS: '60000', HOSTMESH_MQUEUE_IN_FLIGHT: '2' });

@@ -142,8 +142,9 @@ export class RpcClient implements ConnectionHandler {
     return this.eventSequence;
   }
 
-  /** Connects now (or soon) if the client is waiting out a backoff: the peer may be back. */
+  /** The registry changed: reconnect now if waiting out a backoff (the peer may be back), re-check a queue-bound connection. */
   nudge(): void {
+    if (this.state === 'connected') this.connection!.revalidate?.();
     if (this.state !== 'backoff' || this.retryTimer === null) return;
     clearTimeout(this.retryTimer);
     this.retryTimer = null;

@@ -66,6 +66,8 @@ export interface Connection {
    */
   hold?(): number;
   release?(token: number): void;
+  /** For connections bound to a kernel object by name (queues): re-checks it after the registry changed. */
+  revalidate?(): void;
 }
 
 export interface TransportServer {

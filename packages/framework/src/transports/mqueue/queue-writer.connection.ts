@@ -1,5 +1,6 @@
 import { MessageQueue, objectName, PosixError } from '@hostmesh/native';
-import { FrameError } from '../../errors/errors';
+import { fstatSync } from 'node:fs';
+import { FrameError, ServiceUnavailableError } from '../../errors/errors';
 import { eventPriority } from '../../metadata/explorer';
 import { frameRoute } from '../../protocol/frame';
 import type { Connection, ConnectionHandler, PeerInfo } from '../transport';
@@ -33,7 +34,7 @@ export class QueueWriterConnection implements Connection {
   private closed = false;
 
   constructor(
-    private readonly queue: MessageQueue,
+    private queue: MessageQueue,
     private readonly namespace: string,
   ) {
     this.peer = { kind: 'mqueue', address: queue.name };
@@ -129,16 +130,56 @@ export class QueueWriterConnection implements Connection {
       this.handler.onProtocolError(error instanceof PosixError ? error : new FrameError(String(error)));
       this.full.length = 0;
     }
+    const wasBlocked = this.blocked;
     this.blocked = this.full.length > 0;
     if (this.full.length === 0) {
       for (const wake of this.drainWaiters.splice(0)) wake();
+    } else if (!wasBlocked && this.revalidate()) {
+      // It filled because nobody reads it any more, and it was replaced: revalidate() sent again.
     } else if (!this.watching) {
       this.watching = true;
-      void this.queue.whenWritable().then(() => {
+      const queue = this.queue;
+      void queue.whenWritable().then(() => {
+        if (queue !== this.queue) return; // replaced meanwhile
         this.watching = false;
         if (!this.closed) this.flush();
       });
     }
+  }
+
+  /**
+   * Checks that the queue written to is still the one its name opens. A purge and a new
+   * start of the subscriber replace it: what was sent into the old one since (opened
+   * read-write, so it can be read back) is carried over, first, and writing goes on into the
+   * new one. A queue removed for good ends the connection, saying so. Called when the queue
+   * fills and when the registry changes; true when the queue was replaced.
+   */
+  revalidate(): boolean {
+    if (this.closed) return false;
+    let current: MessageQueue;
+    try {
+      current = MessageQueue.open(this.queue.name);
+    } catch (error) {
+      if (!PosixError.is(error, 'ENOENT')) return false;
+      this.handler.onProtocolError(new ServiceUnavailableError(`event queue ${this.queue.name} was removed: its subscriber's subscriptions were purged`, { cause: error }));
+      this.destroy();
+      return false;
+    }
+    if (fstatSync(current.fd).ino === fstatSync(this.queue.fd).ino) {
+      current.close();
+      return false;
+    }
+    const salvaged: Batch[] = [];
+    for (let received = this.queue.receive(); received !== null; received = this.queue.receive()) {
+      salvaged.push({ bytes: received.message, length: received.message.length, priority: received.priority });
+    }
+    this.queue.close();
+    this.queue = current;
+    this.watching = false;
+    this.full.unshift(...salvaged);
+    this.blocked = false;
+    this.sendFull();
+    return true;
   }
 
   private finish(): void {
