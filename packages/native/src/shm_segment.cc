@@ -59,7 +59,10 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   }
   // Reserve the pages now: a sparse tmpfs file whose pages cannot be had later (a full
   // /dev/shm) would kill the process with SIGBUS on first touch instead of an error here.
-  int reserved = posix_fallocate(fd, 0, size);
+  int reserved;
+  do {
+    reserved = posix_fallocate(fd, 0, size);  // tmpfs gives up with EINTR when a signal is pending
+  } while (reserved == EINTR);
   if (reserved != 0 && reserved != EOPNOTSUPP) {
     close(fd);
     shm_unlink(name.c_str());

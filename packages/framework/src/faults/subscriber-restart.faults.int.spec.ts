@@ -1,6 +1,6 @@
 import { MessageQueue } from '@hostmesh/native';
 import { Mesh } from '../runtime/mesh';
-import { reapAll, spawnService, type SpawnedService } from '../testing/spawn-service';
+import { reapAll, sleep, spawnService, type SpawnedService } from '../testing/spawn-service';
 import { tempRuntimeDir } from '../testing/temp-runtime';
 import { QueueFullError } from '../errors/errors';
 import { Sink, TickWait, type Received } from './fixtures/faults.contract';
@@ -101,6 +101,28 @@ describe('fault: subscriber SIGKILLed and restarted with events pending (mqueue)
     const fourth = await start({ FAULTS_CRASH: '1' });
     await fourth.waitForOutput(/dropping a \d+-byte queue message from the in-flight journal .*3 runs started handling its events and none finished/);
     expect((await receivedAtLeast(1)).wait).toEqual([801]);
+  }, 40_000);
+
+  it('gives up only the message that kills the subscriber, not one that was in flight beside it', async () => {
+    await reapAll();
+    const run = (slowMs: string, ready = true) =>
+      ready ? start({ FAULTS_CRASH: '1', FAULTS_SLOW_MS: slowMs }) : spawnService(faultFixture('sink'), { env: { ...env, FAULTS_CRASH: '1', FAULTS_SLOW_MS: slowMs } });
+    const first = await run('60000');
+    await mesh.events.publish(new TickWait(810, 'slow')); // innocent, still running when 811 kills the process
+    await first.waitForOutput('handling 810');
+    await mesh.events.publish(new TickWait(811, 'crash'));
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    // Run 2 replays both at once and dies again; from run 3 on, suspects go one at a time.
+    const second = await run('60000', false);
+    expect(await second.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    const third = await run('300', false);
+    expect(await third.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(third.output).toContain('handling 810'); // finished (300 ms), then 811 killed it
+    const fourth = await run('300');
+    await fourth.waitForOutput(/dropping a \d+-byte queue message/);
+    await sleep(500);
+    expect(fourth.output.match(/dropping a \d+-byte queue message/g)).toHaveLength(1);
+    expect(fourth.output).not.toContain('handling 810');
   }, 40_000);
 
   it('reaches a subscriber whose queue was purged and created anew (the publisher had the old one open)', async () => {

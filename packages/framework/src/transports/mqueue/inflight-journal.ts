@@ -85,15 +85,19 @@ export class InflightJournal {
     const carried = readHeld(data);
     const temporary = `${name}.new`;
     unlinkQuietly(temporary);
-    const journal = InflightJournal.create(temporary, slots, slotBytes, name);
+    let journal: InflightJournal;
     let dropped = carried.invalid;
-    for (const message of carried.messages) {
-      const slot = journal.hold(message, message.length);
-      if (slot < 0) dropped++;
-      else journal.recoveredSlots.push(slot);
+    try {
+      journal = InflightJournal.create(temporary, slots, slotBytes, name);
+      for (const message of carried.messages) {
+        const slot = journal.hold(message, message.length);
+        if (slot < 0) dropped++;
+        else journal.recoveredSlots.push(slot);
+      }
+      renameSync(`/dev/shm${temporary}`, `/dev/shm${name}`);
+    } finally {
+      previous.close();
     }
-    renameSync(`/dev/shm${temporary}`, `/dev/shm${name}`);
-    previous.close();
     return { journal, dropped };
   }
 
@@ -111,6 +115,11 @@ export class InflightJournal {
   /** Slots a previous run left held, oldest first: deliver these before reading the queue. */
   recovered(): number[] {
     return this.recoveredSlots.splice(0);
+  }
+
+  /** How many runs have started delivering `slot`. */
+  attempts(slot: number): number {
+    return this.view.getUint32(this.offset(slot) + 16, true);
   }
 
   /** Counts one more run starting to deliver `slot` (the one that took it counts as the first); returns how many have. */

@@ -31,6 +31,25 @@ export function forEachFrame(
 
 const referenceCodec = new FrameCodec(1024);
 
+/** The large-event body segments a queue message refers to, without opening them; [] for one that does not parse. */
+export function referencedBodies(message: Buffer, length: number, maxPayloadBytes: number): string[] {
+  const names: string[] = [];
+  try {
+    for (let offset = 0; offset < length; ) {
+      const end = offset + HEADER_BYTES + checkHeader(message, offset, maxPayloadBytes);
+      if (end > length) break;
+      if (frameFlags(message, offset) & FrameFlag.ShmReference) {
+        const reference = referenceCodec.decode(message, offset, end) as { segment?: unknown };
+        if (typeof reference?.segment === 'string') names.push(reference.segment);
+      }
+      offset = end;
+    }
+  } catch {
+    // what cannot be parsed refers to nothing we could remove
+  }
+  return names;
+}
+
 function deliverReferenced(
   message: Buffer,
   start: number,

@@ -3,7 +3,7 @@ import { FrameError } from '../../errors/errors';
 import type { Logger } from '../../runtime/logger';
 import type { Connection, ConnectionHandler, PeerInfo } from '../transport';
 import type { InflightJournal } from './inflight-journal';
-import { forEachFrame } from './queue-frames';
+import { forEachFrame, referencedBodies } from './queue-frames';
 
 const noHandler: ConnectionHandler = { onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => undefined };
 
@@ -56,35 +56,50 @@ export class QueueReaderConnection implements Connection {
       this.logger.error(`${this.lost} queue messages in the in-flight journal ${this.journal.name} were unreadable or did not fit its new size: not delivered again`);
     }
     // What a previous run took from the queue but did not finish handling comes first.
-    this.replaying = true;
-    try {
-      for (const slot of this.journal.recovered()) this.redeliver(slot);
-    } finally {
-      this.replaying = false;
+    // Messages that were already replayed once when a run ended are suspects: they go one
+    // at a time, so a message whose handling ends the process is the only one whose count
+    // keeps growing, and it alone is given up.
+    for (const slot of this.journal.recovered()) {
+      if (this.journal.attempts(slot) > 1) this.suspects.push(slot);
+      else this.redeliver(slot);
     }
+    this.nextSuspect();
     this.resume();
   }
+
+  private readonly suspects: number[] = [];
+  private suspect = -1;
+
+  private readonly nextSuspect = (): void => {
+    this.suspect = -1;
+    if (this.closed) return;
+    const slot = this.suspects.shift();
+    if (slot === undefined) return;
+    this.suspect = slot;
+    this.redeliver(slot);
+  };
 
   private redeliver(slot: number): void {
     const message = this.journal.message(slot);
     // Counted before delivering: a message whose handling ends the process every time is
     // given up after a few runs rather than replayed into a crash loop.
     const attempts = this.journal.attempt(slot);
-    if (attempts <= MAX_DELIVERY_ATTEMPTS) {
-      this.deliver(slot, message, message.length);
-      return;
-    }
-    this.logger.error(
-      `dropping a ${message.length}-byte queue message from the in-flight journal ${this.journal.name}: ${MAX_DELIVERY_ATTEMPTS} runs started handling its events and none finished (did handling them end the process?)`,
-    );
-    this.holds[slot] = 1;
+    this.replaying = true;
     try {
+      if (attempts <= MAX_DELIVERY_ATTEMPTS) {
+        this.deliver(slot, message, message.length);
+        return;
+      }
+      this.logger.error(
+        `dropping a ${message.length}-byte queue message from the in-flight journal ${this.journal.name}: ${MAX_DELIVERY_ATTEMPTS} runs started handling its events and none finished (did handling them end the process?)`,
+      );
+      this.holds[slot] = 1;
       // Its large bodies go too: nothing will read them.
-      forEachFrame(message, message.length, this.maxPayloadBytes, () => undefined, (name) => (this.bodies[slot] ??= []).push(name));
-    } catch {
-      // what cannot be parsed references nothing we could remove
+      this.bodies[slot] = referencedBodies(message, message.length, this.maxPayloadBytes);
+      this.release(slot);
+    } finally {
+      this.replaying = false;
     }
-    this.release(slot);
   }
 
   /** Queue messages taken but not yet handled. */
@@ -126,6 +141,7 @@ export class QueueReaderConnection implements Connection {
     }
     if (this.closed) return;
     this.journal.release(slot);
+    if (slot === this.suspect) setImmediate(this.nextSuspect);
     if (this.waitingForRoom) {
       this.waitingForRoom = false;
       // Not from here: a release inside a delivery would start reading inside the queue's own loop.

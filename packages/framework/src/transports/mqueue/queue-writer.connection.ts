@@ -2,7 +2,7 @@ import { MessageQueue, objectName, PosixError } from '@hostmesh/native';
 import { fstatSync } from 'node:fs';
 import { FrameError, ServiceUnavailableError } from '../../errors/errors';
 import { eventPriority } from '../../metadata/explorer';
-import { frameRoute } from '../../protocol/frame';
+import { checkHeader, frameRoute, HEADER_BYTES } from '../../protocol/frame';
 import type { Connection, ConnectionHandler, PeerInfo } from '../transport';
 import { referenceFrame } from './queue-frames';
 
@@ -134,8 +134,8 @@ export class QueueWriterConnection implements Connection {
     this.blocked = this.full.length > 0;
     if (this.full.length === 0) {
       for (const wake of this.drainWaiters.splice(0)) wake();
-    } else if (!wasBlocked && this.revalidate()) {
-      // It filled because nobody reads it any more, and it was replaced: revalidate() sent again.
+    } else if (!wasBlocked && this.revalidate() !== 'same') {
+      // It filled because nobody reads it any more: replaced (and sent again), or gone (ended).
     } else if (!this.watching) {
       this.watching = true;
       const queue = this.queue;
@@ -148,38 +148,54 @@ export class QueueWriterConnection implements Connection {
   }
 
   /**
-   * Checks that the queue written to is still the one its name opens. A purge and a new
-   * start of the subscriber replace it: what was sent into the old one since (opened
-   * read-write, so it can be read back) is carried over, first, and writing goes on into the
-   * new one. A queue removed for good ends the connection, saying so. Called when the queue
-   * fills and when the registry changes; true when the queue was replaced.
+   * Checks that the queue written to is still the one its name opens. A queue removed (a
+   * purge) ends the connection, saying so: what it held goes with the purge. A queue
+   * replaced (purged, then created by a new start of the subscriber, before this publisher
+   * noticed the removal) is written to from now on, and what was sent into the old one
+   * (opened read-write, so it can be read back) is carried over first, re-batched for the
+   * new queue's message size. Called when the queue fills and when the registry changes.
    */
-  revalidate(): boolean {
-    if (this.closed) return false;
+  revalidate(): 'same' | 'replaced' | 'ended' {
+    if (this.closed) return 'ended';
     let current: MessageQueue;
     try {
       current = MessageQueue.open(this.queue.name);
     } catch (error) {
-      if (!PosixError.is(error, 'ENOENT')) return false;
+      if (!PosixError.is(error, 'ENOENT')) return 'same';
       this.handler.onProtocolError(new ServiceUnavailableError(`event queue ${this.queue.name} was removed: its subscriber's subscriptions were purged`, { cause: error }));
       this.destroy();
-      return false;
+      return 'ended';
     }
-    if (fstatSync(current.fd).ino === fstatSync(this.queue.fd).ino) {
+    let same: boolean;
+    try {
+      same = fstatSync(current.fd).ino === fstatSync(this.queue.fd).ino;
+    } catch {
+      same = true;
+    }
+    if (same) {
       current.close();
-      return false;
+      return 'same';
     }
-    const salvaged: Batch[] = [];
-    for (let received = this.queue.receive(); received !== null; received = this.queue.receive()) {
-      salvaged.push({ bytes: received.message, length: received.message.length, priority: received.priority });
-    }
+    const waiting: Buffer[] = [];
+    for (let received = this.queue.receive(); received !== null; received = this.queue.receive()) waiting.push(received.message);
+    for (const batch of this.full) waiting.push(batch.bytes.subarray(0, batch.length));
+    if (this.current !== null) waiting.push(this.current.bytes.subarray(0, this.current.length));
+    this.full.length = 0;
+    this.current = null;
     this.queue.close();
     this.queue = current;
     this.watching = false;
-    this.full.unshift(...salvaged);
     this.blocked = false;
-    this.sendFull();
-    return true;
+    // Batches were sized for the old queue: split them into their frames and batch again.
+    for (const message of waiting) {
+      for (let offset = 0; offset < message.length; ) {
+        const end = offset + HEADER_BYTES + checkHeader(message, offset, 0xffff_ffff);
+        this.write(message.subarray(offset, end));
+        offset = end;
+      }
+    }
+    this.flush();
+    return 'replaced';
   }
 
   private finish(): void {

@@ -1,7 +1,7 @@
 import { MessageQueue, objectName } from '@hostmesh/native';
 import { ServiceUnavailableError } from '../../errors/errors';
 import { encodeStatelessFrame } from '../../protocol/codec';
-import { FrameKind, frameId } from '../../protocol/frame';
+import { FrameKind, frameId, HEADER_BYTES } from '../../protocol/frame';
 import { QueueWriterConnection } from './queue-writer.connection';
 
 const namespace = `writer-${process.pid}`;
@@ -9,10 +9,13 @@ let counter = 0;
 const frame = (seq: number) => encodeStatelessFrame(FrameKind.Event, seq, 1, ['id', seq], 1024);
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-/** Everything in `queue`, as the sequence numbers of the frames' ids. */
-function drain(queue: MessageQueue): number[] {
+/** The ids of every frame in `queue` (a message holds one or more), in order; no message over `maxBytes`. */
+function drain(queue: MessageQueue, maxBytes = Infinity): number[] {
   const ids: number[] = [];
-  for (let got = queue.receive(); got !== null; got = queue.receive()) ids.push(frameId(got.message, 0));
+  for (let got = queue.receive(); got !== null; got = queue.receive()) {
+    expect(got.message.length).toBeLessThanOrEqual(maxBytes);
+    for (let offset = 0; offset < got.message.length; offset += HEADER_BYTES + got.message.readUInt32LE(offset + 12)) ids.push(frameId(got.message, offset));
+  }
   return ids;
 }
 
@@ -51,11 +54,11 @@ describe('a publisher writing to a queue that was replaced (real POSIX queues)',
     }
     MessageQueue.unlink(name); // a purge…
     const replacement = MessageQueue.create(name, { maxMessages: 10, messageSize: 256 }); // …and a new subscriber start
-    expect(writer.revalidate()).toBe(true);
+    expect(writer.revalidate()).toBe('replaced');
     writer.write(frame(3));
     await tick();
     expect(drain(replacement)).toEqual([1, 2, 3]);
-    expect(writer.revalidate()).toBe(false); // still the right one
+    expect(writer.revalidate()).toBe('same'); // still the right one
     writer.close();
     replacement.close();
   });
@@ -80,9 +83,37 @@ describe('a publisher writing to a queue that was replaced (real POSIX queues)',
     MessageQueue.create(name, { maxMessages: 10, messageSize: 256 }).close();
     const { writer, errors, closed } = writerFor(name);
     MessageQueue.unlink(name);
-    expect(writer.revalidate()).toBe(false);
+    expect(writer.revalidate()).toBe('ended');
     expect(errors).toEqual([expect.any(ServiceUnavailableError)]);
     expect(errors[0]!.message).toContain('was removed');
     expect(closed()).toBe(true);
+  });
+
+  it('ends the connection, without throwing, when the queue it fills was removed for good', async () => {
+    const name = newName();
+    MessageQueue.create(name, { maxMessages: 1, messageSize: 256 }).close();
+    const { writer, errors, closed } = writerFor(name);
+    writer.write(frame(1));
+    await tick();
+    MessageQueue.unlink(name);
+    writer.write(frame(2)); // finds the orphan full, and its name gone
+    await tick();
+    expect(errors).toEqual([expect.any(ServiceUnavailableError)]);
+    expect(closed()).toBe(true);
+  });
+
+  it('batches again for a new queue with smaller messages', async () => {
+    const name = newName();
+    MessageQueue.create(name, { maxMessages: 10, messageSize: 1024 }).close();
+    const { writer } = writerFor(name);
+    for (let seq = 1; seq <= 30; seq++) writer.write(frame(seq)); // one tick: a few large batches
+    await tick();
+    MessageQueue.unlink(name);
+    const replacement = MessageQueue.create(name, { maxMessages: 10, messageSize: 128 });
+    expect(writer.revalidate()).toBe('replaced');
+    await tick();
+    expect(drain(replacement, 128)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    writer.close();
+    replacement.close();
   });
 });
