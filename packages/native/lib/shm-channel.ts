@@ -281,11 +281,7 @@ export class ShmChannel {
 
   /** Removes a channel's segment and doorbells by name (what the creator does on close). */
   static unlink(name: string): void {
-    try {
-      ShmSegment.unlink(name);
-    } catch (error) {
-      if (!PosixError.is(error, 'ENOENT')) throw error;
-    }
+    ShmSegment.unlinkIfExists(name);
     for (const bell of doorbellPaths(name)) unlinkQuietly(bell);
   }
 

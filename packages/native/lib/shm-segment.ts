@@ -1,4 +1,5 @@
 import { native } from './native';
+import { PosixError } from './posix-error';
 import { requirePosixName, userPrefix } from './names';
 import { ownProcessStartTime } from './process-info';
 import { requireInteger } from './validate';
@@ -45,6 +46,17 @@ export class ShmSegment {
 
   static unlink(name: string): void {
     native.shmUnlink(requirePosixName(name));
+  }
+
+  /** Removes `name` if it is there; false when it was gone already (someone else removed it). */
+  static unlinkIfExists(name: string): boolean {
+    try {
+      ShmSegment.unlink(name);
+      return true;
+    } catch (error) {
+      if (PosixError.is(error, 'ENOENT')) return false;
+      throw error;
+    }
   }
 
   /** Reads who created a segment without mapping it. */

@@ -84,7 +84,7 @@ export class InflightJournal {
     // over the old one, so a kill at any point leaves one of the two complete.
     const carried = readHeld(data);
     const temporary = `${name}.new`;
-    unlinkQuietly(temporary);
+    ShmSegment.unlinkIfExists(temporary);
     let journal: InflightJournal;
     let dropped = carried.invalid;
     try {
@@ -168,7 +168,7 @@ export class InflightJournal {
     const empty = this.held === 0;
     this.view.setUint32(16, 0, true); // no owner: the next run need not wait
     this.segment.close();
-    if (empty) unlinkQuietly(this.name);
+    if (empty) ShmSegment.unlinkIfExists(this.name);
   }
 
   /** Frees recovered slots whose length does not fit (a scribbled journal): they cannot be delivered. */
@@ -206,13 +206,6 @@ function openExisting(name: string): ShmSegment | undefined {
   }
 }
 
-function unlinkQuietly(name: string): void {
-  try {
-    ShmSegment.unlink(name);
-  } catch {
-    // gone already (a purge)
-  }
-}
 
 /** Whether a journal's header names a live process other than this one. */
 function ownedByAnother(data: Buffer): boolean {

@@ -137,7 +137,7 @@ export class QueueReaderConnection implements Connection {
     const bodies = this.bodies[slot];
     if (bodies !== undefined) {
       this.bodies[slot] = undefined;
-      for (const name of bodies) unlinkQuietly(name);
+      for (const name of bodies) ShmSegment.unlinkIfExists(name);
     }
     if (this.closed) return;
     this.journal.release(slot);
@@ -207,10 +207,3 @@ export class QueueReaderConnection implements Connection {
   }
 }
 
-function unlinkQuietly(name: string): void {
-  try {
-    ShmSegment.unlink(name);
-  } catch {
-    // removed already (a purge)
-  }
-}
