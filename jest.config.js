@@ -10,4 +10,12 @@ const projects = ['packages', 'examples', 'tools'].flatMap((group) => {
     .filter((config) => existsSync(config));
 });
 
-module.exports = { projects };
+// Before any test: the programs the tests drive that no npm package provides; after them all:
+// what the tests left in the kernel (jest.global-setup.js, jest.global-teardown.js).
+// The run ends with one line naming any test that did not run (jest.skipped-report.js).
+module.exports = {
+  projects,
+  globalSetup: require.resolve('./jest.global-setup.js'),
+  globalTeardown: require.resolve('./jest.global-teardown.js'),
+  reporters: ['default', require.resolve('./jest.skipped-report.js')],
+};

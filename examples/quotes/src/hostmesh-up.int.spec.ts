@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { processStartTime } from '@hostmesh/native';
+import { listQueues, MessageQueue, objectName, processStartTime } from '@hostmesh/native';
 import { spawnService, tempRuntimeDir } from '@hostmesh/framework/testing';
 
 const run = promisify(execFile);
@@ -54,7 +54,10 @@ describe('the quotes example under `hostmesh up`', () => {
     // No process, no kernel object, no registry or socket file is left.
     for (const pid of pids) expect(processStartTime(pid)).toBeUndefined();
     expect(readdirSync('/dev/shm').filter((name) => name.includes('.quotes-example.'))).toEqual([]);
-    if (existsSync('/dev/mqueue')) expect(readdirSync('/dev/mqueue').filter((name) => name.includes('.quotes-example.'))).toEqual([]);
+    const queues = listQueues();
+    if (queues.ok) expect(queues.queues.filter((queue) => queue.name.includes('.quotes-example.'))).toEqual([]);
+    // Without root or a mounted mqueue filesystem queues cannot be listed: the monitor's own must be gone.
+    else expect(() => MessageQueue.open(objectName('quotes-example', 'ev.monitor'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     for (const dir of ['registry', 'sock', 'subscriptions']) expect(readdirSync(join(namespace, dir))).toEqual([]);
     expect(existsSync(join(namespace, 'supervisor.json'))).toBe(false);
   }, 60_000);

@@ -5,6 +5,7 @@ export { ShmChannel, doorbellPaths, type ShmChannelOptions, type ShmChannelStats
 export { SpinPolicy, type SpinOptions } from './spin-policy';
 export { FdWatcher, READABLE, WRITABLE } from './fd-watcher';
 export { MessageQueue, QueueLimitError, type QueueAttributes, type CreateQueueOptions, type QueueHandler } from './mqueue';
+export { listQueues, type ListedQueue, type QueueListing } from './mqueue-list';
 export { NamedSemaphore } from './semaphore';
 export { mkfifo } from './fifo';
 export { peerCredentials, type PeerCredentials } from './peer-credentials';

@@ -1,5 +1,7 @@
 import { uniqueName, startFixture } from './__fixtures__/child-process';
+import { fstatSync } from 'node:fs';
 import { MessageQueue, QueueLimitError } from './mqueue';
+import { listQueues } from './mqueue-list';
 import { PosixError } from './posix-error';
 
 describe('MessageQueue', () => {
@@ -103,5 +105,30 @@ describe('MessageQueue', () => {
     const name = uniqueName('absent');
     expect(() => MessageQueue.open(name)).toThrow(PosixError);
     expect(() => MessageQueue.open(name)).toThrow(`mq_open ${name}: No such file or directory (ENOENT)`);
+  });
+  it('is created 0600 and owned by this user, as its own descriptor shows (no /dev/mqueue needed)', () => {
+    const umask = process.umask(0); // a mode that came from the umask would show as 0666
+    try {
+      const stat = fstatSync(create('mode').fd);
+      expect([stat.mode & 0o777, stat.uid]).toEqual([0o600, process.getuid!()]);
+    } finally {
+      process.umask(umask);
+    }
+  });
+
+  const asRoot = process.getuid?.() === 0 ? it : it.skip;
+  asRoot.each([
+    ['wherever the mqueue filesystem is', {}],
+    ['through a private mount namespace when none is mounted', { privateMount: true }],
+  ])('lists the queues with owner and mode %s, and a removed one no more', (_how, options) => {
+    const queue = create('listed');
+    const listed = () => {
+      const listing = listQueues(options);
+      if (!listing.ok) throw new Error(listing.reason);
+      return listing.queues.filter((entry) => entry.name === queue.name);
+    };
+    expect(listed()).toEqual([{ name: queue.name, uid: process.getuid!(), mode: 0o600 }]);
+    MessageQueue.unlink(queue.name);
+    expect(listed()).toEqual([]);
   });
 });

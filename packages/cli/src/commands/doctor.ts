@@ -2,7 +2,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, statfsSync, unlinkSyn
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { resolveConfig } from '@hostmesh/framework';
-import { findStaleObjects, MessageQueue, native, PosixError, removeStaleObjects, userPrefix } from '@hostmesh/native';
+import { findStaleObjects, listQueues, MessageQueue, native, PosixError, removeStaleObjects, userPrefix } from '@hostmesh/native';
 import { styler, table } from '../output/style';
 import { readState } from '../supervisor/state-file';
 import { meshOf, runtimeOf, type TargetOptions } from './context';
@@ -34,11 +34,12 @@ export async function doctor(options: TargetOptions & { clean?: boolean; json?: 
     status: limits.msgMax === undefined ? 'fail' : 'ok',
     detail: `fs.mqueue.msg_max=${limits.msgMax} (queue depth), msgsize_max=${limits.msgsizeMax}, queues_max=${limits.queuesMax}, RLIMIT_MSGQUEUE=${rlimit} bytes per user`,
   });
-  const queues = listQueues();
+  const listing = listQueues();
+  const queues = listing.ok ? listing.queues.filter((queue) => queue.name.startsWith(`/${userPrefix()}`)).map((queue) => queue.name) : [];
   checks.push({
     check: 'event queues',
     status: 'ok',
-    detail: queues === undefined ? '/dev/mqueue is not mounted: queues cannot be listed (mount -t mqueue none /dev/mqueue)' : `${queues.length} of this user: ${queues.join(', ') || 'none'}`,
+    detail: listing.ok ? `${queues.length} of this user: ${queues.join(', ') || 'none'}` : `cannot be listed: ${listing.reason}`,
   });
   const sem = readFileSync('/proc/sys/kernel/sem', 'utf8').trim().split(/\s+/);
   checks.push({ check: 'semaphores', status: 'ok', detail: `named POSIX semaphores live in /dev/shm; SysV limits (SEMMSL SEMMNS SEMOPM SEMMNI) ${sem.join(' ')}` });
@@ -79,15 +80,6 @@ function mib(bytes: number): string {
 function readLimit(name: string): string {
   const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith(name));
   return line ? line.slice(name.length).trim().split(/\s+/)[0]! : 'unknown';
-}
-
-function listQueues(): string[] | undefined {
-  if (!existsSync('/dev/mqueue')) return undefined;
-  try {
-    return readdirSync('/dev/mqueue').filter((name) => name.startsWith(userPrefix()));
-  } catch {
-    return undefined;
-  }
 }
 
 /** The framework's own limits as this environment resolves them (HOSTMESH_* variables), and the fd limit they live under. */

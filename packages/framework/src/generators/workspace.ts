@@ -36,11 +36,22 @@ export function naming(name: unknown, what: string): Naming {
   return { fileName: spelled.fileName, className: spelled.className, propertyName: spelled.propertyName };
 }
 
-/** Generators need an nx workspace: a package.json and an nx.json at the root. */
+/** Generators need an nx workspace: a package.json and an nx.json at the root, and not hostmesh's own. */
 export function requireWorkspace(tree: Tree): void {
   for (const file of ['package.json', 'nx.json']) {
     if (!tree.exists(file)) throw new BootstrapError(`no nx workspace here: ${file} is missing (run the generator from the root of an nx workspace)`);
   }
+  if (isHostmeshRepository(tree)) {
+    throw new BootstrapError(
+      "this is hostmesh's own repository, not a workspace of services: try the generators in a new workspace, made as the README's \"Your first service\" shows " +
+        `(mkdir ../acme && cd ../acme && npm init -y && npm install -D nx@23.2.1 && echo '{}' > nx.json && npm install ${tree.root}/packages/{native,framework,cli})`,
+    );
+  }
+}
+
+/** The framework's own checkout, where generated services would land among its sources. */
+function isHostmeshRepository(tree: Tree): boolean {
+  return tree.exists('packages/framework/generators.json') && (readJson(tree, 'package.json') as { name?: string }).name === 'hostmesh';
 }
 
 /** init must have run: it creates the manifest and the contracts library. */

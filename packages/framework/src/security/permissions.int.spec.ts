@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, fstatSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MessageQueue, mkfifo, NamedSemaphore, objectName, ShmSegment } from '@hostmesh/native';
+import { listQueues, MessageQueue, mkfifo, NamedSemaphore, objectName, ShmSegment } from '@hostmesh/native';
 import { PeerRefusedError } from '../errors/errors';
 import { Mesh } from '../runtime/mesh';
 import { RuntimeDir } from '../runtime/runtime-dir';
@@ -37,6 +37,11 @@ interface ProbeReport {
 type Probe = { name: string; kind: string; target: string; service?: string };
 
 const children: SpawnedService[] = [];
+
+/** Objects this file's namespaces name (`hm.<uid>.<ns><pid>.…`), of root or of uid 65534. */
+function ours(entry: string): boolean {
+  return [`hm.0.`, `hm.${NOBODY}.`].some((user) => ['perm', 'private', 'guarded', 'strict', 'open'].some((ns) => entry.startsWith(`${user}${ns}${process.pid}.`)));
+}
 
 /** Runs the probe child (as `uid` when given), bounded in time; every child is reaped. */
 async function probe(probes: Probe[], options: { uid?: number; args?: string[] } = {}): Promise<ProbeReport> {
@@ -95,21 +100,31 @@ async function spawnAs(uid: number, entry: string, env: NodeJS.ProcessEnv): Prom
   const cleanups: Array<() => void> = [];
 
   afterAll(async () => {
-    for (const mesh of meshes) await mesh.close(0).catch(() => undefined);
-    for (const child of children) await child.kill();
-    // Killed services leave their (durable) event queues and any channel behind: remove this file's.
-    const ours = (entry: string) => [`hm.0.`, `hm.${NOBODY}.`].some((user) => ['private', 'guarded', 'strict', 'open'].some((ns) => entry.startsWith(`${user}${ns}${process.pid}.`)));
-    for (const dir of ['/dev/mqueue', '/dev/shm']) {
-      for (const entry of readdirSync(dir).filter(ours)) rmSync(join(dir, entry), { force: true });
-    }
-    for (const cleanup of cleanups.reverse()) {
+    // Each step on its own: one that throws must not keep the others from cleaning up.
+    const steps: Array<() => unknown> = [
+      ...meshes.map((mesh) => () => mesh.close(0)),
+      ...children.map((child) => () => child.kill()),
+      ...cleanups.reverse(),
+      // Killed services leave their (durable) event queues and any channel behind: remove this file's.
+      () => {
+        const queues = listQueues();
+        if (!queues.ok) throw new Error(queues.reason);
+        for (const queue of queues.queues.filter((entry) => ours(entry.name.slice(1)))) MessageQueue.unlink(queue.name);
+      },
+      () => {
+        for (const entry of readdirSync('/dev/shm').filter((name) => ours(name.replace(/^sem\./, '')))) rmSync(join('/dev/shm', entry), { force: true });
+      },
+    ];
+    const failures: unknown[] = [];
+    for (const step of steps) {
       try {
-        cleanup();
-      } catch {
-        // best effort
+        await step();
+      } catch (error) {
+        failures.push(error);
       }
     }
     runtime.remove();
+    if (failures.length) throw new AggregateError(failures, `${failures.length} cleanup steps failed`);
   });
 
   it('creates shm segments, message queues, semaphores and FIFOs 0600 (whatever the umask), and uid 65534 is refused each', async () => {
@@ -145,7 +160,7 @@ async function spawnAs(uid: number, entry: string, env: NodeJS.ProcessEnv): Prom
     });
 
     expect(mode(`/dev/shm${names.segment}`)).toBe(0o600);
-    expect(mode(`/dev/mqueue${names.queue}`)).toBe(0o600);
+    expect(fstatSync(queue.fd).mode & 0o777).toBe(0o600); // the queue's own descriptor: no /dev/mqueue mount needed
     expect(mode(`/dev/shm/sem.${names.semaphore.slice(1)}`)).toBe(0o600);
     expect(mode(fifo)).toBe(0o600);
     expect(statSync(`/dev/shm${names.segment}`).uid).toBe(0);
@@ -209,9 +224,11 @@ async function spawnAs(uid: number, entry: string, env: NodeJS.ProcessEnv): Prom
     const channelFiles = readdirSync('/dev/shm').filter((entry) => entry.startsWith(`hm.0.${namespace}.conformance.`));
     expect(channelFiles.length).toBeGreaterThanOrEqual(3); // the segment and its two doorbells
     for (const entry of channelFiles) expect([entry, mode(`/dev/shm/${entry}`)]).toEqual([entry, 0o600]);
-    const queues = readdirSync('/dev/mqueue').filter((entry) => entry.startsWith(`hm.0.${namespace}.`));
+    const listing = listQueues();
+    if (!listing.ok) throw new Error(listing.reason);
+    const queues = listing.queues.filter((entry) => entry.name.startsWith(`/hm.0.${namespace}.`));
     expect(queues.length).toBeGreaterThanOrEqual(1); // its event queue (it subscribes to conformance.ping)
-    for (const entry of queues) expect([entry, mode(`/dev/mqueue/${entry}`)]).toEqual([entry, 0o600]);
+    for (const entry of queues) expect(entry).toMatchObject({ uid: 0, mode: 0o600 });
 
     // Fence 1, the 0700 directory: nobody can list, read or even reach the sockets.
     const outside = await probe(

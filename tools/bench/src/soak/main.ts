@@ -9,11 +9,11 @@
  * growth beyond the stated bound, or a kernel object left behind.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { generateDevCerts, Mesh, type MeshOptions, type TlsFileOptions } from '@hostmesh/framework';
-import { userPrefix } from '@hostmesh/native';
+import { listQueues, userPrefix } from '@hostmesh/native';
 import { startChild, stopChildren } from '../children';
 import { startNatsServer } from '../remote/nats-server';
 import { Soak } from './soak.contract';
@@ -92,14 +92,13 @@ function meshOptionsFor(mechanism: string, extras: Extras): MeshOptions {
   return {};
 }
 
-/** This user's kernel objects: shm segments, semaphores and doorbells in /dev/shm, queues in /dev/mqueue when mounted. */
+/** This user's kernel objects: shm segments, semaphores and doorbells in /dev/shm, and message queues where they can be listed. */
 function kernelObjects(): Set<string> {
   const prefix = userPrefix();
   const found = new Set<string>();
-  for (const dir of ['/dev/shm', '/dev/mqueue']) {
-    if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir)) if (name.includes(prefix)) found.add(join(dir, name));
-  }
+  for (const name of readdirSync('/dev/shm')) if (name.includes(prefix)) found.add(join('/dev/shm', name));
+  const queues = listQueues();
+  if (queues.ok) for (const queue of queues.queues) if (queue.name.includes(prefix)) found.add(`mqueue:${queue.name}`);
   return found;
 }
 

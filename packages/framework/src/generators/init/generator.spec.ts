@@ -30,4 +30,13 @@ describe('nx g @hostmesh/framework:init', () => {
     tree.delete('nx.json');
     await expect(initGenerator(tree, { skipInstall: true })).rejects.toThrow('no nx workspace here: nx.json is missing');
   });
+
+  it("refuses hostmesh's own repository, saying where to try the generators instead", async () => {
+    const repository = await hostmeshWorkspace();
+    repository.tree.write('package.json', JSON.stringify({ name: 'hostmesh', private: true }));
+    repository.tree.write('packages/framework/generators.json', '{}');
+    await expect(initGenerator(repository.tree, { skipInstall: true })).rejects.toThrow("this is hostmesh's own repository, not a workspace of services");
+    await expect(serviceGenerator(repository.tree, { name: 'probe' })).rejects.toThrow('npm install -D nx@23.2.1');
+    expect(repository.tree.exists('services/probe')).toBe(false);
+  });
 });
