@@ -1,6 +1,7 @@
 #include "mqueue.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <fcntl.h>
 #include <mqueue.h>
 #include <sys/stat.h>
@@ -34,10 +35,23 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
     fd = mq_open(name.c_str(), flags);
   }
   if (fd == static_cast<mqd_t>(-1)) ThrowPosix(env, errno, "mq_open", name);
+  // A queue another user made first (or one opened up to everybody) is not ours to use.
   struct stat st;
-  if (fstat(fd, &st) == 0 && st.st_uid != geteuid()) {
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
     mq_close(fd);
-    ThrowPosix(env, EACCES, "mq_open (owned by another user)", name);
+    ThrowPosix(env, err, "fstat", name);
+  }
+  char why[112];
+  if (st.st_uid != geteuid()) {
+    mq_close(fd);
+    std::snprintf(why, sizeof(why), "mq_open (owned by another user: uid %u)", st.st_uid);
+    ThrowPosix(env, EACCES, why, name);
+  }
+  if ((st.st_mode & 077) != 0) {
+    mq_close(fd);
+    std::snprintf(why, sizeof(why), "mq_open (mode %04o lets other users in; hostmesh keeps its objects 0600)", st.st_mode & 07777);
+    ThrowPosix(env, EACCES, why, name);
   }
   return Napi::Number::New(env, fd);
 }

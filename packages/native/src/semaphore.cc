@@ -1,8 +1,13 @@
 #include "semaphore.h"
 
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <ctime>
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "errors.h"
 
@@ -79,19 +84,100 @@ void NamedSemaphore::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NamedSemaphore", cls);
 }
 
+namespace {
+
+// glibc keeps a named semaphore in /dev/shm/sem.<name without '/'>, a file holding one
+// sem_t. hostmesh opens that file itself rather than through sem_open, so that it can
+// fstat the very descriptor it maps: sem_open gives no descriptor, and a name that another
+// user created first (or opened up to everybody) would otherwise be used as if it were ours.
+std::string SemaphorePath(const std::string& name) {
+  return "/dev/shm/sem." + name.substr(1);
+}
+
+// Refuses a file that is not a semaphore of this user, private to it.
+void Verify(Napi::Env env, int fd, const std::string& name) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    ThrowPosix(env, err, "fstat", name);
+  }
+  char why[160];
+  if (!S_ISREG(st.st_mode) || st.st_size != static_cast<off_t>(sizeof(sem_t))) {
+    close(fd);
+    ThrowPosix(env, EBADMSG, "sem_open (not a semaphore)", name);
+  }
+  if (st.st_uid != geteuid()) {
+    close(fd);
+    std::snprintf(why, sizeof(why), "sem_open (owned by another user: uid %u, mode %04o)", st.st_uid, st.st_mode & 07777);
+    ThrowPosix(env, EACCES, why, name);
+  }
+  if ((st.st_mode & 077) != 0) {
+    close(fd);
+    std::snprintf(why, sizeof(why), "sem_open (mode %04o lets other users in; hostmesh keeps its objects 0600)", st.st_mode & 07777);
+    ThrowPosix(env, EACCES, why, name);
+  }
+}
+
+sem_t* MapVerified(Napi::Env env, int fd, const std::string& name) {
+  Verify(env, fd, name);
+  void* address = mmap(nullptr, sizeof(sem_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  int err = errno;
+  close(fd);
+  if (address == MAP_FAILED) ThrowPosix(env, err, "mmap", name);
+  return static_cast<sem_t*>(address);
+}
+
+// Creates the semaphore whole or not at all: initialised in a private temporary file, then
+// linked under its name, which fails if the name exists (the same trick as glibc's sem_open,
+// so a process opening the name never sees a half-made semaphore). -1 with errno set on failure.
+int CreateLinked(const std::string& path, unsigned initial) {
+  // Beside the name (same user prefix, so a crash here leaves something doctor can see).
+  static std::atomic<unsigned> sequence{0};
+  std::string temporary = path + ".new." + std::to_string(getpid()) + "." + std::to_string(++sequence);
+  int fd = open(temporary.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  sem_t initial_state;
+  int err = 0;
+  if (fchmod(fd, 0600) != 0 || sem_init(&initial_state, 1, initial) != 0) err = errno;
+  if (err == 0) {
+    ssize_t written;
+    do {
+      written = pwrite(fd, &initial_state, sizeof(sem_t), 0);
+    } while (written < 0 && errno == EINTR);
+    if (written != static_cast<ssize_t>(sizeof(sem_t))) err = written < 0 ? errno : EIO;
+  }
+  if (err == 0 && link(temporary.c_str(), path.c_str()) != 0) err = errno;
+  unlink(temporary.c_str());
+  if (err != 0) {
+    close(fd);
+    errno = err;
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
 // new NamedSemaphore(name, create, exclusive, initialValue)
 NamedSemaphore::NamedSemaphore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NamedSemaphore>(info) {
   Napi::Env env = info.Env();
   name_ = StringArg(info, 0, "name");
   bool create = info[1].ToBoolean();
   bool exclusive = info[2].ToBoolean();
+  std::string path = SemaphorePath(name_);
   if (create) {
-    unsigned initial = info[3].As<Napi::Number>().Uint32Value();
-    sem_ = sem_open(name_.c_str(), O_CREAT | (exclusive ? O_EXCL : 0), 0600, initial);
-  } else {
-    sem_ = sem_open(name_.c_str(), 0);
+    int fd = CreateLinked(path, info[3].As<Napi::Number>().Uint32Value());
+    if (fd >= 0) {
+      sem_ = MapVerified(env, fd, name_);
+      return;
+    }
+    if (errno != EEXIST || exclusive) ThrowPosix(env, errno, "sem_open", name_);
   }
-  if (sem_ == SEM_FAILED) ThrowPosix(env, errno, "sem_open", name_);
+  int fd = open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ELOOP) ThrowPosix(env, EACCES, "sem_open (a symbolic link, not a semaphore)", name_);
+  if (fd < 0) ThrowPosix(env, errno, "sem_open", name_);
+  sem_ = MapVerified(env, fd, name_);
 }
 
 NamedSemaphore::~NamedSemaphore() {
@@ -148,7 +234,7 @@ Napi::Value NamedSemaphore::Close(const Napi::CallbackInfo& info) {
 }
 
 void NamedSemaphore::CloseNow() {
-  if (sem_ != SEM_FAILED) sem_close(sem_);
+  if (sem_ != SEM_FAILED) munmap(sem_, sizeof(sem_t));
   sem_ = SEM_FAILED;
 }
 

@@ -1,6 +1,7 @@
 #include "shm_segment.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -101,7 +102,15 @@ int OpenChecked(Napi::Env env, const std::string& name, struct stat* st) {
   }
   if (st->st_uid != geteuid()) {
     close(fd);
-    ThrowPosix(env, EACCES, "shm_open (owned by another user)", name);
+    char why[96];
+    std::snprintf(why, sizeof(why), "shm_open (owned by another user: uid %u)", st->st_uid);
+    ThrowPosix(env, EACCES, why, name);
+  }
+  if ((st->st_mode & 077) != 0) {
+    close(fd);
+    char why[112];
+    std::snprintf(why, sizeof(why), "shm_open (mode %04o lets other users in; hostmesh keeps its objects 0600)", st->st_mode & 07777);
+    ThrowPosix(env, EACCES, why, name);
   }
   if (st->st_size < static_cast<off_t>(kSegmentHeaderBytes)) {
     close(fd);
