@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { listQueues, MessageQueue, objectName, processStartTime } from '@hostmesh/native';
+import { listQueues, MessageQueue, processStartTime } from '@hostmesh/native';
+import { RuntimeDir } from '@hostmesh/framework';
 import { spawnService, tempRuntimeDir } from '@hostmesh/framework/testing';
 
 const run = promisify(execFile);
@@ -57,7 +58,7 @@ describe('the quotes example under `hostmesh up`', () => {
     const queues = listQueues();
     if (queues.ok) expect(queues.queues.filter((queue) => queue.name.includes('.quotes-example.'))).toEqual([]);
     // Without root or a mounted mqueue filesystem queues cannot be listed: the monitor's own must be gone.
-    else expect(() => MessageQueue.open(objectName('quotes-example', 'ev.monitor'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    else expect(() => MessageQueue.open(new RuntimeDir(runtime.path, 'quotes-example').objectName('ev.monitor'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     for (const dir of ['registry', 'sock', 'subscriptions']) expect(readdirSync(join(namespace, dir))).toEqual([]);
     expect(existsSync(join(namespace, 'supervisor.json'))).toBe(false);
   }, 60_000);

@@ -11,6 +11,6 @@ export { mkfifo } from './fifo';
 export { peerCredentials, type PeerCredentials } from './peer-credentials';
 export { watchProcessExit, type ProcessWatch } from './process-watch';
 export { processStartTime, isProcessAlive, ownProcessStartTime } from './process-info';
-export { findStaleObjects, removeStaleObjects, type StaleObject } from './janitor';
+export { findStaleObjects, removeStaleObjects, unlinkOwnShmEntry, type StaleObject } from './janitor';
 export { objectName, userPrefix, requirePosixName } from './names';
 export { native } from './native';

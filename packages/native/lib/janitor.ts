@@ -78,3 +78,20 @@ export function removeStaleObjects(): StaleObject[] {
   }
   return removed;
 }
+
+/**
+ * Unlinks `/dev/shm/<entry>` if it is this user's, and says whether it did. /dev/shm is
+ * sticky, so what is ours stays ours until we remove it; an entry of another user under one
+ * of our names is left alone, even by root, who could remove it: it is not ours to judge.
+ */
+export function unlinkOwnShmEntry(entry: string): boolean {
+  const path = `${SHM_DIR}/${entry}`;
+  const stat = lstatSync(path, { throwIfNoEntry: false });
+  if (!stat || stat.isSymbolicLink() || stat.uid !== (process.getuid?.() ?? 0)) return false;
+  try {
+    unlinkSync(path);
+    return true;
+  } catch {
+    return false; // removed by someone else meanwhile
+  }
+}

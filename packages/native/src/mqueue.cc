@@ -45,7 +45,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   char why[112];
   if (st.st_uid != geteuid()) {
     mq_close(fd);
-    std::snprintf(why, sizeof(why), "mq_open (owned by another user: uid %u)", st.st_uid);
+    std::snprintf(why, sizeof(why), "mq_open (owned by another user: uid %u, mode %04o)", st.st_uid, st.st_mode & 07777);
     ThrowPosix(env, EACCES, why, name);
   }
   if ((st.st_mode & 077) != 0) {

@@ -102,8 +102,8 @@ int OpenChecked(Napi::Env env, const std::string& name, struct stat* st) {
   }
   if (st->st_uid != geteuid()) {
     close(fd);
-    char why[96];
-    std::snprintf(why, sizeof(why), "shm_open (owned by another user: uid %u)", st->st_uid);
+    char why[112];
+    std::snprintf(why, sizeof(why), "shm_open (owned by another user: uid %u, mode %04o)", st->st_uid, st->st_mode & 07777);
     ThrowPosix(env, EACCES, why, name);
   }
   if ((st->st_mode & 077) != 0) {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { loadManifest } from '../manifest/load-manifest';
 import { statusTable } from '../output/status-table';
 import { styler } from '../output/style';
-import { Supervisor } from '../supervisor/supervisor';
+import { describeFailure, Supervisor } from '../supervisor/supervisor';
+import type { InstanceStatus } from '../supervisor/state';
 import { readState } from '../supervisor/state-file';
 import { RuntimeDir } from '@hostmesh/framework';
 
@@ -54,7 +55,10 @@ export async function up(manifestPath: string, options: UpOptions): Promise<numb
   process.on('SIGTERM', onSignal);
   await supervisor.start();
   await supervisor.stopped;
-  return 0;
+  // A service given up on makes the whole run a failure, even though the others kept serving.
+  const failures = supervisor.failures();
+  for (const failure of failures) process.stderr.write(`hostmesh: ${failure}\n`);
+  return failures.length > 0 ? 1 : 0;
 }
 
 /** Starts `hostmesh up` again as a session leader in the background and waits for it to run. */
@@ -73,6 +77,8 @@ async function detach(manifestPath: string, namespace: string, options: UpOption
   for (let i = 0; i < 600; i++) {
     const state = readState(dir);
     if (state?.state === 'running') {
+      const failed = state.instances.filter((instance) => instance.state === 'failed');
+      if (failed.length > 0) return giveUp(state.pid, dir, failed);
       process.stdout.write(options.json ? JSON.stringify({ pid: state.pid, namespace }) + '\n' : `hostmesh is running in the background (pid ${state.pid}); \`hostmesh ps\`, \`hostmesh down\`\n`);
       return 0;
     }
@@ -80,4 +86,13 @@ async function detach(manifestPath: string, namespace: string, options: UpOption
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`the background supervisor did not start; see ${join(dir.root, 'supervisor.log')}`);
+}
+
+/** A service did not start: stop what did (nothing half-up stays behind), say why, fail. */
+async function giveUp(pid: number, dir: RuntimeDir, failed: InstanceStatus[]): Promise<number> {
+  for (const instance of failed) process.stderr.write(`hostmesh: ${describeFailure(instance)}\n`);
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 600 && readState(dir); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  process.stderr.write(`hostmesh: the deployment was stopped; its log: ${join(dir.root, 'supervisor.log')}\n`);
+  return 1;
 }

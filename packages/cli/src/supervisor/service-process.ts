@@ -31,6 +31,8 @@ export class ServiceProcess {
   crashes: number[] = [];
   startedAt: Date | undefined;
   lastExit: string | undefined;
+  /** The last lines it wrote to stderr, kept to say why it failed. */
+  private readonly lastErrors: string[] = [];
   health: DiagnosticSnapshot | undefined;
   callsPerSecond = 0;
   /** Set while a restart is scheduled (backoff). */
@@ -69,6 +71,7 @@ export class ServiceProcess {
       restarts: this.restarts,
       startedAt: this.startedAt?.toISOString(),
       lastExit: this.lastExit,
+      ...(this.state === 'failed' ? { lastErrors: [...this.lastErrors] } : {}),
       callsPerSecond: this.callsPerSecond,
       health: this.health,
     };
@@ -149,6 +152,10 @@ export class ServiceProcess {
   }
 
   write(line: string, stream: 'out' | 'err'): void {
+    if (stream === 'err') {
+      this.lastErrors.push(line);
+      if (this.lastErrors.length > 5) this.lastErrors.shift();
+    }
     this.log.write(`${new Date().toISOString()} ${stream === 'err' ? 'E' : 'I'} ${line}\n`);
     this.events.log(this, line, stream);
   }

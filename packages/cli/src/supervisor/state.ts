@@ -12,6 +12,8 @@ export interface InstanceStatus {
   restarts: number;
   startedAt: string | undefined;
   lastExit: string | undefined;
+  /** A failed instance's last lines on stderr (at most 5): why it did not start. */
+  lastErrors?: string[];
   /** Calls per second over the last health interval, all endpoints together. */
   callsPerSecond: number;
   health: DiagnosticSnapshot | undefined;

@@ -112,8 +112,23 @@ describe('hostmesh up / ps / call / down', () => {
     expect(instances.find((i) => i.service === 'echo')).toMatchObject({ state: 'ready' });
     pids.push(instances.find((i) => i.service === 'echo')!.pid!);
     expect((await hostmesh(['call', 'echo.ping', '-n', 'loop'], env)).code).toBe(0);
-    await supervisor.stop('SIGINT');
+    // The others served, but the run failed: up says which service and why, and exits 1.
+    expect(await supervisor.stop('SIGINT')).toEqual({ code: 1, signal: null });
+    expect(supervisor.output).toMatch(/hostmesh: crash@0 failed: exited with code 3 at \S+; last error: crash fixture: failing on purpose/);
   }, 60_000);
+
+  it('up --detach waits for every service and, when one does not start, stops the rest, names it and exits 1', async () => {
+    const manifest = writeManifest(runtime.path, 'detached-loop.json', {
+      namespace: 'detached-loop',
+      restart: { initialDelayMs: 20, maxDelayMs: 100, maxRestarts: 2, windowMs: 10_000 },
+      services: { echo: { entry: fixture('echo') }, crash: { entry: fixture('crash'), dependsOn: ['echo'] } },
+    });
+    const detached = await hostmesh(['up', '--detach', manifest], env, 60_000);
+    expect(detached.code).toBe(1);
+    expect(detached.output).toMatch(/hostmesh: crash@0 failed: exited with code 3 at \S+; last error: crash fixture: failing on purpose/);
+    expect(detached.output).toContain('hostmesh: the deployment was stopped');
+    expect((await ps('detached-loop')).supervisor).toBeNull(); // nothing half-up stays behind
+  }, 90_000);
 
   it('refuses a second up in the same namespace without disturbing the first', async () => {
     const manifest = writeManifest(runtime.path, 'twice.json', { namespace: 'twice', services: { echo: { entry: fixture('echo') } } });

@@ -7,7 +7,7 @@ import type { Deployment } from '../manifest/manifest';
 import { MetricsEndpoint } from './metrics-endpoint';
 import { findOrphans, readDeadState, stopOrphans } from './orphans';
 import { ServiceProcess } from './service-process';
-import type { SupervisorState } from './state';
+import type { InstanceStatus, SupervisorState } from './state';
 import { readState, stateFile } from './state-file';
 
 export interface SupervisorHooks {
@@ -103,6 +103,11 @@ export class Supervisor {
   private markStopped: () => void = () => undefined;
   /** Resolves once a stop (from a signal or `stop()`) has finished. */
   readonly stopped: Promise<void> = new Promise((resolve) => (this.markStopped = resolve));
+
+  /** Instances that kept crashing and were given up on: why each failed, in one line. */
+  failures(): string[] {
+    return this.processes.filter((p) => p.state === 'failed').map((p) => describeFailure(p.status()));
+  }
 
   snapshot(): SupervisorState {
     return {
@@ -256,4 +261,10 @@ export class Supervisor {
   private note(line: string, stream: 'out' | 'err' = 'out'): void {
     this.hooks.log(line, undefined, stream);
   }
+}
+
+/** `crash@0 failed: exited with code 3 at …; last error: …` */
+export function describeFailure(instance: InstanceStatus): string {
+  const last = instance.lastErrors?.filter((line) => !/^(exited with code|killed by)/.test(line)).at(-1);
+  return `${instance.service}@${instance.instance} failed: ${instance.lastExit ?? 'never started'}${last ? `; last error: ${last}` : ''}`;
 }

@@ -1,6 +1,8 @@
-import { chmodSync, chownSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntimeDirError } from '../errors/errors';
+import { spawn } from 'node:child_process';
+import { typescriptExecArgv } from '../testing/spawn-service';
 import { tempRuntimeDir } from '../testing/temp-runtime';
 import { RuntimeDir } from './runtime-dir';
 
@@ -48,5 +50,41 @@ describe('RuntimeDir', () => {
   it('refuses a socket path longer than the kernel accepts, saying what to do', () => {
     const dir = RuntimeDir.open(temp.path, 'long');
     expect(() => dir.socketPath('s'.repeat(63), 'i'.repeat(60))).toThrow(/set HOSTMESH_RUNTIME_DIR to a shorter directory/);
+  });
+
+  it('names kernel objects with a random key made once per namespace and kept 0600 in its directory', () => {
+    const first = RuntimeDir.open(temp.path, 'keyed');
+    const name = first.objectName('ev.monitor');
+    expect(name).toMatch(new RegExp(`^/hm\\.${process.getuid!()}\\.keyed\\.[0-9a-f]{16}\\.ev\\.monitor$`));
+    // Every process of the deployment reads the same key; another namespace gets its own.
+    expect(RuntimeDir.open(temp.path, 'keyed').objectName('ev.monitor')).toBe(name);
+    expect(RuntimeDir.open(temp.path, 'other').objectName('ev.monitor')).not.toBe(name.replace('.keyed.', '.other.'));
+    const key = join(first.root, 'objects.key');
+    expect(statSync(key).mode & 0o777).toBe(0o600);
+    expect(first.objectPrefix()).toBe(`hm.${process.getuid!()}.keyed.${readFileSync(key, 'utf8')}.`);
+  });
+
+  it('makes one key when many processes of a deployment start at once', async () => {
+    const script = `const { RuntimeDir } = require(${JSON.stringify(join(__dirname, 'runtime-dir.ts'))}); process.stdout.write(RuntimeDir.open(process.argv[1], 'racing').objectName('x'))`;
+    const names = await Promise.all(
+      Array.from({ length: 6 }, () => new Promise<string>((resolve) => {
+        const child = spawn(process.execPath, [...typescriptExecArgv(), '-e', script, temp.path]);
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        child.once('exit', () => resolve(out));
+      })),
+    );
+    expect(new Set(names).size).toBe(1);
+    expect(names[0]).toMatch(/\.racing\.[0-9a-f]{16}\.x$/);
+  });
+
+  it('refuses an object key that is not private or not a key, saying what to do', () => {
+    const dir = RuntimeDir.open(temp.path, 'badkey');
+    writeFileSync(join(dir.root, 'objects.key'), 'guessable', { mode: 0o600 });
+    expect(() => dir.objectName('x')).toThrow(/objects\.key is not this user's private object key \(16 hex digits, mode 0600\): remove it/);
+    const loose = RuntimeDir.open(temp.path, 'loosekey');
+    writeFileSync(join(loose.root, 'objects.key'), '0123456789abcdef', { mode: 0o644 });
+    chmodSync(join(loose.root, 'objects.key'), 0o644);
+    expect(() => loose.objectName('x')).toThrow(RuntimeDirError);
   });
 });

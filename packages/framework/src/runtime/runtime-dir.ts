@@ -1,7 +1,11 @@
-import { lstatSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { objectName, userPrefix } from '@hostmesh/native';
 import { RuntimeDirError } from '../errors/errors';
+
+const OBJECT_KEY = /^[0-9a-f]{16}$/;
 
 /** Longest Unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
 const MAX_SOCKET_PATH = 107;
@@ -40,6 +44,29 @@ export class RuntimeDir {
     return dir;
   }
 
+  private key: string | undefined;
+
+  /**
+   * The kernel object name of `name` in this deployment: `/hm.<uid>.<namespace>.<key>.<name>`.
+   * /dev/shm and the mqueue namespace are open to every user, so a predictable name could be
+   * taken first by someone else; the key is random, made once per namespace and kept in
+   * this 0700 directory (`objects.key`), so only this user's processes can know the names.
+   */
+  objectName(name: string): string {
+    return objectName(this.objectScope(), name);
+  }
+
+  /** The namespace part of this deployment's object names: `<namespace>.<key>`. */
+  objectScope(): string {
+    this.key ??= readOrCreateKey(join(this.root, 'objects.key'));
+    return `${this.namespace}.${this.key}`;
+  }
+
+  /** What every object name of this deployment starts with (no leading '/'). */
+  objectPrefix(): string {
+    return `${userPrefix()}${this.objectScope()}.`;
+  }
+
   descriptorPath(service: string, instance: string): string {
     return join(this.registryDir, `${service}@${instance}.json`);
   }
@@ -66,6 +93,35 @@ export class RuntimeDir {
       );
     }
     return path;
+  }
+}
+
+/** Reads the namespace's object key, creating it whole (written aside, then linked) if there is none. */
+function readOrCreateKey(path: string): string {
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const fd = openSync(temporary, 'wx', 0o600);
+  try {
+    writeSync(fd, randomBytes(8).toString('hex'));
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(temporary, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new RuntimeDirError(`cannot create ${path}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    unlinkSync(temporary);
+  }
+  const reader = openSync(path, 'r');
+  try {
+    const stat = fstatSync(reader);
+    const key = readFileSync(reader, 'utf8');
+    if (!stat.isFile() || stat.uid !== uid() || (stat.mode & 0o077) !== 0 || !OBJECT_KEY.test(key)) {
+      throw new RuntimeDirError(`${path} is not this user's private object key (16 hex digits, mode 0600): remove it; the deployment's kernel objects then get new names`);
+    }
+    return key;
+  } finally {
+    closeSync(reader);
   }
 }
 

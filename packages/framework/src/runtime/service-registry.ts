@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inject, injectable, optional } from 'inversify';
 import { checkDescriptor, type ServiceDescriptor, type SubscriptionRecord } from './descriptor';
 import { LOGGER, type Logger } from './logger';
-import { isProcessAlive, MessageQueue, objectName, ShmSegment } from '@hostmesh/native';
+import { isProcessAlive, MessageQueue, unlinkOwnShmEntry } from '@hostmesh/native';
 import { REMOTE_DIRECTORY, type RemoteDirectory } from './remote-directory';
 import { RuntimeDir } from './runtime-dir';
 
@@ -151,10 +151,11 @@ export class ServiceRegistry {
       const queue = record.address.kind === 'mqueue' ? record.address.queue : undefined;
       if (typeof queue === 'string') {
         try {
+          MessageQueue.open(queue).close(); // refuses a queue that is not this user's: that one stays
           MessageQueue.unlink(queue);
           removed.push(queue);
         } catch {
-          // already gone
+          // already gone, or not ours
         }
       }
       await this.removeSubscription(record.service);
@@ -162,14 +163,9 @@ export class ServiceRegistry {
     // Events larger than a queue message wait in ownerless segments that only a reader
     // removes, and subscribers keep what they were handling in in-flight journals: with
     // the queues gone, both would stay in /dev/shm.
-    const durable = ['evbody.', 'evjournal.'].map((kind) => objectName(this.dir.namespace, kind).slice(1));
+    const durable = ['evbody.', 'evjournal.'].map((kind) => `${this.dir.objectPrefix()}${kind}`);
     for (const entry of await readdir('/dev/shm').catch(() => [] as string[])) {
-      if (!durable.some((prefix) => entry.startsWith(prefix))) continue;
-      try {
-        ShmSegment.unlink(`/${entry}`);
-      } catch {
-        // read and removed meanwhile
-      }
+      if (durable.some((prefix) => entry.startsWith(prefix))) unlinkOwnShmEntry(entry);
     }
     return removed;
   }

@@ -1,9 +1,10 @@
-import { isProcessAlive, NamedSemaphore, objectName, ownProcessStartTime, PosixError, ShmSegment } from '@hostmesh/native';
+import { isProcessAlive, NamedSemaphore, ownProcessStartTime, PosixError, ShmSegment, unlinkOwnShmEntry } from '@hostmesh/native';
 import { readdirSync } from 'node:fs';
 import { inject, injectable } from 'inversify';
 import { BootstrapError, LockTimeoutError } from '../errors/errors';
 import { MESH_CONFIG, type MeshConfig } from './config';
 import { LOGGER, type Logger } from './logger';
+import { RuntimeDir } from './runtime-dir';
 
 /** Words of a lock's owner record (Int32Array indices into the record segment's data). */
 const OWNER_PID = 0;
@@ -43,6 +44,7 @@ export class SharedLock {
 
   constructor(
     @inject(MESH_CONFIG) private readonly config: MeshConfig,
+    @inject(RuntimeDir) private readonly dir: RuntimeDir,
     @inject(LOGGER) logger: Logger,
   ) {
     this.logger = logger.child('lock');
@@ -104,21 +106,14 @@ export class SharedLock {
     this.locks.get(name)?.semaphore.close();
     this.locks.get(name)?.segment.close();
     this.locks.delete(name);
-    for (const unlink of [
-      () => NamedSemaphore.unlink(objectName(this.config.namespace, `lock.${name}`)),
-      () => ShmSegment.unlink(objectName(this.config.namespace, `lock.${name}.owner`)),
-    ]) {
-      try {
-        unlink();
-      } catch (error) {
-        if (!PosixError.is(error, 'ENOENT')) throw error;
-      }
-    }
+    const semaphore = this.dir.objectName(`lock.${name}`).slice(1);
+    unlinkOwnShmEntry(`sem.${semaphore}`);
+    unlinkOwnShmEntry(`${semaphore}.owner`);
   }
 
   /** Removes every lock of the namespace (its semaphores and owner records): for a deployment that is down. */
   removeAll(): string[] {
-    const prefix = objectName(this.config.namespace, 'lock.').slice(1);
+    const prefix = `${this.dir.objectPrefix()}lock.`;
     const names = new Set<string>();
     for (const entry of readdirSync('/dev/shm')) {
       const name = entry.startsWith('sem.') ? entry.slice(4) : entry;
@@ -158,8 +153,8 @@ export class SharedLock {
     const existing = this.locks.get(name);
     if (existing) return existing;
     if (!NAME.test(name)) throw new BootstrapError(`lock name must be 1-64 letters, digits, '_' or '-', got ${JSON.stringify(name)}`);
-    const semaphore = NamedSemaphore.create(objectName(this.config.namespace, `lock.${name}`), 1);
-    const recordName = objectName(this.config.namespace, `lock.${name}.owner`);
+    const semaphore = NamedSemaphore.create(this.dir.objectName(`lock.${name}`), 1);
+    const recordName = this.dir.objectName(`lock.${name}.owner`);
     let segment: ShmSegment;
     try {
       // Ownerless: the record outlives whoever made it, like the semaphore.

@@ -221,7 +221,7 @@ async function spawnAs(uid: number, entry: string, env: NodeJS.ProcessEnv): Prom
       expect(statSync(path).isSocket()).toBe(true);
       expect([path, mode(path)]).toEqual([path, 0o600]);
     }
-    const channelFiles = readdirSync('/dev/shm').filter((entry) => entry.startsWith(`hm.0.${namespace}.conformance.`));
+    const channelFiles = readdirSync('/dev/shm').filter((entry) => entry.startsWith(`${dir.objectPrefix()}conformance.`));
     expect(channelFiles.length).toBeGreaterThanOrEqual(3); // the segment and its two doorbells
     for (const entry of channelFiles) expect([entry, mode(`/dev/shm/${entry}`)]).toEqual([entry, 0o600]);
     const listing = listQueues();

@@ -1,9 +1,55 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listQueues, MessageQueue, unlinkOwnShmEntry } from '@hostmesh/native';
+import { RuntimeDir } from '../runtime/runtime-dir';
 
-/** A private runtime directory for one test file, short enough for socket paths. */
+/**
+ * A private runtime directory for one test file, short enough for socket paths. `remove()`
+ * also removes the kernel objects of every namespace in it: event queues and in-flight
+ * journals are durable by design (they outlive their service), so a test that only stopped
+ * its services would leave them in the kernel, under names nobody can find once the
+ * directory holding their key is gone.
+ */
 export function tempRuntimeDir(prefix = 'hm-'): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+  return {
+    path,
+    remove: () => {
+      for (const namespace of readdirSync(path)) {
+        try {
+          removeKernelObjects(new RuntimeDir(path, namespace));
+        } catch {
+          // a namespace whose key is unreadable (a test made it so) named no object we could find
+        }
+      }
+      rmSync(path, { recursive: true, force: true });
+    },
+  };
+}
+
+function removeKernelObjects(dir: RuntimeDir): void {
+  if (!existsSync(join(dir.root, 'objects.key'))) return; // it never named an object
+  const prefix = dir.objectPrefix();
+  const listing = listQueues();
+  const queues = new Set(listing.ok ? listing.queues.map((queue) => queue.name).filter((name) => name.startsWith(`/${prefix}`)) : []);
+  // Where queues cannot be listed (not root, no mqueue mount), the subscription records name them.
+  for (const file of existsSync(dir.subscriptionDir) ? readdirSync(dir.subscriptionDir) : []) {
+    try {
+      const record = JSON.parse(readFileSync(join(dir.subscriptionDir, file), 'utf8')) as { address?: { kind?: string; queue?: string } };
+      if (record.address?.kind === 'mqueue' && record.address.queue) queues.add(record.address.queue);
+    } catch {
+      // not a record
+    }
+  }
+  for (const queue of queues) {
+    try {
+      MessageQueue.unlink(queue);
+    } catch {
+      // gone already
+    }
+  }
+  for (const entry of readdirSync('/dev/shm')) {
+    if (entry.startsWith(prefix) || entry.startsWith(`sem.${prefix}`)) unlinkOwnShmEntry(entry);
+  }
 }

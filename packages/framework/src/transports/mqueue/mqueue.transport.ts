@@ -1,8 +1,9 @@
-import { MessageQueue, objectName, PosixError } from '@hostmesh/native';
+import { MessageQueue, PosixError } from '@hostmesh/native';
 import { inject, injectable } from 'inversify';
 import { ServiceUnavailableError } from '../../errors/errors';
 import { MESH_CONFIG, type MeshConfig } from '../../runtime/config';
 import { LOGGER, type Logger } from '../../runtime/logger';
+import { RuntimeDir } from '../../runtime/runtime-dir';
 import type { Connection, ConnectRequest, ListenRequest, Transport, TransportAddress, TransportServer } from '../transport';
 import { InflightJournal } from './inflight-journal';
 import { QueueReaderConnection } from './queue-reader.connection';
@@ -10,10 +11,10 @@ import { QueueWriterConnection } from './queue-writer.connection';
 
 /**
  * POSIX message queues for typed events: one queue per subscribing service (its consumer
- * group), named /hm.<uid>.<namespace>.ev.<service>, 0600. The queue outlives its
+ * group), named /hm.<uid>.<namespace>.<key>.ev.<service>, 0600. The queue outlives its
  * consumer, so events published while a subscriber restarts wait in the kernel; those it
  * had taken but not finished handling wait in its in-flight journal
- * (/hm.<uid>.<namespace>.evjournal.<service>.<instance>, see InflightJournal).
+ * (/hm.<uid>.<namespace>.<key>.evjournal.<service>.<instance>, see InflightJournal).
  * Queue depth and message size come from the configuration (`mqueue`), within
  * fs.mqueue.msg_max and fs.mqueue.msgsize_max; beyond them the error names the sysctl.
  */
@@ -23,19 +24,23 @@ export class MqueueTransport implements Transport {
 
   private readonly logger: Logger;
 
-  constructor(@inject(MESH_CONFIG) private readonly config: MeshConfig, @inject(LOGGER) logger: Logger) {
+  constructor(
+    @inject(MESH_CONFIG) private readonly config: MeshConfig,
+    @inject(RuntimeDir) private readonly dir: RuntimeDir,
+    @inject(LOGGER) logger: Logger,
+  ) {
     this.logger = logger.child('mqueue');
   }
 
   async listen(request: ListenRequest): Promise<TransportServer> {
-    const name = objectName(this.config.namespace, `ev.${request.service}`);
+    const name = this.dir.objectName(`ev.${request.service}`);
     const { depth, messageSize } = this.config.mqueue;
     const queue = MessageQueue.create(name, { maxMessages: depth, messageSize });
     const attributes = queue.attributes();
     let opened: Awaited<ReturnType<typeof InflightJournal.open>>;
     try {
       // A previous run of this instance may still be stopping: it gets its grace period to let go.
-      const journal = objectName(this.config.namespace, `evjournal.${request.service}.${request.instance}`);
+      const journal = this.dir.objectName(`evjournal.${request.service}.${request.instance}`);
       opened = await InflightJournal.open(journal, this.config.mqueue.inFlight, attributes.messageSize, this.config.gracePeriodMs + 1000);
     } catch (error) {
       queue.close();
@@ -62,7 +67,7 @@ export class MqueueTransport implements Transport {
   async connect(address: TransportAddress, _request: ConnectRequest): Promise<Connection> {
     if (address.kind !== 'mqueue' || typeof address.queue !== 'string') throw new TypeError(`mqueue transport cannot connect to a ${address.kind} address`);
     try {
-      return new QueueWriterConnection(MessageQueue.open(address.queue), this.config.namespace);
+      return new QueueWriterConnection(MessageQueue.open(address.queue), this.dir.objectScope());
     } catch (error) {
       if (PosixError.is(error, 'ENOENT')) throw new ServiceUnavailableError(`event queue ${address.queue} does not exist (the subscriber never started, or it was removed)`, { cause: error });
       throw error;

@@ -35,7 +35,8 @@ export class QueueWriterConnection implements Connection {
 
   constructor(
     private queue: MessageQueue,
-    private readonly namespace: string,
+    /** The object-name scope of the deployment (RuntimeDir.objectScope), for bodies too large for a message. */
+    private readonly scope: string,
   ) {
     this.peer = { kind: 'mqueue', address: queue.name };
   }
@@ -55,7 +56,7 @@ export class QueueWriterConnection implements Connection {
     if (this.closed) return false;
     const size = frame.length + (tail?.length ?? 0);
     if (size > this.queue.messageSize) {
-      const name = objectName(this.namespace, `evbody.${process.pid}.${++segmentSequence}`);
+      const name = objectName(this.scope, `evbody.${process.pid}.${++segmentSequence}`);
       return this.write(referenceFrame(name, frame, tail));
     }
     const priority = eventPriority(frameRoute(frame, 0));

@@ -1,6 +1,6 @@
 import { chmod, unlink } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
-import { objectName, peerCredentials, ShmChannel } from '@hostmesh/native';
+import { peerCredentials, ShmChannel } from '@hostmesh/native';
 import { inject, injectable } from 'inversify';
 import { ServiceUnavailableError } from '../../errors/errors';
 import { MESH_CONFIG, type MeshConfig } from '../../runtime/config';
@@ -108,7 +108,7 @@ export class ShmTransport implements Transport {
       sendHandshakeRefusal(socket, busy);
       return;
     }
-    const name = objectName(this.config.namespace, `${request.service}.${request.instance}.${credentials.pid}.${++this.sequence}`);
+    const name = this.dir.objectName(`${request.service}.${request.instance}.${credentials.pid}.${++this.sequence}`);
     const peer = { kind: 'shm' as const, address: name, pid: credentials.pid, uid: credentials.uid, gid: credentials.gid };
     const connection = new ShmConnection(null, socket, peer, request.maxPayloadBytes);
     const channel = ShmChannel.create(name, {
