@@ -93,7 +93,7 @@ describe('hostmesh up / ps / call / down', () => {
     // The dead process's rings are reclaimed; its event queue's in-flight journal is durable
     // by design, and the restarted instance took it over.
     const journal = segmentsBefore.filter((name) => name.includes('.evjournal.'));
-    expect(journal).toEqual([expect.stringMatching(/\.restart\.evjournal\.echo\.0$/)]);
+    expect(journal).toEqual([expect.stringMatching(/\.restart\.[0-9a-f]{16}\.evjournal\.echo\.0$/)]);
     for (const name of segmentsBefore) expect(existsSync(join('/dev/shm', name))).toBe(journal.includes(name));
     await supervisor.stop('SIGINT');
   }, 60_000);

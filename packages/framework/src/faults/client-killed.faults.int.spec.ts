@@ -33,7 +33,7 @@ describe('fault: a client SIGKILLed while holding a ring or a lock', () => {
     await tearDown({ mesh, processes: [server], namespace, runtime });
   }, 30_000);
 
-  const ringOf = (pid: number) => shmEntries(`.${namespace}.conformance.0.${pid}.`);
+  const ringOf = (pid: number) => shmEntries(`.${namespace}.`, `.conformance.0.${pid}.`);
   const repliesOf = (child: SpawnedService) => Number(/replies (\d+) [^\n]*\n(?![\s\S]*replies)/.exec(child.output)?.[1] ?? 0);
 
   it('reclaims the ring pair of an shm client killed mid-write, and serves the others throughout', async () => {

@@ -88,12 +88,16 @@ export class SocketConnection implements Connection {
     return this.drained;
   }
 
+  // While we do not read, a frame in progress cannot grow: that is our backpressure, not a
+  // stalled peer, so the stall watch stops with the reading and starts again with it.
   pause(): void {
     this.socket.pause();
+    this.clearStall();
   }
 
   resume(): void {
     this.socket.resume();
+    if (this.parser.pendingBytes > 0) this.watchStall();
   }
 
   close(): void {
