@@ -13,4 +13,5 @@ export { watchProcessExit, type ProcessWatch } from './process-watch';
 export { processStartTime, isProcessAlive, ownProcessStartTime } from './process-info';
 export { findStaleObjects, removeStaleObjects, unlinkOwnShmEntry, type StaleObject } from './janitor';
 export { objectName, userPrefix, requirePosixName } from './names';
+export { discardPages } from './pages';
 export { native } from './native';

@@ -26,6 +26,7 @@ export interface NativeAddon {
   mkfifo(path: string, mode: number): void;
   peerCredentials(fd: number): { pid: number; uid: number; gid: number };
   pidfdOpen(pid: number): number;
+  discardPages(buffer: Buffer): number;
 }
 
 export interface NativeFdWatcher {

@@ -6,6 +6,7 @@
 #include "fd_watcher.h"
 #include "fifo.h"
 #include "mqueue.h"
+#include "pages.h"
 #include "peer_cred.h"
 #include "pidfd.h"
 #include "semaphore.h"
@@ -25,6 +26,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFifo(env, exports);
   InitPeerCred(env, exports);
   InitPidfd(env, exports);
+  InitPages(env, exports);
   return exports;
 }
 

@@ -93,6 +93,7 @@ function limitsCheck(): Check {
       detail:
         `maxPayloadBytes=${config.maxPayloadBytes}, maxConnections=${config.maxConnections} per service, ` +
         `maxInFlightPerConnection=${config.maxInFlightPerConnection}, maxPendingCalls=${config.maxPendingCalls} per client, ` +
+        `maxBufferedBytes=${config.maxBufferedBytes}, idleTimeoutMs=${config.idleTimeoutMs}, minFrameBytesPerSecond=${config.minFrameBytesPerSecond}, ` +
         `mqueue depth=${config.mqueue.depth} × ${config.mqueue.messageSize} B, shm.ringBytes=${config.shm.ringBytes}, ` +
         `RLIMIT_NOFILE=${files} (every connection holds a socket; shm and fifo connections also hold their FIFO fds)`,
     };

@@ -1,6 +1,7 @@
 import { FrameError } from '../errors/errors';
 import { FrameKind, HEADER_BYTES, writeHeader } from './frame';
 import { FrameParser } from './frame-parser';
+import { InboundLimits } from './inbound-limits';
 
 function frame(id: number, body: Buffer, kind = FrameKind.Request): Buffer {
   const out = Buffer.alloc(HEADER_BYTES + body.length);
@@ -74,5 +75,28 @@ describe('FrameParser', () => {
     const { parser } = collect();
     parser.push(bad.subarray(0, 5));
     expect(() => parser.push(bad.subarray(5))).toThrow(FrameError);
+  });
+
+  it('takes a frame in progress from the shared budget, gives it back when whole or disposed, and refuses one that would run it over', () => {
+    const limits = new InboundLimits(1000, 30_000, 0);
+    const received: number[] = [];
+    const make = () => new FrameParser(1 << 20, (buffer, start) => received.push(buffer.readUInt32LE(start + 4)), limits);
+    const [a, b, c] = [make(), make(), make()];
+    const big = frame(1, Buffer.alloc(584)); // 600 bytes
+    a.push(big.subarray(0, 100));
+    expect(limits.bufferedBytes).toBe(600);
+    // Whole frames within one chunk never touch the budget.
+    b.push(frame(2, Buffer.from('small')));
+    expect([received, limits.bufferedBytes]).toEqual([[2], 600]);
+    expect(() => b.push(frame(3, Buffer.alloc(484)).subarray(0, 20))).toThrow(
+      new FrameError('a frame of 500 bytes would take the service past its budget of 1000 bytes for frames in progress (600 held now; maxBufferedBytes)'),
+    );
+    expect(limits.bufferedBytes).toBe(600);
+    a.push(big.subarray(100));
+    expect([received, limits.bufferedBytes]).toEqual([[2, 1], 0]);
+    c.push(big.subarray(0, 20));
+    expect(limits.bufferedBytes).toBe(600);
+    c.dispose();
+    expect(limits.bufferedBytes).toBe(0);
   });
 });

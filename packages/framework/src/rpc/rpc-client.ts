@@ -89,7 +89,6 @@ export class RpcClient implements ConnectionHandler {
   private lastError: Error | undefined;
   /** Why the service is closing the current connection, when it said so. */
   private refusal: Error | undefined;
-  private everConnected = false;
   private deadlineTimer: NodeJS.Timeout | null = null;
   private deadlineAt = Infinity;
   private idleWaiters: Array<() => void> = [];
@@ -342,15 +341,15 @@ export class RpcClient implements ConnectionHandler {
     this.codec = new FrameCodec(this.options.maxPayloadBytes, connection.statelessFrames === true);
     this.congested = false;
     this.state = 'connected';
-    this.everConnected = true;
     this.lastError = undefined;
     this.backoff.reset();
     this.flush();
   }
 
   private scheduleReconnect(): void {
-    // Keep trying while calls wait or while we had a connection worth restoring.
-    if (this.pending.size === 0 && !this.everConnected) {
+    // Keep trying while calls wait. With none, the next call connects: a connection opened
+    // with nothing to send would only be closed by the service's idle timeout (idleTimeoutMs).
+    if (this.pending.size === 0) {
       this.state = 'idle';
       return;
     }

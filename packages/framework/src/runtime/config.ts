@@ -22,6 +22,12 @@ export interface MeshOptions {
   maxConnections?: number;
   /** Calls of one connection a service runs at once; more are answered with QueueFullError (default 8192). Env: HOSTMESH_MAX_IN_FLIGHT. */
   maxInFlightPerConnection?: number;
+  /** Bytes of frames in progress a service holds at once over all its connections; a frame beyond it drops its connection (default 4 × maxPayloadBytes). Env: HOSTMESH_MAX_BUFFERED_BYTES. */
+  maxBufferedBytes?: number;
+  /** A connection to a service that sends no whole frame this long after opening is closed (default 30 000). Env: HOSTMESH_IDLE_TIMEOUT_MS. */
+  idleTimeoutMs?: number;
+  /** After 10 s, a frame in progress must have arrived at least this fast on average, or its connection is dropped (default 65 536 B/s). Env: HOSTMESH_MIN_FRAME_RATE. */
+  minFrameBytesPerSecond?: number;
   /** How long a graceful stop waits for in-flight calls and @OnStop hooks, in ms (default 10000). */
   gracePeriodMs?: number;
   /**
@@ -90,6 +96,9 @@ export interface MeshConfig {
   maxPendingCalls: number;
   maxConnections: number;
   maxInFlightPerConnection: number;
+  maxBufferedBytes: number;
+  idleTimeoutMs: number;
+  minFrameBytesPerSecond: number;
   gracePeriodMs: number;
   bindings: Record<string, BindingRequest>;
   shell: string[];
@@ -129,15 +138,19 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
   }
   const tcpHost = options.tcp?.host ?? (env.HOSTMESH_TCP_HOST || undefined) ?? '127.0.0.1';
   const tls = resolveTls(options.tls, env);
+  const maxPayloadBytes = positive('maxPayloadBytes', options.maxPayloadBytes ?? numberEnv(env, 'HOSTMESH_MAX_PAYLOAD_BYTES') ?? 64 * 1024 * 1024, 0xffff_ffff);
   return {
     namespace,
     runtimeDir: options.runtimeDir ?? env.HOSTMESH_RUNTIME_DIR,
     instance,
     defaultTimeoutMs: positive('defaultTimeoutMs', options.defaultTimeoutMs ?? 5000),
-    maxPayloadBytes: positive('maxPayloadBytes', options.maxPayloadBytes ?? numberEnv(env, 'HOSTMESH_MAX_PAYLOAD_BYTES') ?? 64 * 1024 * 1024, 0xffff_ffff),
+    maxPayloadBytes,
     maxPendingCalls: positive('maxPendingCalls', options.maxPendingCalls ?? 65536),
     maxConnections: positive('maxConnections', options.maxConnections ?? numberEnv(env, 'HOSTMESH_MAX_CONNECTIONS') ?? 1024, 1 << 20),
     maxInFlightPerConnection: positive('maxInFlightPerConnection', options.maxInFlightPerConnection ?? numberEnv(env, 'HOSTMESH_MAX_IN_FLIGHT') ?? 8192, 1 << 24),
+    maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes ?? numberEnv(env, 'HOSTMESH_MAX_BUFFERED_BYTES') ?? 4 * maxPayloadBytes),
+    idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs ?? numberEnv(env, 'HOSTMESH_IDLE_TIMEOUT_MS') ?? 30_000, 2 ** 31 - 1),
+    minFrameBytesPerSecond: nonNegative('minFrameBytesPerSecond', options.minFrameBytesPerSecond ?? numberEnv(env, 'HOSTMESH_MIN_FRAME_RATE') ?? 65_536, 2 ** 40),
     gracePeriodMs: positive('gracePeriodMs', options.gracePeriodMs ?? 10_000),
     bindings,
     shell: options.shell ?? (env.HOSTMESH_SHELL ? env.HOSTMESH_SHELL.split(',').map((name) => name.trim()).filter(Boolean) : []),

@@ -4,6 +4,7 @@ import { bindingOverride, resolveBinding, type BindingDecision } from '../bindin
 import { ServiceAlreadyRunningError } from '../errors/errors';
 import { exploreService, type EndpointDefinition, type ServiceDefinition } from '../metadata/explorer';
 import type { TransportKind } from '../metadata/types';
+import { InboundLimits } from '../protocol/inbound-limits';
 import { RpcServer } from '../rpc/rpc-server';
 import type { TransportServer } from '../transports/transport';
 import { FifoEndpoint } from '../transports/fifo/fifo-endpoint';
@@ -111,6 +112,7 @@ export class ServiceHost {
       // Every service listens on its Unix socket: events and later handshakes arrive there.
       const kinds = new Set<TransportKind>(['uds', ...routes.map((r) => r.binding), ...subscriptions.map((s) => s.binding)]);
       if (config.tcp.enabled) kinds.add('tcp');
+      const inbound = new InboundLimits(config.maxBufferedBytes, config.idleTimeoutMs, config.minFrameBytesPerSecond);
       for (const kind of kinds) {
         listeners.set(
           kind,
@@ -118,6 +120,7 @@ export class ServiceHost {
             service: definition.name,
             instance: config.instance,
             maxPayloadBytes: config.maxPayloadBytes,
+            inbound,
             onConnection: server.accept,
             admit: server.admit,
           }),

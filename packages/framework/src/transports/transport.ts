@@ -1,4 +1,5 @@
 import type { TransportKind } from '../metadata/types';
+import type { InboundLimits } from '../protocol/inbound-limits';
 
 /** Where a listener can be reached; the shape beyond `kind` belongs to the transport. */
 export type TransportAddress =
@@ -84,6 +85,8 @@ export interface ListenRequest {
   service: string;
   instance: string;
   maxPayloadBytes: number;
+  /** The service's budget for frames in progress, idle timeout and minimum frame rate, shared by its connections. */
+  inbound?: InboundLimits;
   onConnection(connection: Connection): void;
   /**
    * Asked by transports with a handshake (shm, fifo) before they build a connection: an

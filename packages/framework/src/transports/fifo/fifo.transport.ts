@@ -77,7 +77,7 @@ export class FifoTransport implements Transport {
       const input = pipeSocket(reply.toClient, 'read');
       const output = pipeSocket(reply.toService, 'write');
       writeLine(link, { opened: true });
-      return new SocketConnection(input, { kind: 'fifo', address: reply.toService }, request.maxPayloadBytes, output, quiet(link));
+      return new SocketConnection(input, { kind: 'fifo', address: reply.toService }, request.maxPayloadBytes, { output, companion: quiet(link) });
     } catch (error) {
       link.destroy();
       throw error;
@@ -110,7 +110,7 @@ export class FifoTransport implements Transport {
       const input = pipeSocket(toService, 'rdwr-read');
       const output = pipeSocket(toClient, 'rdwr-write');
       const peer = { kind: 'fifo' as const, address: toService, pid: credentials.pid, uid: credentials.uid, gid: credentials.gid };
-      request.onConnection(new SocketConnection(input, peer, request.maxPayloadBytes, output, quiet(link)));
+      request.onConnection(new SocketConnection(input, peer, request.maxPayloadBytes, { output, companion: quiet(link), inbound: request.inbound }));
       writeLine(link, { v: 1, toService, toClient });
       await readLine(link, HANDSHAKE_MS); // { opened: true }
     } finally {

@@ -1,7 +1,8 @@
 import type { Socket } from 'node:net';
-import type { ShmChannel } from '@hostmesh/native';
+import { discardPages, type ShmChannel } from '@hostmesh/native';
 import { FrameError } from '../../errors/errors';
 import { checkHeader, HEADER_BYTES } from '../../protocol/frame';
+import type { InboundLimits } from '../../protocol/inbound-limits';
 import type { Connection, ConnectionHandler, PeerInfo } from '../transport';
 
 const noHandler: ConnectionHandler = {
@@ -42,6 +43,8 @@ export class ShmConnection implements Connection {
     private readonly link: Socket,
     readonly peer: PeerInfo,
     private readonly maxPayloadBytes: number,
+    /** On a service's side: the budget a frame assembled from several ring messages takes its size from. */
+    private readonly inbound?: InboundLimits,
   ) {
     link.on('error', (error) => {
       this.closeError ??= error;
@@ -120,6 +123,11 @@ export class ShmConnection implements Connection {
       if (end - start === total) {
         this.handler.onFrame(buffer, start, end, true);
       } else if (end - start < total) {
+        if (this.inbound && !this.inbound.reserve(total)) {
+          throw new FrameError(
+            `a frame of ${total} bytes would take the service past its budget of ${this.inbound.maxBufferedBytes} bytes for frames in progress (${this.inbound.bufferedBytes} held now; maxBufferedBytes)`,
+          );
+        }
         this.assembling = Buffer.allocUnsafe(total);
         this.assembled = buffer.copy(this.assembling, 0, start, end);
       } else {
@@ -149,6 +157,7 @@ export class ShmConnection implements Connection {
     this.assembled += buffer.copy(frame, this.assembled, start, end);
     if (this.assembled < frame.length) return;
     this.assembling = null;
+    this.inbound?.release(frame.length);
     this.handler.onFrame(frame, 0, frame.length, false);
   }
 
@@ -184,6 +193,9 @@ export class ShmConnection implements Connection {
     if (this.assembling !== null) {
       this.closeError ??= new FrameError(`truncated frame: the peer closed after ${this.assembled} of ${this.assembling.length} bytes`);
       this.handler.onProtocolError(this.closeError);
+      this.inbound?.release(this.assembling.length);
+      discardPages(this.assembling);
+      this.assembling = null;
     }
     this.channel?.close();
     this.pending.length = 0;

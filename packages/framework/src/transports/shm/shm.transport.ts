@@ -110,7 +110,7 @@ export class ShmTransport implements Transport {
     }
     const name = this.dir.objectName(`${request.service}.${request.instance}.${credentials.pid}.${++this.sequence}`);
     const peer = { kind: 'shm' as const, address: name, pid: credentials.pid, uid: credentials.uid, gid: credentials.gid };
-    const connection = new ShmConnection(null, socket, peer, request.maxPayloadBytes);
+    const connection = new ShmConnection(null, socket, peer, request.maxPayloadBytes, request.inbound);
     const channel = ShmChannel.create(name, {
       capacity: this.config.shm.ringBytes,
       onMessage: connection.onMessage,

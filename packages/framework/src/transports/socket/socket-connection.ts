@@ -1,10 +1,22 @@
 import type { Socket } from 'node:net';
 import { FrameError } from '../../errors/errors';
 import { FrameParser } from '../../protocol/frame-parser';
+import type { InboundLimits } from '../../protocol/inbound-limits';
 import type { Connection, ConnectionHandler, PeerInfo } from '../transport';
 
 /** A frame that stops growing for this long is treated as truncated and the peer dropped. */
 const STALLED_FRAME_MS = 10_000;
+/** How often a frame in progress is checked against the minimum rate (InboundLimits). */
+const RATE_CHECK_MS = 1_000;
+
+export interface SocketConnectionOptions {
+  /** Where frames are written, when not to `socket` (a pipe pair). */
+  output?: Socket;
+  /** A socket whose life is this connection's: the handshake link of a pipe pair. */
+  companion?: Socket;
+  /** On a service's side: its budget for frames in progress, idle timeout and minimum rate. */
+  inbound?: InboundLimits;
+}
 
 const noHandler: ConnectionHandler = {
   onFrame: () => undefined,
@@ -24,18 +36,45 @@ export class SocketConnection implements Connection {
   private closeError: Error | undefined;
   private stallTimer: NodeJS.Timeout | null = null;
   private stallMark = -1;
+  private stallSince = 0;
+  /** When the frame in progress began, less the time this side did not read. */
+  private frameSince = 0;
+  private pausedAt = 0;
+  private spoke = false;
+  private idleTimer: NodeJS.Timeout | null = null;
   private tickWrites = 0;
   private corked = false;
+  private readonly output: Socket;
+  private readonly companion: Socket | undefined;
+  private readonly inbound: InboundLimits | undefined;
 
   constructor(
     private readonly socket: Socket,
     readonly peer: PeerInfo,
     maxPayloadBytes: number,
-    private readonly output: Socket = socket,
-    /** A socket whose life is this connection's: the handshake link of a pipe pair. */
-    private readonly companion?: Socket,
+    options: SocketConnectionOptions = {},
   ) {
-    this.parser = new FrameParser(maxPayloadBytes, (buffer, start, end) => this.handler.onFrame(buffer, start, end, false));
+    this.output = options.output ?? socket;
+    this.companion = options.companion;
+    this.inbound = options.inbound;
+    this.parser = new FrameParser(
+      maxPayloadBytes,
+      (buffer, start, end) => {
+        this.spoke = true;
+        this.handler.onFrame(buffer, start, end, false);
+      },
+      this.inbound,
+    );
+    if (this.inbound) {
+      const idleMs = this.inbound.idleTimeoutMs;
+      this.idleTimer = setTimeout(() => {
+        // A first frame still arriving is the minimum rate's to judge, not this timer's.
+        if (!this.spoke && this.parser.pendingBytes === 0) this.protocolError(new FrameError(`no frame within ${idleMs} ms of connecting (idleTimeoutMs)`));
+      }, idleMs);
+      this.idleTimer.unref();
+    }
+    const output = this.output;
+    const companion = this.companion;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     for (const stream of new Set([socket, output, ...(companion ? [companion] : [])])) {
       stream.on('error', (error) => {
@@ -93,10 +132,13 @@ export class SocketConnection implements Connection {
   pause(): void {
     this.socket.pause();
     this.clearStall();
+    this.pausedAt = performance.now();
   }
 
   resume(): void {
     this.socket.resume();
+    if (this.pausedAt !== 0 && this.frameSince !== 0) this.frameSince += performance.now() - this.pausedAt;
+    this.pausedAt = 0;
     if (this.parser.pendingBytes > 0) this.watchStall();
   }
 
@@ -122,7 +164,12 @@ export class SocketConnection implements Connection {
       this.protocolError(error instanceof FrameError ? error : new FrameError(String(error), { cause: error }));
       return;
     }
-    if (this.parser.pendingBytes > 0) this.watchStall();
+    if (this.parser.pendingBytes === 0) {
+      this.frameSince = 0;
+      return;
+    }
+    if (this.frameSince === 0) this.frameSince = performance.now();
+    this.watchStall();
   }
 
   private protocolError(error: Error): void {
@@ -132,20 +179,39 @@ export class SocketConnection implements Connection {
     this.destroy();
   }
 
+  /**
+   * While a frame is in progress: a peer that sends nothing more for STALLED_FRAME_MS is
+   * dropped, and on a service's side, one whose frame arrives slower on average than the
+   * minimum rate (after the same grace), such as one byte every 9 s, is dropped too.
+   */
   private watchStall(): void {
     if (this.stallTimer) return;
     this.stallMark = this.parser.pendingBytes;
+    this.stallSince = performance.now();
     this.stallTimer = setInterval(() => {
       const pending = this.parser.pendingBytes;
+      const at = performance.now();
       if (pending === 0) {
         this.clearStall();
-      } else if (pending === this.stallMark) {
+        return;
+      }
+      if (pending !== this.stallMark) {
+        this.stallMark = pending;
+        this.stallSince = at;
+      } else if (at - this.stallSince >= STALLED_FRAME_MS) {
         this.clearStall();
         this.protocolError(new FrameError(`truncated frame: ${pending} bytes received, then nothing for ${STALLED_FRAME_MS} ms`));
-      } else {
-        this.stallMark = pending;
+        return;
       }
-    }, STALLED_FRAME_MS);
+      const minimum = this.inbound?.minBytesPerSecond ?? 0;
+      const took = at - this.frameSince;
+      if (pending < (minimum * (took - STALLED_FRAME_MS)) / 1000) {
+        this.clearStall();
+        this.protocolError(
+          new FrameError(`frame arriving too slowly: ${pending} bytes in ${Math.round(took)} ms, under the minimum of ${minimum} B/s after ${STALLED_FRAME_MS} ms (minFrameBytesPerSecond)`),
+        );
+      }
+    }, this.inbound ? RATE_CHECK_MS : STALLED_FRAME_MS);
     this.stallTimer.unref();
   }
 
@@ -161,7 +227,9 @@ export class SocketConnection implements Connection {
     this.output.destroy();
     this.companion?.destroy();
     this.clearStall();
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     const pending = this.parser.pendingBytes;
+    this.parser.dispose();
     if (pending > 0 && !this.closeError) {
       this.closeError = new FrameError(`truncated frame: the peer closed after ${pending} bytes of a frame`);
       this.handler.onProtocolError(this.closeError);

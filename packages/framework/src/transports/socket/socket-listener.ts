@@ -1,4 +1,5 @@
 import type { Server, Socket } from 'node:net';
+import type { InboundLimits } from '../../protocol/inbound-limits';
 import type { Connection, PeerInfo, TransportAddress, TransportServer } from '../transport';
 import { SocketConnection } from './socket-connection';
 
@@ -22,12 +23,13 @@ export class SocketListener implements TransportServer {
     maxPayloadBytes: number,
     describe: (socket: Socket) => PeerInfo | false,
     onConnection: (connection: Connection) => void,
+    inbound?: InboundLimits,
   ): void {
     server.on('connection', (socket) => {
       const peer = describe(socket);
       if (peer === false) return;
       socket.setNoDelay?.(true);
-      onConnection(new SocketConnection(socket, peer, maxPayloadBytes));
+      onConnection(new SocketConnection(socket, peer, maxPayloadBytes, { inbound }));
     });
   }
 

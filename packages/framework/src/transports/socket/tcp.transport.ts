@@ -69,6 +69,7 @@ export class TcpTransport implements Transport {
       request.maxPayloadBytes,
       (socket) => ({ kind: 'tcp', address: `${socket.remoteAddress}:${socket.remotePort}` }),
       request.onConnection,
+      request.inbound,
     );
     const port = await this.bind(server);
     return new SocketListener(server, { kind: 'tcp', host, port }, async () => undefined);
@@ -89,7 +90,9 @@ export class TcpTransport implements Transport {
       socket.setNoDelay(true);
       const subject = (socket.getPeerCertificate() as { subject?: { CN?: string } } | undefined)?.subject?.CN;
       request.onConnection(
-        new SocketConnection(socket, { kind: 'tcp', address: `${socket.remoteAddress}:${socket.remotePort}${subject ? ` (CN=${subject})` : ''}` }, request.maxPayloadBytes),
+        new SocketConnection(socket, { kind: 'tcp', address: `${socket.remoteAddress}:${socket.remotePort}${subject ? ` (CN=${subject})` : ''}` }, request.maxPayloadBytes, {
+          inbound: request.inbound,
+        }),
       );
     });
     // A peer that fails the handshake (unknown CA, no certificate, not TLS at all) is

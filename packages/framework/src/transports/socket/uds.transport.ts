@@ -42,6 +42,7 @@ export class UdsTransport implements Transport {
         return peer && { kind: 'uds', address: path, pid: peer.pid, uid: peer.uid, gid: peer.gid };
       },
       request.onConnection,
+      request.inbound,
     );
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
