@@ -14,6 +14,8 @@ const TOOLS = [
   { pkg: 'iproute2', program: 'ip', usedBy: 'the cross-host tests in network namespaces' },
   { pkg: 'openssl', program: 'openssl', usedBy: 'hostmesh certs and the TLS tests' },
   { pkg: 'util-linux', program: 'unshare', usedBy: 'listing message queues without /dev/mqueue' },
+  // Debian's own python3 (the one python3-msgpack installs into), whatever python3 comes first on PATH.
+  { pkg: 'python3-msgpack', program: 'python3 msgpack', present: () => spawnSync('/usr/bin/python3', ['-c', 'import msgpack']).status === 0, usedBy: 'the Python client test (clients/python)' },
 ];
 
 const SEARCH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -31,7 +33,7 @@ function onPath(program) {
 }
 
 function missingTools() {
-  return TOOLS.filter((tool) => !(tool.env && process.env[tool.env]) && !onPath(tool.program));
+  return TOOLS.filter((tool) => !(tool.env && process.env[tool.env]) && !(tool.present ? tool.present() : onPath(tool.program)));
 }
 
 function stop(line) {

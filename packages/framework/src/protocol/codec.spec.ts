@@ -103,4 +103,23 @@ describe('FrameCodec over transient memory', () => {
     const view = new FrameCodec(1 << 20).decode(again, 0, again.length, false) as Buffer;
     expect(view.buffer).toBe(again.buffer);
   });
+
+  it('reads a plain msgpack request as any msgpack library writes it (maps as objects), and answers that connection in plain msgpack', () => {
+    // [{"symbol": "ACME", "n": 10}] as Python's msgpack.packb writes it: fixarray, fixmap, fixstr keys.
+    const body = Buffer.from([0x91, 0x82, 0xa6, ...Buffer.from('symbol'), 0xa4, ...Buffer.from('ACME'), 0xa1, 0x6e, 0x0a]);
+    const request = Buffer.alloc(HEADER_BYTES + body.length);
+    request.set([0xa7, 1, FrameKind.Request, FrameFlag.Plain], 0);
+    request.writeUInt32LE(7, 4);
+    request.writeUInt32LE(1, 8);
+    request.writeUInt32LE(body.length, 12);
+    body.copy(request, HEADER_BYTES);
+    const service = new FrameCodec(1 << 20);
+    const args = decodeWhole(service, request) as unknown[];
+    expect(args).toEqual([{ symbol: 'ACME', n: 10 }]);
+    expect(args[0]).not.toBeInstanceOf(Map);
+    // The reply: flag Plain, a standard map (map16: 0xde and a count), no msgpackr record extension (0xd4/0xd5 … 0x72), undefined as nil.
+    const reply = service.encode(FrameKind.Response, 7, 1, { total: 1.5, none: undefined });
+    expect(frameFlags(reply, 0)).toBe(FrameFlag.Plain);
+    expect(reply.subarray(HEADER_BYTES)).toEqual(Buffer.from([0xde, 0x00, 0x02, 0xa5, ...Buffer.from('total'), 0xcb, ...Buffer.from([0x3f, 0xf8, 0, 0, 0, 0, 0, 0]), 0xa4, ...Buffer.from('none'), 0xc0]));
+  });
 });

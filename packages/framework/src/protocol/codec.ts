@@ -5,6 +5,8 @@ import { FrameFlag, type FrameKind, frameFlags, HEADER_BYTES, writeHeader } from
 // msgpackr mutates the options object it is given, so every instance gets a fresh one.
 const streamOptions = () => ({ sequential: true, moreTypes: true, useRecords: true });
 const statelessOptions = () => ({ moreTypes: true, useRecords: false });
+// Standard msgpack, for peers that are not msgpackr: maps are objects, undefined is nil.
+const plainOptions = () => ({ moreTypes: false, useRecords: false, mapsAsObjects: true, encodeUndefinedAsNil: true });
 const WITH_HEADER_SPACE = RESERVE_START_SPACE | HEADER_BYTES;
 /** Raw bodies from this size on are sent from the caller's buffer instead of copied. */
 const GATHER_THRESHOLD = 16 * 1024;
@@ -37,6 +39,8 @@ export class FrameCodec {
   constructor(
     readonly maxPayloadBytes: number,
     readonly stateless = false,
+    /** Encode plain msgpack (flag Plain). A service's codec turns plain once its peer sends a plain frame. */
+    public plain = false,
   ) {}
 
   /**
@@ -48,6 +52,7 @@ export class FrameCodec {
   /** Returns the whole frame, header included; throws PayloadTooLargeError before anything is sent. */
   encode(kind: FrameKind, id: number, route: number, body: unknown, what?: string): Buffer {
     if (this.stateless) return encodeStatelessFrame(kind, id, route, body, this.maxPayloadBytes, what);
+    if (this.plain) return encodePlainFrame(kind, id, route, body, this.maxPayloadBytes, what);
     let frame: Buffer;
     try {
       frame = this.packr.pack(body, WITH_HEADER_SPACE) as Buffer;
@@ -109,6 +114,10 @@ export class FrameCodec {
         const bytes = buffer.subarray(start + HEADER_BYTES, end);
         return copy ? Buffer.from(bytes) : bytes;
       }
+      if (flags & FrameFlag.Plain) {
+        this.plain = true;
+        return plainUnpackr.unpack(buffer, this.range);
+      }
       if (flags & FrameFlag.CodecReset && !(flags & FrameFlag.Stateless)) this.unpackr = new Unpackr(streamOptions());
       const unpackr = flags & FrameFlag.Stateless ? statelessUnpackr : this.unpackr;
       // Binary values are views of the frame unless the frame's memory is about to be reused.
@@ -134,5 +143,17 @@ export function encodeStatelessFrame(kind: FrameKind, id: number, route: number,
   const bodyLength = packed.length - HEADER_BYTES;
   if (bodyLength > maxPayloadBytes) throw new PayloadTooLargeError(bodyLength, maxPayloadBytes, what);
   writeHeader(packed, kind, FrameFlag.Stateless, id, route, bodyLength);
+  return packed;
+}
+
+const plainPackr = new Packr(plainOptions());
+const plainUnpackr = new Unpackr(plainOptions());
+
+/** Encodes a frame whose body is plain msgpack (flag Plain), for peers in other languages. */
+function encodePlainFrame(kind: FrameKind, id: number, route: number, body: unknown, maxPayloadBytes: number, what?: string): Buffer {
+  const packed = plainPackr.pack(body, WITH_HEADER_SPACE) as Buffer;
+  const bodyLength = packed.length - HEADER_BYTES;
+  if (bodyLength > maxPayloadBytes) throw new PayloadTooLargeError(bodyLength, maxPayloadBytes, what);
+  writeHeader(packed, kind, FrameFlag.Plain, id, route, bodyLength);
   return packed;
 }

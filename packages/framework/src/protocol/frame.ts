@@ -35,8 +35,14 @@ export const enum FrameFlag {
    * than a queue message travels. Body: stateless msgpack `{ segment, length }`.
    */
   ShmReference = 0x08,
+  /**
+   * The body is plain msgpack, as any msgpack library writes and reads it: no record
+   * structures, no msgpackr extensions, maps are objects. A request with it gets its reply
+   * (and every later one on the connection) the same way: how clients in other languages talk.
+   */
+  Plain = 0x10,
 }
-const KNOWN_FLAGS = FrameFlag.CodecReset | FrameFlag.Stateless | FrameFlag.RawBody | FrameFlag.ShmReference;
+const KNOWN_FLAGS = FrameFlag.CodecReset | FrameFlag.Stateless | FrameFlag.RawBody | FrameFlag.ShmReference | FrameFlag.Plain;
 
 export function writeHeader(frame: Buffer, kind: FrameKind, flags: number, id: number, route: number, bodyLength: number): void {
   frame[0] = FRAME_MAGIC;
