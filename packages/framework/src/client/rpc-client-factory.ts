@@ -32,6 +32,7 @@ export class RpcClientFactory {
       maxPayloadBytes: this.config.maxPayloadBytes,
       maxPendingCalls: this.config.maxPendingCalls,
       reconnect: this.config.reconnect,
+      plainMsgpack: this.config.plainMsgpack,
     });
     this.clients.add(client);
     this.unwatch ??= this.registry.watch(() => {

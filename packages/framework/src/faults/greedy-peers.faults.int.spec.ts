@@ -37,7 +37,7 @@ describe('fault: greedy peers of a service (uds)', () => {
 
   const socketPath = () => new RuntimeDir(runtime.path, namespace).socketPath('conformance', '0');
   const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))![1]) * 1024;
-  const open = () =>
+  const connectOnce = () =>
     new Promise<Socket>((resolve, reject) => {
       const socket = connect(socketPath());
       peers.push(socket);
@@ -47,6 +47,17 @@ describe('fault: greedy peers of a service (uds)', () => {
       socket.once('connect', () => resolve(socket));
       socket.once('error', reject);
     });
+  /** Connects; a full accept backlog (EAGAIN on a Unix socket) is waited out, a bounded number of times. */
+  const open = async (): Promise<Socket> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await connectOnce();
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || attempt >= 100) throw error;
+        await sleep(20);
+      }
+    }
+  };
   const ended = new WeakSet<Socket>();
   const closed = (socket: Socket) => ended.has(socket);
   const writable = (socket: Socket) =>
@@ -101,7 +112,9 @@ describe('fault: greedy peers of a service (uds)', () => {
   }, 60_000);
 
   it('closes connections that never send a frame after the idle timeout, then serves a new client', async () => {
-    const idle = await Promise.all(Array.from({ length: 1100 }, () => open()));
+    const idle: Socket[] = [];
+    // In batches, so the service's accept backlog is not the thing being tested.
+    for (let batch = 0; batch < 11; batch++) idle.push(...(await Promise.all(Array.from({ length: 100 }, () => open()))));
     // 1024 are let in (maxConnections), the rest refused at once; the idle timeout ends the others.
     await until(() => idle.every(closed), 15_000, '1100 idle connections closed');
     expect(dropped(/no frame within 2000 ms of connecting \(idleTimeoutMs\)/)).toBeGreaterThanOrEqual(1024 - 1);

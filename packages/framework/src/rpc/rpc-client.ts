@@ -28,6 +28,8 @@ export interface RpcClientOptions {
   maxPayloadBytes: number;
   maxPendingCalls: number;
   reconnect: { initialDelayMs: number; maxDelayMs: number };
+  /** Speak plain msgpack (flag 0x10), as a client in another language would. */
+  plainMsgpack?: boolean;
 }
 
 interface PendingCall {
@@ -271,7 +273,7 @@ export class RpcClient implements ConnectionHandler {
     try {
       // A call whose only argument is a Buffer sends it as a raw body: no codec, no copy.
       frame =
-        call.kind === FrameKind.Request && (body as unknown[]).length === 1 && isRawBytes((body as unknown[])[0])
+        call.kind === FrameKind.Request && !codec.plain && (body as unknown[]).length === 1 && isRawBytes((body as unknown[])[0])
           ? codec.encodeBytes(call.kind, call.id, call.route, (body as Uint8Array[])[0]!)
           : codec.encode(call.kind, call.id, call.route, body);
     } catch (error) {
@@ -338,7 +340,7 @@ export class RpcClient implements ConnectionHandler {
     }
     connection.bind(this);
     this.connection = connection;
-    this.codec = new FrameCodec(this.options.maxPayloadBytes, connection.statelessFrames === true);
+    this.codec = new FrameCodec(this.options.maxPayloadBytes, connection.statelessFrames === true, this.options.plainMsgpack === true);
     this.congested = false;
     this.state = 'connected';
     this.lastError = undefined;

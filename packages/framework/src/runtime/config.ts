@@ -24,6 +24,8 @@ export interface MeshOptions {
   maxInFlightPerConnection?: number;
   /** Bytes of frames in progress a service holds at once over all its connections; a frame beyond it drops its connection (default 4 × maxPayloadBytes). Env: HOSTMESH_MAX_BUFFERED_BYTES. */
   maxBufferedBytes?: number;
+  /** Clients speak plain msgpack (header flag 0x10) as other languages do; for testing that path. Env: HOSTMESH_PLAIN_MSGPACK=1. */
+  plainMsgpack?: boolean;
   /** A connection to a service that sends no whole frame this long after opening is closed (default 30 000). Env: HOSTMESH_IDLE_TIMEOUT_MS. */
   idleTimeoutMs?: number;
   /** After 10 s, a frame in progress must have arrived at least this fast on average, or its connection is dropped (default 65 536 B/s). Env: HOSTMESH_MIN_FRAME_RATE. */
@@ -97,6 +99,7 @@ export interface MeshConfig {
   maxConnections: number;
   maxInFlightPerConnection: number;
   maxBufferedBytes: number;
+  plainMsgpack: boolean;
   idleTimeoutMs: number;
   minFrameBytesPerSecond: number;
   gracePeriodMs: number;
@@ -149,6 +152,7 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
     maxConnections: positive('maxConnections', options.maxConnections ?? numberEnv(env, 'HOSTMESH_MAX_CONNECTIONS') ?? 1024, 1 << 20),
     maxInFlightPerConnection: positive('maxInFlightPerConnection', options.maxInFlightPerConnection ?? numberEnv(env, 'HOSTMESH_MAX_IN_FLIGHT') ?? 8192, 1 << 24),
     maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes ?? numberEnv(env, 'HOSTMESH_MAX_BUFFERED_BYTES') ?? 4 * maxPayloadBytes),
+    plainMsgpack: options.plainMsgpack ?? env.HOSTMESH_PLAIN_MSGPACK === '1',
     idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs ?? numberEnv(env, 'HOSTMESH_IDLE_TIMEOUT_MS') ?? 30_000, 2 ** 31 - 1),
     minFrameBytesPerSecond: nonNegative('minFrameBytesPerSecond', options.minFrameBytesPerSecond ?? numberEnv(env, 'HOSTMESH_MIN_FRAME_RATE') ?? 65_536, 2 ** 40),
     gracePeriodMs: positive('gracePeriodMs', options.gracePeriodMs ?? 10_000),
