@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { listQueues, MessageQueue, processStartTime } from '@hostmesh/native';
@@ -43,6 +44,20 @@ describe('the quotes example under `hostmesh up`', () => {
       expect(quote).toMatchObject({ symbol: 'INITECH', quantity: 3 });
       const shell = JSON.parse((await run('sh', [join(__dirname, '..', 'scripts', 'quote.sh'), 'GLOBEX', '4'], { env, timeout: 10_000 })).stdout);
       expect(shell).toMatchObject({ result: { symbol: 'GLOBEX', quantity: 4 } });
+      // A quantity that is not a number: an error line at once (the script checks what it puts in JSON), and no FIFO left.
+      const scratch = mkdtempSync(join(tmpdir(), 'hm-quote-'));
+      try {
+        const started = Date.now();
+        const bad = await run('sh', [join(__dirname, '..', 'scripts', 'quote.sh'), 'ACME', 'abc'], { env: { ...env, TMPDIR: scratch }, timeout: 10_000 }).catch((e: { code: number; stdout: string }) => e);
+        const took = Date.now() - started;
+        process.stdout.write(`quote.sh ACME abc answered in ${took} ms\n`);
+        expect((bad as { code: number }).code).toBe(1);
+        expect(JSON.parse((bad as { stdout: string }).stdout)).toEqual({ error: { name: 'UsageError', code: 'BAD_ARGUMENT', message: 'quantity must be a whole number', retryable: false } });
+        expect(took).toBeLessThan(5000); // the script's own timeout did not have to end it
+        expect(readdirSync(scratch)).toEqual([]); // its reply FIFO is gone
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
 
       up.child.kill('SIGINT');
       expect(await up.exited).toEqual({ code: 0, signal: null });

@@ -11,7 +11,7 @@ import { FrameParser } from './frame-parser';
 // in CI, and FUZZ_SEED explores other corners locally.
 const seed = process.env.FUZZ_SEED === undefined ? 0x5eed : Number(process.env.FUZZ_SEED);
 const MAX_BODY = 64;
-const KNOWN_FLAGS = [0, FrameFlag.CodecReset, FrameFlag.Stateless, FrameFlag.RawBody, FrameFlag.CodecReset | FrameFlag.Stateless];
+const KNOWN_FLAGS = [0, FrameFlag.CodecReset, FrameFlag.Stateless, FrameFlag.RawBody, FrameFlag.CodecReset | FrameFlag.Stateless, FrameFlag.Plain];
 
 const frameArb = fc
   .record({
@@ -63,7 +63,7 @@ function oracle(stream: Buffer): { delivered: number; error: boolean } {
   while (stream.length - at >= HEADER_BYTES) {
     const [magic, version, kind, flags] = stream.subarray(at, at + 4);
     const length = stream.readUInt32LE(at + 12);
-    if (magic !== 0xa7 || version !== 1 || kind! < 1 || kind! > 5 || (flags! & ~0x0f) !== 0 || length > MAX_BODY) return { delivered: at, error: true };
+    if (magic !== 0xa7 || version !== 1 || kind! < 1 || kind! > 5 || (flags! & ~0x1f) !== 0 || length > MAX_BODY) return { delivered: at, error: true };
     if (at + HEADER_BYTES + length > stream.length) break;
     at += HEADER_BYTES + length;
   }

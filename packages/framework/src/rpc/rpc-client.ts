@@ -91,6 +91,8 @@ export class RpcClient implements ConnectionHandler {
   private lastError: Error | undefined;
   /** Why the service is closing the current connection, when it said so. */
   private refusal: Error | undefined;
+  /** Whether the current (or last) connection carried a call: one that did is worth restoring at once. */
+  private used = false;
   private deadlineTimer: NodeJS.Timeout | null = null;
   private deadlineAt = Infinity;
   private idleWaiters: Array<() => void> = [];
@@ -281,6 +283,7 @@ export class RpcClient implements ConnectionHandler {
       return;
     }
     call.sent = true;
+    this.used = true;
     call.body = undefined;
     const tail = codec.tail;
     let writable: boolean;
@@ -343,15 +346,18 @@ export class RpcClient implements ConnectionHandler {
     this.codec = new FrameCodec(this.options.maxPayloadBytes, connection.statelessFrames === true, this.options.plainMsgpack === true);
     this.congested = false;
     this.state = 'connected';
+    this.used = this.pending.size > 0;
     this.lastError = undefined;
     this.backoff.reset();
     this.flush();
   }
 
   private scheduleReconnect(): void {
-    // Keep trying while calls wait. With none, the next call connects: a connection opened
-    // with nothing to send would only be closed by the service's idle timeout (idleTimeoutMs).
-    if (this.pending.size === 0) {
+    // Keep trying while calls wait, or at once after losing a connection that was in use
+    // (to find the service again, or learn it is gone). A connection that carried nothing
+    // is not reopened until a call needs it: the service's idle timeout (idleTimeoutMs) would
+    // only close it again.
+    if (this.pending.size === 0 && !this.used) {
       this.state = 'idle';
       return;
     }

@@ -17,7 +17,7 @@ describe('endpoints exposed to shells on named pipes', () => {
 
   beforeAll(async () => {
     service = await spawnService(FIXTURE, {
-      env: { HOSTMESH_RUNTIME_DIR: runtime.path, HOSTMESH_NAMESPACE: namespace, HOSTMESH_SHELL: 'add,echo,fail' },
+      env: { HOSTMESH_RUNTIME_DIR: runtime.path, HOSTMESH_NAMESPACE: namespace, HOSTMESH_SHELL: 'add,echo,fail,bytes' },
       ready: { service: 'conformance', runtimeDir: runtime.path, namespace },
     });
   }, 30_000);
@@ -75,4 +75,34 @@ describe('endpoints exposed to shells on named pipes', () => {
     expect(existsSync(missing)).toBe(false);
     expect(readFileSync(file, 'utf8')).toBe('keep me');
   });
+
+  it("answers an envelope whose args is not a list with an error, on the envelope's reply FIFO", async () => {
+    const out = await shell(
+      `r=$(mktemp -u) && mkfifo -m 600 $r && (head -n 1 $r > $r.txt &) && sleep 0.1 && ` +
+        `echo '{"args":5,"id":4,"replyTo":"'$r'"}' > add.in && sleep 0.3 && cat $r.txt && rm -f $r $r.txt`,
+    );
+    expect(JSON.parse(out)).toEqual({ id: 4, error: expect.objectContaining({ name: 'FrameError', message: expect.stringContaining("an envelope's args must be a list, got 5") }) });
+  });
+
+  it('writes a reply larger than a pipe holds whole, while its reader reads', async () => {
+    const out = await run('sh', ['-c', `head -n 1 bytes.out & sleep 0.1; echo '{"args":[300000,7]}' > bytes.in; wait`], { cwd: pipes, timeout: 10_000, maxBuffer: 16 << 20 });
+    const reply = JSON.parse(out.stdout) as { result: { type: string; data: number[] } };
+    expect(reply.result.type).toBe('Buffer');
+    expect(reply.result.data).toHaveLength(300_000);
+    expect(reply.result.data.every((byte) => byte === 7)).toBe(true);
+  });
+
+  it('refuses, never runs, lines longer than PIPE_BUF: two processes writing 300 KB lines to one pipe get one refusal per line', async () => {
+    const perWriter = 5;
+    const writer = (letter: string) =>
+      run(process.execPath, ['-e', `const fs = require('fs'); const fd = fs.openSync('echo.in', 'w'); const line = Buffer.from(JSON.stringify('${letter}'.repeat(300 * 1024)) + '\\n');
+        for (let i = 0; i < ${perWriter}; i++) for (let at = 0; at < line.length; ) { try { at += fs.writeSync(fd, line, at, line.length - at); } catch (e) { if (e.code !== 'EAGAIN') throw e; } }`], { cwd: pipes, timeout: 20_000 });
+    const reader = run('sh', ['-c', `head -n ${2 * perWriter} echo.out`], { cwd: pipes, timeout: 20_000, maxBuffer: 64 << 20 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await Promise.all([writer('a'), writer('b')]);
+    const replies = (await reader).stdout.trim().split('\n').map((line) => JSON.parse(line) as { result?: unknown; error?: { name: string; message: string } });
+    // However the kernel interleaved the two writers' bytes, each newline ended one line, and each line one refusal.
+    expect(replies).toHaveLength(2 * perWriter);
+    for (const reply of replies) expect(reply).toEqual({ error: expect.objectContaining({ name: 'FrameError', message: expect.stringContaining('longer than PIPE_BUF (4096)') }) });
+  }, 30_000);
 });

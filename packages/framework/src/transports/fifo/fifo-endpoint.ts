@@ -14,6 +14,8 @@ const MAX_LINE = 1 << 20;
 const REPLY_WAIT_MS = 1000;
 /** Replies to .out waiting behind one that is still being written; more are dropped. */
 const MAX_QUEUED_REPLIES = 1024;
+/** Writes to a pipe up to this size are atomic (POSIX PIPE_BUF on Linux); longer lines of two writers can interleave. */
+const PIPE_BUF = 4096;
 
 /** A request as read from a line: the argument list, and where and how to answer. */
 export interface Envelope {
@@ -116,7 +118,8 @@ export class FifoEndpoint {
     try {
       envelope = parseRequestLine(line);
     } catch (error) {
-      this.reply(undefined, undefined, new FrameError(`line ${this.lineNumber} of ${this.input}: ${(error as Error).message}`));
+      const to = (error as FrameError).data as { id?: unknown; replyTo?: string } | undefined;
+      this.reply(to?.id, to?.replyTo, new FrameError(`line ${this.lineNumber} of ${this.input}: ${(error as Error).message}`));
       return;
     }
     if (envelope === undefined) return;
@@ -227,15 +230,29 @@ export class FifoEndpoint {
 export function parseRequestLine(line: string): Envelope | undefined {
   if (isTooLong(line)) throw new FrameError(`request line longer than ${MAX_LINE} bytes`);
   if (line.trim() === '') return undefined;
+  // A longer write to a pipe may be split and interleaved with another writer's, and two
+  // halves can even make valid JSON: such a line is never run, whoever wrote it.
+  if (line.length >= PIPE_BUF / 3 && Buffer.byteLength(line) >= PIPE_BUF) {
+    throw new FrameError(
+      `request line of ${Buffer.byteLength(line)} bytes and its newline is longer than PIPE_BUF (${PIPE_BUF}): the kernel keeps only writes up to PIPE_BUF whole, ` +
+        `so a longer line can be interleaved with another writer's; pass large payloads by file path, or call over a socket (hostmesh call)`,
+    );
+  }
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch (error) {
     throw new FrameError(`not a JSON request: ${(error as Error).message}`);
   }
-  if (typeof value === 'object' && value !== null && !Array.isArray(value) && Array.isArray((value as Envelope).args)) {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && 'args' in value) {
     const envelope = value as Envelope;
     if (envelope.replyTo !== undefined && typeof envelope.replyTo !== 'string') throw new FrameError('replyTo must be a path');
+    if (!Array.isArray(envelope.args)) {
+      // Answered where the envelope asked, like any other reply to it.
+      throw new FrameError(`an envelope's args must be a list, got ${JSON.stringify(envelope.args) ?? 'undefined'}`, {
+        data: { id: envelope.id, replyTo: envelope.replyTo },
+      });
+    }
     return { args: envelope.args, id: envelope.id, replyTo: envelope.replyTo };
   }
   return { args: [value] };
