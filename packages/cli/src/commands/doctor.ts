@@ -1,8 +1,10 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, statfsSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { resolveConfig } from '@hostmesh/framework';
-import { findStaleObjects, listQueues, MessageQueue, native, PosixError, removeStaleObjects, userPrefix } from '@hostmesh/native';
+import { resolveConfig, RuntimeDir } from '@hostmesh/framework';
+import { findStaleObjects, isProcessAlive, listQueues, MessageQueue, native, PosixError, removeStaleObjects, userPrefix } from '@hostmesh/native';
+import { namespaceObjects, namespacesUnder, type NamespaceObject } from '../supervisor/namespace-objects';
+import { readDeadState } from '../supervisor/orphans';
 import { styler, table } from '../output/style';
 import { readState } from '../supervisor/state-file';
 import { meshOf, runtimeOf, type TargetOptions } from './context';
@@ -55,6 +57,8 @@ export async function doctor(options: TargetOptions & { clean?: boolean; json?: 
   checks.push({ check: 'supervisor', status: 'ok', detail: supervisor ? `pid ${supervisor.pid} runs ${supervisor.manifest}` : `none in namespace '${dir.namespace}'` });
   const leftovers = [...stale.map((o) => `${o.path} (${o.reason})`), ...deadDescriptors.map((d) => `${d} (owner dead)`), ...staleSockets.map((s) => `${s} (nobody listens)`)];
   checks.push({ check: 'leftovers', status: leftovers.length ? 'warn' : 'ok', detail: leftovers.length ? leftovers.join('; ') : 'none' });
+  const deployments = namespacesUnder(dir.base).map((namespace) => deploymentCheck(new RuntimeDir(dir.base, namespace)));
+  checks.push(...deployments.map((deployment) => deployment.check));
 
   let removed: string[] = [];
   if (options.clean) {
@@ -62,7 +66,8 @@ export async function doctor(options: TargetOptions & { clean?: boolean; json?: 
   }
 
   if (options.json) {
-    process.stdout.write(JSON.stringify({ namespace: dir.namespace, checks, removed }, null, 2) + '\n');
+    const objects = Object.fromEntries(deployments.map((deployment) => [deployment.namespace, deployment.objects]));
+    process.stdout.write(JSON.stringify({ namespace: dir.namespace, checks, objects, removed }, null, 2) + '\n');
   } else {
     const style = styler(process.stdout);
     const mark = (status: Check['status']) => (status === 'ok' ? style.green('ok') : status === 'warn' ? style.yellow('warn') : style.red('FAIL'));
@@ -146,4 +151,42 @@ function unlinkQuietly(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * One namespace of the runtime base: who runs it, and every kernel object named for it with
+ * its owner. Objects of a namespace whose supervisor died, or where nothing runs any more,
+ * are a dead deployment's leftovers: `hostmesh down -n <namespace>` removes them.
+ */
+function deploymentCheck(dir: RuntimeDir): { namespace: string; check: Check; objects: NamespaceObject[] } {
+  const { objects, queuesUnlisted } = namespaceObjects(dir);
+  const dead = readDeadState(dir);
+  const supervisor = readState(dir);
+  const live = liveDescriptors(dir);
+  const running = supervisor ? `supervisor pid ${supervisor.pid}` : live > 0 ? `${live} service(s) without a supervisor` : dead ? `supervisor pid ${dead.pid} died` : 'nothing running';
+  const listed = objects.map((object) => `${object.path} (${object.kind}, owner ${object.owner})`).join(', ');
+  const left = objects.length > 0 && (dead !== undefined || (!supervisor && live === 0));
+  const detail =
+    `${running}; ${objects.length} object(s)${listed ? `: ${listed}` : ''}` +
+    (queuesUnlisted ? `; queues not listed: ${queuesUnlisted}` : '') +
+    (left ? ` — left by a deployment that is gone: \`hostmesh down -n ${dir.namespace}\` removes them` : '');
+  return { namespace: dir.namespace, objects, check: { check: `namespace ${dir.namespace}`, status: left ? 'warn' : 'ok', detail } };
+}
+
+/** Registry descriptors whose process still runs. */
+function liveDescriptors(dir: RuntimeDir): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir.registryDir);
+  } catch {
+    return 0;
+  }
+  return names.filter((name) => {
+    try {
+      const descriptor = JSON.parse(readFileSync(join(dir.registryDir, name), 'utf8')) as { pid?: number; startTime?: number };
+      return typeof descriptor.pid === 'number' && typeof descriptor.startTime === 'number' && isProcessAlive(descriptor.pid, descriptor.startTime);
+    } catch {
+      return false;
+    }
+  }).length;
 }
