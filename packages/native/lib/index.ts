@@ -10,7 +10,7 @@ export { NamedSemaphore } from './semaphore';
 export { mkfifo } from './fifo';
 export { peerCredentials, type PeerCredentials } from './peer-credentials';
 export { watchProcessExit, type ProcessWatch } from './process-watch';
-export { processStartTime, isProcessAlive, ownProcessStartTime } from './process-info';
+export { processStartTime, processState, isProcessAlive, ownProcessStartTime } from './process-info';
 export { findStaleObjects, removeStaleObjects, unlinkOwnShmEntry, type StaleObject } from './janitor';
 export { objectName, userPrefix, requirePosixName } from './names';
 export { discardPages } from './pages';

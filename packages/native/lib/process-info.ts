@@ -20,6 +20,20 @@ export function processStartTime(pid: number): number | undefined {
   return Number.isFinite(start) ? start : undefined;
 }
 
+/**
+ * The scheduler state of a process (field 3 of /proc/<pid>/stat): `R` running, `S`/`D`
+ * sleeping, `T` stopped by a signal (SIGSTOP), `t` stopped by a tracer, `Z` zombie; or
+ * undefined when there is no such process (or no /proc).
+ */
+export function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ', 1)[0];
+  } catch {
+    return undefined;
+  }
+}
+
 /** True while the process that had `startTime` is alive (a zombie counts as dead). */
 export function isProcessAlive(pid: number, startTime: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;

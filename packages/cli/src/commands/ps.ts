@@ -1,3 +1,4 @@
+import { processState } from '@hostmesh/native';
 import type { InstanceStatus } from '../supervisor/state';
 import { readState } from '../supervisor/state-file';
 import { statusTable } from '../output/status-table';
@@ -63,6 +64,7 @@ export async function ps(options: TargetOptions & { json?: boolean }): Promise<n
     });
   }
   await mesh.close(0);
+  for (const instance of instances) showPaused(instance);
   if (options.json) {
     process.stdout.write(JSON.stringify({ namespace: dir.namespace, supervisor: state ? { pid: state.pid, manifest: state.manifest, state: state.state } : null, instances }, null, 2) + '\n');
     return 0;
@@ -78,4 +80,21 @@ export async function ps(options: TargetOptions & { json?: boolean }): Promise<n
 /** Replica numbers stay numbers (sorting, JSON); named instances (HOSTMESH_INSTANCE=blue) keep their name. */
 function instanceOf(instance: string): number | string {
   return /^\d+$/.test(instance) ? Number(instance) : instance;
+}
+
+/** Services report health every second; a rate older than this is not current. */
+const HEALTH_FRESH_MS = 2000;
+
+/**
+ * A process stopped by SIGSTOP (or a debugger) is alive but serves nothing: it shows as
+ * `stopped`, and the calls/s of its last report fade with the report's age (to 0), rather
+ * than standing still at what it did before it stopped.
+ */
+export function showPaused(instance: InstanceStatus, now = Date.now()): void {
+  if (instance.pid === undefined || instance.state === 'remote') return;
+  const state = processState(instance.pid);
+  if (state === 'T' || state === 't') instance.state = 'stopped';
+  const at = instance.health ? Date.parse(instance.health.at) : NaN;
+  const age = now - at;
+  if (instance.callsPerSecond > 0 && age > HEALTH_FRESH_MS) instance.callsPerSecond = age > 10 * HEALTH_FRESH_MS ? 0 : (instance.callsPerSecond * HEALTH_FRESH_MS) / age;
 }

@@ -130,6 +130,24 @@ describe('hostmesh up / ps / call / down', () => {
     expect((await ps('detached-loop')).supervisor).toBeNull(); // nothing half-up stays behind
   }, 90_000);
 
+  it('shows a SIGSTOPped service as stopped, and ready again after SIGCONT', async () => {
+    const manifest = writeManifest(runtime.path, 'paused.json', { namespace: 'paused', services: { echo: { entry: fixture('echo') } } });
+    const supervisor = await up(manifest);
+    await supervisor.waitForOutput('echo is ready', 20_000);
+    const [echo] = (await ps('paused')).instances;
+    pids.push(echo!.pid!);
+    process.kill(echo!.pid!, 'SIGSTOP');
+    try {
+      expect((await ps('paused')).instances.map((i) => [i.pid, i.state])).toEqual([[echo!.pid, 'stopped']]);
+      const table = await hostmesh(['ps', '-n', 'paused'], env);
+      expect(table.output).toMatch(new RegExp(`echo@0 +${echo!.pid} +stopped`));
+    } finally {
+      process.kill(echo!.pid!, 'SIGCONT');
+    }
+    await until(async () => (await ps('paused')).instances[0]!.state === 'ready');
+    await supervisor.stop('SIGINT');
+  }, 60_000);
+
   it('refuses a second up in the same namespace without disturbing the first', async () => {
     const manifest = writeManifest(runtime.path, 'twice.json', { namespace: 'twice', services: { echo: { entry: fixture('echo') } } });
     const first = await up(manifest);
