@@ -14,7 +14,8 @@
         "src/fifo.cc",
         "src/peer_cred.cc",
         "src/pidfd.cc",
-        "src/pages.cc"
+        "src/pages.cc",
+        "src/ownership.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

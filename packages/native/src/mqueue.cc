@@ -1,13 +1,13 @@
 #include "mqueue.h"
 
 #include <cerrno>
-#include <cstdio>
 #include <fcntl.h>
 #include <mqueue.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "errors.h"
+#include "ownership.h"
 
 namespace hostmesh {
 
@@ -42,16 +42,10 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
     mq_close(fd);
     ThrowPosix(env, err, "fstat", name);
   }
-  char why[112];
-  if (st.st_uid != geteuid()) {
+  std::string why;
+  if (NotPrivatelyOurs(st, "mq_open", &why)) {
     mq_close(fd);
-    std::snprintf(why, sizeof(why), "mq_open (owned by another user: uid %u, mode %04o)", st.st_uid, st.st_mode & 07777);
-    ThrowPosix(env, EACCES, why, name);
-  }
-  if ((st.st_mode & 077) != 0) {
-    mq_close(fd);
-    std::snprintf(why, sizeof(why), "mq_open (mode %04o lets other users in; hostmesh keeps its objects 0600)", st.st_mode & 07777);
-    ThrowPosix(env, EACCES, why, name);
+    ThrowPosix(env, EACCES, why.c_str(), name);
   }
   return Napi::Number::New(env, fd);
 }

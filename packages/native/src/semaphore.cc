@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstdio>
 #include <ctime>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "ownership.h"
 
 namespace hostmesh {
 
@@ -102,20 +102,14 @@ void Verify(Napi::Env env, int fd, const std::string& name) {
     close(fd);
     ThrowPosix(env, err, "fstat", name);
   }
-  char why[160];
+  std::string why;
+  if (NotPrivatelyOurs(st, "sem_open", &why)) {
+    close(fd);
+    ThrowPosix(env, EACCES, why.c_str(), name);
+  }
   if (!S_ISREG(st.st_mode) || st.st_size != static_cast<off_t>(sizeof(sem_t))) {
     close(fd);
     ThrowPosix(env, EBADMSG, "sem_open (not a semaphore)", name);
-  }
-  if (st.st_uid != geteuid()) {
-    close(fd);
-    std::snprintf(why, sizeof(why), "sem_open (owned by another user: uid %u, mode %04o)", st.st_uid, st.st_mode & 07777);
-    ThrowPosix(env, EACCES, why, name);
-  }
-  if ((st.st_mode & 077) != 0) {
-    close(fd);
-    std::snprintf(why, sizeof(why), "sem_open (mode %04o lets other users in; hostmesh keeps its objects 0600)", st.st_mode & 07777);
-    ThrowPosix(env, EACCES, why, name);
   }
 }
 

@@ -1,7 +1,6 @@
 #include "shm_segment.h"
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "ownership.h"
 
 namespace hostmesh {
 
@@ -100,17 +100,10 @@ int OpenChecked(Napi::Env env, const std::string& name, struct stat* st) {
     close(fd);
     ThrowPosix(env, err, "fstat", name);
   }
-  if (st->st_uid != geteuid()) {
+  std::string why;
+  if (NotPrivatelyOurs(*st, "shm_open", &why)) {
     close(fd);
-    char why[112];
-    std::snprintf(why, sizeof(why), "shm_open (owned by another user: uid %u, mode %04o)", st->st_uid, st->st_mode & 07777);
-    ThrowPosix(env, EACCES, why, name);
-  }
-  if ((st->st_mode & 077) != 0) {
-    close(fd);
-    char why[112];
-    std::snprintf(why, sizeof(why), "shm_open (mode %04o lets other users in; hostmesh keeps its objects 0600)", st->st_mode & 07777);
-    ThrowPosix(env, EACCES, why, name);
+    ThrowPosix(env, EACCES, why.c_str(), name);
   }
   if (st->st_size < static_cast<off_t>(kSegmentHeaderBytes)) {
     close(fd);
