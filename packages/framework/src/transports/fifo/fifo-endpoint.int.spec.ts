@@ -84,6 +84,24 @@ describe('endpoints exposed to shells on named pipes', () => {
     expect(JSON.parse(out)).toEqual({ id: 4, error: expect.objectContaining({ name: 'FrameError', message: expect.stringContaining("an envelope's args must be a list, got 5") }) });
   });
 
+  it('answers a short line that is not JSON on the reply FIFO its text names, so a script waiting there does not hang', async () => {
+    const out = await shell(
+      `r=$(mktemp -u) && mkfifo -m 600 $r && (head -n 1 $r > $r.txt &) && sleep 0.1 && ` +
+        `echo '{"args":[{"symbol":"ACME","quantity":abc}],"replyTo":"'$r'"}' > add.in && sleep 0.3 && cat $r.txt && rm -f $r $r.txt`,
+    );
+    expect(JSON.parse(out)).toEqual({ error: expect.objectContaining({ name: 'FrameError', message: expect.stringContaining('not a JSON request') }) });
+  });
+
+  it('answers many requests naming one reply FIFO, one reply at a time, none lost', async () => {
+    // 20 requests at once, all answered on one FIFO that the reader holds open (read-write,
+    // so it sees no end-of-file between the service's replies, each written on its own open).
+    const out = await shell(
+      `r=$(mktemp -u) && mkfifo -m 600 $r && for i in $(seq 1 20); do echo '{"args":['$i',0],"id":'$i',"replyTo":"'$r'"}'; done > add.in && ` +
+        `head -n 20 0<>$r; rm -f $r`,
+    );
+    expect(out.trim().split('\n').map((line) => (JSON.parse(line) as { result: number }).result).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  }, 30_000);
+
   it('writes a reply larger than a pipe holds whole, while its reader reads', async () => {
     const out = await run('sh', ['-c', `head -n 1 bytes.out & sleep 0.1; echo '{"args":[300000,7]}' > bytes.in; wait`], { cwd: pipes, timeout: 10_000, maxBuffer: 16 << 20 });
     const reply = JSON.parse(out.stdout) as { result: { type: string; data: number[] } };

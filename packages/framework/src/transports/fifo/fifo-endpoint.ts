@@ -10,8 +10,10 @@ import type { RpcServer } from '../../rpc/rpc-server';
 
 /** Longest request line; a longer one is answered with an error and skipped. */
 const MAX_LINE = 1 << 20;
-/** How long to wait for the reader of a reply FIFO to show up. */
-const REPLY_WAIT_MS = 1000;
+/** How long a reply waits for its FIFO's reader to show up (kept, then logged as lost). */
+const REPLY_WAIT_MS = 10_000;
+/** How long a reply that started may stall on a full pipe whose reader stopped reading. */
+const WRITE_STALL_MS = 1000;
 /** Replies to .out waiting behind one that is still being written; more are dropped. */
 const MAX_QUEUED_REPLIES = 1024;
 /** Writes to a pipe up to this size are atomic (POSIX PIPE_BUF on Linux); longer lines of two writers can interleave. */
@@ -47,6 +49,8 @@ export class FifoEndpoint {
   private pending = '';
   private discarding = false;
   private readonly outQueue: Buffer[] = [];
+  /** Replies to each caller FIFO go one after another: two writers racing for one reader lose one. */
+  private readonly replyChains = new Map<string, { tail: Promise<void>; queued: number }>();
   private closed = false;
   private lineNumber = 0;
 
@@ -118,7 +122,9 @@ export class FifoEndpoint {
     try {
       envelope = parseRequestLine(line);
     } catch (error) {
-      const to = (error as FrameError).data as { id?: unknown; replyTo?: string } | undefined;
+      // Answered where the line asked, when that can be told: from the envelope, or read from
+      // the text of a short line that is not JSON (a script waiting on its FIFO must not hang).
+      const to = ((error as FrameError).data as { id?: unknown; replyTo?: string } | undefined) ?? salvageReplyTo(line);
       this.reply(to?.id, to?.replyTo, new FrameError(`line ${this.lineNumber} of ${this.input}: ${(error as Error).message}`));
       return;
     }
@@ -158,7 +164,19 @@ export class FifoEndpoint {
       if (this.outQueue.length === 1) void this.flushOut();
       return;
     }
-    this.replyTo(replyTo, line).catch((failure: unknown) => this.logger.warn(`could not reply to ${JSON.stringify(replyTo)}: ${(failure as Error).message}`));
+    const chain = this.replyChains.get(replyTo) ?? { tail: Promise.resolve(), queued: 0 };
+    if (chain.queued >= MAX_QUEUED_REPLIES) {
+      this.logger.warn(`reply to ${replyTo} lost: ${MAX_QUEUED_REPLIES} replies already wait for its reader`);
+      return;
+    }
+    chain.queued++;
+    chain.tail = chain.tail
+      .then(() => this.replyTo(replyTo, line))
+      .catch((failure: unknown) => this.logger.warn(`could not reply to ${JSON.stringify(replyTo)}: ${(failure as Error).message}`))
+      .finally(() => {
+        if (--chain.queued === 0) this.replyChains.delete(replyTo);
+      });
+    this.replyChains.set(replyTo, chain);
   }
 
   /** Replies to .out one after another: a line still being written must not be cut into. */
@@ -204,13 +222,13 @@ export class FifoEndpoint {
    */
   private async write(fd: number, line: Buffer, path: string): Promise<void> {
     let written = 0;
-    let deadline = Date.now() + REPLY_WAIT_MS;
+    let deadline = Date.now() + WRITE_STALL_MS;
     while (written < line.length) {
       // Once closed, the number may already name another file.
       if (fd === this.outputFd && this.closed) return;
       try {
         written += writeSync(fd, line, written);
-        deadline = Date.now() + REPLY_WAIT_MS;
+        deadline = Date.now() + WRITE_STALL_MS;
         continue;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || written === 0 || Date.now() > deadline) {
@@ -256,6 +274,18 @@ export function parseRequestLine(line: string): Envelope | undefined {
     return { args: envelope.args, id: envelope.id, replyTo: envelope.replyTo };
   }
   return { args: [value] };
+}
+
+const REPLY_TO_TEXT = /"replyTo"\s*:\s*"([^"\\\u0000]*)"/;
+
+/**
+ * The reply FIFO a line that is not JSON names, if it is short enough to be one writer's
+ * (PIPE_BUF) and the path is a FIFO of this user; otherwise nothing, and the error goes to .out.
+ */
+function salvageReplyTo(line: string): { id?: unknown; replyTo?: string } | undefined {
+  if (line.length >= PIPE_BUF / 3 && Buffer.byteLength(line) >= PIPE_BUF) return undefined;
+  const path = REPLY_TO_TEXT.exec(line)?.[1];
+  return path !== undefined && checkReplyFifo(path) === undefined ? { replyTo: path } : undefined;
 }
 
 function isTooLong(text: string): boolean {
