@@ -25,8 +25,10 @@ describe('the quotes example under `hostmesh up`', () => {
     expect(existsSync(join(ROOT, 'packages', 'cli', 'dist', 'bin', 'hostmesh.js'))).toBe(true);
     const up = await spawnService(HOSTMESH, { args: ['up', MANIFEST], env: { HOSTMESH_RUNTIME_DIR: runtime.path, NO_COLOR: '1' } });
     let pids: number[] = [];
+    let monitorQueue = '';
     try {
       await up.waitForOutput('monitor is ready', 20_000);
+      monitorQueue = new RuntimeDir(runtime.path, 'quotes-example').objectName('ev.monitor'); // before the stop renews the key
       await up.waitForOutput(/monitor@0 +\| \[monitor@0\] info: call +pricing\.quote ACME x10 = \d+\.\d\d/, 10_000);
       await up.waitForOutput(/monitor@0 +\| \[monitor@0\] info: event +price\.changed [A-Z]+ → \d+\.\d\d/, 10_000);
       await up.waitForOutput(/call +pricing\.symbols = ACME, GLOBEX, INITECH/, 10_000);
@@ -73,7 +75,9 @@ describe('the quotes example under `hostmesh up`', () => {
     const queues = listQueues();
     if (queues.ok) expect(queues.queues.filter((queue) => queue.name.includes('.quotes-example.'))).toEqual([]);
     // Without root or a mounted mqueue filesystem queues cannot be listed: the monitor's own must be gone.
-    else expect(() => MessageQueue.open(new RuntimeDir(runtime.path, 'quotes-example').objectName('ev.monitor'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    else expect(() => MessageQueue.open(monitorQueue)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    // A clean stop renews the object key: names seen during this run are of no use against the next.
+    expect(existsSync(join(namespace, 'objects.key'))).toBe(false);
     for (const dir of ['registry', 'sock', 'subscriptions']) expect(readdirSync(join(namespace, dir))).toEqual([]);
     expect(existsSync(join(namespace, 'supervisor.json'))).toBe(false);
   }, 60_000);

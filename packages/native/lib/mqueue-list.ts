@@ -24,7 +24,7 @@ export function listQueues(options: { /** Skip a mounted mqueue filesystem (to t
   const mounted = options.privateMount ? undefined : mqueueMountPoint();
   if (mounted) {
     try {
-      return { ok: true, queues: readdirSync(mounted).map((entry) => statQueue(mounted, entry)) };
+      return { ok: true, queues: readdirSync(mounted).flatMap((entry) => statQueue(mounted, entry)) };
     } catch (error) {
       return { ok: false, reason: `cannot read ${mounted}: ${(error as Error).message}` };
     }
@@ -35,9 +35,10 @@ export function listQueues(options: { /** Skip a mounted mqueue filesystem (to t
   return listInPrivateMount();
 }
 
-function statQueue(dir: string, entry: string): ListedQueue {
-  const stat = statSync(join(dir, entry));
-  return { name: `/${entry}`, uid: stat.uid, mode: stat.mode & 0o777 };
+/** The queue, or nothing if it was removed since the directory was read. */
+function statQueue(dir: string, entry: string): ListedQueue[] {
+  const stat = statSync(join(dir, entry), { throwIfNoEntry: false });
+  return stat ? [{ name: `/${entry}`, uid: stat.uid, mode: stat.mode & 0o777 }] : [];
 }
 
 /** Where an mqueue filesystem is mounted in this process's mount namespace, if anywhere. */
@@ -57,7 +58,8 @@ function mqueueMountPoint(): string | undefined {
 }
 
 // The mount covers /tmp only inside the new, private mount namespace, which ends with `find`.
-const LIST_SCRIPT = 'mount -t mqueue hostmesh /tmp && exec find /tmp -mindepth 1 -maxdepth 1 -printf "%f\\t%U\\t%m\\n"';
+// A queue removed while `find` reads makes it exit 1: only a failed mount (97) is a failure.
+const LIST_SCRIPT = 'mount -t mqueue hostmesh /tmp || exit 97; find /tmp -mindepth 1 -maxdepth 1 -printf "%f\\t%U\\t%m\\n" 2>/dev/null; exit 0';
 
 function listInPrivateMount(): QueueListing {
   const result = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', LIST_SCRIPT], { encoding: 'utf8', timeout: 10_000 });

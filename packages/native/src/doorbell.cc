@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "ownership.h"
 
 namespace hostmesh {
 
@@ -22,12 +23,18 @@ std::string FdName(int fd) {
 Napi::Value Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = StringArg(info, 0, "path");
-  int fd = open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  int fd = open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ELOOP) ThrowPosix(env, EACCES, "open (a symbolic link, not a doorbell)", path);
   if (fd < 0) ThrowPosix(env, errno, "open", path);
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode) || st.st_uid != geteuid()) {
+  if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
     close(fd);
-    ThrowPosix(env, EACCES, "open (not a FIFO of this user)", path);
+    ThrowPosix(env, EACCES, "open (not a FIFO)", path);
+  }
+  std::string why;
+  if (NotPrivatelyOurs(st, "open", &why)) {
+    close(fd);
+    ThrowPosix(env, EACCES, why.c_str(), path);
   }
   return Napi::Number::New(env, fd);
 }

@@ -1,6 +1,6 @@
 #include "semaphore.h"
 
-#include <atomic>
+#include <random>
 #include <cerrno>
 #include <ctime>
 #include <fcntl.h>
@@ -126,11 +126,20 @@ sem_t* MapVerified(Napi::Env env, int fd, const std::string& name) {
 // linked under its name, which fails if the name exists (the same trick as glibc's sem_open,
 // so a process opening the name never sees a half-made semaphore). -1 with errno set on failure.
 int CreateLinked(const std::string& path, unsigned initial) {
-  // Beside the name (same user prefix, so a crash here leaves something doctor can see).
-  static std::atomic<unsigned> sequence{0};
-  std::string temporary = path + ".new." + std::to_string(getpid()) + "." + std::to_string(++sequence);
-  int fd = open(temporary.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return -1;
+  // Beside the name (same user prefix, so a crash here leaves something doctor can see), with
+  // a random part: a temporary name someone else took is passed over, not taken for the name.
+  static std::random_device random;
+  int fd = -1;
+  std::string temporary;
+  for (int attempt = 0; fd < 0 && attempt < 8; attempt++) {
+    temporary = path + ".new." + std::to_string(getpid()) + "." + std::to_string(random());
+    fd = open(temporary.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST) return -1;
+  }
+  if (fd < 0) {
+    errno = EAGAIN;
+    return -1;
+  }
   sem_t initial_state;
   int err = 0;
   if (fchmod(fd, 0600) != 0 || sem_init(&initial_state, 1, initial) != 0) err = errno;
@@ -160,18 +169,23 @@ NamedSemaphore::NamedSemaphore(const Napi::CallbackInfo& info) : Napi::ObjectWra
   bool create = info[1].ToBoolean();
   bool exclusive = info[2].ToBoolean();
   std::string path = SemaphorePath(name_);
-  if (create) {
-    int fd = CreateLinked(path, info[3].As<Napi::Number>().Uint32Value());
-    if (fd >= 0) {
-      sem_ = MapVerified(env, fd, name_);
-      return;
+  // Create, or open what exists; a name removed between the two is created again (bounded).
+  for (int attempt = 0;; attempt++) {
+    if (create) {
+      int fd = CreateLinked(path, info[3].As<Napi::Number>().Uint32Value());
+      if (fd >= 0) {
+        sem_ = MapVerified(env, fd, name_);
+        return;
+      }
+      if (errno != EEXIST || exclusive) ThrowPosix(env, errno, "sem_open", name_);
     }
-    if (errno != EEXIST || exclusive) ThrowPosix(env, errno, "sem_open", name_);
+    int fd = open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ELOOP) ThrowPosix(env, EACCES, "sem_open (a symbolic link, not a semaphore)", name_);
+    if (fd < 0 && errno == ENOENT && create && attempt < 3) continue;
+    if (fd < 0) ThrowPosix(env, errno, "sem_open", name_);
+    sem_ = MapVerified(env, fd, name_);
+    return;
   }
-  int fd = open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 && errno == ELOOP) ThrowPosix(env, EACCES, "sem_open (a symbolic link, not a semaphore)", name_);
-  if (fd < 0) ThrowPosix(env, errno, "sem_open", name_);
-  sem_ = MapVerified(env, fd, name_);
 }
 
 NamedSemaphore::~NamedSemaphore() {

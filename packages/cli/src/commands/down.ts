@@ -47,6 +47,7 @@ export async function down(options: TargetOptions & { purge?: boolean; timeoutMs
       await mesh.close(0);
     }
     removed.push(...removeNamespaceObjects(dir));
+    dir.renewObjectKey();
   }
   if (removed.length > 0 && !options.json) process.stdout.write(`removed ${removed.join(', ')}\n`);
   report(message, stopped);
@@ -70,6 +71,7 @@ async function cleanUpAfter(dead: SupervisorState, dir: RuntimeDir, options: Tar
   } catch {
     // gone already
   }
+  dir.renewObjectKey();
   const stoppedOrphans = orphans.filter((orphan) => !left.includes(orphan.label)).map((orphan) => `${orphan.label} (pid ${orphan.pid})`);
   return (
     `the supervisor of namespace '${dir.namespace}' (pid ${dead.pid}) had died: cleaned up after it` +

@@ -21,12 +21,12 @@ const NOBODY = 65534;
   const runtime = tempRuntimeDir();
   const namespace = `squat-${process.pid}`;
   const env = { HOSTMESH_RUNTIME_DIR: runtime.path, NO_COLOR: '1' };
+  const squatted: string[] = [];
   afterAll(() => {
-    // The squatter's objects are not ours: root removes them by name.
-    const dir = RuntimeDir.open(runtime.path, namespace);
-    for (const name of ['lock.audit', 'ev.monitor', 'evjournal.monitor.0']) {
-      spawnSync('rm', ['-f', `/dev/shm${dir.objectName(name)}`, `/dev/shm/sem.${dir.objectName(name).slice(1)}`]);
-      spawnSync('python3', ['-c', `import ctypes; ctypes.CDLL(None).mq_unlink(b"${dir.objectName(name)}")`]);
+    // The squatter's objects are not ours (cleanup leaves them alone): root removes them by name.
+    for (const name of squatted) {
+      spawnSync('rm', ['-f', `/dev/shm${name}`, `/dev/shm/sem.${name.slice(1)}`]);
+      spawnSync('python3', ['-c', `import ctypes; ctypes.CDLL(None).mq_unlink(b"${name}")`]);
     }
     runtime.remove();
   });
@@ -34,7 +34,9 @@ const NOBODY = 65534;
   it('refuses them, names the object and its owner, stops the deployment and exits 1; the lock is never used', async () => {
     const dir = RuntimeDir.open(runtime.path, namespace);
     const lock = dir.objectName('lock.audit');
-    const squat = spawnSync('python3', [SQUAT, `sem:${lock}`, `mq:${dir.objectName('ev.monitor')}`, `shm:${dir.objectName('evjournal.monitor.0')}`], {
+    const queue = dir.objectName('ev.monitor');
+    squatted.push(lock, queue, dir.objectName('evjournal.monitor.0'));
+    const squat = spawnSync('python3', [SQUAT, `sem:${lock}`, `mq:${queue}`, `shm:${squatted[2]}`], {
       uid: NOBODY,
       gid: NOBODY,
       encoding: 'utf8',
@@ -54,7 +56,7 @@ const NOBODY = 65534;
     const up = await hostmesh(['up', '--detach', manifest], env, 90_000);
     expect(up.code).toBe(1);
     expect(up.output).toMatch(/hostmesh: monitor@0 failed: exited with code \d+ at \S+; last error: /);
-    expect(up.output).toContain(`mq_open (owned by another user: uid ${NOBODY}, mode 0666) ${dir.objectName('ev.monitor')}`);
+    expect(up.output).toContain(`mq_open (owned by another user: uid ${NOBODY}, mode 0666) ${queue}`);
     expect(up.output).toContain('hostmesh: the deployment was stopped');
     // Nobody waited on or posted the squatter's semaphore: its bytes are as it made them.
     expect(readFileSync(semaphoreFile).equals(before)).toBe(true);

@@ -13,7 +13,8 @@ import { hostmesh, hostmeshUp, writeManifest } from '../__fixtures__/cli';
  */
 const QUOTES = join(__dirname, '..', '..', '..', '..', 'examples', 'quotes');
 
-describe('fault: a deployment whose supervisor was SIGKILLed', () => {
+// Listing the queue namespace without /dev/mqueue mounted takes root (a private mount).
+(process.getuid?.() === 0 ? describe : describe.skip)('fault: a deployment whose supervisor was SIGKILLed (as root)', () => {
   const runtime = tempRuntimeDir('hm-dd-');
   const env = { HOSTMESH_RUNTIME_DIR: runtime.path, NO_COLOR: '1' };
   const namespace = `dead-${process.pid}`;
@@ -24,8 +25,8 @@ describe('fault: a deployment whose supervisor was SIGKILLed', () => {
     runtime.remove();
   }, 30_000);
 
+  let prefix = '';
   const objects = () => {
-    const prefix = new RuntimeDir(runtime.path, namespace).objectPrefix();
     const queues = listQueues();
     if (!queues.ok) throw new Error(queues.reason);
     return [
@@ -53,6 +54,7 @@ describe('fault: a deployment whose supervisor was SIGKILLed', () => {
     up = await hostmeshUp(manifest, env);
     await up.waitForOutput('monitor is ready', 20_000);
     // The monitor quotes every second; the first quote takes the audit lock, which makes it.
+    prefix = new RuntimeDir(runtime.path, namespace).objectPrefix(); // read before down renews the key
     await until(() => objects().some((path) => path.endsWith('.lock.audit')), 10_000, 'the audit lock made');
     up.child.kill('SIGKILL');
     await up.exited;
@@ -76,6 +78,7 @@ describe('fault: a deployment whose supervisor was SIGKILLed', () => {
     expect(down.code).toBe(0);
     expect(down.output).toContain(`the supervisor of namespace '${namespace}' (pid ${up.pid}) had died: cleaned up after it`);
     expect(objects()).toEqual([]);
+    expect(existsSync(join(runtime.path, namespace, 'objects.key'))).toBe(false); // the next run names its objects anew
     expect(readdirSync(join(runtime.path, namespace, 'subscriptions'))).toEqual([]);
     expect(existsSync(join(runtime.path, namespace, 'supervisor.json'))).toBe(false);
     const after = JSON.parse((await hostmesh(['doctor', '--json', '-n', namespace], env)).output) as { checks: Array<{ check: string; status: string }> };

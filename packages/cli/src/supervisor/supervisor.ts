@@ -133,7 +133,10 @@ export class Supervisor {
     clearInterval(this.stateTimer);
     for (const remote of this.deployment.remote) await this.registry.unregister(remote.name, 'remote');
     await this.metrics?.close();
-    if (!this.options.keepQueues) await this.removeDurableObjects();
+    if (!this.options.keepQueues) {
+      await this.removeDurableObjects();
+      this.dir.renewObjectKey();
+    }
     for (const instance of this.processes) instance.closeLog();
     try {
       unlinkSync(stateFile(this.dir));

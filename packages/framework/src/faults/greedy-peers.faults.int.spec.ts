@@ -103,8 +103,9 @@ describe('fault: greedy peers of a service (uds)', () => {
     expect(open12).toBe(2);
     expect(dropped(new RegExp(`dropped connection .*would take the service past its budget of ${BUDGET} bytes`))).toBe(10);
     expect(during - before).toBeLessThan(BUDGET);
-    // The frames of peers that left are given back at once, not at the next garbage collection.
-    expect(after - before).toBeLessThan(32 * MiB);
+    // The frames of peers that left are given back at once, not at the next garbage collection:
+    // most of what the peak took is gone (what stays is the heap's own growth).
+    expect(after - before).toBeLessThan((during - before) / 2);
     await expect(mesh.client(Conformance).add(20, 22)).resolves.toBe(42);
     } finally {
       clearInterval(sampler);

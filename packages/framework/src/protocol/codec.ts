@@ -114,12 +114,9 @@ export class FrameCodec {
         const bytes = buffer.subarray(start + HEADER_BYTES, end);
         return copy ? Buffer.from(bytes) : bytes;
       }
-      if (flags & FrameFlag.Plain) {
-        this.plain = true;
-        return plainUnpackr.unpack(buffer, this.range);
-      }
-      if (flags & FrameFlag.CodecReset && !(flags & FrameFlag.Stateless)) this.unpackr = new Unpackr(streamOptions());
-      const unpackr = flags & FrameFlag.Stateless ? statelessUnpackr : this.unpackr;
+      if (flags & FrameFlag.Plain) this.plain = true;
+      else if (flags & FrameFlag.CodecReset && !(flags & FrameFlag.Stateless)) this.unpackr = new Unpackr(streamOptions());
+      const unpackr = flags & FrameFlag.Plain ? plainUnpackr : flags & FrameFlag.Stateless ? statelessUnpackr : this.unpackr;
       // Binary values are views of the frame unless the frame's memory is about to be reused.
       (unpackr as unknown as { copyBuffers: boolean }).copyBuffers = copy;
       return unpackr.unpack(buffer, this.range);

@@ -1,3 +1,6 @@
+/** A frame in progress that stops growing for this long is treated as truncated, its peer dropped. */
+export const STALLED_FRAME_MS = 10_000;
+
 /**
  * What peers may make one service hold while their frames arrive, shared by all its
  * connections on every transport: a byte budget for frames in progress (so a dozen peers

@@ -62,6 +62,20 @@ export class RuntimeDir {
     return `${this.namespace}.${this.key}`;
   }
 
+  /**
+   * Forgets the object key, so the next run names its objects anew. Names can be read by any
+   * user (ls /dev/shm) while the objects exist; a deployment that stopped cleanly, and left
+   * nothing named, renews the key so names seen during one run are of no use against the next.
+   */
+  renewObjectKey(): void {
+    this.key = undefined;
+    try {
+      unlinkSync(join(this.root, 'objects.key'));
+    } catch {
+      // none yet
+    }
+  }
+
   /** What every object name of this deployment starts with (no leading '/'). */
   objectPrefix(): string {
     return `${userPrefix()}${this.objectScope()}.`;

@@ -101,14 +101,14 @@ export class SharedLock {
     return Atomics.load(this.open(name).owner, OWNER_PID);
   }
 
-  /** Removes a lock's semaphore and owner record (for `hostmesh down` and tests); holders keep theirs open. */
-  remove(name: string): void {
+  /** Removes a lock's semaphore and owner record (for `hostmesh down` and tests); holders keep theirs open. False: none of this user's was there. */
+  remove(name: string): boolean {
     this.locks.get(name)?.semaphore.close();
     this.locks.get(name)?.segment.close();
     this.locks.delete(name);
     const semaphore = this.dir.objectName(`lock.${name}`).slice(1);
-    unlinkOwnShmEntry(`sem.${semaphore}`);
-    unlinkOwnShmEntry(`${semaphore}.owner`);
+    const removedSemaphore = unlinkOwnShmEntry(`sem.${semaphore}`);
+    return unlinkOwnShmEntry(`${semaphore}.owner`) || removedSemaphore;
   }
 
   /** Removes every lock of the namespace (its semaphores and owner records): for a deployment that is down. */
@@ -120,8 +120,7 @@ export class SharedLock {
       if (!name.startsWith(prefix)) continue;
       names.add(name.slice(prefix.length).replace(/\.owner$/, ''));
     }
-    for (const name of names) this.remove(name);
-    return [...names];
+    return [...names].filter((name) => this.remove(name));
   }
 
   close(): void {

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { discardPages, type ShmChannel } from '@hostmesh/native';
 import { FrameError } from '../../errors/errors';
 import { checkHeader, HEADER_BYTES } from '../../protocol/frame';
-import type { InboundLimits } from '../../protocol/inbound-limits';
+import { STALLED_FRAME_MS, type InboundLimits } from '../../protocol/inbound-limits';
 import type { Connection, ConnectionHandler, PeerInfo } from '../transport';
 
 const noHandler: ConnectionHandler = {
@@ -36,6 +36,8 @@ export class ShmConnection implements Connection {
   private closed = false;
   private assembling: Buffer | null = null;
   private assembled = 0;
+  /** On a service's side, while a frame is assembled: the same stall and rate rules as a socket's. */
+  private assembleWatch: NodeJS.Timeout | null = null;
   private closeError: Error | undefined;
 
   constructor(
@@ -130,6 +132,7 @@ export class ShmConnection implements Connection {
         }
         this.assembling = Buffer.allocUnsafe(total);
         this.assembled = buffer.copy(this.assembling, 0, start, end);
+        if (this.inbound) this.watchAssembly(this.inbound.minBytesPerSecond);
       } else {
         throw new FrameError(`ring message of ${end - start} bytes holds a frame of ${total} bytes and more`);
       }
@@ -151,12 +154,39 @@ export class ShmConnection implements Connection {
     this.closeError ??= new FrameError(`the peer corrupted the shared-memory ring: ${error.message}`, { cause: error });
   };
 
+  /** A frame that stops growing for 10 s, or grows slower than the minimum rate after that, ends the connection. */
+  private watchAssembly(minBytesPerSecond: number): void {
+    const since = performance.now();
+    let mark = this.assembled;
+    let markAt = since;
+    this.assembleWatch = setInterval(() => {
+      const now = performance.now();
+      if (this.assembled !== mark) [mark, markAt] = [this.assembled, now];
+      const stalled = now - markAt >= STALLED_FRAME_MS;
+      if (!stalled && this.assembled >= (minBytesPerSecond * (now - since - STALLED_FRAME_MS)) / 1000) return;
+      const error = new FrameError(
+        stalled
+          ? `truncated frame: ${this.assembled} bytes received, then nothing for ${STALLED_FRAME_MS} ms`
+          : `frame arriving too slowly: ${this.assembled} bytes in ${Math.round(now - since)} ms, under the minimum of ${minBytesPerSecond} B/s after ${STALLED_FRAME_MS} ms (minFrameBytesPerSecond)`,
+      );
+      this.handler.onProtocolError(error);
+      this.destroy(error);
+    }, 1000);
+    this.assembleWatch.unref();
+  }
+
+  private stopWatchingAssembly(): void {
+    if (this.assembleWatch) clearInterval(this.assembleWatch);
+    this.assembleWatch = null;
+  }
+
   private continueFrame(buffer: Buffer, start: number, end: number): void {
     const frame = this.assembling!;
     if (this.assembled + (end - start) > frame.length) throw new FrameError('a fragment runs past the end of its frame');
     this.assembled += buffer.copy(frame, this.assembled, start, end);
     if (this.assembled < frame.length) return;
     this.assembling = null;
+    this.stopWatchingAssembly();
     this.inbound?.release(frame.length);
     this.handler.onFrame(frame, 0, frame.length, false);
   }
@@ -194,9 +224,10 @@ export class ShmConnection implements Connection {
       this.closeError ??= new FrameError(`truncated frame: the peer closed after ${this.assembled} of ${this.assembling.length} bytes`);
       this.handler.onProtocolError(this.closeError);
       this.inbound?.release(this.assembling.length);
-      discardPages(this.assembling);
+      if (this.assembling.length >= 1 << 20) discardPages(this.assembling);
       this.assembling = null;
     }
+    this.stopWatchingAssembly();
     this.channel?.close();
     this.pending.length = 0;
     for (const wake of this.drainWaiters.splice(0)) wake();

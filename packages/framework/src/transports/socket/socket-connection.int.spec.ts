@@ -2,6 +2,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { HEADER_BYTES, writeHeader, FrameKind } from '../../protocol/frame';
 import { tempRuntimeDir } from '../../testing/temp-runtime';
+import { InboundLimits } from '../../protocol/inbound-limits';
 import { SocketConnection } from './socket-connection';
 
 /**
@@ -18,7 +19,7 @@ describe('SocketConnection stall watch', () => {
   });
   afterEach(() => jest.useRealTimers());
 
-  async function pair(): Promise<{ server: SocketConnection; client: Socket; errors: Error[] }> {
+  async function pair(inbound?: InboundLimits): Promise<{ server: SocketConnection; client: Socket; errors: Error[] }> {
     const path = join(runtime.path, `s${sockets.length}.sock`);
     const accepted = new Promise<Socket>((resolve) => {
       const listener = createServer((socket) => {
@@ -29,7 +30,7 @@ describe('SocketConnection stall watch', () => {
     const client = connect(path);
     const socket = await accepted;
     sockets.push(client, socket);
-    const server = new SocketConnection(socket, { kind: 'uds', address: path }, 1 << 20);
+    const server = new SocketConnection(socket, { kind: 'uds', address: path }, 1 << 20, { inbound });
     const errors: Error[] = [];
     server.bind({ onFrame: () => undefined, onProtocolError: (error) => errors.push(error), onClose: () => undefined });
     return { server, client, errors };
@@ -61,5 +62,47 @@ describe('SocketConnection stall watch', () => {
     server.resume();
     jest.advanceTimersByTime(25_000);
     expect(errors).toHaveLength(1);
+  });
+
+  async function send(client: Socket, server: SocketConnection, bytes: Buffer): Promise<void> {
+    const socket = (server as unknown as { socket: Socket }).socket;
+    const arrived = new Promise<void>((resolve) => {
+      socket.once('data', () => setImmediate(resolve));
+      socket.once('close', () => resolve()); // dropped: the assertions say so
+    });
+    client.write(bytes);
+    await arrived;
+  }
+  const frameOf = (id: number) => {
+    const frame = Buffer.alloc(HEADER_BYTES + 100);
+    writeHeader(frame, FrameKind.Request, 0, id, 1, 100);
+    return frame;
+  };
+
+  it('judges the rate per frame: a peer streaming frames back to back, each chunk ending mid-frame, is never dropped', async () => {
+    const { server, client, errors } = await pair(new InboundLimits(1 << 20, 60_000, 65_536));
+    server.bind({ onFrame: () => undefined, onProtocolError: (error) => errors.push(error), onClose: () => undefined });
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    await send(client, server, frameOf(1).subarray(0, 50));
+    for (let id = 1; id <= 6; id++) {
+      jest.advanceTimersByTime(5000);
+      // The rest of this frame and the first half of the next, in one chunk.
+      await send(client, server, Buffer.concat([frameOf(id).subarray(50), frameOf(id + 1).subarray(0, 50)]));
+    }
+    jest.advanceTimersByTime(5000);
+    expect(errors).toEqual([]);
+  });
+
+  it('does not count time paused from inside a frame handler (a reply that backed up), and watches again on resume', async () => {
+    const { server, client, errors } = await pair(new InboundLimits(1 << 20, 60_000, 65_536));
+    server.bind({ onFrame: () => server.pause(), onProtocolError: (error) => errors.push(error), onClose: () => undefined });
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    // A whole frame (its handler pauses reading) and the start of the next, in one chunk.
+    await send(client, server, Buffer.concat([frameOf(1), frameOf(2).subarray(0, 30)]));
+    jest.advanceTimersByTime(60_000);
+    expect(errors).toEqual([]);
+    server.resume();
+    jest.advanceTimersByTime(25_000);
+    expect(errors.map((error) => error.message)).toEqual(['truncated frame: 30 bytes received, then nothing for 10000 ms']);
   });
 });

@@ -1,11 +1,9 @@
 import type { Socket } from 'node:net';
 import { FrameError } from '../../errors/errors';
 import { FrameParser } from '../../protocol/frame-parser';
-import type { InboundLimits } from '../../protocol/inbound-limits';
+import { STALLED_FRAME_MS, type InboundLimits } from '../../protocol/inbound-limits';
 import type { Connection, ConnectionHandler, PeerInfo } from '../transport';
 
-/** A frame that stops growing for this long is treated as truncated and the peer dropped. */
-const STALLED_FRAME_MS = 10_000;
 /** How often a frame in progress is checked against the minimum rate (InboundLimits). */
 const RATE_CHECK_MS = 1_000;
 
@@ -35,11 +33,14 @@ export class SocketConnection implements Connection {
   private closed = false;
   private closeError: Error | undefined;
   private stallTimer: NodeJS.Timeout | null = null;
+  /** Bytes read so far: progress, whichever frame they belong to. */
+  private received = 0;
   private stallMark = -1;
   private stallSince = 0;
-  /** When the frame in progress began, less the time this side did not read. */
-  private frameSince = 0;
-  private pausedAt = 0;
+  /** When the frame in progress began, less the time this side did not read; -1: none. */
+  private frameSince = -1;
+  /** When this side stopped reading; -1 while it reads. */
+  private pausedAt = -1;
   private spoke = false;
   private idleTimer: NodeJS.Timeout | null = null;
   private tickWrites = 0;
@@ -61,6 +62,8 @@ export class SocketConnection implements Connection {
       maxPayloadBytes,
       (buffer, start, end) => {
         this.spoke = true;
+        // The rate is judged per frame: the next one starts its own clock.
+        this.frameSince = -1;
         this.handler.onFrame(buffer, start, end, false);
       },
       this.inbound,
@@ -137,8 +140,12 @@ export class SocketConnection implements Connection {
 
   resume(): void {
     this.socket.resume();
-    if (this.pausedAt !== 0 && this.frameSince !== 0) this.frameSince += performance.now() - this.pausedAt;
-    this.pausedAt = 0;
+    if (this.pausedAt !== -1 && this.frameSince !== -1) {
+      // Time spent not reading does not count against the frame; one begun while paused starts now.
+      const now = performance.now();
+      this.frameSince = this.frameSince < this.pausedAt ? this.frameSince + (now - this.pausedAt) : now;
+    }
+    this.pausedAt = -1;
     if (this.parser.pendingBytes > 0) this.watchStall();
   }
 
@@ -158,6 +165,7 @@ export class SocketConnection implements Connection {
   }
 
   private onData(chunk: Buffer): void {
+    this.received += chunk.length;
     try {
       this.parser.push(chunk);
     } catch (error) {
@@ -165,11 +173,12 @@ export class SocketConnection implements Connection {
       return;
     }
     if (this.parser.pendingBytes === 0) {
-      this.frameSince = 0;
+      this.frameSince = -1;
       return;
     }
-    if (this.frameSince === 0) this.frameSince = performance.now();
-    this.watchStall();
+    if (this.frameSince === -1) this.frameSince = performance.now();
+    // A reply written while handling this chunk may have paused reading: resume() watches again.
+    if (this.pausedAt === -1) this.watchStall();
   }
 
   private protocolError(error: Error): void {
@@ -186,7 +195,8 @@ export class SocketConnection implements Connection {
    */
   private watchStall(): void {
     if (this.stallTimer) return;
-    this.stallMark = this.parser.pendingBytes;
+    if (this.frameSince === -1) this.frameSince = performance.now();
+    this.stallMark = this.received;
     this.stallSince = performance.now();
     this.stallTimer = setInterval(() => {
       const pending = this.parser.pendingBytes;
@@ -195,8 +205,8 @@ export class SocketConnection implements Connection {
         this.clearStall();
         return;
       }
-      if (pending !== this.stallMark) {
-        this.stallMark = pending;
+      if (this.received !== this.stallMark) {
+        this.stallMark = this.received;
         this.stallSince = at;
       } else if (at - this.stallSince >= STALLED_FRAME_MS) {
         this.clearStall();
