@@ -15,7 +15,7 @@ const TOOLS = [
   { pkg: 'openssl', program: 'openssl', usedBy: 'hostmesh certs and the TLS tests' },
   { pkg: 'util-linux', program: 'unshare', usedBy: 'listing message queues without /dev/mqueue' },
   // Debian's own python3 (the one python3-msgpack installs into), whatever python3 comes first on PATH.
-  { pkg: 'python3-msgpack', program: 'python3 msgpack', present: () => spawnSync('/usr/bin/python3', ['-c', 'import msgpack']).status === 0, usedBy: 'the Python client test (clients/python)' },
+  { pkg: 'python3-msgpack', program: 'msgpack for /usr/bin/python3', present: () => spawnSync('/usr/bin/python3', ['-c', 'import msgpack']).status === 0, usedBy: 'the Python client test, clients/python' },
 ];
 
 const SEARCH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
