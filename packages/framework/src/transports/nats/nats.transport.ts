@@ -4,6 +4,7 @@ import { connect as natsConnect, createInbox, ErrorCode, nuid, type Msg, type Na
 import { ConnectionLostError, FrameError, PeerRefusedError, ServiceUnavailableError, TlsError } from '../../errors/errors';
 import { isTlsFailure } from '../socket/tls-options';
 import { FrameParser } from '../../protocol/frame-parser';
+import type { InboundLimits } from '../../protocol/inbound-limits';
 import { MESH_CONFIG, type MeshConfig, type NatsConfig } from '../../runtime/config';
 import { LOGGER, type Logger } from '../../runtime/logger';
 import type { Connection, ConnectionHandler, ConnectRequest, ListenRequest, PeerInfo, Transport, TransportAddress, TransportServer } from '../transport';
@@ -192,8 +193,10 @@ abstract class NatsConnectionBase implements Connection {
     maxPayloadBytes: number,
     /** Where this side's bytes go. */
     protected outbox: string,
+    /** On a service's side: its budget for frames in progress, shared with its other connections. */
+    inbound?: InboundLimits,
   ) {
-    this.parser = new FrameParser(maxPayloadBytes, (buffer, start, end) => this.handler.onFrame(buffer, start, end, false));
+    this.parser = new FrameParser(maxPayloadBytes, (buffer, start, end) => this.handler.onFrame(buffer, start, end, false), inbound);
     shared.track(this);
   }
 
@@ -296,6 +299,7 @@ abstract class NatsConnectionBase implements Connection {
     if (this.closed) return;
     this.closed = true;
     this.backlog = [];
+    this.parser.dispose();
     if (tellPeer && !this.nc.isClosed()) {
       try {
         this.nc.publish(this.outbox, EMPTY);
@@ -322,8 +326,9 @@ class NatsServerConnection extends NatsConnectionBase {
     maxPayloadBytes: number,
     inbox: string,
     private readonly onReleased: () => void,
+    inbound?: InboundLimits,
   ) {
-    super(nc, shared, peer, maxPayloadBytes, `${inbox}.d`);
+    super(nc, shared, peer, maxPayloadBytes, `${inbox}.d`, inbound);
   }
 
   protected released(): void {
@@ -512,8 +517,14 @@ export class NatsTransport implements Transport {
         return;
       }
       const where = `${hello.host ?? '?'}:${hello.pid ?? '?'} via ${hello.inbox}`;
-      const connection = new NatsServerConnection(nc, this.shared, { kind: 'nats', address: where, pid: hello.pid }, request.maxPayloadBytes, hello.inbox, () =>
-        connections.delete(hello.id),
+      const connection = new NatsServerConnection(
+        nc,
+        this.shared,
+        { kind: 'nats', address: where, pid: hello.pid },
+        request.maxPayloadBytes,
+        hello.inbox,
+        () => connections.delete(hello.id),
+        request.inbound,
       );
       connections.set(hello.id, connection);
       // The reply first: the client learns it is open before any frame (a refusal) arrives.
