@@ -49,7 +49,7 @@ export function program(): Command {
   const target = (command: Command) =>
     command
       .option('-n, --namespace <name>', 'namespace (default: the manifest\'s, then HOSTMESH_NAMESPACE, then "default")')
-      .option('-f, --manifest <file>', 'manifest whose namespace to use (default: ./hostmesh.json if present)')
+      .option('-f, --manifest <file>', 'manifest whose namespace to use (default: hostmesh.json here or in a parent directory)')
       .option('--runtime-dir <dir>', 'base of the runtime directory (default: HOSTMESH_RUNTIME_DIR, $XDG_RUNTIME_DIR/hostmesh or /tmp/hostmesh-<uid>)');
 
   cli

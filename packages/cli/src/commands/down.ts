@@ -5,7 +5,7 @@ import { removeNamespaceObjects } from '../supervisor/namespace-objects';
 import { findOrphans, readDeadState, stopOrphans } from '../supervisor/orphans';
 import type { SupervisorState } from '../supervisor/state';
 import { readState, stateFile } from '../supervisor/state-file';
-import { meshOf, runtimeOf, type TargetOptions } from './context';
+import { meshOf, nothingRunning, runtimeOf, type TargetOptions } from './context';
 
 /**
  * `hostmesh down`: asks the namespace's supervisor to drain (SIGTERM) and waits until it
@@ -36,7 +36,7 @@ export async function down(options: TargetOptions & { purge?: boolean; timeoutMs
     message = `stopped the deployment in namespace '${dir.namespace}' (supervisor pid ${state.pid})`;
   } else {
     const dead = readDeadState(dir);
-    message = dead ? await cleanUpAfter(dead, dir, options, removed) : `nothing is running in namespace '${dir.namespace}'`;
+    message = dead ? await cleanUpAfter(dead, dir, options, removed) : nothingRunning(dir.namespace, options);
     stopped = dead !== undefined;
   }
   if (options.purge) {

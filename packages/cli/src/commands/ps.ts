@@ -2,7 +2,7 @@ import { processState } from '@hostmesh/native';
 import type { InstanceStatus } from '../supervisor/state';
 import { readState } from '../supervisor/state-file';
 import { statusTable } from '../output/status-table';
-import { meshOf, runtimeOf, type TargetOptions } from './context';
+import { meshOf, nothingRunning, runtimeOf, type TargetOptions } from './context';
 
 /**
  * `hostmesh ps`: every service instance of the namespace with pid, state, uptime, restarts,
@@ -70,7 +70,7 @@ export async function ps(options: TargetOptions & { json?: boolean }): Promise<n
     return 0;
   }
   if (instances.length === 0) {
-    process.stdout.write(`nothing is running in namespace '${dir.namespace}'\n`);
+    process.stdout.write(`${nothingRunning(dir.namespace, options)}\n`);
     return 0;
   }
   process.stdout.write(`${statusTable(instances, process.stdout)}\n`);

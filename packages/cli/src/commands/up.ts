@@ -39,7 +39,7 @@ export async function up(manifestPath: string, options: UpOptions): Promise<numb
       const view = statusTable(state.instances, out);
       if (view === lastView) return;
       lastView = view;
-      out.write(`\x1b[2J\x1b[H${style.bold(`hostmesh up: ${deployment.file}`)} (namespace ${deployment.namespace}, ${state.state}) — Ctrl-C to stop\n\n${view}\n\nlogs: hostmesh logs -f\n`);
+      out.write(`\x1b[2J\x1b[H${style.bold(`hostmesh up: ${deployment.file}`)} (namespace ${deployment.namespace}, ${state.state}) — Ctrl-C to stop\n\n${view}\n\nlogs: hostmesh logs -F\n`);
     },
   }, { keepQueues: options.keepQueues });
   supervisor.claim();

@@ -148,6 +148,25 @@ describe('hostmesh up / ps / call / down', () => {
     await supervisor.stop('SIGINT');
   }, 60_000);
 
+  it('finds the one running deployment without -n, and names it when another namespace is asked for', async () => {
+    const own = tempRuntimeDir();
+    const ownEnv = { HOSTMESH_RUNTIME_DIR: own.path, NO_COLOR: '1' };
+    try {
+      const manifest = writeManifest(own.path, 'solo.json', { namespace: 'solo', services: { echo: { entry: fixture('echo') } } });
+      const supervisor = await hostmeshUp(manifest, ownEnv);
+      ups.push(supervisor);
+      await supervisor.waitForOutput('echo is ready', 20_000);
+      // From the repository's root: no hostmesh.json up the tree, no HOSTMESH_NAMESPACE.
+      expect(process.env.HOSTMESH_NAMESPACE).toBeUndefined();
+      const found = await hostmesh(['ps', '--json'], ownEnv);
+      expect(JSON.parse(found.output)).toMatchObject({ namespace: 'solo', supervisor: { pid: supervisor.pid } });
+      expect((await hostmesh(['ps', '-n', 'other'], ownEnv)).output).toBe("nothing is running in namespace 'other' (running: solo; choose one with -n)\n");
+      await supervisor.stop('SIGINT');
+    } finally {
+      own.remove();
+    }
+  }, 60_000);
+
   it('refuses a second up in the same namespace without disturbing the first', async () => {
     const manifest = writeManifest(runtime.path, 'twice.json', { namespace: 'twice', services: { echo: { entry: fixture('echo') } } });
     const first = await up(manifest);
