@@ -26,15 +26,10 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   int fd = open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0 && errno == ELOOP) ThrowPosix(env, EACCES, "open (a symbolic link, not a doorbell)", path);
   if (fd < 0) ThrowPosix(env, errno, "open", path);
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+  struct stat st = RequirePrivatelyOurs(env, fd, "open", path);
+  if (!S_ISFIFO(st.st_mode)) {
     close(fd);
     ThrowPosix(env, EACCES, "open (not a FIFO)", path);
-  }
-  std::string why;
-  if (NotPrivatelyOurs(st, "open", &why)) {
-    close(fd);
-    ThrowPosix(env, EACCES, why.c_str(), path);
   }
   return Napi::Number::New(env, fd);
 }

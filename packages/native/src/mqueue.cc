@@ -36,17 +36,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   }
   if (fd == static_cast<mqd_t>(-1)) ThrowPosix(env, errno, "mq_open", name);
   // A queue another user made first (or one opened up to everybody) is not ours to use.
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int err = errno;
-    mq_close(fd);
-    ThrowPosix(env, err, "fstat", name);
-  }
-  std::string why;
-  if (NotPrivatelyOurs(st, "mq_open", &why)) {
-    mq_close(fd);
-    ThrowPosix(env, EACCES, why.c_str(), name);
-  }
+  RequirePrivatelyOurs(env, fd, "mq_open", name);
   return Napi::Number::New(env, fd);
 }
 

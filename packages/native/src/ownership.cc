@@ -1,9 +1,14 @@
 #include "ownership.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <unistd.h>
 
+#include "errors.h"
+
 namespace hostmesh {
+
+namespace {
 
 bool NotPrivatelyOurs(const struct stat& st, const char* call, std::string* why) {
   char text[160];
@@ -16,6 +21,23 @@ bool NotPrivatelyOurs(const struct stat& st, const char* call, std::string* why)
   }
   *why = text;
   return true;
+}
+
+}  // namespace
+
+struct stat RequirePrivatelyOurs(Napi::Env env, int fd, const char* call, const std::string& name) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    ThrowPosix(env, err, "fstat", name);
+  }
+  std::string why;
+  if (NotPrivatelyOurs(st, call, &why)) {
+    close(fd);
+    ThrowPosix(env, EACCES, why.c_str(), name);
+  }
+  return st;
 }
 
 }  // namespace hostmesh

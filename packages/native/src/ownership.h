@@ -1,14 +1,16 @@
 // Whether a kernel object this process is about to use is its own and private to it.
 #pragma once
 
+#include <napi.h>
 #include <string>
 #include <sys/stat.h>
 
 namespace hostmesh {
 
-// True when `st` (from fstat on the descriptor about to be used) is another user's, or lets
-// other users in (any group or other permission bit); `why` is then the refusal's syscall
-// text, e.g. "sem_open (owned by another user: uid 65534, mode 0666)".
-bool NotPrivatelyOurs(const struct stat& st, const char* call, std::string* why);
+// fstat on the descriptor about to be used: an object of another user, or one that lets other
+// users in (any group or other permission bit), closes `fd` (queue descriptors are file
+// descriptors on Linux, so close() serves them too) and throws a PosixError naming `name`,
+// its syscall text e.g. "sem_open (owned by another user: uid 65534, mode 0666)".
+struct stat RequirePrivatelyOurs(Napi::Env env, int fd, const char* call, const std::string& name);
 
 }  // namespace hostmesh

@@ -96,17 +96,7 @@ std::string SemaphorePath(const std::string& name) {
 
 // Refuses a file that is not a semaphore of this user, private to it.
 void Verify(Napi::Env env, int fd, const std::string& name) {
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int err = errno;
-    close(fd);
-    ThrowPosix(env, err, "fstat", name);
-  }
-  std::string why;
-  if (NotPrivatelyOurs(st, "sem_open", &why)) {
-    close(fd);
-    ThrowPosix(env, EACCES, why.c_str(), name);
-  }
+  struct stat st = RequirePrivatelyOurs(env, fd, "sem_open", name);
   if (!S_ISREG(st.st_mode) || st.st_size != static_cast<off_t>(sizeof(sem_t))) {
     close(fd);
     ThrowPosix(env, EBADMSG, "sem_open (not a semaphore)", name);

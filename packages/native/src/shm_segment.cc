@@ -95,16 +95,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
 int OpenChecked(Napi::Env env, const std::string& name, struct stat* st) {
   int fd = shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0);
   if (fd < 0) ThrowPosix(env, errno, "shm_open", name);
-  if (fstat(fd, st) != 0) {
-    int err = errno;
-    close(fd);
-    ThrowPosix(env, err, "fstat", name);
-  }
-  std::string why;
-  if (NotPrivatelyOurs(*st, "shm_open", &why)) {
-    close(fd);
-    ThrowPosix(env, EACCES, why.c_str(), name);
-  }
+  *st = RequirePrivatelyOurs(env, fd, "shm_open", name);
   if (st->st_size < static_cast<off_t>(kSegmentHeaderBytes)) {
     close(fd);
     ThrowPosix(env, EBADMSG, "shm_open (too small for a hostmesh segment)", name);
