@@ -9,6 +9,8 @@ import type { BenchResult } from './result';
 const MAIN = join(__dirname, '..', 'dist', 'main.js');
 const SIZES = [64, 4096, 1 << 20];
 const TARGETS = ['raw UDS', 'child_process IPC', 'NestJS TCP', 'moleculer TCP', 'zeromq ipc', 'hostmesh uds', 'hostmesh tcp', 'hostmesh shm', 'hostmesh fifo'];
+// ~70 s on an idle 2-vCPU machine; the limit leaves room for a loaded one.
+const RUN_LIMIT_MS = 300_000;
 const EVENT_TARGETS = ['raw UDS', 'hostmesh mqueue', 'hostmesh uds', 'hostmesh tcp', 'hostmesh shm', 'hostmesh fifo'];
 
 describe('npm run bench -- --quick', () => {
@@ -18,16 +20,29 @@ describe('npm run bench -- --quick', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   beforeAll(async () => {
-    const child = spawn(process.execPath, [MAIN, '--quick', '--sweep', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: a timeout here takes down the bench and every server it started,
+    // whose inherited pipes would otherwise keep this test process alive.
+    const child = spawn(process.execPath, [MAIN, '--quick', '--sweep', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const group = -child.pid!;
+    const signalGroup = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(group, signal);
+      } catch {
+        // already gone
+      }
+    };
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 170_000);
+    const timers = [setTimeout(() => signalGroup('SIGTERM'), RUN_LIMIT_MS), setTimeout(() => signalGroup('SIGKILL'), RUN_LIMIT_MS + 10_000)];
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    clearTimeout(killer);
+    timers.forEach(clearTimeout);
+    signalGroup('SIGKILL');
+    child.stdout.destroy();
+    child.stderr.destroy();
     if (code !== 0) throw new Error(`bench exited with ${code}:\n${stdout}\n${stderr}`);
     result = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchResult;
-  }, 180_000);
+  }, RUN_LIMIT_MS + 20_000);
 
   /** A failure ends a target's rows after the size it failed at ("… at 1048576 B × 64 in flight"). */
   const failedFrom = (target: string) => {

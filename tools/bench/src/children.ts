@@ -7,6 +7,7 @@ const children: ChildProcess[] = [];
 process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
 
 let pinned = false;
+const READY_TIMEOUT_MS = 30_000;
 const ext = extname(__filename);
 
 export function pinServers(on: boolean): void {
@@ -25,11 +26,22 @@ export function startChild(file: string, extra: string[], env: NodeJS.ProcessEnv
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: [stdin, 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve, reject) => {
+    // A server that neither gets ready nor exits would hold the whole run: bounded.
+    const late = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${file} printed no 'ready' within ${READY_TIMEOUT_MS / 1000} s`));
+    }, READY_TIMEOUT_MS);
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
-      if (line.includes('ready')) resolve(child);
+      if (line.includes('ready')) {
+        clearTimeout(late);
+        resolve(child);
+      }
     });
-    child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before it was ready`)));
+    child.once('exit', (code) => {
+      clearTimeout(late);
+      reject(new Error(`${file} exited with ${code} before it was ready`));
+    });
   });
 }
 

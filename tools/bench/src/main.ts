@@ -71,6 +71,25 @@ const EVENT_MECHANISMS = ['mqueue', 'uds', 'tcp', 'shm', 'fifo'].filter((m) => m
 const PEERS = option('--peers')?.split(',') ?? ['ipc', 'nest', 'moleculer', 'zeromq'];
 const NAMESPACE = 'bench';
 
+/**
+ * One line per phase on stdout, with the seconds since the start: a run that is slow or
+ * stuck on a loaded machine says where, even when something outside kills it.
+ */
+let started = Date.now();
+let phaseName = 'start';
+function phase(name: string): void {
+  phaseName = name;
+  console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${name}`);
+}
+
+// Killed from outside (a test's timeout, Ctrl-C): stop the servers first, and say where it was.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    console.log(`bench stopped by ${signal} during '${phaseName}', ${((Date.now() - started) / 1000).toFixed(1)} s in`);
+    void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  });
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
@@ -141,16 +160,23 @@ async function main(): Promise<void> {
   }
   pinServers(pin);
   const runtime = mkdtempSync(join(tmpdir(), 'hm-bench-'));
+  cleanUp = cleanUpAfter(runtime);
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const stealBefore = stolenSeconds();
   const began = Date.now();
+  started = began;
   console.log(`hostmesh bench: ${quick ? 'quick' : 'full'} run, ${rounds} round(s), ${pin ? 'client on CPU 0, servers on CPU 1' : 'unpinned'}; load average ${load}`);
   try {
+    phase('starting the echo services');
     await startEchoServices(runtime);
+    phase('starting the peers and connecting');
     const targets = await connectTargets(runtime);
+    phase('warm-up');
     await warmUp(targets);
     const { latency, throughput } = await measure(targets);
+    phase('CPU per call and at idle');
     const cpu = await measureCpu(targets);
+    phase('sparse traffic');
     const sparseRows: LatencyRow[] = [];
     for (const target of targets.filter((t) => ['raw UDS', 'hostmesh shm', 'hostmesh uds'].includes(t.name))) {
       const summary = await sparse(target, Buffer.alloc(64, 1), quick ? 200 : 2000);
@@ -164,7 +190,7 @@ async function main(): Promise<void> {
           target,
           clientArgs: target.name === 'raw UDS' ? ['raw', join(runtime, 'raw.sock')] : ['hostmesh', runtime, `${NAMESPACE}-${target.name.split(' ')[1]}`],
         }));
-      console.log('scaling sweep…');
+      phase('scaling sweep');
       const sizes = quick ? [64, 1 << 20] : [64, 1024, 16 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20];
       sweep = {
         payload: await payloadSweep(sweepPeers, sizes, quick),
@@ -172,6 +198,7 @@ async function main(): Promise<void> {
       };
     }
     for (const target of targets) await target.close();
+    phase('one-way events');
     const events = await measureEvents(runtime);
     const stealSeconds = stolenSeconds() - stealBefore;
     const elapsed = (Date.now() - began) / 1000;
@@ -206,15 +233,26 @@ async function main(): Promise<void> {
     }
     console.log(`bench finished in ${elapsed.toFixed(0)} s`);
   } finally {
-    await stopChildren();
-    // Durable event queues outlive their subscribers by design: these were the bench's.
-    for (const mechanism of EVENT_MECHANISMS) {
-      const mesh = Mesh.connect({ runtimeDir: runtime, namespace: `${NAMESPACE}-${mechanism}`, logLevel: 'silent' });
-      await mesh.registry.purgeSubscriptions();
-      await mesh.close(0);
-    }
-    rmSync(runtime, { recursive: true, force: true });
+    await cleanUp();
   }
+}
+
+let cleanUp = stopChildren;
+
+/** Once, whether the run ends or is stopped: servers, then the kernel objects they leave by design. */
+function cleanUpAfter(runtime: string): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () =>
+    (done ??= (async () => {
+      await stopChildren();
+      // Durable event queues outlive their subscribers by design: these were the bench's.
+      for (const mechanism of EVENT_MECHANISMS) {
+        const mesh = Mesh.connect({ runtimeDir: runtime, namespace: `${NAMESPACE}-${mechanism}`, logLevel: 'silent' });
+        await mesh.registry.purgeSubscriptions();
+        await mesh.close(0);
+      }
+      rmSync(runtime, { recursive: true, force: true });
+    })());
 }
 
 const pick = ({ p50, p90, p99, p999 }: { p50: number; p90: number; p99: number; p999: number }) => ({ p50, p90, p99, p999 });
@@ -246,6 +284,7 @@ async function measure(targets: BenchTarget[]): Promise<{ latency: LatencyRow[];
   for (let round = 0; round < rounds; round++) {
     for (const size of SIZES) {
       const payload = Buffer.alloc(size, 7);
+      phase(`round ${round + 1}, ${size} B: sequential`);
       const order = (round % 2 ? [...targets].reverse() : targets).filter((target) => !failed.has(target.name));
       const summaries = await sequential(order, payload, ITERATIONS(size), 2000, quick ? 3000 : 30_000);
       order.forEach((target, i) => record(latency, `${target.name}:${size}`, summaries[i]!));
@@ -255,6 +294,7 @@ async function measure(targets: BenchTarget[]): Promise<{ latency: LatencyRow[];
           if (round === 0) skipped.push({ target: target.name, size, reason: skip });
           continue;
         }
+        phase(`round ${round + 1}, ${size} B: ${target.name}, ${IN_FLIGHT} in flight`);
         // A peer that breaks under a workload (NestJS drops 64 × 1 MiB in flight) is reported, not fatal.
         const measured = await pipelined(target, payload, IN_FLIGHT, PIPELINED(size)).catch((error: Error) => {
           failed.set(target.name, `${error.message} at ${size} B × ${IN_FLIGHT} in flight`);
@@ -325,6 +365,7 @@ async function measureEvents(runtime: string): Promise<EventRow[]> {
   for (let round = 0; round < rounds; round++) {
     results.get('raw UDS')!.push(await rawEvents(sinkPath, count));
     for (const mechanism of EVENT_MECHANISMS) {
+      phase(`one-way events: hostmesh ${mechanism}`);
       results.get(`hostmesh ${mechanism}`)!.push(await hostmeshEvents(runtime, `${NAMESPACE}-${mechanism}`, count));
     }
   }

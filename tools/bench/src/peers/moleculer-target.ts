@@ -40,9 +40,9 @@ interface TcpReader {
 }
 type TcpWriter = EventEmitter & { close(): void };
 const tcpInternals = join(dirname(require.resolve('moleculer')), 'src', 'transporters', 'tcp');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const TcpReaderClass = require(join(tcpInternals, 'tcp-reader.js')) as new (transporter: unknown, opts: unknown) => TcpReader;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const TcpWriterClass = require(join(tcpInternals, 'tcp-writer.js')) as new (transporter: unknown, opts: unknown) => TcpWriter;
 
 class LoopbackTcpReader extends TcpReaderClass {
