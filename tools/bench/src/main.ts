@@ -66,6 +66,8 @@ const SIZES = option('--sizes')?.split(',').map(Number) ?? [64, 4096, 1 << 20];
 const ITERATIONS = (size: number) => (size >= 1 << 20 ? (quick ? 20 : 300) : quick ? 1000 : 20_000);
 const PIPELINED = (size: number) => (size >= 1 << 20 ? (quick ? 64 : 1000) : size >= 4096 ? (quick ? 3000 : 100_000) : quick ? 5000 : 300_000);
 const IN_FLIGHT = 64;
+/** A target that has not finished its pipelined run by then has failed it (its calls are abandoned). */
+const PIPELINED_DEADLINE_MS = quick ? 30_000 : 180_000;
 const MECHANISMS = option('--mechanisms')?.split(',') ?? ['uds', 'tcp', 'shm', 'fifo'];
 const EVENT_MECHANISMS = ['mqueue', 'uds', 'tcp', 'shm', 'fifo'].filter((m) => m === 'mqueue' || MECHANISMS.includes(m));
 const PEERS = option('--peers')?.split(',') ?? ['ipc', 'nest', 'moleculer', 'zeromq'];
@@ -115,7 +117,7 @@ async function connectTargets(runtime: string): Promise<BenchTarget[]> {
   if (PEERS.includes('nest')) {
     const port = await freePort();
     const server = await startChild('peers/nest-echo.server', [String(port)], {});
-    targets.push(Object.assign(await nestTarget(port), { serverPid: server.pid }));
+    targets.push(Object.assign(await nestTarget(port, quick), { serverPid: server.pid }));
   }
   if (PEERS.includes('moleculer')) {
     const [serverPort, clientPort] = [await freePort(), await freePort()];
@@ -255,6 +257,18 @@ function cleanUpAfter(runtime: string): () => Promise<void> {
     })());
 }
 
+/** `work`, or a rejection once `ms` have passed without it settling. */
+function withDeadline<T>(work: Promise<T>, ms: number, onLate: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onLate();
+      reject(new Error(`not finished within ${ms / 1000} s`));
+    }, ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 const pick = ({ p50, p90, p99, p999 }: { p50: number; p90: number; p99: number; p999: number }) => ({ p50, p90, p99, p999 });
 
 /**
@@ -273,6 +287,8 @@ async function warmUp(targets: BenchTarget[]): Promise<void> {
 }
 
 const failed = new Map<string, string>();
+/** Targets that missed a deadline, with calls still outstanding. */
+const abandoned = new Set<string>();
 const skipped: BenchResult['skipped'] = [];
 const spread = (values: number[]): [number, number] => (values.length ? [Math.min(...values), Math.max(...values)] : [Number.NaN, Number.NaN]);
 
@@ -296,7 +312,7 @@ async function measure(targets: BenchTarget[]): Promise<{ latency: LatencyRow[];
         }
         phase(`round ${round + 1}, ${size} B: ${target.name}, ${IN_FLIGHT} in flight`);
         // A peer that breaks under a workload (NestJS drops 64 × 1 MiB in flight) is reported, not fatal.
-        const measured = await pipelined(target, payload, IN_FLIGHT, PIPELINED(size)).catch((error: Error) => {
+        const measured = await withDeadline(pipelined(target, payload, IN_FLIGHT, PIPELINED(size)), PIPELINED_DEADLINE_MS, () => abandoned.add(target.name)).catch((error: Error) => {
           failed.set(target.name, `${error.message} at ${size} B × ${IN_FLIGHT} in flight`);
           return Number.NaN;
         });
@@ -336,7 +352,8 @@ async function measureCpu(targets: BenchTarget[]): Promise<CpuRow[]> {
   const calls = quick ? 2000 : 10_000;
   const payload = Buffer.alloc(64, 2);
   const busy = new Map<string, { server: number; client: number }>();
-  for (const target of targets) {
+  // A target whose calls were abandoned at a deadline may never answer again: it sits this out.
+  for (const target of targets.filter((t) => !abandoned.has(t.name))) {
     const serverBefore = target.serverPid ? processCpuMs(target.serverPid) : Number.NaN;
     const clientBefore = selfCpuMs();
     for (let i = 0; i < calls; i++) await target.roundTrip(payload);
@@ -349,8 +366,8 @@ async function measureCpu(targets: BenchTarget[]): Promise<CpuRow[]> {
   await new Promise((resolveIdle) => setTimeout(resolveIdle, idleSeconds * 1000));
   return targets.map((target) => ({
     target: target.name,
-    serverMsPerKCall: busy.get(target.name)!.server,
-    clientMsPerKCall: busy.get(target.name)!.client,
+    serverMsPerKCall: busy.get(target.name)?.server ?? Number.NaN,
+    clientMsPerKCall: busy.get(target.name)?.client ?? Number.NaN,
     idleServerPercent: target.serverPid ? ((processCpuMs(target.serverPid) - idleBefore.get(target.name)!) / (idleSeconds * 1000)) * 100 : Number.NaN,
     idleSeconds,
   }));
