@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-export * from './errors';
+export * from './core/errors';
 export * from './decorators';
 export * from './contracts';
 export type {
@@ -11,6 +11,7 @@ export type {
   EventTypeOptions,
   ServiceOptions,
 } from './metadata/types';
+export { BINDING_REQUESTS } from './metadata/types';
 export { exploreService, eventDefinition, type ServiceDefinition, type EndpointDefinition, type EventDefinition } from './metadata/explorer';
 export * from './binding';
 export { CallContext } from './rpc/call-context';
@@ -21,12 +22,20 @@ export { Mesh } from './runtime/mesh';
 export { SharedLock, type LockHandle } from './runtime/shared-lock';
 export type { DiagnosticSnapshot, RouteSnapshot } from './runtime/diagnostics';
 export type { ControlMessage } from './runtime/control-channel';
-export { resolveConfig, MESH_CONFIG, type MeshOptions, type MeshConfig, type PeerOptions, type PeerIdentity, type PeerAuthorizer } from './runtime/config';
-export { LOGGER, ConsoleLogger, describeError, type Logger, type LogLevel, type LogSink } from './runtime/logger';
-export { RuntimeDir } from './runtime/runtime-dir';
-export { ServiceRegistry } from './runtime/service-registry';
-export { REMOTE_DIRECTORY, type RemoteDirectory } from './runtime/remote-directory';
-export type { ServiceDescriptor, RouteDescriptor, SubscriptionDescriptor } from './runtime/descriptor';
+export { resolveConfig, MESH_CONFIG, type MeshOptions, type MeshConfig } from './config/config';
+export type { PeerOptions, PeerIdentity, PeerAuthorizer } from './core/peer-policy';
+export type { TlsFileOptions } from './core/tls-files';
+export { generateDevCerts, parseDevCertHosts, type DevCertHost, type DevCerts, type DevCertsOptions } from './core/dev-certs';
+export { loadTlsMaterial, isLoopback, type TlsMaterial } from './transports/kit/tls-options';
+export { TRANSPORT_PLUGINS, TRANSPORT_KINDS, pluginOf, type TransportOptions, type TransportOptionsInput } from './plugins/transport-plugins';
+export { TRANSPORT_CONTEXT, transportPlugin, type TransportPlugin, type TransportCapabilities, type TransportContext } from './transports/contract/plugin';
+export { FifoEndpoint, parseRequestLine, type Envelope } from './shell/fifo-endpoint';
+export { NatsDirectory, natsDirectoryModule } from './discovery/nats-directory';
+export { LOGGER, ConsoleLogger, describeError, type Logger, type LogLevel, type LogSink } from './core/logger';
+export { RuntimeDir } from './core/runtime-dir';
+export { ServiceRegistry } from './discovery/service-registry';
+export { REMOTE_DIRECTORY, type RemoteDirectory } from './discovery/remote-directory';
+export type { ServiceDescriptor, RouteDescriptor, SubscriptionDescriptor } from './discovery/descriptor';
 export { isProcessAlive, processStartTime } from '@hostmesh/native';
 export { createMeshContainer, coreModule } from './runtime/container';
 export { inProcessPair } from './testing/in-process-connection';
@@ -40,8 +49,8 @@ export {
   type PeerInfo,
   type ListenRequest,
   type ConnectRequest,
-} from './transports/transport';
-export { TransportRegistry, type TransportSpec } from './transports/transport-registry';
+} from './transports/contract/transport';
+export { TransportRegistry, type TransportSpec } from './transports/contract/transport-registry';
 export * from './transports/socket';
 export * from './transports/shm';
 export * from './transports/mqueue';

@@ -147,12 +147,11 @@ describe('ShmChannel in one process', () => {
   it('survives a handler that closes the channel in the middle of a batch', async () => {
     const name = uniqueName('reentrant');
     const seen: string[] = [];
-    let opener: ShmChannel | undefined;
     const creator = ShmChannel.create(name, { onMessage: () => undefined });
-    opener = ShmChannel.open(name, {
+    const opener: ShmChannel = ShmChannel.open(name, {
       onMessage: (buffer, start, end) => {
         seen.push(buffer.toString('utf8', start, end));
-        opener!.close(); // the rest of the batch must not be delivered, nor the mapping touched
+        opener.close(); // the rest of the batch must not be delivered, nor the mapping touched
       },
     });
     for (const text of ['first', 'second', 'third']) creator.send(Buffer.from(text));

@@ -13,7 +13,7 @@ export function requireBytes(value: unknown, what: string): Buffer {
   throw new TypeError(`${what} must be a Buffer or Uint8Array, got ${describe(value)}`);
 }
 
-export function requireFunction<T extends Function>(value: unknown, what: string): T {
+export function requireFunction<T extends (...args: never[]) => unknown>(value: unknown, what: string): T {
   if (typeof value !== 'function') throw new TypeError(`${what} must be a function, got ${describe(value)}`);
   return value as T;
 }

@@ -99,7 +99,7 @@ function limitsCheck(): Check {
         `maxPayloadBytes=${config.maxPayloadBytes}, maxConnections=${config.maxConnections} per service, ` +
         `maxInFlightPerConnection=${config.maxInFlightPerConnection}, maxPendingCalls=${config.maxPendingCalls} per client, ` +
         `maxBufferedBytes=${config.maxBufferedBytes}, idleTimeoutMs=${config.idleTimeoutMs}, minFrameBytesPerSecond=${config.minFrameBytesPerSecond}, ` +
-        `mqueue depth=${config.mqueue.depth} × ${config.mqueue.messageSize} B, shm.ringBytes=${config.shm.ringBytes}, ` +
+        `mqueue depth=${config.transports.mqueue?.depth} × ${config.transports.mqueue?.messageSize} B, shm.ringBytes=${config.transports.shm?.ringBytes}, ` +
         `RLIMIT_NOFILE=${files} (every connection holds a socket; shm and fifo connections also hold their FIFO fds)`,
     };
   } catch (error) {

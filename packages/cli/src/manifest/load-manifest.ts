@@ -1,12 +1,17 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { dirname, extname, relative, resolve } from 'node:path';
+import { BINDING_REQUESTS } from '@hostmesh/framework';
 import Ajv, { type ErrorObject } from 'ajv';
 import schema from './hostmesh.schema.json';
 import type { Deployment, Manifest, RemoteService, ServicePlan } from './manifest';
 import { ManifestError } from './manifest-error';
 import { startOrder } from './start-order';
 
+// The mechanisms a binding may name come from the framework's transport plugins, not from a
+// list written in the schema file.
+const bindingEnum = schema.properties.services.additionalProperties.properties.bindings.additionalProperties;
+bindingEnum.enum = [...BINDING_REQUESTS];
 const validate = new Ajv({ allErrors: true, strict: false }).compile<Manifest>(schema);
 
 /**

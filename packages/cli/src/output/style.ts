@@ -13,6 +13,7 @@ export function table(headers: string[], rows: string[][]): string {
 }
 
 function visible(text: string): string {
+  // eslint-disable-next-line no-control-regex -- ANSI colour codes are control characters by definition
   return text.replace(/\x1b\[[0-9;]*m/g, '');
 }
 

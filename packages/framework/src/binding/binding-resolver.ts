@@ -1,5 +1,6 @@
-import { BootstrapError } from '../errors/errors';
+import { BootstrapError } from '../core/errors/errors';
 import type { BindingRequest, TransportKind } from '../metadata/types';
+import { pluginOf, TRANSPORT_PLUGINS } from '../plugins/transport-plugins';
 
 export interface BindingQuery {
   /** What the decorator asked for. */
@@ -9,6 +10,11 @@ export interface BindingQuery {
   purpose: 'endpoint' | 'event';
   /** Whether the peer runs on this host. */
   sameHost: boolean;
+  /**
+   * Whether the peer runs in this process (a service in one of its worker threads). Unset
+   * where it is not known yet: a service choosing its listeners serves callers of any process.
+   */
+  sameProcess?: boolean;
   /** Transports registered in this process. */
   available: ReadonlySet<string>;
 }
@@ -19,24 +25,13 @@ export interface BindingDecision {
   fallback?: { from: TransportKind; reason: string };
 }
 
-/** Mechanisms with no reply path: one-way events only. */
-const EVENTS_ONLY = new Set<TransportKind>(['mqueue']);
-
-/** Mechanisms that only work between processes of one host. */
-const LOCAL_ONLY = new Set<TransportKind>(['shm', 'mqueue', 'uds', 'fifo']);
-
 /**
- * Where to go when a mechanism is unavailable: every chain ends in a socket, which
- * every platform has.
+ * Where to go when a mechanism is unavailable, from each plugin's own `fallback`: every chain
+ * ends in a socket, which every platform has.
  */
-export const FALLBACK_CHAIN: Readonly<Record<TransportKind, readonly TransportKind[]>> = {
-  shm: ['uds', 'tcp'],
-  mqueue: ['uds', 'tcp'],
-  fifo: ['uds', 'tcp'],
-  uds: ['tcp'],
-  nats: ['tcp'],
-  tcp: [],
-};
+export const FALLBACK_CHAIN: Readonly<Record<TransportKind, readonly TransportKind[]>> = Object.fromEntries(
+  TRANSPORT_PLUGINS.map((plugin) => [plugin.kind, plugin.fallback]),
+) as Record<TransportKind, readonly TransportKind[]>;
 
 /** The preferred mechanism for a request, before availability is considered. */
 export function preferredKind(request: BindingRequest, purpose: BindingQuery['purpose'], sameHost: boolean): TransportKind {
@@ -58,12 +53,19 @@ export function preferredKind(request: BindingRequest, purpose: BindingQuery['pu
  */
 export function resolveBinding(query: BindingQuery): BindingDecision {
   const preferred = preferredKind(query.override ?? query.requested, query.purpose, query.sameHost);
-  if (query.purpose === 'endpoint' && EVENTS_ONLY.has(preferred)) {
+  const capabilities = pluginOf(preferred)?.capabilities;
+  if (!capabilities) throw new BootstrapError(`unknown transport '${preferred}': the plugins are ${Object.keys(FALLBACK_CHAIN).join(', ')}`);
+  if (query.purpose === 'endpoint' && capabilities.eventsOnly) {
     const kind = query.sameHost ? 'uds' : 'tcp';
     return { kind, fallback: { from: preferred, reason: `${preferred} carries events only, not request/response` } };
   }
-  if (!query.sameHost && LOCAL_ONLY.has(preferred)) {
+  if (!query.sameHost && capabilities.localOnly) {
     return { kind: 'tcp', fallback: { from: preferred, reason: `${preferred} cannot reach a peer on another host` } };
+  }
+  if (query.sameProcess === false && capabilities.sameProcessOnly) {
+    const kind = pluginOf(preferred)!.fallback.find((next) => query.available.has(next) && !pluginOf(next)?.capabilities.sameProcessOnly);
+    if (kind === undefined) throw new BootstrapError(`no transport can carry a '${preferred}' binding to another process: registered transports are ${[...query.available].join(', ')}`);
+    return { kind, fallback: { from: preferred, reason: `${preferred} reaches only threads of its own process` } };
   }
   if (query.available.has(preferred)) return { kind: preferred };
   for (const kind of FALLBACK_CHAIN[preferred]) {

@@ -1,9 +1,10 @@
 import { inject, injectable } from 'inversify';
-import { MESH_CONFIG, type MeshConfig } from '../runtime/config';
-import { LOGGER, type Logger } from '../runtime/logger';
-import { ServiceRegistry } from '../runtime/service-registry';
+import { MESH_CONFIG, type MeshConfig } from '../config/config';
+import { LOGGER, type Logger } from '../core/logger';
+import { ServiceRegistry } from '../discovery/service-registry';
+import { eventPriority } from '../metadata/explorer';
 import { RpcClient } from '../rpc/rpc-client';
-import type { Transport, TransportAddress } from '../transports/transport';
+import type { Transport, TransportAddress } from '../transports/contract/transport';
 
 /**
  * Creates RpcClients with this process's limits and wakes them when the registry changes,
@@ -33,6 +34,7 @@ export class RpcClientFactory {
       maxPendingCalls: this.config.maxPendingCalls,
       reconnect: this.config.reconnect,
       plainMsgpack: this.config.plainMsgpack,
+      priorityOf: eventPriority,
     });
     this.clients.add(client);
     this.unwatch ??= this.registry.watch(() => {

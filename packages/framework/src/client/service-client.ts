@@ -1,15 +1,15 @@
 import { hostname } from 'node:os';
 import { resolveBinding } from '../binding/binding-resolver';
 import type { CallOptions } from '../contracts/client';
-import { ServiceUnavailableError } from '../errors/errors';
+import { ServiceUnavailableError } from '../core/errors/errors';
 import type { TransportKind } from '../metadata/types';
 import { endpointRoute, routeId } from '../protocol/route-id';
 import type { RpcClient } from '../rpc/rpc-client';
-import type { MeshConfig } from '../runtime/config';
-import type { ServiceDescriptor } from '../runtime/descriptor';
-import type { ServiceRegistry } from '../runtime/service-registry';
-import type { TransportAddress } from '../transports/transport';
-import type { TransportRegistry } from '../transports/transport-registry';
+import type { MeshConfig } from '../config/config';
+import type { ServiceDescriptor } from '../discovery/descriptor';
+import type { ServiceRegistry } from '../discovery/service-registry';
+import type { TransportAddress } from '../transports/contract/transport';
+import type { TransportRegistry } from '../transports/contract/transport-registry';
 import type { Caller } from './client-proxy';
 import type { RpcClientFactory } from './rpc-client-factory';
 
@@ -152,6 +152,7 @@ export class ServiceClient implements Caller {
       requested: announced.binding,
       purpose: 'endpoint',
       sameHost: descriptor.host === hostname(),
+      sameProcess: descriptor.pid === process.pid,
       available: new Set(this.deps.transports.kinds()),
     });
     if (decision.fallback) {

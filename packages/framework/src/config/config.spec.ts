@@ -1,4 +1,4 @@
-import { BootstrapError } from '../errors/errors';
+import { BootstrapError } from '../core/errors/errors';
 import { resolveConfig } from './config';
 
 describe('resolveConfig', () => {
@@ -9,10 +9,22 @@ describe('resolveConfig', () => {
       instance: '0',
       defaultTimeoutMs: 5000,
       maxPayloadBytes: 64 * 1024 * 1024,
-      tcp: { host: '127.0.0.1', port: 0, enabled: false },
+      transports: { uds: {}, fifo: {}, tcp: { host: '127.0.0.1', port: 0, enabled: false, insecure: false }, shm: { ringBytes: 1 << 20, spin: {} } },
       logLevel: 'info',
       bindings: {},
     });
+    // NATS is enabled only by servers: without them its plugin is not there at all.
+    expect(config.transports.nats).toBeUndefined();
+    expect(config.transports.mqueue?.inFlight).toBe(64);
+  });
+
+  it('gives each transport plugin its own slice of the options and the environment', () => {
+    const config = resolveConfig({ shm: { ringBytes: 1 << 16 }, mqueue: { depth: 4, messageSize: 1024 } }, { HOSTMESH_TCP_PORT: '4100', HOSTMESH_MQUEUE_IN_FLIGHT: '8' });
+    expect(config.transports.shm).toEqual({ ringBytes: 1 << 16, spin: {} });
+    expect(config.transports.mqueue).toEqual({ depth: 4, messageSize: 1024, inFlight: 8 });
+    expect(config.transports.tcp?.port).toBe(4100);
+    expect(() => resolveConfig({}, { HOSTMESH_SHM_RING_BYTES: 'lots' })).toThrow('invalid option HOSTMESH_SHM_RING_BYTES="lots": expected a number');
+    expect(() => resolveConfig({ shm: { ringBytes: 5000 } }, {})).toThrow('invalid option shm.ringBytes=5000: expected a power of two');
   });
 
   it('reads HOSTMESH_* variables, and options win over them', () => {

@@ -1,4 +1,4 @@
-import { BootstrapError } from '../errors/errors';
+import { BootstrapError } from '../core/errors/errors';
 
 const NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,62}$/;
 

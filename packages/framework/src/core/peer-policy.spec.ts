@@ -1,13 +1,13 @@
-import { BootstrapError, PeerRefusedError } from '../errors/errors';
-import { fromWireError, toWireError } from '../errors/wire';
-import { resolveConfig, type PeerOptions } from '../runtime/config';
-import { PeerPolicy } from './peer-policy';
+import { BootstrapError, PeerRefusedError } from './errors/errors';
+import { fromWireError, toWireError } from './errors/wire';
+import { resolveConfig } from '../config/config';
+import { PeerPolicy, type PeerOptions } from './peer-policy';
 
 const own = process.getuid?.() ?? 0;
 const other = own === 65534 ? 65533 : 65534;
 
 function policy(peers?: PeerOptions, env: NodeJS.ProcessEnv = {}): PeerPolicy {
-  return new PeerPolicy(resolveConfig({ peers }, env));
+  return new PeerPolicy(resolveConfig({ peers }, env).peers);
 }
 
 describe('PeerPolicy', () => {

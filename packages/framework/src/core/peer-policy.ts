@@ -1,14 +1,57 @@
 import type { Socket } from 'node:net';
 import { peerCredentials } from '@hostmesh/native';
-import { PeerRefusedError } from '../errors/errors';
-import { fromWireError, toWireError } from '../errors/wire';
-import { encodeStatelessFrame } from '../protocol/codec';
-import { CONNECTION_ERROR_ID, FrameKind } from '../protocol/frame';
-import type { MeshConfig, PeerIdentity, PeerPolicyConfig } from '../runtime/config';
-import type { Logger } from '../runtime/logger';
+import { PeerRefusedError } from './errors/errors';
+import { fromWireError, toWireError } from './errors/wire';
+import type { OptionReader } from './options';
+import type { Logger } from './logger';
+
+/** The process on the other end of a Unix socket, as the kernel reported it (SO_PEERCRED). */
+export interface PeerIdentity {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/** Decides about a peer that passed the uid/gid lists: `true` admits, `false` or a reason string refuses. */
+export type PeerAuthorizer = (peer: PeerIdentity, service: string) => boolean | string;
+
+export interface PeerOptions {
+  /** More uids allowed to connect, besides the service's own. */
+  uids?: number[];
+  /** Peers whose (primary) gid is listed are allowed too. */
+  gids?: number[];
+  /** Runs for every peer the lists allow, before any of its bytes is read; may only narrow them. */
+  authorize?: PeerAuthorizer;
+}
+
+export interface PeerPolicyConfig {
+  uids: number[];
+  gids: number[];
+  authorize: PeerAuthorizer | undefined;
+}
+
+/** The `peers` option, else HOSTMESH_PEER_UIDS / HOSTMESH_PEER_GIDS. */
+export function resolvePeers(options: PeerOptions | undefined, read: OptionReader): PeerPolicyConfig {
+  const { env } = read;
+  const fail = read.fail.bind(read);
+  const ids = (option: string, value: number[] | undefined, raw: string | undefined): number[] => {
+    const list = value ?? (raw ? raw.split(',').map((part) => part.trim()).filter(Boolean).map(Number) : []);
+    if (!Array.isArray(list)) fail(option, list, 'an array of ids');
+    for (const id of list) if (!Number.isInteger(id) || id < 0 || id > 0xffff_fffe) fail(option, id, 'an integer id in 0..4294967294');
+    return [...list];
+  };
+  const authorize = options?.authorize;
+  if (authorize !== undefined && typeof authorize !== 'function') fail('peers.authorize', typeof authorize, 'a function');
+  return {
+    uids: ids('peers.uids', options?.uids, env.HOSTMESH_PEER_UIDS),
+    gids: ids('peers.gids', options?.gids, env.HOSTMESH_PEER_GIDS),
+    authorize,
+  };
+}
+
 
 /** How long a refused socket may linger (its unread bytes discarded) before it is destroyed. */
-const REFUSED_LINGER_MS = 1000;
+export const REFUSED_LINGER_MS = 1000;
 
 /**
  * Who may connect to a service's Unix sockets. The kernel's SO_PEERCRED (recorded at
@@ -20,8 +63,8 @@ export class PeerPolicy {
   private readonly ownUid = process.getuid?.() ?? 0;
   private readonly policy: PeerPolicyConfig;
 
-  constructor(config: Pick<MeshConfig, 'peers'> | undefined) {
-    this.policy = config?.peers ?? { uids: [], gids: [], authorize: undefined };
+  constructor(peers: PeerPolicyConfig | undefined) {
+    this.policy = peers ?? { uids: [], gids: [], authorize: undefined };
   }
 
   /** Why `peer` may not talk to `service`, or undefined when it may. Never throws. */
@@ -58,36 +101,6 @@ export function socketPeer(socket: Socket): PeerIdentity | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * Checks a freshly accepted frame socket (the UDS RPC listener). A refused peer is sent one
- * connection-level error frame (correlation id 0: its client fails its calls with
- * PeerRefusedError), its bytes are discarded unread, and it is disconnected. Returns the
- * peer's identity when admitted, undefined when refused.
- */
-export function admitFrameSocket(
-  socket: Socket,
-  policy: PeerPolicy,
-  service: string,
-  logger: Logger,
-  maxPayloadBytes: number,
-): PeerIdentity | false {
-  const peer = socketPeer(socket);
-  const reason = peer ? policy.refusal(peer, service) : 'the kernel gave no peer credentials';
-  if (peer && reason === undefined) return peer;
-  const who = peer ?? { pid: -1, uid: -1, gid: -1 };
-  const error = policy.error(who, service, reason!);
-  logRefusal(logger, who, service, reason!);
-  socket.on('data', () => undefined); // never parsed, only drained so closing cannot reset the refusal
-  socket.on('error', () => undefined);
-  try {
-    socket.end(encodeStatelessFrame(FrameKind.Error, CONNECTION_ERROR_ID, 0, toWireError(error), maxPayloadBytes));
-  } catch {
-    socket.destroy();
-  }
-  setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
-  return false;
 }
 
 const logged = new Set<string>();

@@ -1,6 +1,6 @@
 import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RuntimeDirError } from '../errors/errors';
+import { RuntimeDirError } from './errors/errors';
 import { spawn } from 'node:child_process';
 import { typescriptExecArgv } from '../testing/spawn-service';
 import { tempRuntimeDir } from '../testing/temp-runtime';

@@ -3,7 +3,7 @@ import { closeSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { objectName, userPrefix } from '@hostmesh/native';
-import { RuntimeDirError } from '../errors/errors';
+import { RuntimeDirError } from './errors/errors';
 
 const OBJECT_KEY = /^[0-9a-f]{16}$/;
 

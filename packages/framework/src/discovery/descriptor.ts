@@ -1,5 +1,5 @@
 import type { TransportKind } from '../metadata/types';
-import type { TransportAddress } from '../transports/transport';
+import type { TransportAddress } from '../transports/contract/transport';
 
 export interface RouteDescriptor {
   /** Endpoint name as clients call it (the method name unless renamed). */
@@ -23,6 +23,8 @@ export interface ServiceDescriptor {
   service: string;
   instance: string;
   pid: number;
+  /** Set when the service runs in a worker thread of that process (ServiceHost.startInWorker). */
+  threadId?: number;
   /** Process start time in clock ticks since boot: with the pid, names the process uniquely. */
   startTime: number;
   host: string;

@@ -1,11 +1,11 @@
 import { createInbox, type NatsConnection, type Subscription } from 'nats';
-import { inject, injectable } from 'inversify';
-import { PeerRefusedError } from '../../errors/errors';
-import { MESH_CONFIG, type MeshConfig } from '../../runtime/config';
-import type { ServiceDescriptor } from '../../runtime/descriptor';
-import { LOGGER, type Logger } from '../../runtime/logger';
-import type { RemoteDirectory } from '../../runtime/remote-directory';
-import { NatsTransport } from './nats.transport';
+import { ContainerModule, inject, injectable } from 'inversify';
+import { PeerRefusedError } from '../core/errors/errors';
+import { MESH_CONFIG, type MeshConfig } from '../config/config';
+import type { ServiceDescriptor } from './descriptor';
+import { LOGGER, type Logger } from '../core/logger';
+import { REMOTE_DIRECTORY, type RemoteDirectory } from './remote-directory';
+import { NatsTransport } from '../transports/nats/nats.transport';
 
 /**
  * Services that listen on NATS, as every process connected to the same NATS servers sees
@@ -37,12 +37,12 @@ export class NatsDirectory implements RemoteDirectory {
 
   constructor(
     @inject(NatsTransport) private readonly transport: NatsTransport,
-    @inject(MESH_CONFIG) config: Pick<MeshConfig, 'namespace' | 'nats'>,
+    @inject(MESH_CONFIG) config: Pick<MeshConfig, 'namespace' | 'transports'>,
     @inject(LOGGER) logger: Logger,
   ) {
     // `_dir` is no service name (those start with a letter): it never meets a service's subjects.
     this.subject = `hm.${config.namespace}._dir`;
-    this.announceMs = config.nats?.announceMs ?? 2000;
+    this.announceMs = config.transports.nats?.announceMs ?? 2000;
     this.logger = logger.child('nats-directory');
     transport.onGone((subject) => this.forgetSubject(subject));
     transport.onReconnect(() => void this.rediscover());
@@ -247,3 +247,9 @@ const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 const json = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
 const keyOf = (d: Pick<ServiceDescriptor, 'service' | 'instance' | 'host' | 'pid'>): string => `${d.host}/${d.pid}/${d.service}@${d.instance}`;
+
+/** The directory of services on other hosts, through NATS; loaded only when `nats.servers` is configured. */
+export const natsDirectoryModule = new ContainerModule(({ bind }) => {
+  bind(NatsDirectory).toSelf().inSingletonScope();
+  bind(REMOTE_DIRECTORY).toService(NatsDirectory);
+});

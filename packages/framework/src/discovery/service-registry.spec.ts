@@ -3,9 +3,9 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempRuntimeDir } from '../testing/temp-runtime';
 import type { ServiceDescriptor } from './descriptor';
-import { ConsoleLogger, type LogSink } from './logger';
+import { ConsoleLogger, type LogSink } from '../core/logger';
 import { ownProcessStartTime } from '@hostmesh/native';
-import { RuntimeDir } from './runtime-dir';
+import { RuntimeDir } from '../core/runtime-dir';
 import { ServiceRegistry } from './service-registry';
 
 describe('ServiceRegistry', () => {

@@ -1,12 +1,13 @@
+import { pluginOf } from '../plugins/transport-plugins';
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inject, injectable, optional } from 'inversify';
 import { checkDescriptor, type ServiceDescriptor, type SubscriptionRecord } from './descriptor';
-import { LOGGER, type Logger } from './logger';
-import { isProcessAlive, MessageQueue, unlinkOwnShmEntry } from '@hostmesh/native';
+import { LOGGER, type Logger } from '../core/logger';
+import { isProcessAlive } from '@hostmesh/native';
 import { REMOTE_DIRECTORY, type RemoteDirectory } from './remote-directory';
-import { RuntimeDir } from './runtime-dir';
+import { RuntimeDir } from '../core/runtime-dir';
 
 /**
  * Who runs where, as files in the runtime directory: one descriptor per service
@@ -148,24 +149,8 @@ export class ServiceRegistry {
   async purgeSubscriptions(): Promise<string[]> {
     const removed: string[] = [];
     for (const record of await this.listSubscriptions()) {
-      const queue = record.address.kind === 'mqueue' ? record.address.queue : undefined;
-      if (typeof queue === 'string') {
-        try {
-          MessageQueue.open(queue).close(); // refuses a queue that is not this user's: that one stays
-          MessageQueue.unlink(queue);
-          removed.push(queue);
-        } catch {
-          // already gone, or not ours
-        }
-      }
+      removed.push(...(pluginOf(record.address.kind)?.purgeDurable?.(record.address, this.dir) ?? []));
       await this.removeSubscription(record.service);
-    }
-    // Events larger than a queue message wait in ownerless segments that only a reader
-    // removes, and subscribers keep what they were handling in in-flight journals: with
-    // the queues gone, both would stay in /dev/shm.
-    const durable = ['evbody.', 'evjournal.'].map((kind) => `${this.dir.objectPrefix()}${kind}`);
-    for (const entry of await readdir('/dev/shm').catch(() => [] as string[])) {
-      if (durable.some((prefix) => entry.startsWith(prefix))) unlinkOwnShmEntry(entry);
     }
     return removed;
   }

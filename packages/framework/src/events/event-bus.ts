@@ -1,14 +1,15 @@
+import { pluginOf } from '../plugins/transport-plugins';
 import { inject, injectable } from 'inversify';
 import { ownProcessStartTime } from '@hostmesh/native';
-import { BootstrapError, QueueFullError, ServiceUnavailableError } from '../errors/errors';
+import { BootstrapError, QueueFullError, ServiceUnavailableError } from '../core/errors/errors';
 import { eventDefinition, namedEvent, type EventDefinition } from '../metadata/explorer';
 import type { TransportKind } from '../metadata/types';
 import { RpcClientFactory } from '../client/rpc-client-factory';
 import type { RpcClient } from '../rpc/rpc-client';
-import { MESH_CONFIG, type MeshConfig } from '../runtime/config';
-import { ServiceRegistry } from '../runtime/service-registry';
-import type { TransportAddress } from '../transports/transport';
-import { TransportRegistry } from '../transports/transport-registry';
+import { MESH_CONFIG, type MeshConfig } from '../config/config';
+import { ServiceRegistry } from '../discovery/service-registry';
+import type { TransportAddress } from '../transports/contract/transport';
+import { TransportRegistry } from '../transports/contract/transport-registry';
 
 interface Subscriber {
   /** `service@instance` for per-instance connections, `service` for a durable queue. */
@@ -137,14 +138,14 @@ export class EventBus {
     for (const record of await this.registry.listSubscriptions()) {
       for (const name of record.events) {
         durable.add(`${record.service}\0${name}`);
-        add(name, { key: record.service, service: record.service, instance: undefined, kind: 'mqueue' });
+        add(name, { key: record.service, service: record.service, instance: undefined, kind: record.address.kind });
       }
     }
     const remoteDurable = new Set<string>();
     for (const descriptor of await this.registry.listAll()) {
       const elsewhere = descriptor.remote?.via === 'nats' ? descriptor.host : undefined;
       for (const subscription of descriptor.subscriptions) {
-        if (subscription.binding === 'mqueue') {
+        if (pluginOf(subscription.binding)?.capabilities.durable) {
           // Here a durable subscription is reached through its queue. On another host its
           // queue is out of reach: NATS carries the event (at most once) to one running
           // instance, as the queue would deliver it once per service, and not at all when
@@ -153,7 +154,9 @@ export class EventBus {
           if (elsewhere === undefined || durable.has(once) || remoteDurable.has(once)) continue;
           remoteDurable.add(once);
         }
-        const kind = elsewhere !== undefined ? 'nats' : this.transports.has(subscription.binding) ? subscription.binding : 'uds';
+        // A binding this process cannot use, or one that reaches only the subscriber's own process, goes over its Unix socket.
+        const usable = this.transports.has(subscription.binding) && (descriptor.pid === process.pid || !pluginOf(subscription.binding)?.capabilities.sameProcessOnly);
+        const kind = elsewhere !== undefined ? 'nats' : usable ? subscription.binding : 'uds';
         const key = `${descriptor.service}@${descriptor.instance}${elsewhere !== undefined ? `@${elsewhere}/${descriptor.pid}` : ''}`;
         add(subscription.event, { key, service: descriptor.service, instance: descriptor.instance, host: elsewhere, kind });
       }

@@ -1,7 +1,7 @@
 import { readdirSync, unlinkSync } from 'node:fs';
 import { findStaleObjects } from '@hostmesh/native';
 import { join } from 'node:path';
-import { ConsoleLogger } from '../runtime/logger';
+import { ConsoleLogger } from '../core/logger';
 import type { Mesh } from '../runtime/mesh';
 import { reapAll, sleep, spawnService, type Exit, type SpawnedService } from '../testing/spawn-service';
 

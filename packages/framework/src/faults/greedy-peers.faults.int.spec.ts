@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { FrameKind, HEADER_BYTES, writeHeader } from '../protocol/frame';
 import { Mesh } from '../runtime/mesh';
-import { RuntimeDir } from '../runtime/runtime-dir';
+import { RuntimeDir } from '../core/runtime-dir';
 import { Conformance } from '../testing/fixtures/conformance.contract';
 import { sleep, type SpawnedService } from '../testing/spawn-service';
 import { tempRuntimeDir } from '../testing/temp-runtime';

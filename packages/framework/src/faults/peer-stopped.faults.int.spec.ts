@@ -1,5 +1,5 @@
-import { CallTimeoutError } from '../errors/errors';
-import { HostmeshError } from '../errors/hostmesh-error';
+import { CallTimeoutError } from '../core/errors/errors';
+import { HostmeshError } from '../core/errors/hostmesh-error';
 import { Mesh } from '../runtime/mesh';
 import { Conformance } from '../testing/fixtures/conformance.contract';
 import { type SpawnedService } from '../testing/spawn-service';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { findStaleObjects } from '@hostmesh/native';
-import { CallTimeoutError, ConnectionLostError, ServiceUnavailableError } from '../errors/errors';
-import { HostmeshError } from '../errors/hostmesh-error';
+import { CallTimeoutError, ConnectionLostError, ServiceUnavailableError } from '../core/errors/errors';
+import { HostmeshError } from '../core/errors/hostmesh-error';
 import { Mesh } from '../runtime/mesh';
 import { Conformance } from '../testing/fixtures/conformance.contract';
 import { sleep, type SpawnedService } from '../testing/spawn-service';

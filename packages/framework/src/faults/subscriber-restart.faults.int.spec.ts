@@ -2,7 +2,7 @@ import { MessageQueue } from '@hostmesh/native';
 import { Mesh } from '../runtime/mesh';
 import { reapAll, sleep, spawnService, type SpawnedService } from '../testing/spawn-service';
 import { tempRuntimeDir } from '../testing/temp-runtime';
-import { QueueFullError } from '../errors/errors';
+import { QueueFullError } from '../core/errors/errors';
 import { Sink, TickWait, type Received } from './fixtures/faults.contract';
 import { faultFixture, removeStaleIn, shmEntries, until } from './faults.testing';
 

@@ -1,5 +1,7 @@
 import { joinPathFragments, names, readJson, updateJson, type Tree } from '@nx/devkit';
-import { BootstrapError } from '../errors/errors';
+import { BootstrapError } from '../core/errors/errors';
+import { BINDING_REQUESTS, type BindingRequest } from '../metadata/types';
+import { pluginOf } from '../plugins/transport-plugins';
 
 /** Where generated code goes in a workspace. */
 export const CONTRACTS_DIR = 'libs/contracts';
@@ -127,4 +129,15 @@ export function updateManifest(tree: Tree, update: (services: Record<string, Man
 export function workspaceName(tree: Tree): string {
   const name = (readJson(tree, 'package.json') as { name?: string }).name ?? 'hostmesh';
   return name.replace(/^@/, '').replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'hostmesh';
+}
+
+/**
+ * `--binding`, checked against the transport plugins: what they are, not a list written in
+ * the schema. Endpoints cannot take a mechanism that carries events only.
+ */
+export function checkBinding(value: BindingRequest | undefined, purpose: 'endpoint' | 'event'): BindingRequest | undefined {
+  if (value === undefined) return undefined;
+  const allowed = BINDING_REQUESTS.filter((request) => purpose === 'event' || !pluginOf(request)?.capabilities.eventsOnly);
+  if (!allowed.includes(value)) throw new BootstrapError(`--binding ${String(value)}: expected one of ${allowed.join(', ')}`);
+  return value;
 }

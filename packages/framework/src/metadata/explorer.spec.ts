@@ -7,7 +7,7 @@ import { OnSignal } from '../decorators/on-signal.decorator';
 import { OnStart } from '../decorators/on-start.decorator';
 import { OnStop } from '../decorators/on-stop.decorator';
 import { Service } from '../decorators/service.decorator';
-import { BootstrapError } from '../errors/errors';
+import { BootstrapError } from '../core/errors/errors';
 import { routeId } from '../protocol/route-id';
 import type { CallContext } from '../rpc/call-context';
 import type { ServiceSignal } from './types';

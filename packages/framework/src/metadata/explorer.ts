@@ -1,5 +1,5 @@
 import type { Contract } from '../contracts/contract';
-import { BootstrapError } from '../errors/errors';
+import { BootstrapError } from '../core/errors/errors';
 import { endpointRoute, routeId } from '../protocol/route-id';
 import {
   CONTEXT_PARAMS_METADATA,

@@ -1,10 +1,11 @@
 import type { Contract } from '../contracts/contract';
+import { TRANSPORT_KINDS } from '../plugins/transport-plugins';
+import type { TransportKind } from '../transports/contract/transport';
 
-/** Every IPC mechanism a binding can be carried by. */
-export type TransportKind = 'uds' | 'tcp' | 'shm' | 'mqueue' | 'fifo' | 'nats';
+export type { TransportKind };
 /** What a decorator or a deployment may ask for: a mechanism, `socket` (uds here, tcp across hosts) or `auto`. */
 export type BindingRequest = TransportKind | 'socket' | 'auto';
-export const BINDING_REQUESTS: readonly BindingRequest[] = ['auto', 'socket', 'uds', 'tcp', 'shm', 'mqueue', 'fifo', 'nats'];
+export const BINDING_REQUESTS: readonly BindingRequest[] = ['auto', 'socket', ...TRANSPORT_KINDS];
 
 /** Signals a service may handle itself; SIGTERM/SIGINT belong to the host (use @OnStop). */
 export type ServiceSignal = 'SIGHUP' | 'SIGUSR2' | 'SIGWINCH' | 'SIGCONT';

@@ -1,4 +1,4 @@
-import { FrameError, PayloadTooLargeError } from '../errors/errors';
+import { FrameError, PayloadTooLargeError } from '../core/errors/errors';
 import { encodeStatelessFrame, FrameCodec } from './codec';
 import { FrameFlag, FrameKind, frameFlags, frameId, frameKind, frameRoute, HEADER_BYTES } from './frame';
 

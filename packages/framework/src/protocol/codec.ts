@@ -1,5 +1,5 @@
 import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
-import { FrameError, PayloadTooLargeError } from '../errors/errors';
+import { FrameError, PayloadTooLargeError } from '../core/errors/errors';
 import { FrameFlag, type FrameKind, frameFlags, HEADER_BYTES, writeHeader } from './frame';
 
 // msgpackr mutates the options object it is given, so every instance gets a fresh one.

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
-import { FrameError } from '../errors/errors';
-import { HostmeshError } from '../errors/hostmesh-error';
-import { fromWireError } from '../errors/wire';
+import { FrameError } from '../core/errors/errors';
+import { HostmeshError } from '../core/errors/hostmesh-error';
+import { fromWireError } from '../core/errors/wire';
 import { FrameCodec } from './codec';
 import { checkHeader, FrameFlag, FrameKind, HEADER_BYTES, writeHeader } from './frame';
 import { FrameParser } from './frame-parser';

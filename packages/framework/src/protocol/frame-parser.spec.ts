@@ -1,4 +1,4 @@
-import { FrameError } from '../errors/errors';
+import { FrameError } from '../core/errors/errors';
 import { FrameKind, HEADER_BYTES, writeHeader } from './frame';
 import { FrameParser } from './frame-parser';
 import { InboundLimits } from './inbound-limits';

@@ -1,5 +1,5 @@
 import { discardPages } from '@hostmesh/native';
-import { FrameError } from '../errors/errors';
+import { FrameError } from '../core/errors/errors';
 import { checkHeader, HEADER_BYTES } from './frame';
 import type { InboundLimits } from './inbound-limits';
 

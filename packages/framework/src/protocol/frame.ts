@@ -1,4 +1,4 @@
-import { FrameError } from '../errors/errors';
+import { FrameError } from '../core/errors/errors';
 
 /**
  * Every transport carries the same frames: a 16-byte little-endian header and a body.

@@ -1,4 +1,4 @@
-import type { PeerInfo } from '../transports/transport';
+import type { PeerInfo } from '../transports/contract/transport';
 
 /**
  * What a handler can learn about the call it is serving; inject it with `@Ctx()`.

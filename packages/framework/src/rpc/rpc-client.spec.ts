@@ -1,8 +1,8 @@
-import { ConnectionLostError, QueueFullError, ServiceUnavailableError, CallTimeoutError } from '../errors/errors';
+import { ConnectionLostError, QueueFullError, ServiceUnavailableError, CallTimeoutError } from '../core/errors/errors';
 import { FrameCodec } from '../protocol/codec';
 import { FrameKind, frameId, frameKind } from '../protocol/frame';
-import { ConsoleLogger } from '../runtime/logger';
-import type { Connection, ConnectionHandler, PeerInfo, Transport } from '../transports/transport';
+import { ConsoleLogger } from '../core/logger';
+import type { Connection, ConnectionHandler, PeerInfo, Transport } from '../transports/contract/transport';
 import { RpcClient } from './rpc-client';
 
 /**

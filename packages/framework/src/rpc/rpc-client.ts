@@ -10,12 +10,12 @@ import {
   RouteNotFoundError,
   ServiceUnavailableError,
   TooManyConnectionsError,
-} from '../errors/errors';
-import { fromWireError } from '../errors/wire';
+} from '../core/errors/errors';
+import { fromWireError } from '../core/errors/wire';
 import { FrameCodec, isRawBytes } from '../protocol/codec';
 import { CONNECTION_ERROR_ID, FrameKind, frameId, frameKind } from '../protocol/frame';
-import type { Logger } from '../runtime/logger';
-import type { Connection, ConnectionHandler, Transport, TransportAddress } from '../transports/transport';
+import type { Logger } from '../core/logger';
+import type { Connection, ConnectionHandler, Transport, TransportAddress } from '../transports/contract/transport';
 import { Backoff } from './backoff';
 
 export interface RpcClientOptions {
@@ -30,6 +30,8 @@ export interface RpcClientOptions {
   reconnect: { initialDelayMs: number; maxDelayMs: number };
   /** Speak plain msgpack (flag 0x10), as a client in another language would. */
   plainMsgpack?: boolean;
+  /** The priority of a route's frames, for transports that order by it (ConnectRequest.priorityOf). */
+  priorityOf?(route: number): number;
 }
 
 interface PendingCall {
@@ -326,6 +328,7 @@ export class RpcClient implements ConnectionHandler {
       connection = await this.options.transport.connect(address, {
         maxPayloadBytes: this.options.maxPayloadBytes,
         timeoutMs: Math.max(100, this.options.reconnect.maxDelayMs),
+        priorityOf: this.options.priorityOf,
       });
     } catch (error) {
       if ((this.state as State) === 'closed') return;

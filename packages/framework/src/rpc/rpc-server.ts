@@ -1,9 +1,9 @@
-import { TooManyConnectionsError } from '../errors/errors';
-import { toWireError } from '../errors/wire';
+import { TooManyConnectionsError } from '../core/errors/errors';
+import { toWireError } from '../core/errors/wire';
 import { encodeStatelessFrame } from '../protocol/codec';
 import { CONNECTION_ERROR_ID, FrameKind } from '../protocol/frame';
-import type { Logger } from '../runtime/logger';
-import type { Connection } from '../transports/transport';
+import type { Logger } from '../core/logger';
+import type { Connection } from '../transports/contract/transport';
 import type { EndpointRoute, EventRoute } from './routes';
 import { ServerConnection } from './server-connection';
 

@@ -1,9 +1,9 @@
-import { FrameError, PayloadTooLargeError, QueueFullError, RouteNotFoundError, ServiceStoppingError } from '../errors/errors';
-import { toWireError } from '../errors/wire';
+import { FrameError, PayloadTooLargeError, QueueFullError, RouteNotFoundError, ServiceStoppingError } from '../core/errors/errors';
+import { toWireError } from '../core/errors/wire';
 import { FrameCodec, isRawBytes } from '../protocol/codec';
 import { FrameFlag, FrameKind, frameFlags, frameId, frameKind, frameRoute } from '../protocol/frame';
-import { describeError } from '../runtime/logger';
-import type { Connection, ConnectionHandler } from '../transports/transport';
+import { describeError } from '../core/logger';
+import type { Connection, ConnectionHandler } from '../transports/contract/transport';
 import { CallContext } from './call-context';
 import { isPromiseLike, type EndpointRoute, type EventRoute } from './routes';
 import type { RpcServer } from './rpc-server';

@@ -4,16 +4,14 @@ import { RpcClientFactory } from '../client/rpc-client-factory';
 import { clientOf } from '../contracts/client';
 import { definedContracts } from '../contracts/contract';
 import { EventBus } from '../events/event-bus';
-import { fifoTransportModule } from '../transports/fifo/fifo.module';
-import { mqueueTransportModule } from '../transports/mqueue/mqueue.module';
-import { natsTransportModule } from '../transports/nats/nats.module';
-import { shmTransportModule } from '../transports/shm/shm.module';
-import { socketTransportModule } from '../transports/socket/socket.module';
-import { TransportRegistry } from '../transports/transport-registry';
-import { MESH_CONFIG, type MeshConfig, type MeshOptions } from './config';
-import { ConsoleLogger, LOGGER, type Logger } from './logger';
-import { RuntimeDir } from './runtime-dir';
-import { ServiceRegistry } from './service-registry';
+import { MESH_CONFIG, transportContext, type MeshConfig, type MeshOptions } from '../config/config';
+import { TRANSPORT_PLUGINS } from '../plugins/transport-plugins';
+import { TRANSPORT_CONTEXT, type TransportPlugin } from '../transports/contract/plugin';
+import { TransportRegistry } from '../transports/contract/transport-registry';
+import { natsDirectoryModule } from '../discovery/nats-directory';
+import { ConsoleLogger, LOGGER, type Logger } from '../core/logger';
+import { RuntimeDir } from '../core/runtime-dir';
+import { ServiceRegistry } from '../discovery/service-registry';
 import { SharedLock } from './shared-lock';
 
 /** The framework's own services: registry, transports, clients, events. */
@@ -35,15 +33,16 @@ export function createMeshContainer(config: MeshConfig, options: MeshOptions, sc
   const logger: Logger = options.logger ?? new ConsoleLogger(scope, config.logLevel);
   container.bind(MESH_CONFIG).toConstantValue(config);
   container.bind(LOGGER).toConstantValue(logger);
-  container.bind(RuntimeDir).toConstantValue(RuntimeDir.open(config.runtimeDir, config.namespace));
+  const runtimeDir = RuntimeDir.open(config.runtimeDir, config.namespace);
+  container.bind(RuntimeDir).toConstantValue(runtimeDir);
+  container.bind(TRANSPORT_CONTEXT).toConstantValue(transportContext(config, runtimeDir, logger));
+  // Every plugin whose options resolved: one not enabled (NATS without servers) is not there at all.
+  const transports = config.transports as Record<string, unknown>;
+  const enabled = (TRANSPORT_PLUGINS as readonly TransportPlugin[]).filter((plugin) => transports[plugin.kind] !== undefined);
   container.load(
     coreModule,
-    socketTransportModule,
-    shmTransportModule,
-    mqueueTransportModule,
-    fifoTransportModule,
-    // Only with servers configured: a service without NATS config never connects to one.
-    ...(config.nats ? [natsTransportModule] : []),
+    ...enabled.map((plugin) => plugin.module(transports[plugin.kind])),
+    ...(config.transports.nats ? [natsDirectoryModule] : []),
     ...(options.modules ?? []),
   );
   for (const contract of definedContracts()) {

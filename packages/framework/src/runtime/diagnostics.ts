@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RpcServer } from '../rpc/rpc-server';
-import type { ServiceDescriptor } from './descriptor';
+import type { ServiceDescriptor } from '../discovery/descriptor';
 
 export interface RouteSnapshot {
   name: string;

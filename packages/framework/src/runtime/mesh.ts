@@ -4,11 +4,11 @@ import { RpcClientFactory } from '../client/rpc-client-factory';
 import type { Client } from '../contracts/client';
 import type { Contract } from '../contracts/contract';
 import { EventBus } from '../events/event-bus';
-import { resolveConfig, type MeshConfig, type MeshOptions } from './config';
+import { resolveConfig, type MeshConfig, type MeshOptions } from '../config/config';
 import { createMeshContainer } from './container';
-import { REMOTE_DIRECTORY, type RemoteDirectory } from './remote-directory';
-import { RuntimeDir } from './runtime-dir';
-import { ServiceRegistry } from './service-registry';
+import { REMOTE_DIRECTORY, type RemoteDirectory } from '../discovery/remote-directory';
+import { RuntimeDir } from '../core/runtime-dir';
+import { ServiceRegistry } from '../discovery/service-registry';
 import { SharedLock } from './shared-lock';
 
 /**

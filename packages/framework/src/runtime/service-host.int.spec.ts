@@ -1,12 +1,12 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ServiceStoppingError } from '../errors/errors';
+import { ServiceStoppingError } from '../core/errors/errors';
 import { Conformance } from '../testing/fixtures/conformance.contract';
 import { sleep, spawnService, type SpawnedService } from '../testing/spawn-service';
 import { tempRuntimeDir } from '../testing/temp-runtime';
 import type { DiagnosticSnapshot } from './diagnostics';
 import { Mesh } from './mesh';
-import { RuntimeDir } from './runtime-dir';
+import { RuntimeDir } from '../core/runtime-dir';
 
 const FIXTURES = join(__dirname, '..', 'testing', 'fixtures');
 const SERVICE = join(FIXTURES, 'conformance.main.ts');

@@ -1,24 +1,27 @@
+import { isMainThread, parentPort, threadId } from 'node:worker_threads';
+import { WorkerService, type WorkerCommand, type WorkerReport, type WorkerServiceOptions } from './worker-host';
+import { pluginOf } from '../plugins/transport-plugins';
 import { hostname } from 'node:os';
 import type { Newable } from 'inversify';
 import { bindingOverride, resolveBinding, type BindingDecision } from '../binding/binding-resolver';
-import { ServiceAlreadyRunningError } from '../errors/errors';
+import { ServiceAlreadyRunningError } from '../core/errors/errors';
 import { exploreService, type EndpointDefinition, type ServiceDefinition } from '../metadata/explorer';
 import type { TransportKind } from '../metadata/types';
 import { InboundLimits } from '../protocol/inbound-limits';
 import { RpcServer } from '../rpc/rpc-server';
-import type { TransportServer } from '../transports/transport';
-import { FifoEndpoint } from '../transports/fifo/fifo-endpoint';
-import { TransportRegistry } from '../transports/transport-registry';
-import { resolveConfig, serverLimits, type MeshConfig, type MeshOptions } from './config';
+import type { TransportServer } from '../transports/contract/transport';
+import { FifoEndpoint } from '../shell/fifo-endpoint';
+import { TransportRegistry } from '../transports/contract/transport-registry';
+import { resolveConfig, serverLimits, type MeshConfig, type MeshOptions } from '../config/config';
 import { createMeshContainer } from './container';
-import type { RouteDescriptor, ServiceDescriptor, SubscriptionDescriptor } from './descriptor';
+import type { RouteDescriptor, ServiceDescriptor, SubscriptionDescriptor } from '../discovery/descriptor';
 import { ControlChannel } from './control-channel';
 import { snapshot, writeSnapshot, type DiagnosticSnapshot } from './diagnostics';
-import { describeError, LOGGER, type Logger } from './logger';
+import { describeError, LOGGER, type Logger } from '../core/logger';
 import { Mesh } from './mesh';
 import { ownProcessStartTime } from '@hostmesh/native';
-import { RuntimeDir } from './runtime-dir';
-import { ServiceRegistry } from './service-registry';
+import { RuntimeDir } from '../core/runtime-dir';
+import { ServiceRegistry } from '../discovery/service-registry';
 import { endpointRoutes, eventRoutes } from './service-routes';
 
 export interface HostOptions extends MeshOptions {
@@ -111,7 +114,7 @@ export class ServiceHost {
 
       // Every service listens on its Unix socket: events and later handshakes arrive there.
       const kinds = new Set<TransportKind>(['uds', ...routes.map((r) => r.binding), ...subscriptions.map((s) => s.binding)]);
-      if (config.tcp.enabled) kinds.add('tcp');
+      if (config.transports.tcp?.enabled) kinds.add('tcp');
       const inbound = new InboundLimits(config.maxBufferedBytes, config.idleTimeoutMs, config.minFrameBytesPerSecond);
       for (const kind of kinds) {
         listeners.set(
@@ -126,10 +129,12 @@ export class ServiceHost {
           }),
         );
       }
-      const queue = listeners.get('mqueue');
-      const durable = subscriptions.filter((s) => s.binding === 'mqueue').map((s) => s.event);
-      if (queue && durable.length > 0) {
-        await registry.recordSubscription({ schema: 1, service: definition.name, address: queue.address, events: durable });
+      // A durable mechanism keeps events for the service while it is down: the registry records
+      // where, so publishers reach its queue even then.
+      for (const [kind, listener] of listeners) {
+        if (!pluginOf(kind)?.capabilities.durable) continue;
+        const durable = subscriptions.filter((s) => s.binding === kind).map((s) => s.event);
+        if (durable.length > 0) await registry.recordSubscription({ schema: 1, service: definition.name, address: listener.address, events: durable });
       }
       for (const endpoint of definition.endpoints) {
         if (!endpoint.shell && !config.shell.includes(endpoint.name) && !config.shell.includes(endpoint.route)) continue;
@@ -144,6 +149,7 @@ export class ServiceHost {
         service: definition.name,
         instance: config.instance,
         pid: process.pid,
+        ...(isMainThread ? {} : { threadId }),
         startTime: ownProcessStartTime(),
         host: hostname(),
         startedAt: new Date().toISOString(),
@@ -156,7 +162,8 @@ export class ServiceHost {
       const host = new ServiceHost(definition, mesh, instance, server, listeners, pipes, descriptor, logger);
       if (options.handleSignals) host.installSignalHandlers();
       host.reportToSupervisor();
-      logger.info(`ready (pid ${process.pid}): ${describeBindings(routes, subscriptions)}`);
+      logger.info(`ready (pid ${process.pid}${isMainThread ? '' : `, thread ${threadId}`}): ${describeBindings(routes, subscriptions)}`);
+      parentPort?.postMessage({ type: 'hostmesh:ready', service: definition.name, instance: config.instance, namespace: config.namespace, runtimeDir: config.runtimeDir } satisfies WorkerReport);
       return host;
     } catch (error) {
       for (const pipe of pipes) pipe.close();
@@ -186,6 +193,8 @@ export class ServiceHost {
 
   /** When a supervisor started us, tell it we are ready and how we are, every second. */
   private reportToSupervisor(): void {
+    // The supervisor knows processes: a service in a worker is reported by the thread that started it.
+    if (!isMainThread) return;
     this.control = ControlChannel.fromEnvironment(() => {
       // Supervisor gone (killed, even with SIGKILL): stop, unless told to outlive it.
       if (process.env.HOSTMESH_ORPHAN === 'keep') {
@@ -244,6 +253,7 @@ export class ServiceHost {
     }
     for (const listener of this.listeners.values()) await listener.dispose();
     for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
+    if (this.signalListener) parentPort?.off('message', this.signalListener);
     this.state = 'stopped';
     this.control?.close();
     this.logger.info('stopped');
@@ -285,8 +295,30 @@ export class ServiceHost {
   }
 
   private on(signal: NodeJS.Signals, handler: () => void): void {
-    process.on(signal, handler);
     this.signalHandlers.push([signal, handler]);
+    if (isMainThread) {
+      process.on(signal, handler);
+      return;
+    }
+    // A worker gets none of the process's signals: the thread that started it sends them as messages.
+    if (this.signalListener === undefined) {
+      this.signalListener = (message: WorkerCommand) => {
+        if (message?.type !== 'hostmesh:signal') return;
+        for (const [each, run] of this.signalHandlers) if (each === message.signal) run();
+      };
+      parentPort?.on('message', this.signalListener);
+    }
+  }
+
+  private signalListener: ((message: WorkerCommand) => void) | undefined;
+
+  /**
+   * Runs the service module `entry` (one that calls `bootstrap()`) in a worker thread of this
+   * process; resolves once it is ready. Callers in this process reach it over the `thread`
+   * transport where its bindings say so, callers elsewhere over its other listeners.
+   */
+  static startInWorker(entry: string, options?: WorkerServiceOptions): Promise<WorkerService> {
+    return WorkerService.start(entry, options);
   }
 }
 

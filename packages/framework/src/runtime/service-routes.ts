@@ -1,4 +1,4 @@
-import { FrameError } from '../errors/errors';
+import { FrameError } from '../core/errors/errors';
 import type { ServiceDefinition } from '../metadata/explorer';
 import { RouteMetrics } from '../rpc/metrics';
 import type { EndpointRoute, EventRoute } from '../rpc/routes';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { LockTimeoutError } from '../errors/errors';
+import { LockTimeoutError } from '../core/errors/errors';
 import { spawnService, type SpawnedService } from '../testing/spawn-service';
 import { tempRuntimeDir } from '../testing/temp-runtime';
 import { Mesh } from './mesh';

@@ -1,10 +1,10 @@
 import { isProcessAlive, NamedSemaphore, ownProcessStartTime, PosixError, ShmSegment, unlinkOwnShmEntry } from '@hostmesh/native';
 import { readdirSync } from 'node:fs';
 import { inject, injectable } from 'inversify';
-import { BootstrapError, LockTimeoutError } from '../errors/errors';
-import { MESH_CONFIG, type MeshConfig } from './config';
-import { LOGGER, type Logger } from './logger';
-import { RuntimeDir } from './runtime-dir';
+import { BootstrapError, LockTimeoutError } from '../core/errors/errors';
+import { MESH_CONFIG, type MeshConfig } from '../config/config';
+import { LOGGER, type Logger } from '../core/logger';
+import { RuntimeDir } from '../core/runtime-dir';
 
 /** Words of a lock's owner record (Int32Array indices into the record segment's data). */
 const OWNER_PID = 0;

@@ -3,9 +3,9 @@ import { chmodSync, chownSync, fstatSync, mkdtempSync, readdirSync, rmSync, stat
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listQueues, MessageQueue, mkfifo, NamedSemaphore, objectName, ShmSegment } from '@hostmesh/native';
-import { PeerRefusedError } from '../errors/errors';
+import { PeerRefusedError } from '../core/errors/errors';
 import { Mesh } from '../runtime/mesh';
-import { RuntimeDir } from '../runtime/runtime-dir';
+import { RuntimeDir } from '../core/runtime-dir';
 import { Conformance } from '../testing/fixtures/conformance.contract';
 import { sleep, SpawnedService, spawnService, typescriptExecArgv } from '../testing/spawn-service';
 import { tempRuntimeDir } from '../testing/temp-runtime';

@@ -2,12 +2,12 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Mesh } from '../../runtime/mesh';
-import { spawnService, type SpawnedService } from '../../testing/spawn-service';
-import { tempRuntimeDir } from '../../testing/temp-runtime';
+import { Mesh } from '../runtime/mesh';
+import { spawnService, type SpawnedService } from '../testing/spawn-service';
+import { tempRuntimeDir } from '../testing/temp-runtime';
 
 const run = promisify(execFile);
-const FIXTURE = join(__dirname, '..', '..', 'testing', 'fixtures', 'conformance.main.ts');
+const FIXTURE = join(__dirname, '..', 'testing', 'fixtures', 'conformance.main.ts');
 
 describe('endpoints exposed to shells on named pipes', () => {
   const runtime = tempRuntimeDir();

@@ -2,11 +2,11 @@ import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, unlink
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { mkfifo } from '@hostmesh/native';
-import { FrameError } from '../../errors/errors';
-import { toWireError } from '../../errors/wire';
-import type { Logger } from '../../runtime/logger';
-import { isPromiseLike, type EndpointRoute } from '../../rpc/routes';
-import type { RpcServer } from '../../rpc/rpc-server';
+import { FrameError } from '../core/errors/errors';
+import { toWireError } from '../core/errors/wire';
+import type { Logger } from '../core/logger';
+import { isPromiseLike, type EndpointRoute } from '../rpc/routes';
+import type { RpcServer } from '../rpc/rpc-server';
 
 /** Longest request line; a longer one is answered with an error and skipped. */
 const MAX_LINE = 1 << 20;
@@ -276,6 +276,7 @@ export function parseRequestLine(line: string): Envelope | undefined {
   return { args: [value] };
 }
 
+// eslint-disable-next-line no-control-regex -- a reply path may not contain NUL
 const REPLY_TO_TEXT = /"replyTo"\s*:\s*"([^"\\\u0000]*)"/;
 
 /**

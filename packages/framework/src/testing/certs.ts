@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { readFileSync } from 'node:fs';
-import type { TlsFileOptions } from '../runtime/config';
-import { generateDevCerts, type DevCertHost } from '../transports/socket/dev-certs';
+import type { TlsFileOptions } from '../core/tls-files';
+import { generateDevCerts, type DevCertHost } from '../core/dev-certs';
 import { registerRawChannel, type RawChannel } from './raw-channel';
 
 /** A throw-away PKI for one test file: a CA and one certificate per host, in a temp directory. */

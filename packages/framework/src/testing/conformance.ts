@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client } from '../contracts/client';
-import { HostmeshError } from '../errors/hostmesh-error';
+import { HostmeshError } from '../core/errors/hostmesh-error';
 import {
   CallAbortedError,
   CallTimeoutError,
@@ -14,17 +14,18 @@ import {
   ServiceStoppingError,
   ServiceUnavailableError,
   TooManyConnectionsError,
-} from '../errors/errors';
+} from '../core/errors/errors';
 import type { TransportKind } from '../metadata/types';
 import { FrameKind, HEADER_BYTES, writeHeader } from '../protocol/frame';
 import { Mesh } from '../runtime/mesh';
-import type { MeshOptions } from '../runtime/config';
-import type { ServiceDescriptor } from '../runtime/descriptor';
+import type { MeshOptions } from '../config/config';
+import type { ServiceDescriptor } from '../discovery/descriptor';
 import { ServiceHost } from '../runtime/service-host';
 import { Conformance, ConformanceBlob, ConformancePing, OutOfStockError, type ConformanceApi } from './fixtures/conformance.contract';
 import { pongListener } from './fixtures/pong-listener';
 import { rawChannelFactory } from './raw-channel';
-import { sleep, spawnService, type SpawnedService } from './spawn-service';
+import { pluginOf } from '../plugins/transport-plugins';
+import { sleep, spawnInWorker, spawnService, type SpawnedService } from './spawn-service';
 import { tempRuntimeDir } from './temp-runtime';
 
 const FIXTURE = join(__dirname, 'fixtures', `conformance.main${__filename.endsWith('.ts') ? '.ts' : '.js'}`);
@@ -66,6 +67,8 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
   const eventsOnlyIt = all ? absent : it;
   const extraMesh = options.meshOptions ?? {};
   const spawnExtra = { prefix: options.spawnPrefix };
+  // A mechanism between threads of one process is tested against a service in a worker thread.
+  const start = pluginOf(kind)?.capabilities.sameProcessOnly ? spawnInWorker : spawnService;
   describe(`the ${kind} transport${options.label ? ` ${options.label}` : ''}${all ? '' : ' (event cases)'}`, () => {
     const runtime = tempRuntimeDir();
     const deployments: Deployment[] = [];
@@ -73,7 +76,7 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
     let main: Deployment;
 
     async function deploy(namespace: string, meshOptions: Parameters<typeof Mesh.connect>[0] = {}, env: NodeJS.ProcessEnv = {}): Promise<Deployment> {
-      const server = await spawnService(FIXTURE, {
+      const server = await start(FIXTURE, {
         env: {
           HOSTMESH_RUNTIME_DIR: runtime.path,
           HOSTMESH_NAMESPACE: namespace,
@@ -370,7 +373,7 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
 
       // A call made while the service is down waits for it, within its timeout.
       const waiting = victim.client.$with({ timeoutMs: 15_000 }).pid();
-      const restarted = await spawnService(FIXTURE, {
+      const restarted = await start(FIXTURE, {
         env: {
           HOSTMESH_RUNTIME_DIR: runtime.path,
           HOSTMESH_NAMESPACE: victim.namespace,

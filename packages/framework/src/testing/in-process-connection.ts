@@ -1,4 +1,4 @@
-import type { Connection, ConnectionHandler, PeerInfo } from '../transports/transport';
+import type { Connection, ConnectionHandler, PeerInfo } from '../transports/contract/transport';
 
 const noop: ConnectionHandler = { onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => undefined };
 

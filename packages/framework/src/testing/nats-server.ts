@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
-import { resolveConfig } from '../runtime/config';
-import { ConsoleLogger } from '../runtime/logger';
+import { resolveConfig, transportContext } from '../config/config';
+import { ConsoleLogger } from '../core/logger';
 import { NatsTransport } from '../transports/nats/nats.transport';
 import { registerRawChannel } from './raw-channel';
 import { sleep } from './spawn-service';
@@ -143,8 +143,8 @@ registerRawChannel('nats', async (descriptor) => {
   const address = descriptor.listeners.nats;
   if (address?.kind !== 'nats') throw new Error(`${descriptor.service} has no nats listener`);
   const config = resolveConfig({ logLevel: 'silent' });
-  if (!config.nats) throw new Error('HOSTMESH_NATS_SERVERS is not set');
-  const transport = new NatsTransport(config, new ConsoleLogger('raw', 'silent'));
+  if (!config.transports.nats) throw new Error('HOSTMESH_NATS_SERVERS is not set');
+  const transport = new NatsTransport(config.transports.nats, transportContext(config, undefined, new ConsoleLogger('raw', 'silent')));
   const connection = await transport.connect(address, { maxPayloadBytes: config.maxPayloadBytes, timeoutMs: 5000 });
   const closed = new Promise<void>((resolve) =>
     connection.bind({ onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => resolve() }),

@@ -1,10 +1,9 @@
 import { connect, type Socket } from 'node:net';
 import { MessageQueue } from '@hostmesh/native';
 import type { TransportKind } from '../metadata/types';
-import { resolveConfig } from '../runtime/config';
-import type { ServiceDescriptor } from '../runtime/descriptor';
-import { ConsoleLogger } from '../runtime/logger';
-import type { RuntimeDir } from '../runtime/runtime-dir';
+import { resolveConfig, transportContext } from '../config/config';
+import type { ServiceDescriptor } from '../discovery/descriptor';
+import { ConsoleLogger } from '../core/logger';
 import { FifoTransport } from '../transports/fifo/fifo.transport';
 import { ShmTransport } from '../transports/shm/shm.transport';
 
@@ -54,7 +53,7 @@ registerRawChannel('shm', async (descriptor) => {
   const address = descriptor.listeners.shm;
   if (address?.kind !== 'shm') throw new Error(`${descriptor.service} has no shm listener`);
   const config = resolveConfig({ logLevel: 'silent' }, {});
-  const transport = new ShmTransport(undefined as unknown as RuntimeDir, config, new ConsoleLogger('raw', 'silent'));
+  const transport = new ShmTransport(config.transports.shm!, transportContext(config, undefined, new ConsoleLogger('raw', 'silent')));
   // A real handshake, then ring messages written as they are: no framing, no checks.
   const connection = await transport.connect(address, { maxPayloadBytes: config.maxPayloadBytes, timeoutMs: 5000 });
   const closed = new Promise<void>((resolve) =>
@@ -66,7 +65,7 @@ registerRawChannel('shm', async (descriptor) => {
 registerRawChannel('fifo', async (descriptor) => {
   const address = descriptor.listeners.fifo;
   if (address?.kind !== 'fifo') throw new Error(`${descriptor.service} has no fifo listener`);
-  const transport = new FifoTransport(undefined as unknown as RuntimeDir, new ConsoleLogger('raw', 'silent'));
+  const transport = new FifoTransport(transportContext(resolveConfig({ logLevel: 'silent' }, {}), undefined, new ConsoleLogger('raw', 'silent')));
   const connection = await transport.connect(address, { maxPayloadBytes: 1 << 20, timeoutMs: 5000 });
   const closed = new Promise<void>((resolve) =>
     connection.bind({ onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => resolve() }),

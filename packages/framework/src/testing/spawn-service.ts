@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { WorkerService } from '../runtime/worker-host';
 import { resolve } from 'node:path';
-import { ServiceRegistry } from '../runtime/service-registry';
-import { RuntimeDir } from '../runtime/runtime-dir';
-import { ConsoleLogger } from '../runtime/logger';
+import { ServiceRegistry } from '../discovery/service-registry';
+import { RuntimeDir } from '../core/runtime-dir';
+import { ConsoleLogger } from '../core/logger';
 
 /** Node flags that let a child run TypeScript sources, as the tests do. */
 export function typescriptExecArgv(): string[] {
@@ -130,6 +132,46 @@ export async function spawnService(entry: string, options: SpawnOptions = {}): P
     }
   }
   return spawned;
+}
+
+/**
+ * Starts `entry` in a worker thread of this process (ServiceHost.startInWorker), behind the
+ * same SpawnedService surface: `child.kill('SIGTERM')` delivers the signal as a message,
+ * SIGKILL terminates the thread, `pid` is this process's.
+ */
+export async function spawnInWorker(entry: string, options: SpawnOptions = {}): Promise<SpawnedService> {
+  const service = await WorkerService.start(entry, {
+    env: { ...process.env, ...options.env },
+    execArgv: entry.endsWith('.ts') ? typescriptExecArgv() : [],
+    readyTimeoutMs: options.readyTimeoutMs,
+  });
+  const spawned = new SpawnedService(workerAsChild(service));
+  if (options.ready) await waitForService(options.ready, options.readyTimeoutMs ?? 15_000, spawned);
+  return spawned;
+}
+
+/** The part of ChildProcess that SpawnedService uses, for a service in a worker thread. */
+function workerAsChild(service: WorkerService): ChildProcess {
+  let exitCode: number | null = null;
+  const child = Object.assign(new EventEmitter(), {
+    pid: process.pid,
+    stdout: service.stdout,
+    stderr: service.stderr,
+    signalCode: null,
+    get exitCode() {
+      return exitCode;
+    },
+    kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (signal === 'SIGKILL') void service.kill();
+      else service.signal(signal);
+      return true;
+    },
+  });
+  void service.exited.then((code) => {
+    exitCode = code;
+    child.emit('exit', code, null);
+  });
+  return child as unknown as ChildProcess;
 }
 
 /** Polls the registry until the child announced the service instance. */

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listQueues, MessageQueue, unlinkOwnShmEntry } from '@hostmesh/native';
-import { RuntimeDir } from '../runtime/runtime-dir';
+import { RuntimeDir } from '../core/runtime-dir';
 
 /**
  * A private runtime directory for one test file, short enough for socket paths. `remove()`

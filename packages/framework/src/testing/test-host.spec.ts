@@ -1,4 +1,4 @@
-import { CallTimeoutError, RemoteError } from '../errors/errors';
+import { CallTimeoutError, RemoteError } from '../core/errors/errors';
 import { ConformanceService } from './fixtures/conformance.service';
 import { Conformance, ConformancePing } from './fixtures/conformance.contract';
 import { createTestHost } from './test-host';

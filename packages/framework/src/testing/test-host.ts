@@ -6,11 +6,11 @@ import { eventDefinition, exploreService, type ServiceDefinition } from '../meta
 import { endpointRoute, routeId } from '../protocol/route-id';
 import { RpcClient } from '../rpc/rpc-client';
 import { RpcServer } from '../rpc/rpc-server';
-import { resolveConfig, serverLimits, type MeshOptions } from '../runtime/config';
+import { resolveConfig, serverLimits, type MeshOptions } from '../config/config';
 import { createMeshContainer } from '../runtime/container';
-import { ConsoleLogger } from '../runtime/logger';
+import { ConsoleLogger } from '../core/logger';
 import { endpointRoutes, eventRoutes } from '../runtime/service-routes';
-import type { Transport } from '../transports/transport';
+import type { Transport } from '../transports/contract/transport';
 import { inProcessPair } from './in-process-connection';
 import { tempRuntimeDir } from './temp-runtime';
 

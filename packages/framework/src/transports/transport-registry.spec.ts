@@ -1,14 +1,16 @@
 import { Container } from 'inversify';
-import { InvalidTransportError } from '../errors/errors';
-import { resolveConfig, MESH_CONFIG } from '../runtime/config';
-import { ConsoleLogger, LOGGER } from '../runtime/logger';
-import { RuntimeDir } from '../runtime/runtime-dir';
+import { InvalidTransportError } from '../core/errors/errors';
+import { resolveConfig, transportContext } from '../config/config';
+import { ConsoleLogger, LOGGER } from '../core/logger';
+import { RuntimeDir } from '../core/runtime-dir';
 import { tempRuntimeDir } from '../testing/temp-runtime';
-import { socketTransportModule } from './socket/socket.module';
+import { tcpPlugin } from './socket/tcp.plugin';
+import { udsPlugin } from './socket/uds.plugin';
+import { TRANSPORT_CONTEXT } from './contract/plugin';
 import { TcpTransport } from './socket/tcp.transport';
 import { UdsTransport } from './socket/uds.transport';
-import { TransportRegistry } from './transport-registry';
-import type { Transport } from './transport';
+import { TransportRegistry } from './contract/transport-registry';
+import type { Transport } from './contract/transport';
 
 describe('TransportRegistry', () => {
   const temp = tempRuntimeDir();
@@ -16,10 +18,11 @@ describe('TransportRegistry', () => {
 
   function registry(): TransportRegistry {
     const container = new Container();
-    container.bind(MESH_CONFIG).toConstantValue(resolveConfig({}, {}));
-    container.bind(LOGGER).toConstantValue(new ConsoleLogger('test', 'silent'));
-    container.bind(RuntimeDir).toConstantValue(RuntimeDir.open(temp.path, 'registry'));
-    container.load(socketTransportModule);
+    const config = resolveConfig({}, {});
+    const logger = new ConsoleLogger('test', 'silent');
+    container.bind(LOGGER).toConstantValue(logger);
+    container.bind(TRANSPORT_CONTEXT).toConstantValue(transportContext(config, RuntimeDir.open(temp.path, 'registry'), logger));
+    container.load(udsPlugin.module({}), tcpPlugin.module(config.transports.tcp!));
     container.bind(TransportRegistry).toSelf();
     return container.get(TransportRegistry);
   }

@@ -1,7 +1,7 @@
 import { generateFiles, joinPathFragments, type Tree } from '@nx/devkit';
-import { BootstrapError } from '../../errors/errors';
+import { BootstrapError } from '../../core/errors/errors';
 import { templateDir } from '../templates';
-import { addImport, CONTRACTS_DIR, CONTRACTS_IMPORT, exportFromContracts, insertAtMarker, MARKERS, MANIFEST, naming, requireHostmesh, serviceFile, updateManifest } from '../workspace';
+import { addImport, checkBinding, CONTRACTS_DIR, CONTRACTS_IMPORT, exportFromContracts, insertAtMarker, MARKERS, MANIFEST, naming, requireHostmesh, serviceFile, updateManifest } from '../workspace';
 import type { ContractSchema } from './schema';
 
 /**
@@ -19,7 +19,7 @@ export async function contractGenerator(tree: Tree, options: ContractSchema): Pr
   }
   const users = (options.service ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   for (const user of users) wire(tree, contract, naming(user, 'service'));
-  if (options.binding) {
+  if (checkBinding(options.binding, 'endpoint')) {
     updateManifest(tree, (services) => {
       const implementing = services[contract.fileName];
       if (!implementing) throw new BootstrapError(`--binding: no service '${contract.fileName}' in ${MANIFEST} implements this contract`);

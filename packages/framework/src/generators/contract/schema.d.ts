@@ -1,5 +1,7 @@
+import type { BindingRequest } from '../../metadata/types';
+
 export interface ContractSchema {
   name: string;
   service?: string;
-  binding?: 'auto' | 'shm' | 'socket' | 'uds' | 'tcp' | 'fifo';
+  binding?: BindingRequest;
 }

@@ -1,7 +1,7 @@
 import { generateFiles, joinPathFragments, type Tree } from '@nx/devkit';
-import { BootstrapError } from '../../errors/errors';
+import { BootstrapError } from '../../core/errors/errors';
 import { templateDir } from '../templates';
-import { addImport, CONTRACTS_DIR, CONTRACTS_IMPORT, exportFromContracts, insertAtMarker, MARKERS, MANIFEST, naming, requireHostmesh, serviceFile, updateManifest } from '../workspace';
+import { addImport, checkBinding, CONTRACTS_DIR, CONTRACTS_IMPORT, exportFromContracts, insertAtMarker, MARKERS, MANIFEST, naming, requireHostmesh, serviceFile, updateManifest } from '../workspace';
 import type { EventSchema } from './schema';
 
 /** `nx g @hostmesh/framework:event <name> [--service a,b] [--publisher c] [--priority 5] [--binding mqueue]`. */
@@ -29,7 +29,7 @@ export async function eventGenerator(tree: Tree, options: EventSchema): Promise<
       '}',
       '',
     ], 'block');
-    if (options.binding) {
+    if (checkBinding(options.binding, 'event')) {
       updateManifest(tree, (services) => {
         const entry = services[service.fileName];
         if (!entry) throw new BootstrapError(`--binding: no service '${service.fileName}' in ${MANIFEST}`);

@@ -1,7 +1,9 @@
+import type { BindingRequest } from '../../metadata/types';
+
 export interface EventSchema {
   name: string;
   service?: string;
   publisher?: string;
   priority?: number;
-  binding?: 'auto' | 'mqueue' | 'socket' | 'uds' | 'shm';
+  binding?: BindingRequest;
 }

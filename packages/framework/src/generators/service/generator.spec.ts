@@ -1,6 +1,6 @@
 import { readJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { BootstrapError } from '../../errors/errors';
+import { BootstrapError } from '../../core/errors/errors';
 import { serviceGenerator } from './generator';
 import { hostmeshWorkspace } from '../workspace.testing';
 

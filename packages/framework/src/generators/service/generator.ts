@@ -1,12 +1,13 @@
 import { generateFiles, joinPathFragments, type Tree } from '@nx/devkit';
-import { BootstrapError } from '../../errors/errors';
+import { BootstrapError } from '../../core/errors/errors';
 import { templateDir } from '../templates';
-import { CONTRACTS_DIR, exportFromContracts, naming, requireHostmesh, SERVICES_DIR, updateManifest } from '../workspace';
+import { checkBinding, CONTRACTS_DIR, exportFromContracts, naming, requireHostmesh, SERVICES_DIR, updateManifest } from '../workspace';
 import type { ServiceSchema } from './schema';
 
 /** `nx g @hostmesh/framework:service <name>`: a runnable, tested service and its contract. */
 export async function serviceGenerator(tree: Tree, options: ServiceSchema): Promise<void> {
   requireHostmesh(tree);
+  checkBinding(options.binding, 'endpoint');
   const name = naming(options.name, 'service');
   const root = joinPathFragments(SERVICES_DIR, name.fileName);
   if (tree.exists(root)) throw new BootstrapError(`service '${name.fileName}' already exists in ${root}`);

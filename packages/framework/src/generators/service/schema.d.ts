@@ -1,4 +1,6 @@
+import type { BindingRequest } from '../../metadata/types';
+
 export interface ServiceSchema {
   name: string;
-  binding?: 'auto' | 'shm' | 'socket' | 'uds' | 'tcp' | 'fifo';
+  binding?: BindingRequest;
 }

@@ -1,6 +1,6 @@
 import { inject, injectable, multiInject, optional } from 'inversify';
-import { InvalidTransportError } from '../errors/errors';
-import { LOGGER, type Logger } from '../runtime/logger';
+import { InvalidTransportError } from '../../core/errors/errors';
+import { LOGGER, type Logger } from '../../core/logger';
 import { TRANSPORT, type Transport } from './transport';
 
 type TransportClass = abstract new (...args: never[]) => Transport;

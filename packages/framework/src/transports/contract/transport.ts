@@ -1,5 +1,15 @@
-import type { TransportKind } from '../metadata/types';
-import type { InboundLimits } from '../protocol/inbound-limits';
+import type { InboundLimits } from '../../protocol/inbound-limits';
+
+/**
+ * The mechanisms this process knows. Each transport's plugin adds its own kind by declaration
+ * merging (`declare module '../contract/transport' { interface TransportKinds { shm: true } }`),
+ * so adding a mechanism touches its own folder and the plugin list, nothing else.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in by each plugin
+export interface TransportKinds {}
+
+/** Every IPC mechanism a binding can be carried by. */
+export type TransportKind = keyof TransportKinds & string;
 
 /** Where a listener can be reached; the shape beyond `kind` belongs to the transport. */
 export type TransportAddress =
@@ -71,6 +81,13 @@ export interface Connection {
   revalidate?(): void;
 }
 
+/** What a connection tells before its owner binds a handler, and after it let go: nothing. */
+export const NO_HANDLER: ConnectionHandler = {
+  onFrame: () => undefined,
+  onProtocolError: () => undefined,
+  onClose: () => undefined,
+};
+
 export interface TransportServer {
   readonly address: TransportAddress;
   /** Stops accepting new connections; existing ones stay open for the owner to drain. */
@@ -99,6 +116,12 @@ export interface ConnectRequest {
   maxPayloadBytes: number;
   /** Give up connecting after this long. */
   timeoutMs: number;
+  /**
+   * The priority of frames of a route, for transports that order by it (queues: 0 lowest to
+   * 31 highest, as POSIX message queues do). The caller knows its events' priorities; the
+   * transport does not look them up.
+   */
+  priorityOf?(route: number): number;
 }
 
 export interface Transport {

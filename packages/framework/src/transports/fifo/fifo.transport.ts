@@ -1,21 +1,18 @@
 import { constants, openSync, unlinkSync } from 'node:fs';
-import { chmod, unlink } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { mkfifo } from '@hostmesh/native';
-import { inject, injectable, optional } from 'inversify';
-import { ServiceUnavailableError } from '../../errors/errors';
-import { MESH_CONFIG, type MeshConfig } from '../../runtime/config';
-import { LOGGER, type Logger } from '../../runtime/logger';
-import { RuntimeDir } from '../../runtime/runtime-dir';
-import { handshakeRefusal, PeerPolicy, refuseHandshake, sendHandshakeRefusal, socketPeer } from '../../security/peer-policy';
-import { connectSocket } from '../socket/connect-socket';
-import { readLine, writeLine } from '../socket/line-socket';
-import { SocketConnection } from '../socket/socket-connection';
-import { SocketListener } from '../socket/socket-listener';
-import { claimSocketPath } from '../socket/stale-socket';
-import type { Connection, ConnectRequest, ListenRequest, Transport, TransportAddress, TransportServer } from '../transport';
-
-const HANDSHAKE_MS = 5000;
+import { inject, injectable } from 'inversify';
+import { ServiceUnavailableError } from '../../core/errors/errors';
+import type { Logger } from '../../core/logger';
+import { handshakeRefusal, PeerPolicy } from '../../core/peer-policy';
+import type { RuntimeDir } from '../../core/runtime-dir';
+import { TRANSPORT_CONTEXT, type TransportContext } from '../contract/plugin';
+import type { Connection, ConnectRequest, ListenRequest, Transport, TransportAddress, TransportServer } from '../contract/transport';
+import { connectSocket } from '../kit/connect-socket';
+import { acceptHandshake, HANDSHAKE_MS } from '../kit/handshake';
+import { readLine, writeLine } from '../kit/line-socket';
+import { listenPrivately } from '../kit/private-listener';
+import { SocketConnection } from '../kit/socket-connection';
 
 /**
  * Frames over a pair of named pipes per connection: what works where only pipes may be
@@ -32,35 +29,23 @@ export class FifoTransport implements Transport {
   private readonly policy: PeerPolicy;
   private sequence = 0;
 
-  constructor(
-    @inject(RuntimeDir) private readonly dir: RuntimeDir,
-    @inject(LOGGER) logger: Logger,
-    @inject(MESH_CONFIG) @optional() config?: MeshConfig,
-  ) {
-    this.logger = logger.child('fifo');
-    this.policy = new PeerPolicy(config);
+  private readonly dir: RuntimeDir | undefined;
+
+  constructor(@inject(TRANSPORT_CONTEXT) context: TransportContext) {
+    this.dir = context.runtimeDir;
+    this.logger = context.logger.child('fifo');
+    this.policy = new PeerPolicy(context.peers);
   }
 
   async listen(request: ListenRequest): Promise<TransportServer> {
-    const path = this.dir.socketPath(request.service, `${request.instance}.fifo`);
-    await claimSocketPath(path, `${request.service}@${request.instance} (fifo)`);
+    const path = this.dir!.socketPath(request.service, `${request.instance}.fifo`);
     const server = createServer((socket) => {
       void this.accept(socket, request).catch((error: Error) => {
         this.logger.warn(`fifo handshake failed: ${error.message}`);
         socket.destroy();
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    await chmod(path, 0o600);
-    return new SocketListener(server, { kind: 'fifo', path }, async () => {
-      await unlink(path).catch(() => undefined);
-    });
+    return listenPrivately(server, path, `${request.service}@${request.instance} (fifo)`, { kind: 'fifo', path });
   }
 
   async connect(address: TransportAddress, request: ConnectRequest): Promise<Connection> {
@@ -85,24 +70,9 @@ export class FifoTransport implements Transport {
   }
 
   private async accept(link: Socket, request: ListenRequest): Promise<void> {
-    // Who it is, before reading a byte: the peer policy (SO_PEERCRED allow-list, authorize hook).
-    const credentials = socketPeer(link);
-    const refusal = credentials ? this.policy.refusal(credentials, request.service) : 'the kernel gave no peer credentials';
-    if (!credentials || refusal !== undefined) {
-      refuseHandshake(link, this.policy, credentials, request.service, refusal!, this.logger);
-      return;
-    }
-    const hello = (await readLine(link, HANDSHAKE_MS)) as { pid?: unknown };
-    if (hello.pid !== credentials.pid) {
-      refuseHandshake(link, this.policy, credentials, request.service, `claimed pid ${String(hello.pid)} but the kernel says ${credentials.pid}`, this.logger);
-      return;
-    }
-    const busy = request.admit?.();
-    if (busy !== undefined) {
-      sendHandshakeRefusal(link, busy);
-      return;
-    }
-    const base = this.dir.socketPath(request.service, `${request.instance}.fifo.${credentials.pid}.${++this.sequence}`);
+    const credentials = await acceptHandshake(link, request, this.policy, this.logger);
+    if (!credentials) return;
+    const base = this.dir!.socketPath(request.service, `${request.instance}.fifo.${credentials.pid}.${++this.sequence}`);
     const [toService, toClient] = [`${base}.in`, `${base}.out`];
     try {
       for (const path of [toService, toClient]) mkfifo(path, 0o600);

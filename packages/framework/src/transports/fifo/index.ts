@@ -1,3 +1,2 @@
 export { FifoTransport } from './fifo.transport';
-export { fifoTransportModule } from './fifo.module';
-export { FifoEndpoint, parseRequestLine, type Envelope } from './fifo-endpoint';
+export { fifoPlugin } from './fifo.plugin';

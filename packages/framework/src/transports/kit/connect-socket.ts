@@ -1,5 +1,5 @@
 import { connect, type NetConnectOpts, type Socket } from 'node:net';
-import { ServiceUnavailableError } from '../../errors/errors';
+import { ServiceUnavailableError } from '../../core/errors/errors';
 
 /** Opens a stream socket, failing after `timeoutMs` with the system's reason. */
 export function connectSocket(options: NetConnectOpts, describe: string, timeoutMs: number): Promise<Socket> {

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { FrameError, ServiceUnavailableError } from '../../errors/errors';
+import { FrameError, ServiceUnavailableError } from '../../core/errors/errors';
 
 /** Handshake messages are single JSON lines, bounded in size and time. */
 const MAX_LINE = 4096;

@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
-import { FrameError } from '../../errors/errors';
+import { FrameError } from '../../core/errors/errors';
 import { FrameParser } from '../../protocol/frame-parser';
 import { STALLED_FRAME_MS, type InboundLimits } from '../../protocol/inbound-limits';
-import type { Connection, ConnectionHandler, PeerInfo } from '../transport';
+import { NO_HANDLER, type Connection, type ConnectionHandler, type PeerInfo } from '../contract/transport';
 
 /** How often a frame in progress is checked against the minimum rate (InboundLimits). */
 const RATE_CHECK_MS = 1_000;
@@ -16,18 +16,13 @@ export interface SocketConnectionOptions {
   inbound?: InboundLimits;
 }
 
-const noHandler: ConnectionHandler = {
-  onFrame: () => undefined,
-  onProtocolError: () => undefined,
-  onClose: () => undefined,
-};
 
 /**
  * A byte stream carrying length-prefixed frames: a Unix or TCP socket, or a pair of pipes
  * (frames read from `socket`, written to `output`).
  */
 export class SocketConnection implements Connection {
-  private handler: ConnectionHandler = noHandler;
+  private handler: ConnectionHandler = NO_HANDLER;
   private readonly parser: FrameParser;
   private drained: Promise<void> | null = null;
   private closed = false;

@@ -1,6 +1,6 @@
 import type { Server, Socket } from 'node:net';
 import type { InboundLimits } from '../../protocol/inbound-limits';
-import type { Connection, PeerInfo, TransportAddress, TransportServer } from '../transport';
+import type { Connection, PeerInfo, TransportAddress, TransportServer } from '../contract/transport';
 import { SocketConnection } from './socket-connection';
 
 /** Wraps a listening net.Server; shared by the Unix and TCP transports. */

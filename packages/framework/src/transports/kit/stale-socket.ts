@@ -1,6 +1,6 @@
 import { lstat, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { RuntimeDirError, ServiceAlreadyRunningError } from '../../errors/errors';
+import { RuntimeDirError, ServiceAlreadyRunningError } from '../../core/errors/errors';
 
 /**
  * Makes `path` free for a new listener. A socket file nobody accepts on is the leftover of

@@ -1,8 +1,8 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { BootstrapError } from '../../errors/errors';
-import type { TlsFileOptions } from '../../runtime/config';
+import { BootstrapError } from '../../core/errors/errors';
+import type { TlsFileOptions } from '../../core/tls-files';
 
 /** The PEM material of `tls` options, read and checked once. */
 export interface TlsMaterial {

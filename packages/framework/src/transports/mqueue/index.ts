@@ -1,2 +1,3 @@
 export { MqueueTransport } from './mqueue.transport';
-export { mqueueTransportModule } from './mqueue.module';
+export { mqueuePlugin } from './mqueue.plugin';
+export type { MqueueOptions, MqueueOptionsInput } from './mqueue.options';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { processStartTime, ShmSegment } from '@hostmesh/native';
-import { ServiceAlreadyRunningError } from '../../errors/errors';
+import { ServiceAlreadyRunningError } from '../../core/errors/errors';
 import { InflightJournal } from './inflight-journal';
 
 let counter = 0;

@@ -1,6 +1,6 @@
 import { renameSync } from 'node:fs';
 import { isProcessAlive, ownProcessStartTime, PosixError, ShmSegment } from '@hostmesh/native';
-import { ServiceAlreadyRunningError } from '../../errors/errors';
+import { ServiceAlreadyRunningError } from '../../core/errors/errors';
 
 const MAGIC = 0x4a4d_4802; // 'HMJ' v2
 const HEADER = 32;

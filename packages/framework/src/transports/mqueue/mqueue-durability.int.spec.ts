@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { QueueFullError } from '../../errors/errors';
+import { QueueFullError } from '../../core/errors/errors';
 import { Mesh } from '../../runtime/mesh';
 import { Conformance, ConformancePing } from '../../testing/fixtures/conformance.contract';
 import { sleep, spawnService, type SpawnedService } from '../../testing/spawn-service';

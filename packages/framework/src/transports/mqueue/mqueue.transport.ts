@@ -1,11 +1,12 @@
 import { MessageQueue, PosixError } from '@hostmesh/native';
 import { inject, injectable } from 'inversify';
-import { ServiceUnavailableError } from '../../errors/errors';
-import { MESH_CONFIG, type MeshConfig } from '../../runtime/config';
-import { LOGGER, type Logger } from '../../runtime/logger';
-import { RuntimeDir } from '../../runtime/runtime-dir';
-import type { Connection, ConnectRequest, ListenRequest, Transport, TransportAddress, TransportServer } from '../transport';
+import { ServiceUnavailableError } from '../../core/errors/errors';
+import type { Logger } from '../../core/logger';
+import type { RuntimeDir } from '../../core/runtime-dir';
+import { TRANSPORT_CONTEXT, type TransportContext } from '../contract/plugin';
+import type { Connection, ConnectRequest, ListenRequest, Transport, TransportAddress, TransportServer } from '../contract/transport';
 import { InflightJournal } from './inflight-journal';
+import { MQUEUE_OPTIONS, type MqueueOptions } from './mqueue.options';
 import { QueueReaderConnection } from './queue-reader.connection';
 import { QueueWriterConnection } from './queue-writer.connection';
 
@@ -23,25 +24,26 @@ export class MqueueTransport implements Transport {
   readonly kind = 'mqueue' as const;
 
   private readonly logger: Logger;
+  private readonly dir: RuntimeDir;
+  private readonly gracePeriodMs: number;
 
-  constructor(
-    @inject(MESH_CONFIG) private readonly config: MeshConfig,
-    @inject(RuntimeDir) private readonly dir: RuntimeDir,
-    @inject(LOGGER) logger: Logger,
-  ) {
-    this.logger = logger.child('mqueue');
+  constructor(@inject(MQUEUE_OPTIONS) private readonly options: MqueueOptions, @inject(TRANSPORT_CONTEXT) context: TransportContext) {
+    if (!context.runtimeDir) throw new TypeError('the mqueue transport names its queues in a runtime directory: none was given');
+    this.dir = context.runtimeDir;
+    this.logger = context.logger.child('mqueue');
+    this.gracePeriodMs = context.gracePeriodMs;
   }
 
   async listen(request: ListenRequest): Promise<TransportServer> {
     const name = this.dir.objectName(`ev.${request.service}`);
-    const { depth, messageSize } = this.config.mqueue;
+    const { depth, messageSize } = this.options;
     const queue = MessageQueue.create(name, { maxMessages: depth, messageSize });
     const attributes = queue.attributes();
     let opened: Awaited<ReturnType<typeof InflightJournal.open>>;
     try {
       // A previous run of this instance may still be stopping: it gets its grace period to let go.
       const journal = this.dir.objectName(`evjournal.${request.service}.${request.instance}`);
-      opened = await InflightJournal.open(journal, this.config.mqueue.inFlight, attributes.messageSize, this.config.gracePeriodMs + 1000);
+      opened = await InflightJournal.open(journal, this.options.inFlight, attributes.messageSize, this.gracePeriodMs + 1000);
     } catch (error) {
       queue.close();
       throw error;
@@ -64,10 +66,10 @@ export class MqueueTransport implements Transport {
     };
   }
 
-  async connect(address: TransportAddress, _request: ConnectRequest): Promise<Connection> {
+  async connect(address: TransportAddress, request: ConnectRequest): Promise<Connection> {
     if (address.kind !== 'mqueue' || typeof address.queue !== 'string') throw new TypeError(`mqueue transport cannot connect to a ${address.kind} address`);
     try {
-      return new QueueWriterConnection(MessageQueue.open(address.queue), this.dir.objectScope());
+      return new QueueWriterConnection(MessageQueue.open(address.queue), this.dir.objectScope(), request.priorityOf);
     } catch (error) {
       if (PosixError.is(error, 'ENOENT')) throw new ServiceUnavailableError(`event queue ${address.queue} does not exist (the subscriber never started, or it was removed)`, { cause: error });
       throw error;

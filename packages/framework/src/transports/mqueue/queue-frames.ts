@@ -1,7 +1,7 @@
 import { PosixError, ShmSegment } from '@hostmesh/native';
 import { encodeStatelessFrame, FrameCodec } from '../../protocol/codec';
 import { checkHeader, FrameFlag, frameFlags, FrameKind, HEADER_BYTES } from '../../protocol/frame';
-import { FrameError } from '../../errors/errors';
+import { FrameError } from '../../core/errors/errors';
 
 /**
  * A queue message holds one or more whole frames back to back (publishers batch the

@@ -1,11 +1,10 @@
 import { ShmSegment, type MessageQueue } from '@hostmesh/native';
-import { FrameError } from '../../errors/errors';
-import type { Logger } from '../../runtime/logger';
-import type { Connection, ConnectionHandler, PeerInfo } from '../transport';
+import { FrameError } from '../../core/errors/errors';
+import type { Logger } from '../../core/logger';
+import { NO_HANDLER, type Connection, type ConnectionHandler, type PeerInfo } from '../contract/transport';
 import type { InflightJournal } from './inflight-journal';
 import { forEachFrame, referencedBodies } from './queue-frames';
 
-const noHandler: ConnectionHandler = { onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => undefined };
 
 /** Runs that may start delivering one journal entry: past it, the entry is taken to be what ends them. */
 export const MAX_DELIVERY_ATTEMPTS = 3;
@@ -25,7 +24,7 @@ export class QueueReaderConnection implements Connection {
   readonly writable = false;
   readonly statelessFrames = true;
   readonly peer: PeerInfo;
-  private handler: ConnectionHandler = noHandler;
+  private handler: ConnectionHandler = NO_HANDLER;
   private closed = false;
   private paused = true;
   /** Holds on each journal slot: one per running handler, plus the reader's own while it delivers. */

@@ -1,12 +1,10 @@
 import { MessageQueue, objectName, PosixError } from '@hostmesh/native';
 import { fstatSync } from 'node:fs';
-import { FrameError, ServiceUnavailableError } from '../../errors/errors';
-import { eventPriority } from '../../metadata/explorer';
+import { FrameError, ServiceUnavailableError } from '../../core/errors/errors';
 import { checkHeader, frameRoute, HEADER_BYTES } from '../../protocol/frame';
-import type { Connection, ConnectionHandler, PeerInfo } from '../transport';
+import { NO_HANDLER, type Connection, type ConnectionHandler, type PeerInfo } from '../contract/transport';
 import { referenceFrame } from './queue-frames';
 
-const noHandler: ConnectionHandler = { onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => undefined };
 
 interface Batch {
   bytes: Buffer;
@@ -25,7 +23,7 @@ let segmentSequence = 0;
 export class QueueWriterConnection implements Connection {
   readonly statelessFrames = true;
   readonly peer: PeerInfo;
-  private handler: ConnectionHandler = noHandler;
+  private handler: ConnectionHandler = NO_HANDLER;
   private current: Batch | null = null;
   private readonly full: Batch[] = [];
   private drainWaiters: Array<() => void> = [];
@@ -37,6 +35,8 @@ export class QueueWriterConnection implements Connection {
     private queue: MessageQueue,
     /** The object-name scope of the deployment (RuntimeDir.objectScope), for bodies too large for a message. */
     private readonly scope: string,
+    /** The queue priority of an event's route (its @EventType priority), from the caller; 0 without one. */
+    private readonly priorityOf: (route: number) => number = () => 0,
   ) {
     this.peer = { kind: 'mqueue', address: queue.name };
   }
@@ -59,7 +59,7 @@ export class QueueWriterConnection implements Connection {
       const name = objectName(this.scope, `evbody.${process.pid}.${++segmentSequence}`);
       return this.write(referenceFrame(name, frame, tail));
     }
-    const priority = eventPriority(frameRoute(frame, 0));
+    const priority = this.priorityOf(frameRoute(frame, 0));
     let batch = this.current;
     if (batch !== null && (batch.priority !== priority || batch.length + size > batch.bytes.length)) {
       this.full.push(batch);

@@ -1,5 +1,5 @@
 import { MessageQueue, objectName } from '@hostmesh/native';
-import { ServiceUnavailableError } from '../../errors/errors';
+import { ServiceUnavailableError } from '../../core/errors/errors';
 import { encodeStatelessFrame } from '../../protocol/codec';
 import { FrameKind, frameId, HEADER_BYTES } from '../../protocol/frame';
 import { QueueWriterConnection } from './queue-writer.connection';

@@ -1,3 +1,3 @@
 export { NatsTransport, type NatsAddress } from './nats.transport';
-export { natsTransportModule } from './nats.module';
-export { NatsDirectory } from './nats-directory';
+export { natsPlugin } from './nats.plugin';
+export type { NatsOptions, NatsConfig } from './nats.options';

@@ -2,7 +2,7 @@ import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { defineContract } from '../../contracts/contract';
 import { Endpoint } from '../../decorators/endpoint.decorator';
 import { Service } from '../../decorators/service.decorator';
-import { resolveConfig, type MeshOptions } from '../../runtime/config';
+import { resolveConfig, type MeshOptions } from '../../config/config';
 import { Mesh } from '../../runtime/mesh';
 import { ServiceHost } from '../../runtime/service-host';
 import { testCerts } from '../../testing/certs';
@@ -89,8 +89,8 @@ describe('securing the link to NATS', () => {
     expect(() => resolveConfig({ nats: { servers: 'nats://10.0.0.5:4222' } }, {})).toThrow(/nats\.servers="nats:\/\/10\.0\.0\.5:4222".*nats\.tls \(HOSTMESH_NATS_TLS=1\)/);
     // The scheme does not make the client insist on TLS (the server's INFO does): not an opt-out.
     expect(() => resolveConfig({ nats: { servers: 'tls://10.0.0.5:4222' } }, {})).toThrow(/nats\.servers="tls:/);
-    expect(resolveConfig({ nats: { servers: 'nats://10.0.0.5:4222', insecure: true } }, {}).nats?.servers).toEqual(['nats://10.0.0.5:4222']);
-    expect(resolveConfig({ tls: certs.tls('a') }, { HOSTMESH_NATS_SERVERS: '10.0.0.5:4222', HOSTMESH_NATS_TLS: '1' }).nats?.tls).toEqual(certs.tls('a'));
+    expect(resolveConfig({ nats: { servers: 'nats://10.0.0.5:4222', insecure: true } }, {}).transports.nats?.servers).toEqual(['nats://10.0.0.5:4222']);
+    expect(resolveConfig({ tls: certs.tls('a') }, { HOSTMESH_NATS_SERVERS: '10.0.0.5:4222', HOSTMESH_NATS_TLS: '1' }).transports.nats?.tls).toEqual(certs.tls('a'));
     expect(() => resolveConfig({ nats: { servers: 'nats://127.0.0.1:4222', tls: true } }, {})).toThrow(/nats\.tls=true: expected the tls files/);
     expect(() => resolveConfig({ nats: { servers: 'nats://127.0.0.1:4222', user: 'u' } }, {})).toThrow(/nats\.pass/);
   });

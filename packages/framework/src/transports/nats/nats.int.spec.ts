@@ -2,18 +2,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { defineContract } from '../../contracts/contract';
 import { Endpoint } from '../../decorators/endpoint.decorator';
 import { Service } from '../../decorators/service.decorator';
-import { ConnectionLostError } from '../../errors/errors';
-import type { HostmeshError } from '../../errors/hostmesh-error';
-import { resolveConfig } from '../../runtime/config';
+import { ConnectionLostError } from '../../core/errors/errors';
+import type { HostmeshError } from '../../core/errors/hostmesh-error';
+import { resolveConfig, transportContext } from '../../config/config';
 import { createMeshContainer } from '../../runtime/container';
-import { ConsoleLogger } from '../../runtime/logger';
+import { ConsoleLogger } from '../../core/logger';
 import { Mesh } from '../../runtime/mesh';
 import { ServiceHost } from '../../runtime/service-host';
 import { describeTransportConformance } from '../../testing/conformance';
 import { startNatsServer, useNatsServer, type NatsServerProcess } from '../../testing/nats-server';
 import { sleep } from '../../testing/spawn-service';
 import { tempRuntimeDir } from '../../testing/temp-runtime';
-import { TransportRegistry } from '../transport-registry';
+import { TransportRegistry } from '../contract/transport-registry';
 import { NatsTransport } from './nats.transport';
 
 // A real nats-server on 127.0.0.1 (Debian's `nats-server` package); its URL reaches the
@@ -24,13 +24,13 @@ describeTransportConformance('nats');
 describe('nats configuration', () => {
   it('registers the nats transport only when servers are configured', () => {
     const without = resolveConfig({ logLevel: 'silent' }, {});
-    expect(without.nats).toBeUndefined();
+    expect(without.transports.nats).toBeUndefined();
     expect(createMeshContainer(without, {}, 'test').get(TransportRegistry).has('nats')).toBe(false);
     // Configured but unreachable: registering must not connect (nothing here is awaited or fails).
     const withServers = resolveConfig({ logLevel: 'silent' }, { HOSTMESH_NATS_SERVERS: 'nats://127.0.0.1:1, nats://127.0.0.1:2' });
-    expect(withServers.nats).toEqual({ servers: ['nats://127.0.0.1:1', 'nats://127.0.0.1:2'], heartbeatMs: 500, announceMs: 2000 });
+    expect(withServers.transports.nats).toEqual({ servers: ['nats://127.0.0.1:1', 'nats://127.0.0.1:2'], heartbeatMs: 500, announceMs: 2000 });
     expect(createMeshContainer(withServers, {}, 'test').get(TransportRegistry).has('nats')).toBe(true);
-    expect(resolveConfig({ nats: { servers: ['nats://localhost:4222'], heartbeatMs: 100 } }, { HOSTMESH_NATS_ANNOUNCE_MS: '300' }).nats).toEqual({ servers: ['nats://localhost:4222'], heartbeatMs: 100, announceMs: 300 });
+    expect(resolveConfig({ nats: { servers: ['nats://localhost:4222'], heartbeatMs: 100 } }, { HOSTMESH_NATS_ANNOUNCE_MS: '300' }).transports.nats).toEqual({ servers: ['nats://localhost:4222'], heartbeatMs: 100, announceMs: 300 });
     expect(() => resolveConfig({ nats: { servers: ' , ' } }, {})).toThrow(/nats\.servers/);
   });
 });
@@ -94,7 +94,7 @@ describe('nats liveness', () => {
     const { url } = await deploy(`idle-${process.pid}`, 100);
     const listener = () => (host as unknown as { listeners: Map<string, { describe(): { connections: number } }> }).listeners.get('nats')!;
     const config = resolveConfig({ logLevel: 'silent', nats: { servers: url } }, {});
-    const transport = new NatsTransport(config, new ConsoleLogger('test', 'silent'));
+    const transport = new NatsTransport(config.transports.nats!, transportContext(config, undefined, new ConsoleLogger('test', 'silent')));
     const address = host!.descriptor.listeners.nats!;
     const connection = await transport.connect(address, { maxPayloadBytes: 1 << 20, timeoutMs: 2000 });
     const closed = new Promise<Error | undefined>((resolve) => connection.bind({ onFrame() {}, onProtocolError() {}, onClose: resolve }));
@@ -111,7 +111,7 @@ describe('nats liveness', () => {
     const namespace = `replica-${process.pid}`;
     const { url } = await deploy(namespace);
     const config = resolveConfig({ logLevel: 'silent', nats: { servers: url } }, {});
-    const transport = new NatsTransport(config, new ConsoleLogger('test', 'silent'));
+    const transport = new NatsTransport(config.transports.nats!, transportContext(config, undefined, new ConsoleLogger('test', 'silent')));
     const connection = await transport.connect({ kind: 'nats', servers: [url], subject: `hm.${namespace}.nats-sleeper` }, { maxPayloadBytes: 1 << 20, timeoutMs: 2000 });
     expect(connection.peer.kind).toBe('nats');
     connection.bind({ onFrame() {}, onProtocolError() {}, onClose() {} });

@@ -1,13 +1,14 @@
 import { hostname } from 'node:os';
 import { inject, injectable } from 'inversify';
 import { connect as natsConnect, createInbox, ErrorCode, nuid, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
-import { ConnectionLostError, FrameError, PeerRefusedError, ServiceUnavailableError, TlsError } from '../../errors/errors';
-import { isTlsFailure } from '../socket/tls-options';
+import { ConnectionLostError, FrameError, PeerRefusedError, ServiceUnavailableError, TlsError } from '../../core/errors/errors';
+import { isTlsFailure } from '../kit/tls-options';
 import { FrameParser } from '../../protocol/frame-parser';
 import type { InboundLimits } from '../../protocol/inbound-limits';
-import { MESH_CONFIG, type MeshConfig, type NatsConfig } from '../../runtime/config';
-import { LOGGER, type Logger } from '../../runtime/logger';
-import type { Connection, ConnectionHandler, ConnectRequest, ListenRequest, PeerInfo, Transport, TransportAddress, TransportServer } from '../transport';
+import type { Logger } from '../../core/logger';
+import { TRANSPORT_CONTEXT, type TransportContext } from '../contract/plugin';
+import { NATS_OPTIONS, type NatsConfig } from './nats.options';
+import { NO_HANDLER, type Connection, type ConnectionHandler, type ConnectRequest, type ListenRequest, type PeerInfo, type Transport, type TransportAddress, type TransportServer } from '../contract/transport';
 
 /**
  * Subjects (see docs/nats.md). `<base>` = `hm.<namespace>.<service>.<instance>.<unique id>`.
@@ -43,7 +44,6 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const json = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
 
-const noHandler: ConnectionHandler = { onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => undefined };
 
 /**
  * One NATS client connection per transport (per Mesh / ServiceHost), opened on first use and
@@ -177,7 +177,7 @@ function connectError(servers: string[], error: Error & { code?: string }): Erro
 /** What both ends of a virtual connection share: a byte stream over NATS messages. */
 abstract class NatsConnectionBase implements Connection {
   readonly statelessFrames = false;
-  private handler: ConnectionHandler = noHandler;
+  private handler: ConnectionHandler = NO_HANDLER;
   private bound = false;
   private paused = false;
   private readonly parser: FrameParser;
@@ -458,14 +458,13 @@ export class NatsTransport implements Transport {
   private readonly heartbeatMs: number;
   private readonly goneListeners = new Set<(subject: string) => void>();
 
-  constructor(
-    @inject(MESH_CONFIG) private readonly config: Pick<MeshConfig, 'nats' | 'namespace'>,
-    @inject(LOGGER) logger: Logger,
-  ) {
-    if (!config.nats) throw new TypeError('the nats transport needs nats.servers (HOSTMESH_NATS_SERVERS)');
-    this.servers = config.nats.servers;
-    this.heartbeatMs = config.nats.heartbeatMs;
-    this.shared = new SharedNats(this.servers, logger, `hostmesh ${process.pid}`, config.nats);
+  private readonly namespace: string;
+
+  constructor(@inject(NATS_OPTIONS) options: NatsConfig, @inject(TRANSPORT_CONTEXT) context: Pick<TransportContext, 'namespace' | 'logger'>) {
+    this.servers = options.servers;
+    this.heartbeatMs = options.heartbeatMs;
+    this.namespace = context.namespace;
+    this.shared = new SharedNats(this.servers, context.logger, `hostmesh ${process.pid}`, options);
   }
 
   /** Called each time the process's NATS connection is back after a disconnect. */
@@ -498,7 +497,7 @@ export class NatsTransport implements Transport {
 
   async listen(request: ListenRequest): Promise<TransportServer> {
     const nc = await this.shared.acquire();
-    const service = `hm.${this.config.namespace}.${request.service}`;
+    const service = `hm.${this.namespace}.${request.service}`;
     // One subject per listener: the same service@instance may run on two hosts, and both must
     // never accept the same connection (each would run its calls). Clients take it from the
     // registry; the queue group on `<service>.open` reaches any one of them.

@@ -1,2 +1,3 @@
 export { ShmTransport } from './shm.transport';
-export { shmTransportModule } from './shm.module';
+export { shmPlugin } from './shm.plugin';
+export type { ShmOptions, ShmOptionsInput } from './shm.options';

@@ -1,15 +1,10 @@
 import type { Socket } from 'node:net';
 import { discardPages, type ShmChannel } from '@hostmesh/native';
-import { FrameError } from '../../errors/errors';
+import { FrameError } from '../../core/errors/errors';
 import { checkHeader, HEADER_BYTES } from '../../protocol/frame';
 import { STALLED_FRAME_MS, type InboundLimits } from '../../protocol/inbound-limits';
-import type { Connection, ConnectionHandler, PeerInfo } from '../transport';
+import { NO_HANDLER, type Connection, type ConnectionHandler, type PeerInfo } from '../contract/transport';
 
-const noHandler: ConnectionHandler = {
-  onFrame: () => undefined,
-  onProtocolError: () => undefined,
-  onClose: () => undefined,
-};
 
 interface Pending {
   frame: Buffer;
@@ -29,7 +24,7 @@ interface Pending {
  * full, frames wait in order in `pending` and `write` returns false until it drains.
  */
 export class ShmConnection implements Connection {
-  private handler: ConnectionHandler = noHandler;
+  private handler: ConnectionHandler = NO_HANDLER;
   private readonly pending: Pending[] = [];
   private drainWaiters: Array<() => void> = [];
   private flushing = false;

@@ -1,21 +1,18 @@
-import { chmod, unlink } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { peerCredentials, ShmChannel } from '@hostmesh/native';
 import { inject, injectable } from 'inversify';
-import { ServiceUnavailableError } from '../../errors/errors';
-import { MESH_CONFIG, type MeshConfig } from '../../runtime/config';
-import { LOGGER, type Logger } from '../../runtime/logger';
-import { RuntimeDir } from '../../runtime/runtime-dir';
-import { handshakeRefusal, PeerPolicy, refuseHandshake, sendHandshakeRefusal, socketPeer } from '../../security/peer-policy';
-import { connectSocket } from '../socket/connect-socket';
-import { SocketListener } from '../socket/socket-listener';
-import { claimSocketPath } from '../socket/stale-socket';
-import type { Connection, ConnectRequest, ListenRequest, Transport, TransportAddress, TransportServer } from '../transport';
-import { readLine, writeLine } from '../socket/line-socket';
+import { ServiceUnavailableError } from '../../core/errors/errors';
+import type { Logger } from '../../core/logger';
+import { handshakeRefusal, PeerPolicy } from '../../core/peer-policy';
+import type { RuntimeDir } from '../../core/runtime-dir';
+import { TRANSPORT_CONTEXT, type TransportContext } from '../contract/plugin';
+import type { Connection, ConnectRequest, ListenRequest, Transport, TransportAddress, TransportServer } from '../contract/transport';
+import { connectSocket } from '../kit/connect-socket';
+import { acceptHandshake, HANDSHAKE_MS } from '../kit/handshake';
+import { readLine, writeLine } from '../kit/line-socket';
+import { listenPrivately } from '../kit/private-listener';
 import { ShmConnection } from './shm-connection';
-
-/** How long a handshake may take before the socket is dropped. */
-const HANDSHAKE_MS = 5000;
+import { SHM_OPTIONS, type ShmOptions } from './shm.options';
 
 /**
  * Shared-memory rings for request/response on one host. A client connects to the
@@ -31,35 +28,23 @@ export class ShmTransport implements Transport {
   private readonly policy: PeerPolicy;
   private sequence = 0;
 
-  constructor(
-    @inject(RuntimeDir) private readonly dir: RuntimeDir,
-    @inject(MESH_CONFIG) private readonly config: MeshConfig,
-    @inject(LOGGER) logger: Logger,
-  ) {
-    this.logger = logger.child('shm');
-    this.policy = new PeerPolicy(config);
+  private readonly dir: RuntimeDir | undefined;
+
+  constructor(@inject(SHM_OPTIONS) private readonly options: ShmOptions, @inject(TRANSPORT_CONTEXT) context: TransportContext) {
+    this.dir = context.runtimeDir;
+    this.logger = context.logger.child('shm');
+    this.policy = new PeerPolicy(context.peers);
   }
 
   async listen(request: ListenRequest): Promise<TransportServer> {
-    const path = this.dir.socketPath(request.service, `${request.instance}.shm`);
-    await claimSocketPath(path, `${request.service}@${request.instance} (shm)`);
+    const path = this.dir!.socketPath(request.service, `${request.instance}.shm`);
     const server = createServer((socket) => {
       void this.accept(socket, request).catch((error: Error) => {
         this.logger.warn(`shm handshake from ${describePeer(socket)} failed: ${error.message}`);
         socket.destroy();
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    await chmod(path, 0o600);
-    return new SocketListener(server, { kind: 'shm', path, ringBytes: this.config.shm.ringBytes }, async () => {
-      await unlink(path).catch(() => undefined);
-    });
+    return listenPrivately(server, path, `${request.service}@${request.instance} (shm)`, { kind: 'shm', path, ringBytes: this.options.ringBytes });
   }
 
   async connect(address: TransportAddress, request: ConnectRequest): Promise<Connection> {
@@ -79,7 +64,7 @@ export class ShmTransport implements Transport {
         onMessage: connection.onMessage,
         onClose: connection.onChannelClosed,
         onError: connection.onRingCorrupted,
-        spin: this.config.shm.spin,
+        spin: this.options.spin,
       });
       connection.attach(channel);
       return connection;
@@ -90,33 +75,17 @@ export class ShmTransport implements Transport {
   }
 
   private async accept(socket: Socket, request: ListenRequest): Promise<void> {
-    // Who it is, before reading a byte: the peer policy (SO_PEERCRED allow-list, authorize hook).
-    const credentials = socketPeer(socket);
-    const refusal = credentials ? this.policy.refusal(credentials, request.service) : 'the kernel gave no peer credentials';
-    if (!credentials || refusal !== undefined) {
-      refuseHandshake(socket, this.policy, credentials, request.service, refusal!, this.logger);
-      return;
-    }
-    const hello = (await readLine(socket, HANDSHAKE_MS)) as { pid?: unknown };
-    if (hello.pid !== credentials.pid) {
-      // It must not lie about its pid: the channel is named after it.
-      refuseHandshake(socket, this.policy, credentials, request.service, `claimed pid ${String(hello.pid)} but the kernel says ${credentials.pid}`, this.logger);
-      return;
-    }
-    const busy = request.admit?.();
-    if (busy !== undefined) {
-      sendHandshakeRefusal(socket, busy);
-      return;
-    }
-    const name = this.dir.objectName(`${request.service}.${request.instance}.${credentials.pid}.${++this.sequence}`);
+    const credentials = await acceptHandshake(socket, request, this.policy, this.logger);
+    if (!credentials) return;
+    const name = this.dir!.objectName(`${request.service}.${request.instance}.${credentials.pid}.${++this.sequence}`);
     const peer = { kind: 'shm' as const, address: name, pid: credentials.pid, uid: credentials.uid, gid: credentials.gid };
     const connection = new ShmConnection(null, socket, peer, request.maxPayloadBytes, request.inbound);
     const channel = ShmChannel.create(name, {
-      capacity: this.config.shm.ringBytes,
+      capacity: this.options.ringBytes,
       onMessage: connection.onMessage,
       onClose: connection.onChannelClosed,
       onError: connection.onRingCorrupted,
-      spin: this.config.shm.spin,
+      spin: this.options.spin,
     });
     connection.attach(channel);
     request.onConnection(connection);

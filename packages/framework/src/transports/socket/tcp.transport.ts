@@ -1,16 +1,18 @@
 import { createServer, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { inject, injectable, optional } from 'inversify';
-import { BootstrapError, ServiceUnavailableError, TlsError } from '../../errors/errors';
-import { MESH_CONFIG, type MeshConfig, type TlsFileOptions } from '../../runtime/config';
-import { ConsoleLogger, LOGGER, type Logger } from '../../runtime/logger';
-import type { Connection, ConnectRequest, ListenRequest, Transport, TransportAddress, TransportServer } from '../transport';
-import { connectSocket } from './connect-socket';
-import { SocketConnection } from './socket-connection';
-import { SocketListener } from './socket-listener';
-import { isLoopback, isTlsFailure, loadTlsMaterial, type TlsMaterial } from './tls-options';
+import { inject, injectable } from 'inversify';
+import { BootstrapError, ServiceUnavailableError, TlsError } from '../../core/errors/errors';
+import type { Logger } from '../../core/logger';
+import type { TlsFileOptions } from '../../core/tls-files';
+import { TRANSPORT_CONTEXT, type TransportContext } from '../contract/plugin';
+import type { Connection, ConnectRequest, ListenRequest, Transport, TransportAddress, TransportServer } from '../contract/transport';
+import { connectSocket } from '../kit/connect-socket';
+import { SocketConnection } from '../kit/socket-connection';
+import { SocketListener } from '../kit/socket-listener';
+import { isLoopback, isTlsFailure, loadTlsMaterial, type TlsMaterial } from '../kit/tls-options';
+import { TCP_OPTIONS, type TcpOptions } from './tcp.options';
 
-export interface TcpOptions {
+interface TcpSettings {
   host: string;
   port: number;
   /** Mutual TLS (PEM file paths); see docs/multi-host.md. */
@@ -28,13 +30,13 @@ export interface TcpOptions {
 @injectable('Singleton')
 export class TcpTransport implements Transport {
   readonly kind = 'tcp' as const;
-  private readonly options: TcpOptions;
+  private readonly options: TcpSettings;
   private readonly logger: Logger;
   private material: TlsMaterial | undefined;
 
-  constructor(@inject(MESH_CONFIG) config: Pick<MeshConfig, 'tcp'> & Partial<Pick<MeshConfig, 'tls'>>, @inject(LOGGER) @optional() logger?: Logger) {
-    this.options = { host: config.tcp.host, port: config.tcp.port, tls: config.tls, insecure: config.tcp.insecure === true };
-    this.logger = (logger ?? new ConsoleLogger('hostmesh', 'warn')).child('tcp');
+  constructor(@inject(TCP_OPTIONS) options: Pick<TcpOptions, 'host' | 'port'> & Partial<TcpOptions>, @inject(TRANSPORT_CONTEXT) context: Pick<TransportContext, 'logger' | 'tls'>) {
+    this.options = { host: options.host, port: options.port, tls: context.tls, insecure: options.insecure === true };
+    this.logger = context.logger.child('tcp');
   }
 
   withOptions(options: Record<string, unknown>): Transport {
@@ -42,7 +44,7 @@ export class TcpTransport implements Transport {
     const port = typeof options.port === 'number' ? options.port : this.options.port;
     const tls = typeof options.tls === 'object' && options.tls !== null ? (options.tls as TlsFileOptions) : this.options.tls;
     const insecure = typeof options.insecure === 'boolean' ? options.insecure : this.options.insecure;
-    return new TcpTransport({ tcp: { host, port, enabled: true, insecure }, tls }, this.logger);
+    return new TcpTransport({ host, port, insecure }, { logger: this.logger, tls });
   }
 
   /** The checked PEM material, read on first use. */

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CallTimeoutError, ConnectionLostError, ServiceUnavailableError, TlsError } from '../../errors/errors';
-import { HostmeshError } from '../../errors/hostmesh-error';
+import { CallTimeoutError, ConnectionLostError, ServiceUnavailableError, TlsError } from '../../core/errors/errors';
+import { HostmeshError } from '../../core/errors/hostmesh-error';
 import { Mesh } from '../../runtime/mesh';
 import { registerTlsRawChannel, testCerts, type TestCerts } from '../../testing/certs';
 import { describeTransportConformance } from '../../testing/conformance';

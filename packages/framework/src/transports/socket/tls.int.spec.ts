@@ -1,13 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { BootstrapError, ServiceUnavailableError, TlsError } from '../../errors/errors';
+import { BootstrapError, ServiceUnavailableError, TlsError } from '../../core/errors/errors';
 import { FrameKind, HEADER_BYTES, writeHeader } from '../../protocol/frame';
-import { ConsoleLogger } from '../../runtime/logger';
-import { resolveConfig } from '../../runtime/config';
+import { ConsoleLogger } from '../../core/logger';
+import { resolveConfig, transportContext } from '../../config/config';
 import { registerTlsRawChannel, testCerts } from '../../testing/certs';
 import { describeTransportConformance } from '../../testing/conformance';
-import type { Connection, TransportServer } from '../transport';
+import type { Connection, TransportServer } from '../contract/transport';
 import { TcpTransport } from './tcp.transport';
 
 // One CA for the suite, one "other" CA for the clients that must be refused.
@@ -29,7 +29,10 @@ describe('TLS on the tcp transport', () => {
   const lines: string[] = [];
   const logger = new ConsoleLogger('test', 'debug', { out: (line) => lines.push(line), err: (line) => lines.push(line) });
   const request = { maxPayloadBytes: 1 << 20, timeoutMs: 2000 };
-  const tcp = (options: Parameters<typeof resolveConfig>[0]) => new TcpTransport(resolveConfig({ logLevel: 'silent', ...options }, {}), logger);
+  const tcp = (options: Parameters<typeof resolveConfig>[0]) => {
+    const config = resolveConfig({ logLevel: 'silent', ...options }, {});
+    return new TcpTransport(config.transports.tcp!, transportContext(config, undefined, logger));
+  };
 
   async function echoServer(transport: TcpTransport): Promise<TransportServer> {
     return transport.listen({
@@ -110,7 +113,7 @@ describe('TLS on the tcp transport', () => {
     // With the opt-out it tries (and, TEST-NET-1 being unroutable, fails as a network error).
     const insecure = await tcp({ tcp: { insecure: true } }).connect(far, { ...request, timeoutMs: 200 }).catch((e: unknown) => e);
     expect(insecure).toBeInstanceOf(ServiceUnavailableError);
-    expect(resolveConfig({}, { HOSTMESH_TCP_INSECURE: '1' }).tcp.insecure).toBe(true);
+    expect(resolveConfig({}, { HOSTMESH_TCP_INSECURE: '1' }).transports.tcp?.insecure).toBe(true);
   });
 
   it('names the option and the file of unreadable or mismatched certificate files', async () => {

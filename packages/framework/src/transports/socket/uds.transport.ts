@@ -1,15 +1,15 @@
-import { chmod, unlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { inject, injectable, optional } from 'inversify';
-import { MESH_CONFIG, type MeshConfig } from '../../runtime/config';
-import { ConsoleLogger, LOGGER, type Logger } from '../../runtime/logger';
-import { RuntimeDir } from '../../runtime/runtime-dir';
-import { admitFrameSocket, PeerPolicy } from '../../security/peer-policy';
-import type { Connection, ConnectRequest, ListenRequest, Transport, TransportAddress, TransportServer } from '../transport';
-import { connectSocket } from './connect-socket';
-import { SocketConnection } from './socket-connection';
-import { SocketListener } from './socket-listener';
-import { claimSocketPath } from './stale-socket';
+import { inject, injectable } from 'inversify';
+import type { Logger } from '../../core/logger';
+import { PeerPolicy } from '../../core/peer-policy';
+import type { RuntimeDir } from '../../core/runtime-dir';
+import { TRANSPORT_CONTEXT, type TransportContext } from '../contract/plugin';
+import type { Connection, ConnectRequest, ListenRequest, Transport, TransportAddress, TransportServer } from '../contract/transport';
+import { admitFrameSocket } from '../kit/admit-frame-socket';
+import { connectSocket } from '../kit/connect-socket';
+import { listenPrivately } from '../kit/private-listener';
+import { SocketConnection } from '../kit/socket-connection';
+import { SocketListener } from '../kit/socket-listener';
 
 /**
  * Unix domain stream sockets: the universal same-host mechanism. Every accepted peer is
@@ -21,18 +21,16 @@ export class UdsTransport implements Transport {
   private readonly policy: PeerPolicy;
   private readonly logger: Logger;
 
-  constructor(
-    @inject(RuntimeDir) private readonly dir: RuntimeDir,
-    @inject(MESH_CONFIG) @optional() config?: MeshConfig,
-    @inject(LOGGER) @optional() logger?: Logger,
-  ) {
-    this.policy = new PeerPolicy(config);
-    this.logger = (logger ?? new ConsoleLogger('hostmesh', 'warn')).child('uds');
+  private readonly dir: RuntimeDir | undefined;
+
+  constructor(@inject(TRANSPORT_CONTEXT) context: TransportContext) {
+    this.dir = context.runtimeDir;
+    this.policy = new PeerPolicy(context.peers);
+    this.logger = context.logger.child('uds');
   }
 
   async listen(request: ListenRequest): Promise<TransportServer> {
-    const path = this.dir.socketPath(request.service, request.instance);
-    await claimSocketPath(path, `${request.service}@${request.instance}`);
+    const path = this.dir!.socketPath(request.service, request.instance);
     const server = createServer();
     SocketListener.accept(
       server,
@@ -44,22 +42,7 @@ export class UdsTransport implements Transport {
       request.onConnection,
       request.inbound,
     );
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    // The directory is already 0700; the socket itself is 0600 as a second fence.
-    await chmod(path, 0o600);
-    return new SocketListener(server, { kind: 'uds', path }, async () => {
-      try {
-        await unlink(path);
-      } catch {
-        // already gone
-      }
-    });
+    return listenPrivately(server, path, `${request.service}@${request.instance}`, { kind: 'uds', path });
   }
 
   async connect(address: TransportAddress, request: ConnectRequest): Promise<Connection> {

@@ -1,0 +1,110 @@
+import type { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import { ConsoleLogger } from '../core/logger';
+import { RuntimeDir } from '../core/runtime-dir';
+import { ServiceRegistry } from '../discovery/service-registry';
+import { announceThreadExit } from '../transports/thread/thread-gone';
+
+/** What a service in a worker tells the thread that started it (ServiceHost in a worker posts it). */
+export type WorkerReport = { type: 'hostmesh:ready'; service: string; instance: string; namespace: string; runtimeDir: string | undefined };
+/** What the starting thread tells the service: a signal, delivered as process signals are to a main thread. */
+export type WorkerCommand = { type: 'hostmesh:signal'; signal: NodeJS.Signals };
+
+export interface WorkerServiceOptions {
+  /** Environment of the worker (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** Node flags for the worker, e.g. to run TypeScript sources. */
+  execArgv?: string[];
+  /** Give up waiting for `ready` after this long (default 15 s). */
+  readyTimeoutMs?: number;
+}
+
+/**
+ * A service running in a worker thread of this process (`ServiceHost.startInWorker`): small
+ * services share one process and one V8 heap's worth of memory, and callers in this process
+ * reach them over the thread transport. Signals reach the service as messages (`signal()`),
+ * since a worker gets none of the process's. When the worker exits, however it exits, its
+ * thread connections are told (THREAD_GONE_CHANNEL) and its registry entry is removed: the
+ * process it ran in is still alive, so nothing else would know it is gone.
+ */
+export class WorkerService {
+  readonly exited: Promise<number>;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  private report: WorkerReport | undefined;
+
+  private constructor(readonly worker: Worker) {
+    this.stdout = worker.stdout;
+    this.stderr = worker.stderr;
+    const threadId = worker.threadId;
+    this.exited = new Promise((resolve) => {
+      worker.once('exit', (code) => {
+        announceThreadExit(threadId);
+        void this.forget().finally(() => resolve(code));
+      });
+    });
+  }
+
+  /** Starts `entry` (a module that calls `bootstrap()`) in a worker and waits until it is ready. */
+  static async start(entry: string, options: WorkerServiceOptions = {}): Promise<WorkerService> {
+    const worker = new Worker(entry, { env: options.env ?? process.env, execArgv: options.execArgv ?? [], stdout: true, stderr: true });
+    const service = new WorkerService(worker);
+    const timeoutMs = options.readyTimeoutMs ?? 15_000;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${entry} was not ready within ${timeoutMs} ms`)), timeoutMs);
+      const onMessage = (message: WorkerReport) => {
+        if (message?.type !== 'hostmesh:ready') return;
+        service.report = message;
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        resolve();
+      };
+      worker.on('message', onMessage);
+      worker.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      worker.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${entry} exited with ${code} before it was ready`));
+      });
+    }).catch(async (error: unknown) => {
+      await worker.terminate();
+      throw error;
+    });
+    return service;
+  }
+
+  get threadId(): number {
+    return this.worker.threadId;
+  }
+
+  /** Delivers `signal` to the service: SIGTERM/SIGINT drain and end it, SIGUSR2 writes diagnostics, others run its @OnSignal handlers. */
+  signal(signal: NodeJS.Signals): void {
+    this.worker.postMessage({ type: 'hostmesh:signal', signal } satisfies WorkerCommand);
+  }
+
+  /** SIGTERM, then termination if it has not ended after `graceMs`. Resolves with the exit code. */
+  async stop(graceMs = 15_000): Promise<number> {
+    this.signal('SIGTERM');
+    const timer = setTimeout(() => void this.worker.terminate(), graceMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+
+  /** Ends the thread at once, as SIGKILL ends a process. */
+  async kill(): Promise<number> {
+    await this.worker.terminate();
+    return this.exited;
+  }
+
+  /** A thread that did not unregister (terminated, crashed) leaves its descriptor: remove it. */
+  private async forget(): Promise<void> {
+    if (!this.report) return;
+    const { service, instance, namespace, runtimeDir } = this.report;
+    const registry = new ServiceRegistry(RuntimeDir.open(runtimeDir, namespace), new ConsoleLogger('worker-host', 'error'));
+    const found = await registry.find(service, instance).catch(() => undefined);
+    if (found?.pid === process.pid && found.threadId === this.worker.threadId) await registry.unregister(service, instance);
+  }
+}

@@ -1,0 +1,75 @@
+import type { ContainerModule } from 'inversify';
+import type { Logger } from '../../core/logger';
+import type { OptionReader } from '../../core/options';
+import type { PeerPolicyConfig } from '../../core/peer-policy';
+import type { RuntimeDir } from '../../core/runtime-dir';
+import type { TlsFileOptions } from '../../core/tls-files';
+import type { TransportAddress, TransportKind } from './transport';
+
+/** What a mechanism can and cannot do: the binding resolver decides from these alone. */
+export interface TransportCapabilities {
+  /** Reaches only processes on this host (a kernel object or a socket file). */
+  readonly localOnly: boolean;
+  /** Carries one-way events only: there is no reply path for requests. */
+  readonly eventsOnly: boolean;
+  /** Keeps what was sent while no receiver runs, and delivers it when one comes back. */
+  readonly durable: boolean;
+  /** Reaches only threads of the caller's own process (a service hosted in a worker thread). */
+  readonly sameProcessOnly?: boolean;
+}
+
+/**
+ * What every transport may know of the process it serves, besides its own options: nothing
+ * else of the configuration reaches it.
+ */
+export interface TransportContext {
+  /** Where this namespace's sockets and kernel object names live; undefined where a transport needs none (a client of a known address). */
+  readonly runtimeDir: RuntimeDir | undefined;
+  readonly logger: Logger;
+  readonly namespace: string;
+  readonly instance: string;
+  /** How long a graceful stop waits; transports that hold work (queues) keep it that long. */
+  readonly gracePeriodMs: number;
+  /** Who may connect to the Unix sockets of this process's services. */
+  readonly peers: PeerPolicyConfig;
+  /** The process's TLS files, when configured (TCP across hosts, NATS). */
+  readonly tls?: TlsFileOptions;
+}
+
+/** Injection token of the TransportContext. */
+export const TRANSPORT_CONTEXT = Symbol.for('hostmesh:transport-context');
+
+/**
+ * A mechanism, described by itself: one object per transport, in its folder, and one line in
+ * the plugin list (plugins/transport-plugins.ts). The binding resolver, the configuration and
+ * the exported kinds are derived from that list.
+ */
+export interface TransportPlugin<Options = unknown, Kind extends TransportKind = TransportKind, Input = unknown> {
+  readonly kind: Kind;
+  /** A line for docs and `hostmesh doctor`. */
+  readonly description: string;
+  readonly capabilities: TransportCapabilities;
+  /** Where a binding of this kind goes when it cannot be used in a process, best first. */
+  readonly fallback: readonly TransportKind[];
+  /**
+   * Its options from their slice of MeshOptions (`input`, under the plugin's kind) and the
+   * HOSTMESH_* environment; every bad value names its option. Undefined when the mechanism is
+   * not enabled in this process (NATS without servers): it is then not registered at all.
+   */
+  resolveOptions(input: Input | undefined, read: OptionReader, context: Omit<TransportContext, 'runtimeDir' | 'logger'>): Options | undefined;
+  /**
+   * For durable mechanisms: removes what a subscription keeps in the kernel (its queue, with
+   * the events it still holds, and their side objects), given its listener's address. Returns
+   * the names removed. For `hostmesh down --purge` and tests.
+   */
+  purgeDurable?(address: TransportAddress, runtimeDir: RuntimeDir): string[];
+  /** Registers the transport, with its options, in a process's container. */
+  module(options: Options): ContainerModule;
+}
+
+/** Keeps a plugin's options type while checking it against the contract. */
+export function transportPlugin<Options, const Kind extends TransportKind, Input = undefined>(
+  plugin: TransportPlugin<Options, Kind, Input>,
+): TransportPlugin<Options, Kind, Input> {
+  return plugin;
+}

@@ -1,0 +1,24 @@
+import { ContainerModule } from 'inversify';
+import { transportPlugin } from '../contract/plugin';
+import { TRANSPORT } from '../contract/transport';
+import { FifoTransport } from './fifo.transport';
+
+declare module '../contract/transport' {
+  interface TransportKinds {
+    fifo: true;
+  }
+}
+
+/** Frames over a pair of named pipes per connection, where only pipes may be used. */
+export const fifoPlugin = transportPlugin({
+  kind: 'fifo',
+  description: 'a pair of named pipes per connection, handshake over a Unix socket',
+  capabilities: { localOnly: true, eventsOnly: false, durable: false },
+  fallback: ['uds', 'tcp'],
+  resolveOptions: () => ({}),
+  module: () =>
+    new ContainerModule(({ bind }) => {
+      bind(FifoTransport).toSelf().inSingletonScope();
+      bind(TRANSPORT).toService(FifoTransport);
+    }),
+});

@@ -1,0 +1,26 @@
+import { ContainerModule } from 'inversify';
+import { transportPlugin } from '../contract/plugin';
+import { TRANSPORT } from '../contract/transport';
+import { NATS_OPTIONS, resolveNatsOptions, type NatsConfig, type NatsOptions } from './nats.options';
+import { NatsTransport } from './nats.transport';
+
+declare module '../contract/transport' {
+  interface TransportKinds {
+    nats: true;
+  }
+}
+
+/** Request/response and events through NATS servers, for deployments of many hosts. */
+export const natsPlugin = transportPlugin<NatsConfig, 'nats', NatsOptions>({
+  kind: 'nats',
+  description: 'NATS subjects per connection, heartbeats, for deployments of many hosts',
+  capabilities: { localOnly: false, eventsOnly: false, durable: false },
+  fallback: ['tcp'],
+  resolveOptions: (input, read, context) => resolveNatsOptions(input, read, context.tls),
+  module: (options) =>
+    new ContainerModule(({ bind }) => {
+      bind(NATS_OPTIONS).toConstantValue(options);
+      bind(NatsTransport).toSelf().inSingletonScope();
+      bind(TRANSPORT).toService(NatsTransport);
+    }),
+});

@@ -1,0 +1,26 @@
+import { ContainerModule } from 'inversify';
+import { transportPlugin } from '../contract/plugin';
+import { TRANSPORT } from '../contract/transport';
+import { resolveShmOptions, SHM_OPTIONS, type ShmOptions, type ShmOptionsInput } from './shm.options';
+import { ShmTransport } from './shm.transport';
+
+declare module '../contract/transport' {
+  interface TransportKinds {
+    shm: true;
+  }
+}
+
+/** Shared-memory rings and doorbells: the fastest request/response on one host. */
+export const shmPlugin = transportPlugin<ShmOptions, 'shm', ShmOptionsInput>({
+  kind: 'shm',
+  description: 'shared-memory rings with doorbell semaphores, one pair per connection',
+  capabilities: { localOnly: true, eventsOnly: false, durable: false },
+  fallback: ['uds', 'tcp'],
+  resolveOptions: (input, read) => resolveShmOptions(input, read),
+  module: (options) =>
+    new ContainerModule(({ bind }) => {
+      bind(SHM_OPTIONS).toConstantValue(options);
+      bind(ShmTransport).toSelf().inSingletonScope();
+      bind(TRANSPORT).toService(ShmTransport);
+    }),
+});

@@ -1,0 +1,26 @@
+import { ContainerModule } from 'inversify';
+import { transportPlugin } from '../contract/plugin';
+import { TRANSPORT } from '../contract/transport';
+import { resolveTcpOptions, TCP_OPTIONS, type TcpOptions, type TcpOptionsInput } from './tcp.options';
+import { TcpTransport } from './tcp.transport';
+
+declare module '../contract/transport' {
+  interface TransportKinds {
+    tcp: true;
+  }
+}
+
+/** TCP, with mutual TLS across hosts: the end of every fallback chain. */
+export const tcpPlugin = transportPlugin<TcpOptions, 'tcp', TcpOptionsInput>({
+  kind: 'tcp',
+  description: 'TCP sockets, loopback by default, mutual TLS across hosts',
+  capabilities: { localOnly: false, eventsOnly: false, durable: false },
+  fallback: [],
+  resolveOptions: (input, read) => resolveTcpOptions(input, read),
+  module: (options) =>
+    new ContainerModule(({ bind }) => {
+      bind(TCP_OPTIONS).toConstantValue(options);
+      bind(TcpTransport).toSelf().inSingletonScope();
+      bind(TRANSPORT).toService(TcpTransport);
+    }),
+});

@@ -1,0 +1,24 @@
+import { ContainerModule } from 'inversify';
+import { transportPlugin } from '../contract/plugin';
+import { TRANSPORT } from '../contract/transport';
+import { UdsTransport } from './uds.transport';
+
+declare module '../contract/transport' {
+  interface TransportKinds {
+    uds: true;
+  }
+}
+
+/** Unix domain stream sockets: the same-host mechanism every platform has. */
+export const udsPlugin = transportPlugin({
+  kind: 'uds',
+  description: 'Unix domain stream sockets, peers checked by SO_PEERCRED',
+  capabilities: { localOnly: true, eventsOnly: false, durable: false },
+  fallback: ['tcp'],
+  resolveOptions: () => ({}),
+  module: () =>
+    new ContainerModule(({ bind }) => {
+      bind(UdsTransport).toSelf().inSingletonScope();
+      bind(TRANSPORT).toService(UdsTransport);
+    }),
+});

@@ -1,0 +1,26 @@
+import { ContainerModule } from 'inversify';
+import { transportPlugin } from '../contract/plugin';
+import { TRANSPORT } from '../contract/transport';
+import { resolveThreadOptions, THREAD_OPTIONS, type ThreadOptions, type ThreadOptionsInput } from './thread.options';
+import { ThreadTransport } from './thread.transport';
+
+declare module '../contract/transport' {
+  interface TransportKinds {
+    thread: true;
+  }
+}
+
+/** SharedArrayBuffer rings between the threads of one process (services in worker_threads). */
+export const threadPlugin = transportPlugin<ThreadOptions, 'thread', ThreadOptionsInput>({
+  kind: 'thread',
+  description: 'SharedArrayBuffer rings between threads of one process, woken by Atomics.notify',
+  capabilities: { localOnly: true, eventsOnly: false, durable: false, sameProcessOnly: true },
+  fallback: ['shm', 'uds', 'tcp'],
+  resolveOptions: (input, read) => resolveThreadOptions(input, read),
+  module: (options) =>
+    new ContainerModule(({ bind }) => {
+      bind(THREAD_OPTIONS).toConstantValue(options);
+      bind(ThreadTransport).toSelf().inSingletonScope();
+      bind(TRANSPORT).toService(ThreadTransport);
+    }),
+});
