@@ -9,11 +9,7 @@
  * Per target it prints the inputs tried, the typed errors by class, and the crashes: any
  * other exception or a broken invariant (out-of-bounds range, runaway loop). Exits 1 on a crash.
  */
-import fc from 'fast-check';
-import { codecTarget, frameStreamTarget } from './frames';
-import { fifoLineTarget } from './fifo-line';
-import { ringTarget } from './ring';
-import type { FuzzTarget } from './target';
+import { allTargets, fuzz } from './run';
 
 const USAGE = 'usage: npm run fuzz -- [--runs N] [--seed S] [--targets a,b]';
 
@@ -40,45 +36,9 @@ function parseArgs(argv: string[]): { runs: number; seed: number; targets: strin
   return options;
 }
 
-interface Outcome {
-  tried: number;
-  clean: number;
-  typed: Map<string, number>;
-  crashes: number;
-  samples: string[];
-}
-
-function fuzz<T>(target: FuzzTarget<T>, runs: number, seed: number): Outcome {
-  const outcome: Outcome = { tried: 0, clean: 0, typed: new Map(), crashes: 0, samples: [] };
-  // The property never fails: crashes are counted and sampled, so one run reports them all.
-  fc.assert(
-    fc.property(target.arbitrary, (input) => {
-      outcome.tried++;
-      try {
-        target.run(input);
-        outcome.clean++;
-      } catch (error) {
-        if (target.typed.some((cls) => error instanceof cls)) {
-          const name = (error as Error).constructor.name;
-          outcome.typed.set(name, (outcome.typed.get(name) ?? 0) + 1);
-          return;
-        }
-        outcome.crashes++;
-        if (outcome.samples.length < 5) {
-          const shown = fc.stringify(input);
-          outcome.samples.push(`${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n      input: ${shown.length > 300 ? `${shown.slice(0, 300)}…` : shown}`);
-        }
-      }
-    }),
-    { numRuns: runs, seed },
-  );
-  return outcome;
-}
-
 function main(): number {
   const { runs, seed, targets: only } = parseArgs(process.argv.slice(2));
-  const ring = ringTarget(`/hm.${process.getuid?.() ?? 0}.fuzz.${process.pid}`);
-  const targets = [frameStreamTarget, codecTarget(), ring, fifoLineTarget] as Array<FuzzTarget<unknown>>;
+  const { targets, close } = allTargets();
   const unknown = only?.filter((name) => !targets.some((target) => target.name === name)) ?? [];
   if (unknown.length > 0) throw new Error(`unknown target ${unknown.join(', ')} (targets: ${targets.map((t) => t.name).join(', ')})`);
   console.log(`fuzz: ${runs.toLocaleString('en')} inputs per target, seed ${seed}`);
@@ -98,7 +58,7 @@ function main(): number {
       crashes += outcome.crashes;
     }
   } finally {
-    ring.close();
+    close();
   }
   console.log(crashes === 0 ? 'fuzz: no crashes' : `fuzz: ${crashes} crashes (rerun with --seed ${seed} to reproduce)`);
   return crashes === 0 ? 0 : 1;
