@@ -15,7 +15,12 @@ const TOOLS = [
   { pkg: 'openssl', program: 'openssl', usedBy: 'hostmesh certs and the TLS tests' },
   { pkg: 'util-linux', program: 'unshare', usedBy: 'listing message queues without /dev/mqueue' },
   // Debian's own python3 (the one python3-msgpack installs into), whatever python3 comes first on PATH.
-  { pkg: 'python3-msgpack', program: 'msgpack for /usr/bin/python3', present: () => spawnSync('/usr/bin/python3', ['-c', 'import msgpack']).status === 0, usedBy: 'the Python client test, clients/python' },
+  {
+    pkg: 'python3-msgpack',
+    program: 'msgpack for /usr/bin/python3',
+    present: () => spawnSync('/usr/bin/python3', ['-c', 'import msgpack']).status === 0,
+    usedBy: 'the Python client test, clients/python',
+  },
 ];
 
 const SEARCH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -67,6 +72,8 @@ function ensureTestTools() {
   const still = missingTools();
   if (install.status !== 0 || still.length) {
     const why = (install.error?.message ?? install.stderr ?? '').trim().split('\n').pop();
-    stop(`npm test: apt-get install ${packages.join(' ')} failed (${why || `exit ${install.status}`}); install ${still.map((tool) => tool.pkg).join(' ') || packages.join(' ')} by hand, then run npm test again.`);
+    stop(
+      `npm test: apt-get install ${packages.join(' ')} failed (${why || `exit ${install.status}`}); install ${still.map((tool) => tool.pkg).join(' ') || packages.join(' ')} by hand, then run npm test again.`,
+    );
   }
 }

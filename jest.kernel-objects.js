@@ -15,7 +15,9 @@ function kernelObjects() {
   const lib = native();
   if (!lib) return undefined;
   const prefix = lib.userPrefix();
-  const found = readdirSync('/dev/shm').filter((name) => name.startsWith(prefix) || name.startsWith(`sem.${prefix}`)).map((name) => `/dev/shm/${name}`);
+  const found = readdirSync('/dev/shm')
+    .filter((name) => name.startsWith(prefix) || name.startsWith(`sem.${prefix}`))
+    .map((name) => `/dev/shm/${name}`);
   const queues = lib.listQueues();
   if (queues.ok) for (const queue of queues.queues) if (queue.name.startsWith(`/${prefix}`)) found.push(`mqueue ${queue.name}`);
   return new Set(found);

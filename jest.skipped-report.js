@@ -20,7 +20,8 @@ class SkippedReport {
     const count = [...files.values()].reduce((sum, n) => sum + n, 0);
     const list = [...files].map(([file, n]) => `${file} (${n})`).join(', ');
     const uid = process.getuid?.();
-    const why = uid === 0 ? '' : ` because they need root (network namespaces, other uids, mounts) and this runs as uid ${uid}: run npm test as root to include them`;
+    const why =
+      uid === 0 ? '' : ` because they need root (network namespaces, other uids, mounts) and this runs as uid ${uid}: run npm test as root to include them`;
     process.stderr.write(`Not run: ${count} tests${why}: ${list}\n`);
   }
 }

@@ -70,7 +70,8 @@ describe("the README's first service, generated with nx in a fresh workspace", (
         result = run(step.line);
       }
       // A red test names the failing line and shows what it printed.
-      if (result.code !== 0 || result.timedOut) throw new Error(`\`${step.line}\` ${result.timedOut ? 'timed out' : `exited with ${result.code}`}:\n${result.output}`);
+      if (result.code !== 0 || result.timedOut)
+        throw new Error(`\`${step.line}\` ${result.timedOut ? 'timed out' : `exited with ${result.code}`}:\n${result.output}`);
       if (step.expected) expect({ line: step.line, output: result.output }).toEqual({ line: step.line, output: expect.stringContaining(step.expected) });
     }
     const manifest = JSON.parse(readFileSync(join(workspace, 'hostmesh.json'), 'utf8'));

@@ -33,7 +33,14 @@ describe('the quotes example under `hostmesh up`', () => {
       await up.waitForOutput(/monitor@0 +\| \[monitor@0\] info: event +price\.changed [A-Z]+ → \d+\.\d\d/, 10_000);
       await up.waitForOutput(/call +pricing\.symbols = ACME, GLOBEX, INITECH/, 10_000);
 
-      const ps = JSON.parse(await hostmesh('ps', '--json', '-n', 'quotes-example')) as { instances: Array<{ service: string; pid: number; state: string; health: { endpoints: Array<{ name: string; mechanism: string }>; events: Array<{ name: string; mechanism: string }> } }> };
+      const ps = JSON.parse(await hostmesh('ps', '--json', '-n', 'quotes-example')) as {
+        instances: Array<{
+          service: string;
+          pid: number;
+          state: string;
+          health: { endpoints: Array<{ name: string; mechanism: string }>; events: Array<{ name: string; mechanism: string }> };
+        }>;
+      };
       pids = ps.instances.map((i) => i.pid);
       expect(ps.instances.map((i) => [i.service, i.state])).toEqual([
         ['pricing', 'ready'],
@@ -50,11 +57,15 @@ describe('the quotes example under `hostmesh up`', () => {
       const scratch = mkdtempSync(join(tmpdir(), 'hm-quote-'));
       try {
         const started = Date.now();
-        const bad = await run('sh', [join(__dirname, '..', 'scripts', 'quote.sh'), 'ACME', 'abc'], { env: { ...env, TMPDIR: scratch }, timeout: 10_000 }).catch((e: { code: number; stdout: string }) => e);
+        const bad = await run('sh', [join(__dirname, '..', 'scripts', 'quote.sh'), 'ACME', 'abc'], { env: { ...env, TMPDIR: scratch }, timeout: 10_000 }).catch(
+          (e: { code: number; stdout: string }) => e,
+        );
         const took = Date.now() - started;
         process.stdout.write(`quote.sh ACME abc answered in ${took} ms\n`);
         expect((bad as { code: number }).code).toBe(1);
-        expect(JSON.parse((bad as { stdout: string }).stdout)).toEqual({ error: { name: 'UsageError', code: 'BAD_ARGUMENT', message: 'quantity must be a whole number', retryable: false } });
+        expect(JSON.parse((bad as { stdout: string }).stdout)).toEqual({
+          error: { name: 'UsageError', code: 'BAD_ARGUMENT', message: 'quantity must be a whole number', retryable: false },
+        });
         expect(took).toBeLessThan(5000); // the script's own timeout did not have to end it
         expect(readdirSync(scratch)).toEqual([]); // its reply FIFO is gone
       } finally {

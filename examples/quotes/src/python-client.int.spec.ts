@@ -29,7 +29,11 @@ describe('a Python client calling the quotes example over a Unix socket', () => 
 
   const python = async (...args: string[]) => {
     try {
-      const { stdout } = await run(PYTHON, ['clients/python/example.py', ...args], { cwd: ROOT, env: { ...process.env, HOSTMESH_RUNTIME_DIR: runtime.path }, timeout: 10_000 });
+      const { stdout } = await run(PYTHON, ['clients/python/example.py', ...args], {
+        cwd: ROOT,
+        env: { ...process.env, HOSTMESH_RUNTIME_DIR: runtime.path },
+        timeout: 10_000,
+      });
       return { code: 0, output: JSON.parse(stdout) as unknown };
     } catch (error) {
       const failed = error as { code?: number; stdout?: string; stderr?: string };

@@ -59,7 +59,7 @@ export function program(): Command {
     .option('-d, --detach', 'run in the background; stop with `hostmesh down`')
     .option('--keep-queues', 'on stop, keep the event queues (and events not yet delivered) for the next up')
     .option('--runtime-dir <dir>', 'base of the runtime directory')
-    .option('--host <key>', 'run as this key of the manifest\'s hosts: start the services placed here, reach the others over TCP (env HOSTMESH_HOST)')
+    .option('--host <key>', "run as this key of the manifest's hosts: start the services placed here, reach the others over TCP (env HOSTMESH_HOST)")
     .option('--json', 'machine-readable output (no live view)')
     .action(
       run((manifest: string, options: { detach?: boolean; runtimeDir?: string; json?: boolean; host?: string }) => {
@@ -118,8 +118,19 @@ export function program(): Command {
     .description('print the versions of hostmesh and node')
     .option('--json', 'machine-readable output')
     .action((options: { json?: boolean }) => {
-      const versions = { cli: version('@hostmesh/cli'), framework: version('@hostmesh/framework'), native: version('@hostmesh/native'), node: process.versions.node };
-      process.stdout.write(options.json ? JSON.stringify(versions) + '\n' : Object.entries(versions).map(([k, v]) => `${k} ${v}`).join('\n') + '\n');
+      const versions = {
+        cli: version('@hostmesh/cli'),
+        framework: version('@hostmesh/framework'),
+        native: version('@hostmesh/native'),
+        node: process.versions.node,
+      };
+      process.stdout.write(
+        options.json
+          ? JSON.stringify(versions) + '\n'
+          : Object.entries(versions)
+              .map(([k, v]) => `${k} ${v}`)
+              .join('\n') + '\n',
+      );
     });
   return cli;
 }

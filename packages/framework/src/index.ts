@@ -3,14 +3,7 @@ import 'reflect-metadata';
 export * from './core/errors';
 export * from './decorators';
 export * from './contracts';
-export type {
-  BindingRequest,
-  TransportKind,
-  ServiceSignal,
-  EndpointOptions,
-  EventTypeOptions,
-  ServiceOptions,
-} from './metadata/types';
+export type { BindingRequest, TransportKind, ServiceSignal, EndpointOptions, EventTypeOptions, ServiceOptions } from './metadata/types';
 export { BINDING_REQUESTS } from './metadata/types';
 export { exploreService, eventDefinition, type ServiceDefinition, type EndpointDefinition, type EventDefinition } from './metadata/explorer';
 export * from './binding';

@@ -26,7 +26,9 @@ describe('FIFOs, peer credentials and process watches', () => {
     expect(stat.mode & 0o777).toBe(0o620);
     const read = new Promise<string>((resolve) => {
       let text = '';
-      createReadStream(path).on('data', (chunk) => (text += chunk)).on('end', () => resolve(text));
+      createReadStream(path)
+        .on('data', (chunk) => (text += chunk))
+        .on('end', () => resolve(text));
     });
     spawn('sh', ['-c', `echo '{"symbol":"ACME"}' > ${path}`]);
     await expect(read).resolves.toBe('{"symbol":"ACME"}\n');

@@ -12,7 +12,6 @@ const TAIL_WORD = CONTROL + 64;
 /** Bytes after the data area: a reader that strays past the ring lands here. */
 const GUARD = 256;
 
-
 // read() under a hostile producer is fuzzed by tools/fuzz (target ring-reader), which npm test
 // runs too (tools/fuzz/src/targets.spec.ts): here, what only a writer and a live channel show.
 
@@ -28,21 +27,26 @@ describe('Ring under a hostile consumer (fast-check, real shm segment)', () => {
     segment.unlink();
   });
 
-  it('write(): a hostile consumer\'s tail never makes the producer write outside the data area and head word', () => {
+  it("write(): a hostile consumer's tail never makes the producer write outside the data area and head word", () => {
     const buffer = segment.buffer;
     fc.assert(
-      fc.property(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.integer({ min: 0, max: CAPACITY / 2 - 12 }), (head, tail, length) => {
-        buffer.fill(0xee, SEGMENT_HEADER_BYTES);
-        Atomics.store(words, CONTROL >> 2, head);
-        const producer = new Ring(buffer, words, CONTROL, DATA, CAPACITY);
-        Atomics.store(words, TAIL_WORD >> 2, tail);
-        const before = Buffer.from(buffer);
-        producer.write(Buffer.alloc(length, 0x11));
-        for (let i = 0; i < buffer.length; i++) {
-          const allowed = (i >= DATA && i < DATA + CAPACITY) || (i >= CONTROL && i < CONTROL + 4);
-          if (!allowed && buffer[i] !== before[i]) throw new Error(`the producer wrote byte ${i}`);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+        fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+        fc.integer({ min: 0, max: CAPACITY / 2 - 12 }),
+        (head, tail, length) => {
+          buffer.fill(0xee, SEGMENT_HEADER_BYTES);
+          Atomics.store(words, CONTROL >> 2, head);
+          const producer = new Ring(buffer, words, CONTROL, DATA, CAPACITY);
+          Atomics.store(words, TAIL_WORD >> 2, tail);
+          const before = Buffer.from(buffer);
+          producer.write(Buffer.alloc(length, 0x11));
+          for (let i = 0; i < buffer.length; i++) {
+            const allowed = (i >= DATA && i < DATA + CAPACITY) || (i >= CONTROL && i < CONTROL + 4);
+            if (!allowed && buffer[i] !== before[i]) throw new Error(`the producer wrote byte ${i}`);
+          }
+        },
+      ),
       { numRuns: 5_000, seed },
     );
   });

@@ -67,9 +67,11 @@ describe('Ring', () => {
     const { producer, consumer } = ringPair(256);
     producer.write(Buffer.from('bad'));
     producer.write(Buffer.from('good'));
-    expect(() => consumer.read(() => {
-      throw new Error('handler failed');
-    }, 1)).toThrow('handler failed');
+    expect(() =>
+      consumer.read(() => {
+        throw new Error('handler failed');
+      }, 1),
+    ).toThrow('handler failed');
     expect(drain(consumer).map(String)).toEqual(['good']);
   });
 

@@ -9,13 +9,15 @@ describe('NamedSemaphore', () => {
     names.push(name);
     return NamedSemaphore.create(name, value, true);
   };
-  afterAll(() => names.forEach((name) => {
-    try {
-      NamedSemaphore.unlink(name);
-    } catch {
-      // gone
-    }
-  }));
+  afterAll(() =>
+    names.forEach((name) => {
+      try {
+        NamedSemaphore.unlink(name);
+      } catch {
+        // gone
+      }
+    }),
+  );
 
   it('waits, without blocking the event loop, until another process posts', async () => {
     const semaphore = create('handoff', 1);

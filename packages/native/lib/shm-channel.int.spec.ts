@@ -67,7 +67,10 @@ describe('ShmChannel between two processes', () => {
     children.push(child);
     const message = randomBytes(channel.maxMessageBytes);
     const count = 20_000;
-    await sendAll(channel, Array.from({ length: count }, () => message));
+    await sendAll(
+      channel,
+      Array.from({ length: count }, () => message),
+    );
     await until(() => replies === count, 30_000);
     expect(replies).toBe(count);
     channel.close();

@@ -98,9 +98,7 @@ export class ShmChannel {
     const buffer = segment.buffer;
     this.words = new Int32Array(buffer.buffer, buffer.byteOffset, buffer.length >> 2);
     const capacity = this.words[(CHANNEL_HEADER + 8) >> 2]!;
-    const rings = [0, 1].map(
-      (i) => new Ring(buffer, this.words, RINGS + i * RING_CONTROL_BYTES, DATA + i * capacity, capacity),
-    );
+    const rings = [0, 1].map((i) => new Ring(buffer, this.words, RINGS + i * RING_CONTROL_BYTES, DATA + i * capacity, capacity));
     this.outbound = rings[isCreator ? 0 : 1]!;
     this.inbound = rings[isCreator ? 1 : 0]!;
     this.watcher = new FdWatcher(ownBell, this.onDoorbell).start();

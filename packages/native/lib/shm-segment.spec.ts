@@ -88,7 +88,9 @@ describe('ShmSegment', () => {
   (process.getuid!() === 0 ? it : it.skip)('refuses a segment that belongs to another user (as root)', () => {
     const segment = make('foreign');
     chownSync(`/dev/shm${segment.name}`, 65534, 65534);
-    expect(() => ShmSegment.open(segment.name)).toThrow(expect.objectContaining({ code: 'EACCES', syscall: 'shm_open (owned by another user: uid 65534, mode 0600)' }));
+    expect(() => ShmSegment.open(segment.name)).toThrow(
+      expect.objectContaining({ code: 'EACCES', syscall: 'shm_open (owned by another user: uid 65534, mode 0600)' }),
+    );
   });
 
   it.each([

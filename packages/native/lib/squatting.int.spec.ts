@@ -37,10 +37,16 @@ asRoot('objects whose name another user took first (as root; the squatter runs a
 
   it('refuses a semaphore, a queue and a segment that uid 65534 created 0666 under its names, naming that owner', () => {
     const name = names('squatted');
-    const squat = spawnSync('python3', [SQUAT, `sem:${name.sem}`, `mq:${name.mq}`, `shm:${name.shm}`], { uid: NOBODY, gid: NOBODY, encoding: 'utf8', timeout: 10_000 });
+    const squat = spawnSync('python3', [SQUAT, `sem:${name.sem}`, `mq:${name.mq}`, `shm:${name.shm}`], {
+      uid: NOBODY,
+      gid: NOBODY,
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
     expect({ status: squat.status, stdout: squat.stdout, stderr: squat.stderr }).toEqual({ status: 0, stdout: 'squatted\n', stderr: '' });
 
-    const refused = (what: string) => expect.objectContaining({ code: 'EACCES', message: expect.stringContaining(`${what} (owned by another user: uid ${NOBODY}`) });
+    const refused = (what: string) =>
+      expect.objectContaining({ code: 'EACCES', message: expect.stringContaining(`${what} (owned by another user: uid ${NOBODY}`) });
     expect(() => NamedSemaphore.create(name.sem, 1)).toThrow(refused('sem_open'));
     expect(() => NamedSemaphore.open(name.sem)).toThrow(refused('sem_open'));
     expect(() => MessageQueue.create(name.mq, { maxMessages: 4, messageSize: 64 })).toThrow(refused('mq_open'));

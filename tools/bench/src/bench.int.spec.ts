@@ -69,7 +69,11 @@ describe('npm run bench -- --quick', () => {
       for (const size of SIZES) {
         const row = result.throughput.find((r) => r.target === target && r.size === size);
         const skip = result.skipped.find((s) => s.target === target && s.size === size);
-        expect({ target, size, measured: row !== undefined && row.rate > 0 }).toEqual({ target, size, measured: size < failedFrom(target) && skip === undefined });
+        expect({ target, size, measured: row !== undefined && row.rate > 0 }).toEqual({
+          target,
+          size,
+          measured: size < failedFrom(target) && skip === undefined,
+        });
       }
     }
     // hostmesh itself never fails nor sits out a workload.
@@ -78,7 +82,8 @@ describe('npm run bench -- --quick', () => {
 
   it('delivers every one-way event', () => {
     expect(result.events.map((r) => r.target)).toEqual(EVENT_TARGETS);
-    for (const row of result.events) expect({ target: row.target, lost: row.lost, positive: row.rate > 0 }).toEqual({ target: row.target, lost: 0, positive: true });
+    for (const row of result.events)
+      expect({ target: row.target, lost: row.lost, positive: row.rate > 0 }).toEqual({ target: row.target, lost: 0, positive: true });
   });
 
   it('reports CPU, idle CPU, sparse traffic and the scaling sweep', () => {

@@ -14,7 +14,7 @@ export async function hostmeshEvents(runtimeDir: string, namespace: string, coun
   const begin = process.hrtime.bigint();
   // Publishes in windows of `window` and waits for each window: a producer that respects
   // backpressure (a full queue holds the window back) without awaiting every event.
-  for (let next = 0; next < count; ) {
+  for (let next = 0; next < count;) {
     const pending: Array<Promise<void>> = [];
     for (const end = Math.min(count, next + window); next < end; next++) pending.push(mesh.events.publish(new BenchTick(next, note)));
     await Promise.all(pending);

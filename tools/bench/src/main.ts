@@ -167,7 +167,9 @@ async function main(): Promise<void> {
   const stealBefore = stolenSeconds();
   const began = Date.now();
   started = began;
-  console.log(`hostmesh bench: ${quick ? 'quick' : 'full'} run, ${rounds} round(s), ${pin ? 'client on CPU 0, servers on CPU 1' : 'unpinned'}; load average ${load}`);
+  console.log(
+    `hostmesh bench: ${quick ? 'quick' : 'full'} run, ${rounds} round(s), ${pin ? 'client on CPU 0, servers on CPU 1' : 'unpinned'}; load average ${load}`,
+  );
   try {
     phase('starting the echo services');
     await startEchoServices(runtime);
@@ -312,7 +314,9 @@ async function measure(targets: BenchTarget[]): Promise<{ latency: LatencyRow[];
         }
         phase(`round ${round + 1}, ${size} B: ${target.name}, ${IN_FLIGHT} in flight`);
         // A peer that breaks under a workload (NestJS drops 64 × 1 MiB in flight) is reported, not fatal.
-        const measured = await withDeadline(pipelined(target, payload, IN_FLIGHT, PIPELINED(size)), PIPELINED_DEADLINE_MS, () => abandoned.add(target.name)).catch((error: Error) => {
+        const measured = await withDeadline(pipelined(target, payload, IN_FLIGHT, PIPELINED(size)), PIPELINED_DEADLINE_MS, () =>
+          abandoned.add(target.name),
+        ).catch((error: Error) => {
           failed.set(target.name, `${error.message} at ${size} B × ${IN_FLIGHT} in flight`);
           return Number.NaN;
         });

@@ -20,8 +20,13 @@ export async function payloadSweep(peers: SweepPeer[], sizes: number[], quick: b
   const rows: Sweep['payload'] = [];
   for (const size of sizes) {
     const payload = Buffer.alloc(size, 5);
-    const calls = Math.max(4, Math.min(quick ? 300 : 3000, Math.floor((quick ? 64 : 512) * 2 ** 20 / size)));
-    const summaries = await sequential(peers.map((peer) => peer.target), payload, calls, calls);
+    const calls = Math.max(4, Math.min(quick ? 300 : 3000, Math.floor(((quick ? 64 : 512) * 2 ** 20) / size)));
+    const summaries = await sequential(
+      peers.map((peer) => peer.target),
+      payload,
+      calls,
+      calls,
+    );
     for (const [i, peer] of peers.entries()) {
       const rate = await pipelined(peer.target, payload, 8, calls);
       rows.push({ target: peer.target.name, size, p50: summaries[i]!.p50, rate });

@@ -6,7 +6,13 @@ import { summarize, type LatencySummary } from './stats';
  * `block` calls, so a change in machine load during the run hits all of them alike.
  * A tenth of the calls (at least 10 per target) go first as warm-up.
  */
-export async function sequential(targets: BenchTarget[], payload: Buffer, iterations: number, block = 2000, budgetMs = Number.POSITIVE_INFINITY): Promise<LatencySummary[]> {
+export async function sequential(
+  targets: BenchTarget[],
+  payload: Buffer,
+  iterations: number,
+  block = 2000,
+  budgetMs = Number.POSITIVE_INFINITY,
+): Promise<LatencySummary[]> {
   const warmup = Math.max(10, Math.floor(iterations / 10));
   for (const target of targets) for (let i = 0; i < warmup && i * 10 < iterations; i++) await target.roundTrip(payload);
   const samples = targets.map(() => new Float64Array(iterations));

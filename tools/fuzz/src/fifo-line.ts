@@ -27,7 +27,10 @@ export const hostileLine: fc.Arbitrary<string> = fc.oneof(
   {
     weight: 40,
     arbitrary: fc
-      .tuple(fc.json({ maxDepth: 4 }), fc.array(fc.tuple(fc.nat(), fc.option(fc.constantFrom('{', '}', '[', ']', '"', ',', ':', '\\', 'e9', '\u0000'))), { maxLength: 3 }))
+      .tuple(
+        fc.json({ maxDepth: 4 }),
+        fc.array(fc.tuple(fc.nat(), fc.option(fc.constantFrom('{', '}', '[', ']', '"', ',', ':', '\\', 'e9', '\u0000'))), { maxLength: 3 }),
+      )
       .map(([json, changes]) => mutate(json, changes)),
   },
   {
@@ -46,7 +49,10 @@ export const hostileLine: fc.Arbitrary<string> = fc.oneof(
   { weight: 10, arbitrary: fc.integer({ min: 1, max: 5_000 }).map((depth) => '['.repeat(depth) + ']'.repeat(depth)) },
   { weight: 10, arbitrary: fc.integer({ min: 1, max: 5_000 }).map((depth) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth - 1)) },
   { weight: 1, arbitrary: fc.constantFrom(...DEEP_LINES) },
-  { weight: 20, arbitrary: fc.constantFrom('1e400', '-1e400', '123456789012345678901234567890', '0x10', 'NaN', '-0', '1.', '.5', '+1', '1e', '\u2028', ' ', '\ufeff1') },
+  {
+    weight: 20,
+    arbitrary: fc.constantFrom('1e400', '-1e400', '123456789012345678901234567890', '0x10', 'NaN', '-0', '1.', '.5', '+1', '1e', '\u2028', ' ', '\ufeff1'),
+  },
   { weight: 30, arbitrary: fc.uint8Array({ maxLength: 120 }).map((bytes) => decoder.decode(bytes.filter((byte) => byte !== 0x0a))) },
   { weight: 1, arbitrary: fc.constantFrom(...LONG_LINES) },
 );

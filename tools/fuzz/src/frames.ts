@@ -23,7 +23,10 @@ const frame = fc
     kind: fc.constantFrom(...KINDS),
     flags: fc.constantFrom(...FLAGS),
     id: fc.nat(),
-    body: fc.oneof(fc.uint8Array({ maxLength: MAX_BODY }), fc.anything({ maxDepth: 2 }).map((value) => encodeStatelessFrame(2, 0, 0, value, 1 << 20).subarray(HEADER_BYTES))),
+    body: fc.oneof(
+      fc.uint8Array({ maxLength: MAX_BODY }),
+      fc.anything({ maxDepth: 2 }).map((value) => encodeStatelessFrame(2, 0, 0, value, 1 << 20).subarray(HEADER_BYTES)),
+    ),
   })
   .map(({ kind, flags, id, body }) => {
     const out = Buffer.alloc(HEADER_BYTES + body.length);

@@ -37,7 +37,9 @@ export function fuzz<T>(target: FuzzTarget<T>, runs: number, seed: number): Outc
         outcome.crashes++;
         if (outcome.samples.length < 5) {
           const shown = fc.stringify(input);
-          outcome.samples.push(`${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n      input: ${shown.length > 300 ? `${shown.slice(0, 300)}…` : shown}`);
+          outcome.samples.push(
+            `${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n      input: ${shown.length > 300 ? `${shown.slice(0, 300)}…` : shown}`,
+          );
         }
       }
     }),
@@ -45,4 +47,3 @@ export function fuzz<T>(target: FuzzTarget<T>, runs: number, seed: number): Outc
   );
   return outcome;
 }
-

@@ -9,14 +9,17 @@ describe('fuzz targets (fast-check, a bounded run per target)', () => {
   const { targets, close } = allTargets();
   afterAll(close);
 
-  it.each(targets.map((target) => [target.name, target] as const))('%s: hostile input gives a typed error or a clean result, never a crash', (_name, target) => {
-    const outcome = fuzz(target, RUNS, seed);
-    expect(outcome.samples).toEqual([]);
-    expect(outcome.crashes).toBe(0);
-    expect(outcome.tried).toBe(RUNS);
-    // Both sides of every target are reached: inputs it takes, and inputs it refuses.
-    const refused = [...outcome.typed.values()].reduce((sum, count) => sum + count, 0);
-    expect(outcome.clean).toBeGreaterThan(RUNS / 100);
-    expect(refused).toBeGreaterThan(RUNS / 100);
-  });
+  it.each(targets.map((target) => [target.name, target] as const))(
+    '%s: hostile input gives a typed error or a clean result, never a crash',
+    (_name, target) => {
+      const outcome = fuzz(target, RUNS, seed);
+      expect(outcome.samples).toEqual([]);
+      expect(outcome.crashes).toBe(0);
+      expect(outcome.tried).toBe(RUNS);
+      // Both sides of every target are reached: inputs it takes, and inputs it refuses.
+      const refused = [...outcome.typed.values()].reduce((sum, count) => sum + count, 0);
+      expect(outcome.clean).toBeGreaterThan(RUNS / 100);
+      expect(refused).toBeGreaterThan(RUNS / 100);
+    },
+  );
 });

@@ -6,7 +6,11 @@ import { meshOf, type TargetOptions } from './context';
  * service would use (and over the mechanism the service announces), for manual testing.
  * The JSON is the single argument; with --args it is the argument list.
  */
-export async function call(target: string, json: string | undefined, options: TargetOptions & { args?: boolean; timeoutMs?: number; json?: boolean }): Promise<number> {
+export async function call(
+  target: string,
+  json: string | undefined,
+  options: TargetOptions & { args?: boolean; timeoutMs?: number; json?: boolean },
+): Promise<number> {
   const dot = target.lastIndexOf('.');
   if (dot <= 0 || dot === target.length - 1) throw new Error(`expected <service>.<endpoint>, got '${target}'`);
   const [service, endpoint] = [target.slice(0, dot), target.slice(dot + 1)];

@@ -42,7 +42,9 @@ describe('hostmesh emit, doctor, logs and version', () => {
     const fd = openSync(`/dev/shm${name}`, 'r+');
     writeSync(fd, header, 0, 4, 24);
     closeSync(fd);
-    const report = JSON.parse((await hostmesh(['doctor', '--json', '-n', 'tools'], env)).output) as { checks: Array<{ check: string; status: string; detail: string }> };
+    const report = JSON.parse((await hostmesh(['doctor', '--json', '-n', 'tools'], env)).output) as {
+      checks: Array<{ check: string; status: string; detail: string }>;
+    };
     const checks = Object.fromEntries(report.checks.map((c) => [c.check, c]));
     expect(checks['message queues']!.detail).toMatch(/fs\.mqueue\.msg_max=\d+ .*RLIMIT_MSGQUEUE=\d+/);
     expect(checks['/dev/shm']!.detail).toMatch(/MiB free of \d+ MiB/);

@@ -27,7 +27,11 @@ export async function doctor(options: TargetOptions & { clean?: boolean; json?: 
   const shm = statfsSync('/dev/shm');
   const total = shm.blocks * shm.bsize;
   const free = shm.bavail * shm.bsize;
-  checks.push({ check: '/dev/shm', status: free < 64 * 2 ** 20 ? 'warn' : 'ok', detail: `${mib(free)} free of ${mib(total)} (rings take 2 × shm.ringBytes per connection)` });
+  checks.push({
+    check: '/dev/shm',
+    status: free < 64 * 2 ** 20 ? 'warn' : 'ok',
+    detail: `${mib(free)} free of ${mib(total)} (rings take 2 × shm.ringBytes per connection)`,
+  });
 
   const limits = MessageQueue.limits();
   const rlimit = readLimit('Max msgqueue size');
@@ -44,7 +48,11 @@ export async function doctor(options: TargetOptions & { clean?: boolean; json?: 
     detail: listing.ok ? `${queues.length} of this user: ${queues.join(', ') || 'none'}` : `cannot be listed: ${listing.reason}`,
   });
   const sem = readFileSync('/proc/sys/kernel/sem', 'utf8').trim().split(/\s+/);
-  checks.push({ check: 'semaphores', status: 'ok', detail: `named POSIX semaphores live in /dev/shm; SysV limits (SEMMSL SEMMNS SEMOPM SEMMNI) ${sem.join(' ')}` });
+  checks.push({
+    check: 'semaphores',
+    status: 'ok',
+    detail: `named POSIX semaphores live in /dev/shm; SysV limits (SEMMSL SEMMNS SEMOPM SEMMNI) ${sem.join(' ')}`,
+  });
   checks.push(pidfdCheck());
   checks.push(limitsCheck());
 
@@ -54,8 +62,16 @@ export async function doctor(options: TargetOptions & { clean?: boolean; json?: 
   const staleSockets = await findStaleSockets(join(dir.root, 'sock'));
   const supervisor = readState(dir);
   await mesh.close(0);
-  checks.push({ check: 'supervisor', status: 'ok', detail: supervisor ? `pid ${supervisor.pid} runs ${supervisor.manifest}` : `none in namespace '${dir.namespace}'` });
-  const leftovers = [...stale.map((o) => `${o.path} (${o.reason})`), ...deadDescriptors.map((d) => `${d} (owner dead)`), ...staleSockets.map((s) => `${s} (nobody listens)`)];
+  checks.push({
+    check: 'supervisor',
+    status: 'ok',
+    detail: supervisor ? `pid ${supervisor.pid} runs ${supervisor.manifest}` : `none in namespace '${dir.namespace}'`,
+  });
+  const leftovers = [
+    ...stale.map((o) => `${o.path} (${o.reason})`),
+    ...deadDescriptors.map((d) => `${d} (owner dead)`),
+    ...staleSockets.map((s) => `${s} (nobody listens)`),
+  ];
   checks.push({ check: 'leftovers', status: leftovers.length ? 'warn' : 'ok', detail: leftovers.length ? leftovers.join('; ') : 'none' });
   const deployments = namespacesUnder(dir.base).map((namespace) => deploymentCheck(new RuntimeDir(dir.base, namespace)));
   checks.push(...deployments.map((deployment) => deployment.check));
@@ -71,7 +87,12 @@ export async function doctor(options: TargetOptions & { clean?: boolean; json?: 
   } else {
     const style = styler(process.stdout);
     const mark = (status: Check['status']) => (status === 'ok' ? style.green('ok') : status === 'warn' ? style.yellow('warn') : style.red('FAIL'));
-    process.stdout.write(`${table(['CHECK', 'STATUS', 'DETAIL'], checks.map((c) => [c.check, mark(c.status), c.detail]))}\n`);
+    process.stdout.write(
+      `${table(
+        ['CHECK', 'STATUS', 'DETAIL'],
+        checks.map((c) => [c.check, mark(c.status), c.detail]),
+      )}\n`,
+    );
     if (options.clean) process.stdout.write(removed.length ? `removed ${removed.length}: ${removed.join(', ')}\n` : 'nothing to remove\n');
     else if (leftovers.length) process.stdout.write('run `hostmesh doctor --clean` to remove the leftovers\n');
   }
@@ -83,7 +104,9 @@ function mib(bytes: number): string {
 }
 
 function readLimit(name: string): string {
-  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith(name));
+  const line = readFileSync('/proc/self/limits', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(name));
   return line ? line.slice(name.length).trim().split(/\s+/)[0]! : 'unknown';
 }
 
@@ -163,7 +186,13 @@ function deploymentCheck(dir: RuntimeDir): { namespace: string; check: Check; ob
   const dead = readDeadState(dir);
   const supervisor = readState(dir);
   const live = liveDescriptors(dir);
-  const running = supervisor ? `supervisor pid ${supervisor.pid}` : live > 0 ? `${live} service(s) without a supervisor` : dead ? `supervisor pid ${dead.pid} died` : 'nothing running';
+  const running = supervisor
+    ? `supervisor pid ${supervisor.pid}`
+    : live > 0
+      ? `${live} service(s) without a supervisor`
+      : dead
+        ? `supervisor pid ${dead.pid} died`
+        : 'nothing running';
   const listed = objects.map((object) => `${object.path} (${object.kind}, owner ${object.owner})`).join(', ');
   const left = objects.length > 0 && (dead !== undefined || (!supervisor && live === 0));
   const detail =

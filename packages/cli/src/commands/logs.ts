@@ -5,7 +5,9 @@ import { runtimeOf, type TargetOptions } from './context';
 /** `hostmesh logs [-f] [service]`: the files the supervisor writes, each line prefixed. */
 export async function logs(service: string | undefined, options: TargetOptions & { follow?: boolean; lines?: number }): Promise<number> {
   const dir = join(runtimeOf(options).root, 'logs');
-  const files = existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.log') && (!service || name.startsWith(`${service}@`) || name === `${service}.log`)) : [];
+  const files = existsSync(dir)
+    ? readdirSync(dir).filter((name) => name.endsWith('.log') && (!service || name.startsWith(`${service}@`) || name === `${service}.log`))
+    : [];
   if (files.length === 0) {
     process.stderr.write(`no logs${service ? ` of '${service}'` : ''} in ${dir}\n`);
     return service ? 1 : 0;
@@ -20,7 +22,13 @@ export async function logs(service: string | undefined, options: TargetOptions &
     const path = join(dir, name);
     const size = statSync(path).size;
     const text = readRange(path, Math.max(0, size - 64 * 1024), size);
-    emit(name, text.split('\n').slice(-tail - 1).join('\n'));
+    emit(
+      name,
+      text
+        .split('\n')
+        .slice(-tail - 1)
+        .join('\n'),
+    );
     offsets.set(name, size);
   }
   if (!options.follow) return 0;

@@ -28,13 +28,18 @@ describe('hostmesh ps, call and emit towards a service heard of over NATS', () =
     const ps = await hostmesh(['ps', '-n', namespace], onB());
     expect(ps.code).toBe(0);
     expect(ps.output).toMatch(new RegExp(`echo@0 +${echo.pid} +remote .*nats → hm\\.${namespace}\\.echo\\.0\\.\\w+ \\(host ${hostname()}\\)`));
-    const json = JSON.parse((await hostmesh(['ps', '--json', '-n', namespace], onB())).output) as { instances: Array<{ service: string; state: string; remote?: { via?: string } }> };
+    const json = JSON.parse((await hostmesh(['ps', '--json', '-n', namespace], onB())).output) as {
+      instances: Array<{ service: string; state: string; remote?: { via?: string } }>;
+    };
     expect(json.instances).toEqual([expect.objectContaining({ service: 'echo', state: 'remote', remote: expect.objectContaining({ via: 'nats' }) })]);
   }, 30_000);
 
   it('calls it and emits to it', async () => {
     expect(await hostmesh(['call', 'echo.ping', '-n', namespace], onB())).toEqual({ code: 0, output: `${echo.pid}\n` });
-    expect(await hostmesh(['emit', 'echo.note', '{"text":"hi"}', '-n', namespace], onB())).toEqual({ code: 0, output: 'echo.note published to 1 subscriber(s)\n' });
+    expect(await hostmesh(['emit', 'echo.note', '{"text":"hi"}', '-n', namespace], onB())).toEqual({
+      code: 0,
+      output: 'echo.note published to 1 subscriber(s)\n',
+    });
     let received = '';
     for (let i = 0; i < 40 && received !== '1'; i++) {
       received = (await hostmesh(['call', 'echo.received', '-n', namespace], onB())).output.trim();
@@ -52,7 +57,10 @@ describe('hostmesh ps, call and emit towards a service heard of over NATS', () =
       const ps = await hostmesh(['ps', '-n', namespace], onB());
       expect(ps.output).toMatch(new RegExp(`echo@blue +${blue.pid} +ready`));
       const json = JSON.parse((await hostmesh(['ps', '--json', '-n', namespace], onB())).output) as { instances: Array<{ instance: unknown; state: string }> };
-      expect(json.instances.map((i) => [i.instance, i.state]).sort()).toEqual([[0, 'remote'], ['blue', 'ready']]);
+      expect(json.instances.map((i) => [i.instance, i.state]).sort()).toEqual([
+        [0, 'remote'],
+        ['blue', 'ready'],
+      ]);
     } finally {
       await blue.stop();
     }

@@ -56,7 +56,15 @@ export async function ps(options: TargetOptions & { json?: boolean }): Promise<n
         inFlight: 0,
         connections: 0,
         listeners: descriptor.listeners,
-        endpoints: descriptor.routes.map((r) => ({ name: `${descriptor.service}.${r.name}`, mechanism: r.binding, calls: 0, errors: 0, p50Us: 0, p99Us: 0, maxUs: 0 })),
+        endpoints: descriptor.routes.map((r) => ({
+          name: `${descriptor.service}.${r.name}`,
+          mechanism: r.binding,
+          calls: 0,
+          errors: 0,
+          p50Us: 0,
+          p99Us: 0,
+          maxUs: 0,
+        })),
         events: descriptor.subscriptions.map((s) => ({ name: s.event, mechanism: s.binding, calls: 0, errors: 0, p50Us: 0, p99Us: 0, maxUs: 0 })),
         transports: [],
         memory: { rssBytes: 0, heapUsedBytes: 0 },
@@ -66,7 +74,13 @@ export async function ps(options: TargetOptions & { json?: boolean }): Promise<n
   await mesh.close(0);
   for (const instance of instances) showPaused(instance);
   if (options.json) {
-    process.stdout.write(JSON.stringify({ namespace: dir.namespace, supervisor: state ? { pid: state.pid, manifest: state.manifest, state: state.state } : null, instances }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        { namespace: dir.namespace, supervisor: state ? { pid: state.pid, manifest: state.manifest, state: state.state } : null, instances },
+        null,
+        2,
+      ) + '\n',
+    );
     return 0;
   }
   if (instances.length === 0) {
@@ -96,5 +110,6 @@ export function showPaused(instance: InstanceStatus, now = Date.now()): void {
   if (state === 'T' || state === 't') instance.state = 'stopped';
   const at = instance.health ? Date.parse(instance.health.at) : NaN;
   const age = now - at;
-  if (instance.callsPerSecond > 0 && age > HEALTH_FRESH_MS) instance.callsPerSecond = age > 10 * HEALTH_FRESH_MS ? 0 : (instance.callsPerSecond * HEALTH_FRESH_MS) / age;
+  if (instance.callsPerSecond > 0 && age > HEALTH_FRESH_MS)
+    instance.callsPerSecond = age > 10 * HEALTH_FRESH_MS ? 0 : (instance.callsPerSecond * HEALTH_FRESH_MS) / age;
 }

@@ -28,20 +28,27 @@ export async function up(manifestPath: string, options: UpOptions): Promise<numb
   const style = styler(out);
   const live = out.isTTY === true && !options.json;
   let lastView = '';
-  const supervisor = new Supervisor(deployment, options.runtimeDir, {
-    log: (line, source, stream) => {
-      if (live && source !== undefined) return; // services' output: in the log files, view shows state
-      const prefix = source === undefined ? style.cyan('hostmesh') : style.dim(source.padEnd(12));
-      (stream === 'err' ? process.stderr : out).write(`${prefix} | ${line}\n`);
+  const supervisor = new Supervisor(
+    deployment,
+    options.runtimeDir,
+    {
+      log: (line, source, stream) => {
+        if (live && source !== undefined) return; // services' output: in the log files, view shows state
+        const prefix = source === undefined ? style.cyan('hostmesh') : style.dim(source.padEnd(12));
+        (stream === 'err' ? process.stderr : out).write(`${prefix} | ${line}\n`);
+      },
+      changed: (state) => {
+        if (!live) return;
+        const view = statusTable(state.instances, out);
+        if (view === lastView) return;
+        lastView = view;
+        out.write(
+          `\x1b[2J\x1b[H${style.bold(`hostmesh up: ${deployment.file}`)} (namespace ${deployment.namespace}, ${state.state}) — Ctrl-C to stop\n\n${view}\n\nlogs: hostmesh logs -F\n`,
+        );
+      },
     },
-    changed: (state) => {
-      if (!live) return;
-      const view = statusTable(state.instances, out);
-      if (view === lastView) return;
-      lastView = view;
-      out.write(`\x1b[2J\x1b[H${style.bold(`hostmesh up: ${deployment.file}`)} (namespace ${deployment.namespace}, ${state.state}) — Ctrl-C to stop\n\n${view}\n\nlogs: hostmesh logs -F\n`);
-    },
-  }, { keepQueues: options.keepQueues });
+    { keepQueues: options.keepQueues },
+  );
   supervisor.claim();
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -79,7 +86,11 @@ async function detach(manifestPath: string, namespace: string, options: UpOption
     if (state?.state === 'running') {
       const failed = state.instances.filter((instance) => instance.state === 'failed');
       if (failed.length > 0) return giveUp(state.pid, dir, failed);
-      process.stdout.write(options.json ? JSON.stringify({ pid: state.pid, namespace }) + '\n' : `hostmesh is running in the background (pid ${state.pid}); \`hostmesh ps\`, \`hostmesh down\`\n`);
+      process.stdout.write(
+        options.json
+          ? JSON.stringify({ pid: state.pid, namespace }) + '\n'
+          : `hostmesh is running in the background (pid ${state.pid}); \`hostmesh ps\`, \`hostmesh down\`\n`,
+      );
       return 0;
     }
     if (child.exitCode !== null) break;

@@ -30,7 +30,9 @@ const QUOTES = join(__dirname, '..', '..', '..', '..', 'examples', 'quotes');
     const queues = listQueues();
     if (!queues.ok) throw new Error(queues.reason);
     return [
-      ...readdirSync('/dev/shm').filter((entry) => entry.startsWith(prefix) || entry.startsWith(`sem.${prefix}`)).map((entry) => `/dev/shm/${entry}`),
+      ...readdirSync('/dev/shm')
+        .filter((entry) => entry.startsWith(prefix) || entry.startsWith(`sem.${prefix}`))
+        .map((entry) => `/dev/shm/${entry}`),
       ...queues.queues.filter((queue) => queue.name.startsWith(`/${prefix}`)).map((queue) => `mqueue ${queue.name}`),
     ].sort();
   };
@@ -67,7 +69,10 @@ const QUOTES = join(__dirname, '..', '..', '..', '..', 'examples', 'quotes');
     expect(readdirSync(join(runtime.path, namespace, 'subscriptions'))).toEqual(['monitor.json']);
 
     const doctor = await hostmesh(['doctor', '--json', '-n', namespace], env);
-    const report = JSON.parse(doctor.output) as { checks: Array<{ check: string; status: string; detail: string }>; objects: Record<string, Array<{ path: string }>> };
+    const report = JSON.parse(doctor.output) as {
+      checks: Array<{ check: string; status: string; detail: string }>;
+      objects: Record<string, Array<{ path: string }>>;
+    };
     expect(report.checks.find((check) => check.check === `namespace ${namespace}`)).toMatchObject({
       status: 'warn',
       detail: expect.stringContaining(`left by a deployment that is gone: \`hostmesh down -n ${namespace}\` removes them`),

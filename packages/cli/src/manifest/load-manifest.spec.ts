@@ -43,7 +43,12 @@ describe('loadManifest', () => {
     ['a field of the wrong type', { services: { api: { entry: 'service.js', replicas: 0 } } }, 'services.api.replicas', 'must be >= 1'],
     ['an unknown field', { services: { api: { entry: 'service.js', replica: 2 } } }, 'services.api.replica', 'is not a known field'],
     ['a missing entry', { services: { api: {} } }, 'services.api.entry', 'is required'],
-    ['an unknown mechanism', { services: { api: { entry: 'service.js', bindings: { quote: 'pigeon' } } } }, 'services.api.bindings.quote', 'must be one of auto, socket'],
+    [
+      'an unknown mechanism',
+      { services: { api: { entry: 'service.js', bindings: { quote: 'pigeon' } } } },
+      'services.api.bindings.quote',
+      'must be one of auto, socket',
+    ],
     ['no services', { services: {} }, 'services', 'has no services yet'],
   ])('names the file, the JSON path and what is expected for %s', (_what, manifest, path, problem) => {
     const file = write('bad.json', manifest);
@@ -82,7 +87,7 @@ describe('loadManifest', () => {
       gateway: { entry: 'service.js' },
     };
 
-    it("runs here what is placed here (or nowhere), and announces the rest as remote", () => {
+    it('runs here what is placed here (or nowhere), and announces the rest as remote', () => {
       const file = write('hosts.json', { hosts, insecure: true, services });
       const onB = loadManifest(file, { HOSTMESH_HOST: 'b' });
       expect(onB.host).toBe('b');
@@ -93,11 +98,13 @@ describe('loadManifest', () => {
       expect(monitor.env).toMatchObject({ HOSTMESH_TCP_ENABLED: '1', HOSTMESH_TCP_HOST: '10.77.0.2', HOSTMESH_TCP_PORT: '7102', HOSTMESH_TCP_INSECURE: '1' });
       expect(monitor.dependsOn).toEqual([]);
       // Without --host, the host is the one whose address this machine has: here none.
-      expect(() => loadManifest(file, {})).toThrow(/hosts none of a=10\.77\.0\.1, b=10\.77\.0\.2 is an address of this machine: run `hostmesh up --host <key>`/);
+      expect(() => loadManifest(file, {})).toThrow(
+        /hosts none of a=10\.77\.0\.1, b=10\.77\.0\.2 is an address of this machine: run `hostmesh up --host <key>`/,
+      );
       expect(manifestNamespace(file, { HOSTMESH_NAMESPACE: 'ns' })).toBe('ns');
     });
 
-    it('without --host, runs as the host whose address is one of this machine\'s', () => {
+    it("without --host, runs as the host whose address is one of this machine's", () => {
       const local = { a: { address: '127.0.0.1' }, b: { address: '10.77.0.2' } };
       const file = write('local.json', { hosts: local, insecure: true, services });
       const here = loadManifest(file, {});
@@ -113,14 +120,24 @@ describe('loadManifest', () => {
       const onA = loadManifest(file, { HOSTMESH_HOST: 'a' });
       expect(onA.remote).toEqual([{ name: 'monitor', host: 'b', address: '10.77.0.2', port: 7102, tls: true }]);
       for (const service of onA.services) {
-        expect(service.env).toMatchObject({ HOSTMESH_TLS_CA: join(dir, 'ca.crt'), HOSTMESH_TLS_CERT: join(dir, 'a.crt'), HOSTMESH_TLS_KEY: join(dir, 'a.key') });
+        expect(service.env).toMatchObject({
+          HOSTMESH_TLS_CA: join(dir, 'ca.crt'),
+          HOSTMESH_TLS_CERT: join(dir, 'a.crt'),
+          HOSTMESH_TLS_KEY: join(dir, 'a.key'),
+        });
       }
       expect(() => loadManifest(file, { HOSTMESH_HOST: 'b' })).toThrow(/tls\.cert .*b\.crt does not exist \(make certificates with `hostmesh certs`\)/);
     });
 
     it('hands every local service the NATS servers, and refuses a server that is not a NATS URL', () => {
-      const file = write('nats.json', { nats: { servers: ['nats://10.0.0.5:4222', 'nats://10.0.0.6:4222'], insecure: true }, services: { gateway: { entry: 'service.js' } } });
-      expect(loadManifest(file, {}).services[0]!.env).toMatchObject({ HOSTMESH_NATS_SERVERS: 'nats://10.0.0.5:4222,nats://10.0.0.6:4222', HOSTMESH_NATS_INSECURE: '1' });
+      const file = write('nats.json', {
+        nats: { servers: ['nats://10.0.0.5:4222', 'nats://10.0.0.6:4222'], insecure: true },
+        services: { gateway: { entry: 'service.js' } },
+      });
+      expect(loadManifest(file, {}).services[0]!.env).toMatchObject({
+        HOSTMESH_NATS_SERVERS: 'nats://10.0.0.5:4222,nats://10.0.0.6:4222',
+        HOSTMESH_NATS_INSECURE: '1',
+      });
       const tlsWithout = write('nats-tls.json', { nats: { servers: ['nats://10.0.0.5:4222'], tls: true }, services: { gateway: { entry: 'service.js' } } });
       expect(() => loadManifest(tlsWithout, {})).toThrow(/nats\.tls needs the manifest's tls files/);
       const bad = write('bad-nats.json', { nats: { servers: ['10.0.0.5:4222'] }, services: { gateway: { entry: 'service.js' } } });
@@ -128,11 +145,35 @@ describe('loadManifest', () => {
     });
 
     it.each([
-      ['a placed service without a port', { hosts, insecure: true, services: { api: { entry: 'service.js', host: 'a' } } }, { HOSTMESH_HOST: 'a' }, 'services.api.port', 'is required with host'],
-      ['remote services without TLS or insecure', { hosts, services }, { HOSTMESH_HOST: 'a' }, 'tls', 'give certificates (`hostmesh certs`) or set "insecure": true'],
+      [
+        'a placed service without a port',
+        { hosts, insecure: true, services: { api: { entry: 'service.js', host: 'a' } } },
+        { HOSTMESH_HOST: 'a' },
+        'services.api.port',
+        'is required with host',
+      ],
+      [
+        'remote services without TLS or insecure',
+        { hosts, services },
+        { HOSTMESH_HOST: 'a' },
+        'tls',
+        'give certificates (`hostmesh certs`) or set "insecure": true',
+      ],
       ['an unknown --host', { hosts, insecure: true, services }, { HOSTMESH_HOST: 'c' }, 'hosts', "has no host 'c'"],
-      ['replicas sharing one port', { hosts, insecure: true, services: { api: { entry: 'service.js', host: 'a', port: 7000, replicas: 2 } } }, { HOSTMESH_HOST: 'a' }, 'services.api.replicas', 'must be 1 with port 7000'],
-      ['a host that is not declared', { hosts, insecure: true, services: { api: { entry: 'service.js', host: 'z', port: 1 } } }, { HOSTMESH_HOST: 'a' }, 'services.api.host', "'z' is not a key of hosts"],
+      [
+        'replicas sharing one port',
+        { hosts, insecure: true, services: { api: { entry: 'service.js', host: 'a', port: 7000, replicas: 2 } } },
+        { HOSTMESH_HOST: 'a' },
+        'services.api.replicas',
+        'must be 1 with port 7000',
+      ],
+      [
+        'a host that is not declared',
+        { hosts, insecure: true, services: { api: { entry: 'service.js', host: 'z', port: 1 } } },
+        { HOSTMESH_HOST: 'a' },
+        'services.api.host',
+        "'z' is not a key of hosts",
+      ],
     ])('refuses %s, naming the field', (_what, manifest, env, path, problem) => {
       const file = write('placed.json', manifest);
       let error: ManifestError | undefined;

@@ -39,7 +39,11 @@ export function loadManifest(path: string, env: NodeJS.ProcessEnv = process.env)
       throw new ManifestError(file, `services.${name}.port`, `is required with host: the other hosts reach '${name}' at ${entry.host}'s address and this port`);
     }
     if (entry.port !== undefined && (entry.replicas ?? 1) > 1) {
-      throw new ManifestError(file, `services.${name}.replicas`, `must be 1 with port ${entry.port}: replicas of one host cannot all listen on it (place replicas on different hosts)`);
+      throw new ManifestError(
+        file,
+        `services.${name}.replicas`,
+        `must be 1 with port ${entry.port}: replicas of one host cannot all listen on it (place replicas on different hosts)`,
+      );
     }
     if (entry.host !== undefined && entry.host !== here.host) {
       const { address } = manifest.hosts![entry.host]!;
@@ -52,7 +56,11 @@ export function loadManifest(path: string, env: NodeJS.ProcessEnv = process.env)
     }
     for (const dependency of entry.dependsOn ?? []) {
       if (!(dependency in manifest.services)) {
-        throw new ManifestError(file, `services.${name}.dependsOn`, `'${dependency}' is not a service of this manifest (services: ${Object.keys(manifest.services).join(', ')})`);
+        throw new ManifestError(
+          file,
+          `services.${name}.dependsOn`,
+          `'${dependency}' is not a service of this manifest (services: ${Object.keys(manifest.services).join(', ')})`,
+        );
       }
     }
     const listen: Record<string, string> =
@@ -65,12 +73,18 @@ export function loadManifest(path: string, env: NodeJS.ProcessEnv = process.env)
       replicas: entry.replicas ?? 1,
       env: { ...shared, ...listen, ...environmentOf(entry), ...entry.env },
       // What runs elsewhere is not started here: there is nothing to wait for.
-      dependsOn: (entry.dependsOn ?? []).filter((dependency) => manifest.services[dependency]!.host === undefined || manifest.services[dependency]!.host === here.host),
+      dependsOn: (entry.dependsOn ?? []).filter(
+        (dependency) => manifest.services[dependency]!.host === undefined || manifest.services[dependency]!.host === here.host,
+      ),
       nodeOptions: entry.nodeOptions ?? [],
     });
   }
   if (remote.length > 0 && manifest.tls === undefined && manifest.insecure !== true) {
-    throw new ManifestError(file, 'tls', `services on other hosts (${remote.map((r) => r.name).join(', ')}) are reached over TCP: give certificates (\`hostmesh certs\`) or set "insecure": true`);
+    throw new ManifestError(
+      file,
+      'tls',
+      `services on other hosts (${remote.map((r) => r.name).join(', ')}) are reached over TCP: give certificates (\`hostmesh certs\`) or set "insecure": true`,
+    );
   }
   return {
     file,
@@ -93,7 +107,11 @@ export function loadManifest(path: string, env: NodeJS.ProcessEnv = process.env)
  * Which host this is (HOSTMESH_HOST, from `up --host`), the address its services listen on
  * for the other hosts, and the TLS (or insecure) settings every local service gets.
  */
-function placement(file: string, manifest: Manifest, host: string | undefined): { host: string | undefined; address: string | undefined; env: Record<string, string> } {
+function placement(
+  file: string,
+  manifest: Manifest,
+  host: string | undefined,
+): { host: string | undefined; address: string | undefined; env: Record<string, string> } {
   if (host !== undefined && host !== '' && !(manifest.hosts && host in manifest.hosts)) {
     throw new ManifestError(file, 'hosts', `has no host '${host}' (the --host given; hosts: ${Object.keys(manifest.hosts ?? {}).join(', ') || 'none'})`);
   }
@@ -102,7 +120,8 @@ function placement(file: string, manifest: Manifest, host: string | undefined): 
   if (manifest.tls) {
     for (const field of ['ca', 'cert', 'key'] as const) {
       const path = resolve(dirname(file), manifest.tls[field].replaceAll('{host}', key ?? 'localhost'));
-      if (!existsSync(path)) throw new ManifestError(file, `tls.${field}`, `${relative(process.cwd(), path) || path} does not exist (make certificates with \`hostmesh certs\`)`);
+      if (!existsSync(path))
+        throw new ManifestError(file, `tls.${field}`, `${relative(process.cwd(), path) || path} does not exist (make certificates with \`hostmesh certs\`)`);
       env[`HOSTMESH_TLS_${field.toUpperCase()}`] = path;
     }
   }
@@ -110,7 +129,7 @@ function placement(file: string, manifest: Manifest, host: string | undefined): 
   if (manifest.nats) {
     env.HOSTMESH_NATS_SERVERS = manifest.nats.servers.join(',');
     if (manifest.nats.tls) {
-      if (!manifest.tls) throw new ManifestError(file, 'nats.tls', 'needs the manifest\'s tls files (ca, cert, key) to present to the NATS servers');
+      if (!manifest.tls) throw new ManifestError(file, 'nats.tls', "needs the manifest's tls files (ca, cert, key) to present to the NATS servers");
       env.HOSTMESH_NATS_TLS = '1';
     }
     if (manifest.nats.insecure) env.HOSTMESH_NATS_INSECURE = '1';
@@ -165,7 +184,13 @@ export function manifestNamespace(path: string, env: NodeJS.ProcessEnv = process
 function readValid(file: string): Manifest {
   if (!existsSync(file)) throw new ManifestError(file, '', 'the manifest file does not exist');
   const raw = readManifest(file);
-  if (!validate(raw)) throw new ManifestError(file, describePath(validate.errors![0]!), describeSchemaError(validate.errors![0]!), validate.errors!.map((e) => `${describePath(e) || '(root)'} ${describeSchemaError(e)}`));
+  if (!validate(raw))
+    throw new ManifestError(
+      file,
+      describePath(validate.errors![0]!),
+      describeSchemaError(validate.errors![0]!),
+      validate.errors!.map((e) => `${describePath(e) || '(root)'} ${describeSchemaError(e)}`),
+    );
   return raw;
 }
 
@@ -187,7 +212,10 @@ function readManifest(file: string): unknown {
 }
 
 function describePath(error: ErrorObject): string {
-  const segments = error.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const segments = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (error.keyword === 'additionalProperties') segments.push(String(error.params.additionalProperty));
   if (error.keyword === 'required') segments.push(String(error.params.missingProperty));
   return segments.join('.');

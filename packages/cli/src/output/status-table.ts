@@ -22,7 +22,9 @@ export function statusTable(instances: InstanceStatus[], stream: NodeJS.WriteStr
       instance.callsPerSecond.toFixed(0),
       busiest && busiest.calls > 0 ? `${micros(busiest.p50Us)}/${micros(busiest.p99Us)}` : '-',
       queues.join(' ') || '-',
-      instance.remote ? `${instance.remote.via ?? (instance.remote.tls ? 'tcp+tls' : 'tcp')} → ${instance.remote.address} (host ${instance.remote.host})` : mechanisms.join(' ') || '-',
+      instance.remote
+        ? `${instance.remote.via ?? (instance.remote.tls ? 'tcp+tls' : 'tcp')} → ${instance.remote.address} (host ${instance.remote.host})`
+        : mechanisms.join(' ') || '-',
     ];
   });
   return table(['SERVICE', 'PID', 'STATE', 'UPTIME', 'RESTARTS', 'IN-FLIGHT', 'CALLS/S', 'P50/P99', 'QUEUE', 'BINDINGS'], rows);

@@ -17,8 +17,18 @@ export class MetricsEndpoint {
     const p50 = new Gauge({ name: 'hostmesh_latency_p50_microseconds', help: 'Median handler latency', labelNames: labels, registers: [registry] });
     const p99 = new Gauge({ name: 'hostmesh_latency_p99_microseconds', help: '99th percentile handler latency', labelNames: labels, registers: [registry] });
     const inFlight = new Gauge({ name: 'hostmesh_in_flight', help: 'Calls in flight', labelNames: ['service', 'instance'], registers: [registry] });
-    const restarts = new Gauge({ name: 'hostmesh_restarts_total', help: 'Restarts by the supervisor', labelNames: ['service', 'instance'], registers: [registry] });
-    const queued = new Gauge({ name: 'hostmesh_queue_messages', help: 'Messages waiting in an event queue', labelNames: ['service', 'instance', 'queue'], registers: [registry] });
+    const restarts = new Gauge({
+      name: 'hostmesh_restarts_total',
+      help: 'Restarts by the supervisor',
+      labelNames: ['service', 'instance'],
+      registers: [registry],
+    });
+    const queued = new Gauge({
+      name: 'hostmesh_queue_messages',
+      help: 'Messages waiting in an event queue',
+      labelNames: ['service', 'instance', 'queue'],
+      registers: [registry],
+    });
     const server = createServer((request, response) => {
       if (request.url !== '/metrics') {
         response.writeHead(404).end();

@@ -36,7 +36,8 @@ export function namespaceObjects(dir: RuntimeDir): { objects: NamespaceObject[];
   const listing = listQueues();
   if (listing.ok) {
     for (const queue of listing.queues) {
-      if (queue.uid === uid && queue.name.startsWith(`/${prefix}`)) objects.push({ kind: 'queue', path: `mqueue ${queue.name}`, owner: 'none', ownerAlive: false });
+      if (queue.uid === uid && queue.name.startsWith(`/${prefix}`))
+        objects.push({ kind: 'queue', path: `mqueue ${queue.name}`, owner: 'none', ownerAlive: false });
     }
   }
   return listing.ok ? { objects } : { objects, queuesUnlisted: listing.reason };

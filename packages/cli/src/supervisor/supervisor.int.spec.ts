@@ -192,7 +192,10 @@ describe('hostmesh up / ps / call / down', () => {
   });
 
   it('keeps up with a service that floods its output, and stops services whose supervisor was SIGKILLed', async () => {
-    const manifest = writeManifest(runtime.path, 'flood.json', { namespace: 'flood', services: { flood: { entry: fixture('flood') }, echo: { entry: fixture('echo') } } });
+    const manifest = writeManifest(runtime.path, 'flood.json', {
+      namespace: 'flood',
+      services: { flood: { entry: fixture('flood') }, echo: { entry: fixture('echo') } },
+    });
     const supervisor = await up(manifest);
     await supervisor.waitForOutput('echo is ready', 20_000);
     await sleep(500);
@@ -206,7 +209,9 @@ describe('hostmesh up / ps / call / down', () => {
     // on a loaded machine may take a while, but not forever.
     await until(async () => children.every((c) => !isProcessAlive(c.pid, c.start)), 20_000).catch((error: Error) => {
       const alive = children.filter((c) => isProcessAlive(c.pid, c.start)).map((c) => c.pid);
-      throw new Error(`${error.message}: still alive after the supervisor's SIGKILL: ${alive.join(', ')} (of ${instances.map((i) => `${i.service}=${i.pid}`).join(', ')})`);
+      throw new Error(
+        `${error.message}: still alive after the supervisor's SIGKILL: ${alive.join(', ')} (of ${instances.map((i) => `${i.service}=${i.pid}`).join(', ')})`,
+      );
     });
     // The next up cleans up after it and runs.
     const again = await up(manifest);

@@ -166,7 +166,9 @@ export class Supervisor {
         maxPayloadBytes: 0xffff_ffff,
         remote: { host: remote.host },
       });
-      this.note(`${remote.name} runs on host ${remote.host}: reached at ${remote.address}:${remote.port}${remote.tls ? ' over TLS' : ' (plain TCP: insecure)'}`);
+      this.note(
+        `${remote.name} runs on host ${remote.host}: reached at ${remote.address}:${remote.port}${remote.tls ? ' over TLS' : ' (plain TCP: insecure)'}`,
+      );
     }
   }
 

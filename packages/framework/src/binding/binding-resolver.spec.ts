@@ -23,7 +23,12 @@ describe('resolveBinding', () => {
     ['thread to a service in this process is kept', { requested: 'thread', sameProcess: true }, 'thread', undefined],
     ['thread to a service listening for it (process unknown) is kept', { requested: 'thread' }, 'thread', undefined],
     ['thread to another process takes its fallback, shm', { requested: 'thread', sameProcess: false }, 'shm', 'thread'],
-    ['thread to another process without shm takes uds', { requested: 'thread', sameProcess: false, available: new Set(['uds', 'tcp', 'thread']) }, 'uds', 'thread'],
+    [
+      'thread to another process without shm takes uds',
+      { requested: 'thread', sameProcess: false, available: new Set(['uds', 'tcp', 'thread']) },
+      'uds',
+      'thread',
+    ],
     ['thread to another host becomes tcp', { requested: 'thread', sameHost: false, sameProcess: false }, 'tcp', 'thread'],
   ];
 

@@ -64,7 +64,10 @@ export function resolveBinding(query: BindingQuery): BindingDecision {
   }
   if (query.sameProcess === false && capabilities.sameProcessOnly) {
     const kind = pluginOf(preferred)!.fallback.find((next) => query.available.has(next) && !pluginOf(next)?.capabilities.sameProcessOnly);
-    if (kind === undefined) throw new BootstrapError(`no transport can carry a '${preferred}' binding to another process: registered transports are ${[...query.available].join(', ')}`);
+    if (kind === undefined)
+      throw new BootstrapError(
+        `no transport can carry a '${preferred}' binding to another process: registered transports are ${[...query.available].join(', ')}`,
+      );
     return { kind, fallback: { from: preferred, reason: `${preferred} reaches only threads of its own process` } };
   }
   if (query.available.has(preferred)) return { kind: preferred };
@@ -73,16 +76,10 @@ export function resolveBinding(query: BindingQuery): BindingDecision {
       return { kind, fallback: { from: preferred, reason: `no '${preferred}' transport is registered in this process` } };
     }
   }
-  throw new BootstrapError(
-    `no transport can carry a '${preferred}' binding: registered transports are ${[...query.available].join(', ') || 'none'}`,
-  );
+  throw new BootstrapError(`no transport can carry a '${preferred}' binding: registered transports are ${[...query.available].join(', ') || 'none'}`);
 }
 
 /** The override for one binding: `service.name` beats `name` beats `service.*` beats `*`. */
-export function bindingOverride(
-  bindings: Readonly<Record<string, BindingRequest>>,
-  service: string,
-  name: string,
-): BindingRequest | undefined {
+export function bindingOverride(bindings: Readonly<Record<string, BindingRequest>>, service: string, name: string): BindingRequest | undefined {
   return bindings[`${service}.${name}`] ?? bindings[name] ?? bindings[`${service}.*`] ?? bindings['*'];
 }

@@ -31,7 +31,10 @@ describe('a client whose service comes back on another mechanism', () => {
     // The client learns of the death from its connection closing, which may come a moment after
     // the exit: a call sent before then is lost with the connection (a retryable ConnectionLostError),
     // so let one call find that out before the calls under test are made.
-    await client.$with({ timeoutMs: 300 }).pid().catch(() => undefined);
+    await client
+      .$with({ timeoutMs: 300 })
+      .pid()
+      .catch(() => undefined);
 
     // Made while the service is down: they wait, on shm, for up to 15 s.
     const waiting = [client.$with({ timeoutMs: 15_000 }).pid(), client.$with({ timeoutMs: 15_000 }).add(2, 3)];

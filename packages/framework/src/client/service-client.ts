@@ -111,9 +111,7 @@ export class ServiceClient implements Caller {
       // Nothing here, and the other hosts are out of sight for good (NATS refused us): say why.
       const problem = all.length === 0 ? this.deps.registry.remoteProblem() : undefined;
       if (problem) throw problem;
-      throw new ServiceUnavailableError(
-        `no live instance of '${this.service}' with a ${kind} listener in namespace '${this.deps.config.namespace}'`,
-      );
+      throw new ServiceUnavailableError(`no live instance of '${this.service}' with a ${kind} listener in namespace '${this.deps.config.namespace}'`);
     }
     const descriptor = live[this.nextInstance++ % live.length]!;
     this.adopt(descriptor);
@@ -125,9 +123,7 @@ export class ServiceClient implements Caller {
     const kindOf = new Map([...this.routes.values()].map((route) => [route.name, route.kind]));
     const moved = this.rpcs.get(from)?.handOver((name) => (kindOf.get(name) ?? from) !== from) ?? [];
     for (const call of moved) {
-      this.rpcFor(kindOf.get(call.routeName)!)
-        .call(call.route, call.routeName, call.args, call.remainingMs, call.signal)
-        .then(call.resolve, call.reject);
+      this.rpcFor(kindOf.get(call.routeName)!).call(call.route, call.routeName, call.args, call.remainingMs, call.signal).then(call.resolve, call.reject);
     }
   }
 

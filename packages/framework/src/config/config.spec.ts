@@ -19,7 +19,10 @@ describe('resolveConfig', () => {
   });
 
   it('gives each transport plugin its own slice of the options and the environment', () => {
-    const config = resolveConfig({ shm: { ringBytes: 1 << 16 }, mqueue: { depth: 4, messageSize: 1024 } }, { HOSTMESH_TCP_PORT: '4100', HOSTMESH_MQUEUE_IN_FLIGHT: '8' });
+    const config = resolveConfig(
+      { shm: { ringBytes: 1 << 16 }, mqueue: { depth: 4, messageSize: 1024 } },
+      { HOSTMESH_TCP_PORT: '4100', HOSTMESH_MQUEUE_IN_FLIGHT: '8' },
+    );
     expect(config.transports.shm).toEqual({ ringBytes: 1 << 16, spin: {} });
     expect(config.transports.mqueue).toEqual({ depth: 4, messageSize: 1024, inFlight: 8 });
     expect(config.transports.tcp?.port).toBe(4100);

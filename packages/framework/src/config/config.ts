@@ -117,7 +117,11 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
   const tls = resolveTls(options.tls, read);
   const gracePeriodMs = read.positive('gracePeriodMs', options.gracePeriodMs ?? 10_000);
   const peers = resolvePeers(options.peers, read);
-  const maxPayloadBytes = read.positive('maxPayloadBytes', options.maxPayloadBytes ?? read.numberEnv('HOSTMESH_MAX_PAYLOAD_BYTES') ?? 64 * 1024 * 1024, 0xffff_ffff);
+  const maxPayloadBytes = read.positive(
+    'maxPayloadBytes',
+    options.maxPayloadBytes ?? read.numberEnv('HOSTMESH_MAX_PAYLOAD_BYTES') ?? 64 * 1024 * 1024,
+    0xffff_ffff,
+  );
   return {
     namespace,
     runtimeDir: options.runtimeDir ?? env.HOSTMESH_RUNTIME_DIR,
@@ -126,11 +130,19 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
     maxPayloadBytes,
     maxPendingCalls: read.positive('maxPendingCalls', options.maxPendingCalls ?? 65536),
     maxConnections: read.positive('maxConnections', options.maxConnections ?? read.numberEnv('HOSTMESH_MAX_CONNECTIONS') ?? 1024, 1 << 20),
-    maxInFlightPerConnection: read.positive('maxInFlightPerConnection', options.maxInFlightPerConnection ?? read.numberEnv('HOSTMESH_MAX_IN_FLIGHT') ?? 8192, 1 << 24),
+    maxInFlightPerConnection: read.positive(
+      'maxInFlightPerConnection',
+      options.maxInFlightPerConnection ?? read.numberEnv('HOSTMESH_MAX_IN_FLIGHT') ?? 8192,
+      1 << 24,
+    ),
     maxBufferedBytes: read.positive('maxBufferedBytes', options.maxBufferedBytes ?? read.numberEnv('HOSTMESH_MAX_BUFFERED_BYTES') ?? 4 * maxPayloadBytes),
     plainMsgpack: options.plainMsgpack ?? read.flagEnv('HOSTMESH_PLAIN_MSGPACK'),
     idleTimeoutMs: read.positive('idleTimeoutMs', options.idleTimeoutMs ?? read.numberEnv('HOSTMESH_IDLE_TIMEOUT_MS') ?? 30_000, 2 ** 31 - 1),
-    minFrameBytesPerSecond: read.nonNegative('minFrameBytesPerSecond', options.minFrameBytesPerSecond ?? read.numberEnv('HOSTMESH_MIN_FRAME_RATE') ?? 65_536, 2 ** 40),
+    minFrameBytesPerSecond: read.nonNegative(
+      'minFrameBytesPerSecond',
+      options.minFrameBytesPerSecond ?? read.numberEnv('HOSTMESH_MIN_FRAME_RATE') ?? 65_536,
+      2 ** 40,
+    ),
     gracePeriodMs,
     bindings,
     shell: options.shell ?? read.listEnv('HOSTMESH_SHELL') ?? [],
@@ -150,7 +162,11 @@ function resolveTransportOptions(options: MeshOptions, read: OptionReader, conte
   const resolved: Record<string, unknown> = {};
   for (const plugin of TRANSPORT_PLUGINS) {
     const input = (options as Record<string, unknown>)[plugin.kind];
-    const value = (plugin.resolveOptions as (input: unknown, read: OptionReader, context: Omit<TransportContext, 'runtimeDir' | 'logger'>) => unknown)(input, read, context);
+    const value = (plugin.resolveOptions as (input: unknown, read: OptionReader, context: Omit<TransportContext, 'runtimeDir' | 'logger'>) => unknown)(
+      input,
+      read,
+      context,
+    );
     if (value !== undefined) resolved[plugin.kind] = value;
   }
   return resolved as TransportOptions;
@@ -158,7 +174,15 @@ function resolveTransportOptions(options: MeshOptions, read: OptionReader, conte
 
 /** What every transport of a process is given besides its own options. */
 export function transportContext(config: MeshConfig, runtimeDir: TransportContext['runtimeDir'], logger: Logger): TransportContext {
-  return { runtimeDir, logger, namespace: config.namespace, instance: config.instance, gracePeriodMs: config.gracePeriodMs, peers: config.peers, tls: config.tls };
+  return {
+    runtimeDir,
+    logger,
+    namespace: config.namespace,
+    instance: config.instance,
+    gracePeriodMs: config.gracePeriodMs,
+    peers: config.peers,
+    tls: config.tls,
+  };
 }
 
 function parseBindingsEnv(raw: string | undefined, read: OptionReader): Record<string, BindingRequest> {

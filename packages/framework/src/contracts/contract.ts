@@ -16,9 +16,7 @@ const contracts = new Map<string, Contract<unknown>>();
 
 export function defineContract<Api>(name: string): Contract<Api> {
   if (typeof name !== 'string' || !NAME.test(name)) {
-    throw new BootstrapError(
-      `defineContract: invalid contract name ${JSON.stringify(name)}: use 1-63 letters, digits, '_' or '-', starting with a letter`,
-    );
+    throw new BootstrapError(`defineContract: invalid contract name ${JSON.stringify(name)}: use 1-63 letters, digits, '_' or '-', starting with a letter`);
   }
   // Two modules defining the same name share one token, so client and server agree.
   const existing = contracts.get(name);

@@ -48,9 +48,13 @@ export function parseDevCertHosts(spec: string): DevCertHost[] {
     .map((part) => {
       const [name, rest] = part.split('=', 2) as [string, string | undefined];
       if (!HOST_NAME.test(name)) throw new Error(`invalid host name '${name}' in '${part}': expected letters, digits, '.', '_' or '-'`);
-      const addresses = (rest ?? '').split('+').map((a) => a.trim()).filter(Boolean);
+      const addresses = (rest ?? '')
+        .split('+')
+        .map((a) => a.trim())
+        .filter(Boolean);
       for (const address of addresses) {
-        if (isIP(address) === 0 && !/^[a-zA-Z0-9*][a-zA-Z0-9.-]*$/.test(address)) throw new Error(`invalid address '${address}' for host '${name}': expected an IP or a DNS name`);
+        if (isIP(address) === 0 && !/^[a-zA-Z0-9*][a-zA-Z0-9.-]*$/.test(address))
+          throw new Error(`invalid address '${address}' for host '${name}': expected an IP or a DNS name`);
       }
       return { name, addresses };
     });
@@ -86,8 +90,23 @@ export function generateDevCerts(options: DevCertsOptions): DevCerts {
   const reusedCa = existsSync(ca.cert) && existsSync(ca.key);
   const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   if (!reusedCa) {
-    run(['req', '-x509', ...ecKey, '-keyout', ca.key, '-out', ca.cert, '-days', days, '-subj', '/CN=hostmesh development CA',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    run([
+      'req',
+      '-x509',
+      ...ecKey,
+      '-keyout',
+      ca.key,
+      '-out',
+      ca.cert,
+      '-days',
+      days,
+      '-subj',
+      '/CN=hostmesh development CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
     chmodSync(ca.key, 0o600);
     chmodSync(ca.cert, 0o600);
   }
@@ -96,9 +115,9 @@ export function generateDevCerts(options: DevCertsOptions): DevCerts {
     const files = { cert: join(out, `${host.name}.crt`), key: join(out, `${host.name}.key`) };
     const csr = join(out, `${host.name}.csr`);
     const ext = join(out, `${host.name}.ext`);
-    const altNames = [...new Set([...(host.addresses ?? []), ...(isIP(host.name) === 0 && /^[a-zA-Z0-9.-]+$/.test(host.name) ? [host.name] : []), '127.0.0.1', 'localhost'])].map((a) =>
-      isIP(a) === 0 ? `DNS:${a}` : `IP:${a}`,
-    );
+    const altNames = [
+      ...new Set([...(host.addresses ?? []), ...(isIP(host.name) === 0 && /^[a-zA-Z0-9.-]+$/.test(host.name) ? [host.name] : []), '127.0.0.1', 'localhost']),
+    ].map((a) => (isIP(a) === 0 ? `DNS:${a}` : `IP:${a}`));
     try {
       run(['req', ...ecKey, '-keyout', files.key, '-out', csr, '-subj', `/CN=${host.name}`]);
       writeFileSync(
@@ -106,8 +125,27 @@ export function generateDevCerts(options: DevCertsOptions): DevCerts {
         `basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=${altNames.join(',')}\n`,
         { mode: 0o600 },
       );
-      run(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-set_serial', `0x${randomBytes(16).toString('hex').replace(/^[89a-f]/, '1')}`,
-        '-days', days, '-sha256', '-extfile', ext, '-out', files.cert]);
+      run([
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        ca.cert,
+        '-CAkey',
+        ca.key,
+        '-set_serial',
+        `0x${randomBytes(16)
+          .toString('hex')
+          .replace(/^[89a-f]/, '1')}`,
+        '-days',
+        days,
+        '-sha256',
+        '-extfile',
+        ext,
+        '-out',
+        files.cert,
+      ]);
     } finally {
       rmSync(csr, { force: true });
       rmSync(ext, { force: true });

@@ -35,7 +35,15 @@ export function resolvePeers(options: PeerOptions | undefined, read: OptionReade
   const { env } = read;
   const fail = read.fail.bind(read);
   const ids = (option: string, value: number[] | undefined, raw: string | undefined): number[] => {
-    const list = value ?? (raw ? raw.split(',').map((part) => part.trim()).filter(Boolean).map(Number) : []);
+    const list =
+      value ??
+      (raw
+        ? raw
+            .split(',')
+            .map((part) => part.trim())
+            .filter(Boolean)
+            .map(Number)
+        : []);
     if (!Array.isArray(list)) fail(option, list, 'an array of ids');
     for (const id of list) if (!Number.isInteger(id) || id < 0 || id > 0xffff_fffe) fail(option, id, 'an integer id in 0..4294967294');
     return [...list];
@@ -48,7 +56,6 @@ export function resolvePeers(options: PeerOptions | undefined, read: OptionReade
     authorize,
   };
 }
-
 
 /** How long a refused socket may linger (its unread bytes discarded) before it is destroyed. */
 export const REFUSED_LINGER_MS = 1000;

@@ -67,12 +67,16 @@ describe('RuntimeDir', () => {
   it('makes one key when many processes of a deployment start at once', async () => {
     const script = `const { RuntimeDir } = require(${JSON.stringify(join(__dirname, 'runtime-dir.ts'))}); process.stdout.write(RuntimeDir.open(process.argv[1], 'racing').objectName('x'))`;
     const names = await Promise.all(
-      Array.from({ length: 6 }, () => new Promise<string>((resolve) => {
-        const child = spawn(process.execPath, [...typescriptExecArgv(), '-e', script, temp.path]);
-        let out = '';
-        child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-        child.once('exit', () => resolve(out));
-      })),
+      Array.from(
+        { length: 6 },
+        () =>
+          new Promise<string>((resolve) => {
+            const child = spawn(process.execPath, [...typescriptExecArgv(), '-e', script, temp.path]);
+            let out = '';
+            child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+            child.once('exit', () => resolve(out));
+          }),
+      ),
     );
     expect(new Set(names).size).toBe(1);
     expect(names[0]).toMatch(/\.racing\.[0-9a-f]{16}\.x$/);

@@ -22,7 +22,10 @@ export class RuntimeDir {
   readonly subscriptionDir: string;
 
   /** Use `RuntimeDir.open`, which creates and checks the directories. */
-  constructor(readonly base: string, readonly namespace: string) {
+  constructor(
+    readonly base: string,
+    readonly namespace: string,
+  ) {
     this.root = join(base, namespace);
     this.registryDir = join(this.root, 'registry');
     this.socketDir = join(this.root, 'sock');
@@ -131,7 +134,9 @@ function readOrCreateKey(path: string): string {
     const stat = fstatSync(reader);
     const key = readFileSync(reader, 'utf8');
     if (!stat.isFile() || stat.uid !== uid() || (stat.mode & 0o077) !== 0 || !OBJECT_KEY.test(key)) {
-      throw new RuntimeDirError(`${path} is not this user's private object key (16 hex digits, mode 0600): remove it; the deployment's kernel objects then get new names`);
+      throw new RuntimeDirError(
+        `${path} is not this user's private object key (16 hex digits, mode 0600): remove it; the deployment's kernel objects then get new names`,
+      );
     }
     return key;
   } finally {

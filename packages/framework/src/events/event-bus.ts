@@ -155,7 +155,8 @@ export class EventBus {
           remoteDurable.add(once);
         }
         // A binding this process cannot use, or one that reaches only the subscriber's own process, goes over its Unix socket.
-        const usable = this.transports.has(subscription.binding) && (descriptor.pid === process.pid || !pluginOf(subscription.binding)?.capabilities.sameProcessOnly);
+        const usable =
+          this.transports.has(subscription.binding) && (descriptor.pid === process.pid || !pluginOf(subscription.binding)?.capabilities.sameProcessOnly);
         const kind = elsewhere !== undefined ? 'nats' : usable ? subscription.binding : 'uds';
         const key = `${descriptor.service}@${descriptor.instance}${elsewhere !== undefined ? `@${elsewhere}/${descriptor.pid}` : ''}`;
         add(subscription.event, { key, service: descriptor.service, instance: descriptor.instance, host: elsewhere, kind });

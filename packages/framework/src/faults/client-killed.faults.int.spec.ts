@@ -56,10 +56,13 @@ describe('fault: a client SIGKILLed while holding a ring or a lock', () => {
     let calling = true;
     const caller = (async () => {
       for (let i = 0; calling; i++) {
-        await client.$with({ timeoutMs: 2000 }).add(i, i).then(
-          (sum) => (sum === 2 * i ? ok++ : failures.push(`add(${i}, ${i}) = ${sum}`)),
-          (error: unknown) => failures.push(error),
-        );
+        await client
+          .$with({ timeoutMs: 2000 })
+          .add(i, i)
+          .then(
+            (sum) => (sum === 2 * i ? ok++ : failures.push(`add(${i}, ${i}) = ${sum}`)),
+            (error: unknown) => failures.push(error),
+          );
       }
     })();
 

@@ -93,7 +93,12 @@ export function removeStaleIn(namespace: string): string[] {
  * mesh closed, the service processes stopped and every child reaped, the kernel objects a
  * killed process left in `namespace` removed, the runtime directory deleted.
  */
-export async function tearDown(parts: { mesh: Mesh; processes: Array<SpawnedService | undefined>; namespace: string; runtime: { remove(): void } }): Promise<void> {
+export async function tearDown(parts: {
+  mesh: Mesh;
+  processes: Array<SpawnedService | undefined>;
+  namespace: string;
+  runtime: { remove(): void };
+}): Promise<void> {
   for (const child of parts.processes) child?.child.kill('SIGCONT');
   await parts.mesh.close(0);
   for (const child of parts.processes) await child?.stop('SIGTERM', 3000);

@@ -75,38 +75,38 @@ describe('fault: greedy peers of a service (uds)', () => {
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, rss())), 20);
     try {
-    const piece = Buffer.alloc(MiB, 0x61);
-    const greedy = await Promise.all(Array.from({ length: 12 }, () => open()));
-    // Each announces a 64 MiB body and sends 40 MiB of it, as fast as the service takes it.
-    await Promise.all(
-      greedy.map(async (socket, index) => {
-        const header = Buffer.alloc(HEADER_BYTES);
-        writeHeader(header, FrameKind.Request, 0, index + 1, 1, 64 * MiB);
-        socket.write(header);
-        for (let sent = 0; sent < 40 && !closed(socket); sent++) {
-          if (!socket.write(piece)) await writable(socket);
-        }
-      }),
-    );
-    await sleep(200);
-    const during = Math.max(peak, rss());
-    const open12 = greedy.filter((socket) => !closed(socket)).length;
-    for (const socket of greedy) socket.destroy();
-    await until(() => dropped(/dropped connection .*(truncated frame|budget)/) >= 12, 10_000, 'every greedy connection ended');
-    await sleep(500);
-    const after = rss();
-    process.stdout.write(
-      `greedy peers: RSS before ${(before / MiB).toFixed(0)} MiB, peak ${(during / MiB).toFixed(0)} MiB, after ${(after / MiB).toFixed(0)} MiB; ` +
-        `${open12} of 12 were let in, budget ${BUDGET / MiB} MiB\n`,
-    );
-    // Frames of 64 MiB (and a 16-byte header): two fit in 160 MiB; the ten others were refused at their header.
-    expect(open12).toBe(2);
-    expect(dropped(new RegExp(`dropped connection .*would take the service past its budget of ${BUDGET} bytes`))).toBe(10);
-    expect(during - before).toBeLessThan(BUDGET);
-    // The frames of peers that left are given back at once, not at the next garbage collection:
-    // most of what the peak took is gone (what stays is the heap's own growth).
-    expect(after - before).toBeLessThan((during - before) / 2);
-    await expect(mesh.client(Conformance).add(20, 22)).resolves.toBe(42);
+      const piece = Buffer.alloc(MiB, 0x61);
+      const greedy = await Promise.all(Array.from({ length: 12 }, () => open()));
+      // Each announces a 64 MiB body and sends 40 MiB of it, as fast as the service takes it.
+      await Promise.all(
+        greedy.map(async (socket, index) => {
+          const header = Buffer.alloc(HEADER_BYTES);
+          writeHeader(header, FrameKind.Request, 0, index + 1, 1, 64 * MiB);
+          socket.write(header);
+          for (let sent = 0; sent < 40 && !closed(socket); sent++) {
+            if (!socket.write(piece)) await writable(socket);
+          }
+        }),
+      );
+      await sleep(200);
+      const during = Math.max(peak, rss());
+      const open12 = greedy.filter((socket) => !closed(socket)).length;
+      for (const socket of greedy) socket.destroy();
+      await until(() => dropped(/dropped connection .*(truncated frame|budget)/) >= 12, 10_000, 'every greedy connection ended');
+      await sleep(500);
+      const after = rss();
+      process.stdout.write(
+        `greedy peers: RSS before ${(before / MiB).toFixed(0)} MiB, peak ${(during / MiB).toFixed(0)} MiB, after ${(after / MiB).toFixed(0)} MiB; ` +
+          `${open12} of 12 were let in, budget ${BUDGET / MiB} MiB\n`,
+      );
+      // Frames of 64 MiB (and a 16-byte header): two fit in 160 MiB; the ten others were refused at their header.
+      expect(open12).toBe(2);
+      expect(dropped(new RegExp(`dropped connection .*would take the service past its budget of ${BUDGET} bytes`))).toBe(10);
+      expect(during - before).toBeLessThan(BUDGET);
+      // The frames of peers that left are given back at once, not at the next garbage collection:
+      // most of what the peak took is gone (what stays is the heap's own growth).
+      expect(after - before).toBeLessThan((during - before) / 2);
+      await expect(mesh.client(Conformance).add(20, 22)).resolves.toBe(42);
     } finally {
       clearInterval(sampler);
     }

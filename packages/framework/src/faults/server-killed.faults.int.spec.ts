@@ -62,7 +62,7 @@ describe.each(['uds', 'tcp', 'shm', 'fifo'] as const)('fault: server SIGKILLed m
     expect(existsSync(socket)).toBe(false);
   }, 20_000);
 
-  it('leaves only kernel objects that the janitor recognises as the dead owner\'s, and removes', () => {
+  it("leaves only kernel objects that the janitor recognises as the dead owner's, and removes", () => {
     // The dead server created the shm ring pair; nobody unlinked it, but its owner is dead.
     // (Another test's janitor may have removed them already: what is left must be stale.)
     const left = shmEntries(`.${namespace}.`).sort();

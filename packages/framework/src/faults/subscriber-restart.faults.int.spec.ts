@@ -105,7 +105,9 @@ describe('fault: subscriber SIGKILLed and restarted with events pending (mqueue)
   it('gives up only the message that kills the subscriber, not one that was in flight beside it', async () => {
     await reapAll();
     const run = (slowMs: string, ready = true) =>
-      ready ? start({ FAULTS_CRASH: '1', FAULTS_SLOW_MS: slowMs }) : spawnService(faultFixture('sink'), { env: { ...env, FAULTS_CRASH: '1', FAULTS_SLOW_MS: slowMs } });
+      ready
+        ? start({ FAULTS_CRASH: '1', FAULTS_SLOW_MS: slowMs })
+        : spawnService(faultFixture('sink'), { env: { ...env, FAULTS_CRASH: '1', FAULTS_SLOW_MS: slowMs } });
     const first = await run('60000');
     await mesh.events.publish(new TickWait(810, 'slow')); // innocent, still running when 811 kills the process
     await first.waitForOutput('handling 810');

@@ -32,7 +32,9 @@ export interface Naming {
 /** Checks a generator's name argument; the error says what is allowed. */
 export function naming(name: unknown, what: string): Naming {
   if (typeof name !== 'string' || !NAME.test(name) || name.length > 40) {
-    throw new BootstrapError(`invalid ${what} name ${JSON.stringify(name)}: use kebab-case letters and digits, starting with a letter (e.g. 'pricing' or 'price-changed'), at most 40 characters`);
+    throw new BootstrapError(
+      `invalid ${what} name ${JSON.stringify(name)}: use kebab-case letters and digits, starting with a letter (e.g. 'pricing' or 'price-changed'), at most 40 characters`,
+    );
   }
   const spelled = names(name);
   return { fileName: spelled.fileName, className: spelled.className, propertyName: spelled.propertyName };
@@ -45,7 +47,7 @@ export function requireWorkspace(tree: Tree): void {
   }
   if (isHostmeshRepository(tree)) {
     throw new BootstrapError(
-      "this is hostmesh's own repository, not a workspace of services: try the generators in a new workspace, made as the README's \"Your first service\" shows " +
+      'this is hostmesh\'s own repository, not a workspace of services: try the generators in a new workspace, made as the README\'s "Your first service" shows ' +
         `(mkdir ../acme && cd ../acme && npm init -y && npm install -D nx@23.2.1 && echo '{}' > nx.json && npm install ${tree.root}/packages/{native,framework,cli})`,
     );
   }
@@ -66,7 +68,8 @@ export function requireHostmesh(tree: Tree): void {
 
 export function serviceFile(tree: Tree, service: Naming): string {
   const path = joinPathFragments(SERVICES_DIR, service.fileName, 'src', `${service.fileName}.service.ts`);
-  if (!tree.exists(path)) throw new BootstrapError(`no service '${service.fileName}': ${path} does not exist (create it with nx g @hostmesh/framework:service ${service.fileName})`);
+  if (!tree.exists(path))
+    throw new BootstrapError(`no service '${service.fileName}': ${path} does not exist (create it with nx g @hostmesh/framework:service ${service.fileName})`);
   return path;
 }
 
@@ -98,7 +101,10 @@ export function addImport(tree: Tree, path: string, module: string, names: strin
   const pattern = new RegExp(`^import \\{([^}]*)\\} from '${module.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}';$`, 'm');
   const existing = pattern.exec(source);
   if (!existing) return insertAtMarker(tree, path, MARKERS.imports, [`import { ${names.join(', ')} } from '${module}';`]);
-  const present = existing[1]!.split(',').map((name) => name.trim()).filter(Boolean);
+  const present = existing[1]!
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   const merged = [...present, ...names.filter((name) => !present.includes(name))];
   if (merged.length === present.length) return;
   tree.write(path, source.replace(pattern, `import { ${merged.join(', ')} } from '${module}';`));
@@ -128,7 +134,12 @@ export function updateManifest(tree: Tree, update: (services: Record<string, Man
 
 export function workspaceName(tree: Tree): string {
   const name = (readJson(tree, 'package.json') as { name?: string }).name ?? 'hostmesh';
-  return name.replace(/^@/, '').replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'hostmesh';
+  return (
+    name
+      .replace(/^@/, '')
+      .replace(/[^A-Za-z0-9_-]/g, '-')
+      .slice(0, 64) || 'hostmesh'
+  );
 }
 
 /**

@@ -41,7 +41,16 @@ describe('exploreService', () => {
     expect(definition.name).toBe('shop');
     expect(definition.endpoints).toEqual([
       { method: 'order', name: 'order', route: 'shop.order', id: routeId('shop.order'), binding: 'socket', timeoutMs: 250, contextIndex: 1, shell: false },
-      { method: 'inventory', name: 'stock', route: 'shop.stock', id: routeId('shop.stock'), binding: 'tcp', timeoutMs: undefined, contextIndex: -1, shell: false },
+      {
+        method: 'inventory',
+        name: 'stock',
+        route: 'shop.stock',
+        id: routeId('shop.stock'),
+        binding: 'tcp',
+        timeoutMs: undefined,
+        contextIndex: -1,
+        shell: false,
+      },
     ]);
     expect(definition.subscriptions).toEqual([
       { method: 'placed', event: { name: 'order.placed', priority: 7, whenFull: 'wait', id: routeId('order.placed'), cls: OrderPlaced }, contextIndex: -1 },

@@ -120,6 +120,8 @@ describe('FrameCodec over transient memory', () => {
     // The reply: flag Plain, a standard map (map16: 0xde and a count), no msgpackr record extension (0xd4/0xd5 … 0x72), undefined as nil.
     const reply = service.encode(FrameKind.Response, 7, 1, { total: 1.5, none: undefined });
     expect(frameFlags(reply, 0)).toBe(FrameFlag.Plain);
-    expect(reply.subarray(HEADER_BYTES)).toEqual(Buffer.from([0xde, 0x00, 0x02, 0xa5, ...Buffer.from('total'), 0xcb, ...Buffer.from([0x3f, 0xf8, 0, 0, 0, 0, 0, 0]), 0xa4, ...Buffer.from('none'), 0xc0]));
+    expect(reply.subarray(HEADER_BYTES)).toEqual(
+      Buffer.from([0xde, 0x00, 0x02, 0xa5, ...Buffer.from('total'), 0xcb, ...Buffer.from([0x3f, 0xf8, 0, 0, 0, 0, 0, 0]), 0xa4, ...Buffer.from('none'), 0xc0]),
+    );
   });
 });

@@ -131,7 +131,11 @@ export class RpcClient implements ConnectionHandler {
       try {
         frame = this.codec!.encode(FrameKind.Event, this.nextEventId(), route, body);
       } catch (error) {
-        return Promise.reject(error instanceof PayloadTooLargeError ? new PayloadTooLargeError(error.data!.size as number, error.data!.limit as number, `event ${eventName}`) : error);
+        return Promise.reject(
+          error instanceof PayloadTooLargeError
+            ? new PayloadTooLargeError(error.data!.size as number, error.data!.limit as number, `event ${eventName}`)
+            : error,
+        );
       }
       if (!this.connection!.write(frame)) this.waitForDrain();
       return RESOLVED;

@@ -154,9 +154,10 @@ export class ServerConnection implements ConnectionHandler {
     }
     let frame: Buffer;
     try {
-      frame = isRawBytes(value) && !this.codec.plain
-        ? this.codec.encodeBytes(FrameKind.Response, id, route.id, value)
-        : this.codec.encode(FrameKind.Response, id, route.id, value);
+      frame =
+        isRawBytes(value) && !this.codec.plain
+          ? this.codec.encodeBytes(FrameKind.Response, id, route.id, value)
+          : this.codec.encode(FrameKind.Response, id, route.id, value);
     } catch (error) {
       this.replyError(
         id,

@@ -30,12 +30,7 @@ export interface DiagnosticSnapshot {
   memory: { rssBytes: number; heapUsedBytes: number };
 }
 
-export function snapshot(
-  descriptor: ServiceDescriptor,
-  server: RpcServer,
-  state: string,
-  transports: Array<Record<string, unknown>>,
-): DiagnosticSnapshot {
+export function snapshot(descriptor: ServiceDescriptor, server: RpcServer, state: string, transports: Array<Record<string, unknown>>): DiagnosticSnapshot {
   const mechanism = new Map(descriptor.routes.map((route) => [route.id, route.binding]));
   const eventMechanism = new Map(descriptor.subscriptions.map((s) => [s.id, s.binding]));
   const memory = process.memoryUsage();

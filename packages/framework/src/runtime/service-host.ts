@@ -163,7 +163,13 @@ export class ServiceHost {
       if (options.handleSignals) host.installSignalHandlers();
       host.reportToSupervisor();
       logger.info(`ready (pid ${process.pid}${isMainThread ? '' : `, thread ${threadId}`}): ${describeBindings(routes, subscriptions)}`);
-      parentPort?.postMessage({ type: 'hostmesh:ready', service: definition.name, instance: config.instance, namespace: config.namespace, runtimeDir: config.runtimeDir } satisfies WorkerReport);
+      parentPort?.postMessage({
+        type: 'hostmesh:ready',
+        service: definition.name,
+        instance: config.instance,
+        namespace: config.namespace,
+        runtimeDir: config.runtimeDir,
+      } satisfies WorkerReport);
       return host;
     } catch (error) {
       for (const pipe of pipes) pipe.close();
@@ -184,7 +190,9 @@ export class ServiceHost {
     const value = this.diagnostics();
     const path = writeSnapshot(this.mesh.runtimeDir.diagnosticsDir, value);
     const busiest = value.endpoints.filter((e) => e.calls > 0).map((e) => `${e.name} ${e.calls} calls p50 ${e.p50Us} µs p99 ${e.p99Us} µs`);
-    this.logger.info(`diagnostics written to ${path}: ${value.inFlight} in flight, ${value.connections} connections${busiest.length ? '; ' + busiest.join(', ') : ''}`);
+    this.logger.info(
+      `diagnostics written to ${path}: ${value.inFlight} in flight, ${value.connections} connections${busiest.length ? '; ' + busiest.join(', ') : ''}`,
+    );
     return path;
   }
 

@@ -77,10 +77,9 @@ export class SharedLock {
       }
       const remaining = deadline - performance.now();
       if (remaining <= 0) {
-        throw new LockTimeoutError(
-          `lock '${name}' not acquired within ${timeoutMs} ms: held by pid ${Atomics.load(lock.owner, OWNER_PID) || 'unknown'}`,
-          { data: { lock: name, holder: Atomics.load(lock.owner, OWNER_PID) } },
-        );
+        throw new LockTimeoutError(`lock '${name}' not acquired within ${timeoutMs} ms: held by pid ${Atomics.load(lock.owner, OWNER_PID) || 'unknown'}`, {
+          data: { lock: name, holder: Atomics.load(lock.owner, OWNER_PID) },
+        });
       }
       if (await lock.semaphore.wait(Math.max(1, Math.min(WAIT_SLICE_MS, Math.ceil(remaining))))) return this.take(name, lock);
     }

@@ -40,7 +40,9 @@ const children: SpawnedService[] = [];
 
 /** Objects this file's namespaces name (`hm.<uid>.<ns><pid>.…`), of root or of uid 65534. */
 function ours(entry: string): boolean {
-  return [`hm.0.`, `hm.${NOBODY}.`].some((user) => ['perm', 'private', 'guarded', 'strict', 'open'].some((ns) => entry.startsWith(`${user}${ns}${process.pid}.`)));
+  return [`hm.0.`, `hm.${NOBODY}.`].some((user) =>
+    ['perm', 'private', 'guarded', 'strict', 'open'].some((ns) => entry.startsWith(`${user}${ns}${process.pid}.`)),
+  );
 }
 
 /** Runs the probe child (as `uid` when given), bounded in time; every child is reaped. */
@@ -129,7 +131,12 @@ async function spawnAs(uid: number, entry: string, env: NodeJS.ProcessEnv): Prom
 
   it('creates shm segments, message queues, semaphores and FIFOs 0600 (whatever the umask), and uid 65534 is refused each', async () => {
     const namespace = `perm${process.pid}`;
-    const names = { segment: objectName(namespace, 'seg'), queue: objectName(namespace, 'queue'), semaphore: objectName(namespace, 'sem'), open: objectName(namespace, 'open') };
+    const names = {
+      segment: objectName(namespace, 'seg'),
+      queue: objectName(namespace, 'queue'),
+      semaphore: objectName(namespace, 'sem'),
+      open: objectName(namespace, 'open'),
+    };
     const pipes = mkdtempSync(join(tmpdir(), 'hm-fifo-'));
     chmodSync(pipes, 0o755); // so the FIFO's own mode is what refuses, not its directory
     cleanups.push(() => rmSync(pipes, { recursive: true, force: true }));

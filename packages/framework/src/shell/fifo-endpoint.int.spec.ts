@@ -40,12 +40,12 @@ describe('endpoints exposed to shells on named pipes', () => {
     expect(existsSync(join(pipes, 'sleep.in'))).toBe(false);
   });
 
-  it('answers a bare argument on the endpoint\'s .out pipe', async () => {
+  it("answers a bare argument on the endpoint's .out pipe", async () => {
     const out = await shell(`head -n 1 echo.out & sleep 0.1; echo '{"symbol":"ACME"}' > echo.in; wait`);
     expect(JSON.parse(out)).toEqual({ result: { symbol: 'ACME' } });
   });
 
-  it('answers an envelope on the caller\'s own reply FIFO, with its id', async () => {
+  it("answers an envelope on the caller's own reply FIFO, with its id", async () => {
     const out = await shell(
       `r=$(mktemp -u) && mkfifo -m 600 $r && (head -n 1 $r > $r.txt &) && sleep 0.1 && ` +
         `echo '{"args":[2,40],"id":7,"replyTo":"'$r'"}' > add.in && sleep 0.3 && cat $r.txt && rm -f $r $r.txt`,
@@ -60,7 +60,10 @@ describe('endpoints exposed to shells on named pipes', () => {
 
   it('answers a line that is not JSON with a FrameError, and keeps serving', async () => {
     const out = await shell(`head -n 2 echo.out & sleep 0.1; echo 'not json' > echo.in; echo '1' > echo.in; wait`);
-    const [bad, good] = out.trim().split('\n').map((line) => JSON.parse(line));
+    const [bad, good] = out
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(bad.error).toMatchObject({ name: 'FrameError', code: 'FRAME_INVALID' });
     expect(good).toEqual({ result: 1 });
   });
@@ -81,7 +84,10 @@ describe('endpoints exposed to shells on named pipes', () => {
       `r=$(mktemp -u) && mkfifo -m 600 $r && (head -n 1 $r > $r.txt &) && sleep 0.1 && ` +
         `echo '{"args":5,"id":4,"replyTo":"'$r'"}' > add.in && sleep 0.3 && cat $r.txt && rm -f $r $r.txt`,
     );
-    expect(JSON.parse(out)).toEqual({ id: 4, error: expect.objectContaining({ name: 'FrameError', message: expect.stringContaining("an envelope's args must be a list, got 5") }) });
+    expect(JSON.parse(out)).toEqual({
+      id: 4,
+      error: expect.objectContaining({ name: 'FrameError', message: expect.stringContaining("an envelope's args must be a list, got 5") }),
+    });
   });
 
   it('answers a short line that is not JSON on the reply FIFO its text names, so a script waiting there does not hang', async () => {
@@ -99,11 +105,21 @@ describe('endpoints exposed to shells on named pipes', () => {
       `r=$(mktemp -u) && mkfifo -m 600 $r && for i in $(seq 1 20); do echo '{"args":['$i',0],"id":'$i',"replyTo":"'$r'"}'; done > add.in && ` +
         `head -n 20 0<>$r; rm -f $r`,
     );
-    expect(out.trim().split('\n').map((line) => (JSON.parse(line) as { result: number }).result).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(
+      out
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { result: number }).result)
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   }, 30_000);
 
   it('writes a reply larger than a pipe holds whole, while its reader reads', async () => {
-    const out = await run('sh', ['-c', `head -n 1 bytes.out & sleep 0.1; echo '{"args":[300000,7]}' > bytes.in; wait`], { cwd: pipes, timeout: 10_000, maxBuffer: 16 << 20 });
+    const out = await run('sh', ['-c', `head -n 1 bytes.out & sleep 0.1; echo '{"args":[300000,7]}' > bytes.in; wait`], {
+      cwd: pipes,
+      timeout: 10_000,
+      maxBuffer: 16 << 20,
+    });
     const reply = JSON.parse(out.stdout) as { result: { type: string; data: number[] } };
     expect(reply.result.type).toBe('Buffer');
     expect(reply.result.data).toHaveLength(300_000);
@@ -113,16 +129,29 @@ describe('endpoints exposed to shells on named pipes', () => {
   it('refuses, never runs, lines longer than PIPE_BUF: two processes writing 300 KB lines to one pipe get one refusal per line', async () => {
     const perWriter = 5;
     const writer = (letter: string) =>
-      run(process.execPath, ['-e', `const fs = require('fs'); const fd = fs.openSync('echo.in', 'w'); const line = Buffer.from(JSON.stringify('${letter}'.repeat(300 * 1024)) + '\\n');
-        for (let i = 0; i < ${perWriter}; i++) for (let at = 0; at < line.length; ) { try { at += fs.writeSync(fd, line, at, line.length - at); } catch (e) { if (e.code !== 'EAGAIN') throw e; } }`], { cwd: pipes, timeout: 20_000 });
+      run(
+        process.execPath,
+        [
+          '-e',
+          `const fs = require('fs'); const fd = fs.openSync('echo.in', 'w'); const line = Buffer.from(JSON.stringify('${letter}'.repeat(300 * 1024)) + '\\n');
+        for (let i = 0; i < ${perWriter}; i++) for (let at = 0; at < line.length; ) { try { at += fs.writeSync(fd, line, at, line.length - at); } catch (e) { if (e.code !== 'EAGAIN') throw e; } }`,
+        ],
+        { cwd: pipes, timeout: 20_000 },
+      );
     const reader = run('sh', ['-c', `head -n ${2 * perWriter} echo.out`], { cwd: pipes, timeout: 20_000, maxBuffer: 64 << 20 });
     await new Promise((resolve) => setTimeout(resolve, 100));
     await Promise.all([writer('a'), writer('b')]);
-    const replies = (await reader).stdout.trim().split('\n').map((line) => JSON.parse(line) as { result?: unknown; error?: { name: string; message: string } });
+    const replies = (await reader).stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { result?: unknown; error?: { name: string; message: string } });
     // However the kernel interleaved the two writers' bytes, each newline ended one line, and each
     // line one refusal: too long, or (a short tail cut off from its line) not JSON. None ran.
     expect(replies).toHaveLength(2 * perWriter);
-    for (const reply of replies) expect(reply).toEqual({ error: expect.objectContaining({ name: 'FrameError', message: expect.stringMatching(/longer than PIPE_BUF \(4096\)|not a JSON request/) }) });
+    for (const reply of replies)
+      expect(reply).toEqual({
+        error: expect.objectContaining({ name: 'FrameError', message: expect.stringMatching(/longer than PIPE_BUF \(4096\)|not a JSON request/) }),
+      });
     expect(replies.filter((reply) => reply.error?.message.includes('PIPE_BUF')).length).toBeGreaterThanOrEqual(perWriter);
   }, 30_000);
 });

@@ -141,7 +141,11 @@ export class FifoEndpoint {
       this.finish(envelope, undefined, error);
       return;
     }
-    if (isPromiseLike(result)) result.then((value) => this.finish(envelope, value), (error) => this.finish(envelope, undefined, error));
+    if (isPromiseLike(result))
+      result.then(
+        (value) => this.finish(envelope, value),
+        (error) => this.finish(envelope, undefined, error),
+      );
     else this.finish(envelope, result);
   }
 

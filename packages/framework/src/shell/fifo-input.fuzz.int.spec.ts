@@ -57,10 +57,7 @@ class LineReader {
   }
 }
 
-type Expected =
-  | { on: 'none' }
-  | { on: 'out' | 'fifo'; error: true; id?: unknown }
-  | { on: 'out' | 'fifo'; error: false; result: unknown; id?: unknown };
+type Expected = { on: 'none' } | { on: 'out' | 'fifo'; error: true; id?: unknown } | { on: 'out' | 'fifo'; error: false; result: unknown; id?: unknown };
 
 /** What the endpoint must answer to `bytes`, worked out independently of its code. */
 function expectationFor(bytes: Buffer, replyFifo: string): Expected {
@@ -88,7 +85,8 @@ function expectationFor(bytes: Buffer, replyFifo: string): Expected {
       if (envelope.replyTo !== replyFifo) return { on: 'none' }; // refused: logged, never written
       on = 'fifo';
     }
-    if (!Array.isArray(envelope.args)) return { on, error: true, ...(typeof envelope.id === 'string' || typeof envelope.id === 'number' ? { id: envelope.id } : {}) };
+    if (!Array.isArray(envelope.args))
+      return { on, error: true, ...(typeof envelope.id === 'string' || typeof envelope.id === 'number' ? { id: envelope.id } : {}) };
     args = envelope.args;
     id = envelope.id;
   }
@@ -133,7 +131,16 @@ describe('FIFO endpoint fed hostile lines (fast-check, real FIFOs, service in it
   it(`answers ${LINES} generated hostile lines one by one with typed errors or echoes, and stays up`, async () => {
     const replyTo = fc.oneof(
       fc.constant(replyFifo),
-      fc.constantFrom(precious, runtime.path, join(runtime.path, 'missing.fifo'), 'relative.fifo', '', `${replyFifo}\u0000x`, `/${'d'.repeat(5000)}`, '/proc/1/root/x'),
+      fc.constantFrom(
+        precious,
+        runtime.path,
+        join(runtime.path, 'missing.fifo'),
+        'relative.fifo',
+        '',
+        `${replyFifo}\u0000x`,
+        `/${'d'.repeat(5000)}`,
+        '/proc/1/root/x',
+      ),
       fc.string({ maxLength: 30 }),
     );
     const json = fc.jsonValue({ maxDepth: 3 });
@@ -144,7 +151,9 @@ describe('FIFO endpoint fed hostile lines (fast-check, real FIFOs, service in it
       fc
         .record({ args: fc.oneof(fc.array(json, { maxLength: 3 }), json), id: json, replyTo: fc.oneof(replyTo, json) }, { requiredKeys: [] })
         .map((value) => Buffer.from(JSON.stringify(value))),
-      fc.constantFrom('1e400', '-1e400', '123456789012345678901234567890', 'NaN', '{"args":', '{"args":[1],"replyTo":5}', '{"id":3}').map((text) => Buffer.from(text)),
+      fc
+        .constantFrom('1e400', '-1e400', '123456789012345678901234567890', 'NaN', '{"args":', '{"args":[1],"replyTo":5}', '{"id":3}')
+        .map((text) => Buffer.from(text)),
       fc.integer({ min: 1, max: 300_000 }).map((depth) => Buffer.from('['.repeat(depth) + ']'.repeat(depth))),
     );
     const generated = fc.sample(line, { numRuns: LINES, seed }).map((bytes) => Buffer.from(bytes.filter((byte) => byte !== 0x0a)));

@@ -131,20 +131,23 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
       expect(replies).toEqual(values);
     });
 
-    rpcIt(`carries Buffers and typed arrays as binary, ${extraMesh.plainMsgpack ? 'as their bytes (plain msgpack has no typed arrays)' : 'with their types'}`, async () => {
-      const value = { buffer: Buffer.from([0, 1, 2, 255]), floats: new Float64Array([1.5, -2]), ints: new Int32Array([-7]) };
-      const reply = (await main.client.echo(value)) as typeof value;
-      expect(reply.buffer).toBeInstanceOf(Uint8Array);
-      expect([...reply.buffer]).toEqual([0, 1, 2, 255]);
-      if (extraMesh.plainMsgpack) {
-        expect(reply.floats).toEqual(Buffer.from(value.floats.buffer));
-        expect(reply.ints).toEqual(Buffer.from(value.ints.buffer));
-        return;
-      }
-      expect(reply.floats).toBeInstanceOf(Float64Array);
-      expect([...reply.floats]).toEqual([1.5, -2]);
-      expect(reply.ints).toBeInstanceOf(Int32Array);
-    });
+    rpcIt(
+      `carries Buffers and typed arrays as binary, ${extraMesh.plainMsgpack ? 'as their bytes (plain msgpack has no typed arrays)' : 'with their types'}`,
+      async () => {
+        const value = { buffer: Buffer.from([0, 1, 2, 255]), floats: new Float64Array([1.5, -2]), ints: new Int32Array([-7]) };
+        const reply = (await main.client.echo(value)) as typeof value;
+        expect(reply.buffer).toBeInstanceOf(Uint8Array);
+        expect([...reply.buffer]).toEqual([0, 1, 2, 255]);
+        if (extraMesh.plainMsgpack) {
+          expect(reply.floats).toEqual(Buffer.from(value.floats.buffer));
+          expect(reply.ints).toEqual(Buffer.from(value.ints.buffer));
+          return;
+        }
+        expect(reply.floats).toBeInstanceOf(Float64Array);
+        expect([...reply.floats]).toEqual([1.5, -2]);
+        expect(reply.ints).toBeInstanceOf(Int32Array);
+      },
+    );
 
     rpcIt('round-trips a 1 MiB payload byte for byte, both ways', async () => {
       const payload = randomBytes(1024 * 1024);
@@ -183,7 +186,10 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
 
     rpcIt('times out a slow call with CallTimeoutError and tells the service to cancel it', async () => {
       const started = Date.now();
-      const error = await main.client.$with({ timeoutMs: 100 }).sleep(5000, 'timed-out').catch((e: unknown) => e);
+      const error = await main.client
+        .$with({ timeoutMs: 100 })
+        .sleep(5000, 'timed-out')
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(CallTimeoutError);
       expect((error as HostmeshError).retryable).toBe(true);
       expect(Date.now() - started).toBeLessThan(3000);
@@ -202,8 +208,14 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
       await expect(main.client.$with({ signal: already.signal }).add(1, 2)).rejects.toBeInstanceOf(CallAbortedError);
     });
 
-    rpcIt('refuses a request over the caller\'s limit with PayloadTooLargeError before sending anything', async () => {
-      const small = Mesh.connect({ ...extraMesh, runtimeDir: main.mesh.config.runtimeDir, namespace: main.namespace, logLevel: 'silent', maxPayloadBytes: 64 * 1024 });
+    rpcIt("refuses a request over the caller's limit with PayloadTooLargeError before sending anything", async () => {
+      const small = Mesh.connect({
+        ...extraMesh,
+        runtimeDir: main.mesh.config.runtimeDir,
+        namespace: main.namespace,
+        logLevel: 'silent',
+        maxPayloadBytes: 64 * 1024,
+      });
       try {
         const client = small.client(Conformance);
         await expect(client.add(1, 2)).resolves.toBe(3);
@@ -217,7 +229,7 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
       }
     });
 
-    rpcIt('answers a response over the service\'s limit with PayloadTooLargeError', async () => {
+    rpcIt("answers a response over the service's limit with PayloadTooLargeError", async () => {
       const error = await main.client.bytes(SERVER_MAX_PAYLOAD + 1, 1).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PayloadTooLargeError);
       await expect(main.client.add(5, 5)).resolves.toBe(10);
@@ -336,7 +348,11 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
       const empty = Mesh.connect({ ...extraMesh, runtimeDir: main.mesh.config.runtimeDir, namespace: `${main.namespace}-empty`, logLevel: 'silent' });
       try {
         const started = Date.now();
-        const error = await empty.client(Conformance).$with({ timeoutMs: 300 }).add(1, 1).catch((e: unknown) => e);
+        const error = await empty
+          .client(Conformance)
+          .$with({ timeoutMs: 300 })
+          .add(1, 1)
+          .catch((e: unknown) => e);
         expect(error).toBeInstanceOf(ServiceUnavailableError);
         expect((error as HostmeshError).retryable).toBe(true);
         expect(Date.now() - started).toBeLessThan(3000);
@@ -345,47 +361,55 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
       }
     });
 
-    rpcIt('drains on SIGTERM: every accepted call gets its reply, a new one ServiceStoppingError, and the service exits 0', async () => {
-      const draining = await deploy(`drain-${process.pid}`);
-      const before = await draining.client.calls();
-      // Enough replies written in one burst to fill socket buffers and rings right before the close.
-      // Long enough that most are still running at the SIGTERM; every accepted one must get its reply.
-      const accepted = Array.from({ length: 500 }, (_, i) => draining.client.sleep(2000, `drain-${i}`));
-      for (let i = 0; i < 300 && (await draining.client.calls()) - before < accepted.length; i++) await sleep(10);
-      draining.server.child.kill('SIGTERM');
-      await draining.server.waitForOutput(/stopping \(SIGTERM\): \d+ calls in flight/);
-      await expect(draining.client.add(1, 2)).rejects.toBeInstanceOf(ServiceStoppingError);
-      await expect(Promise.all(accepted)).resolves.toEqual(accepted.map(() => 2000));
-      expect(await draining.server.exited).toEqual({ code: 0, signal: null });
-    }, 30_000);
+    rpcIt(
+      'drains on SIGTERM: every accepted call gets its reply, a new one ServiceStoppingError, and the service exits 0',
+      async () => {
+        const draining = await deploy(`drain-${process.pid}`);
+        const before = await draining.client.calls();
+        // Enough replies written in one burst to fill socket buffers and rings right before the close.
+        // Long enough that most are still running at the SIGTERM; every accepted one must get its reply.
+        const accepted = Array.from({ length: 500 }, (_, i) => draining.client.sleep(2000, `drain-${i}`));
+        for (let i = 0; i < 300 && (await draining.client.calls()) - before < accepted.length; i++) await sleep(10);
+        draining.server.child.kill('SIGTERM');
+        await draining.server.waitForOutput(/stopping \(SIGTERM\): \d+ calls in flight/);
+        await expect(draining.client.add(1, 2)).rejects.toBeInstanceOf(ServiceStoppingError);
+        await expect(Promise.all(accepted)).resolves.toEqual(accepted.map(() => 2000));
+        expect(await draining.server.exited).toEqual({ code: 0, signal: null });
+      },
+      30_000,
+    );
 
-    rpcIt('fails calls in flight with a retryable ConnectionLostError when the service dies, then recovers', async () => {
-      const victim = await deploy(`victim-${process.pid}`, { reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
-      await expect(victim.client.add(1, 1)).resolves.toBe(2);
-      const inFlight = victim.client.sleep(10_000, 'doomed');
-      await sleep(50);
-      const started = Date.now();
-      await victim.server.kill();
-      const error = await inFlight.catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(ConnectionLostError);
-      expect((error as HostmeshError).retryable).toBe(true);
-      expect(Date.now() - started).toBeLessThan(3000);
+    rpcIt(
+      'fails calls in flight with a retryable ConnectionLostError when the service dies, then recovers',
+      async () => {
+        const victim = await deploy(`victim-${process.pid}`, { reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
+        await expect(victim.client.add(1, 1)).resolves.toBe(2);
+        const inFlight = victim.client.sleep(10_000, 'doomed');
+        await sleep(50);
+        const started = Date.now();
+        await victim.server.kill();
+        const error = await inFlight.catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ConnectionLostError);
+        expect((error as HostmeshError).retryable).toBe(true);
+        expect(Date.now() - started).toBeLessThan(3000);
 
-      // A call made while the service is down waits for it, within its timeout.
-      const waiting = victim.client.$with({ timeoutMs: 15_000 }).pid();
-      const restarted = await start(FIXTURE, {
-        env: {
-          HOSTMESH_RUNTIME_DIR: runtime.path,
-          HOSTMESH_NAMESPACE: victim.namespace,
-          HOSTMESH_BINDINGS: JSON.stringify({ '*': kind }),
-          ...options.serverEnv,
-        },
-        ready: { service: 'conformance', runtimeDir: runtime.path, namespace: victim.namespace },
-        ...spawnExtra,
-      });
-      victim.server = restarted;
-      await expect(waiting).resolves.toBe(restarted.pid);
-    }, 30_000);
+        // A call made while the service is down waits for it, within its timeout.
+        const waiting = victim.client.$with({ timeoutMs: 15_000 }).pid();
+        const restarted = await start(FIXTURE, {
+          env: {
+            HOSTMESH_RUNTIME_DIR: runtime.path,
+            HOSTMESH_NAMESPACE: victim.namespace,
+            HOSTMESH_BINDINGS: JSON.stringify({ '*': kind }),
+            ...options.serverEnv,
+          },
+          ready: { service: 'conformance', runtimeDir: runtime.path, namespace: victim.namespace },
+          ...spawnExtra,
+        });
+        victim.server = restarted;
+        await expect(waiting).resolves.toBe(restarted.pid);
+      },
+      30_000,
+    );
   });
 }
 

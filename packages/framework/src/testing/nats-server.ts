@@ -66,7 +66,9 @@ process.once('exit', () => {
 });
 
 /** Starts `nats-server -a 127.0.0.1 -p <free port>` and waits until it accepts connections. */
-export async function startNatsServer(options: { timeoutMs?: number; args?: string[]; /** A fixed port (a restart where clients expect it); default a free one. */ port?: number } = {}): Promise<NatsServerProcess> {
+export async function startNatsServer(
+  options: { timeoutMs?: number; args?: string[]; /** A fixed port (a restart where clients expect it); default a free one. */ port?: number } = {},
+): Promise<NatsServerProcess> {
   const binary = findNatsServer();
   const timeoutMs = options.timeoutMs ?? 10_000;
   for (let attempt = 0; ; attempt++) {
@@ -117,7 +119,10 @@ export async function startNatsServer(options: { timeoutMs?: number; args?: stri
  * services spawned by the tests and every Mesh in this process use it), stopped and reaped
  * afterwards even when the tests fail. Register before the suites that need it.
  */
-export function useNatsServer(hooks: { beforeAll: (fn: () => Promise<void>, timeout?: number) => void; afterAll: (fn: () => Promise<void>, timeout?: number) => void }): { readonly server: NatsServerProcess } {
+export function useNatsServer(hooks: {
+  beforeAll: (fn: () => Promise<void>, timeout?: number) => void;
+  afterAll: (fn: () => Promise<void>, timeout?: number) => void;
+}): { readonly server: NatsServerProcess } {
   const state: { server?: NatsServerProcess } = {};
   const previous = process.env.HOSTMESH_NATS_SERVERS;
   hooks.beforeAll(async () => {
@@ -146,8 +151,6 @@ registerRawChannel('nats', async (descriptor) => {
   if (!config.transports.nats) throw new Error('HOSTMESH_NATS_SERVERS is not set');
   const transport = new NatsTransport(config.transports.nats, transportContext(config, undefined, new ConsoleLogger('raw', 'silent')));
   const connection = await transport.connect(address, { maxPayloadBytes: config.maxPayloadBytes, timeoutMs: 5000 });
-  const closed = new Promise<void>((resolve) =>
-    connection.bind({ onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => resolve() }),
-  );
+  const closed = new Promise<void>((resolve) => connection.bind({ onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => resolve() }));
   return { write: (bytes) => connection.write(bytes), closed, close: () => connection.destroy() };
 });

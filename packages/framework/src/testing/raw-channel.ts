@@ -56,9 +56,7 @@ registerRawChannel('shm', async (descriptor) => {
   const transport = new ShmTransport(config.transports.shm!, transportContext(config, undefined, new ConsoleLogger('raw', 'silent')));
   // A real handshake, then ring messages written as they are: no framing, no checks.
   const connection = await transport.connect(address, { maxPayloadBytes: config.maxPayloadBytes, timeoutMs: 5000 });
-  const closed = new Promise<void>((resolve) =>
-    connection.bind({ onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => resolve() }),
-  );
+  const closed = new Promise<void>((resolve) => connection.bind({ onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => resolve() }));
   return { write: (bytes) => connection.write(bytes), closed, close: () => connection.destroy() };
 });
 
@@ -67,9 +65,7 @@ registerRawChannel('fifo', async (descriptor) => {
   if (address?.kind !== 'fifo') throw new Error(`${descriptor.service} has no fifo listener`);
   const transport = new FifoTransport(transportContext(resolveConfig({ logLevel: 'silent' }, {}), undefined, new ConsoleLogger('raw', 'silent')));
   const connection = await transport.connect(address, { maxPayloadBytes: 1 << 20, timeoutMs: 5000 });
-  const closed = new Promise<void>((resolve) =>
-    connection.bind({ onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => resolve() }),
-  );
+  const closed = new Promise<void>((resolve) => connection.bind({ onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => resolve() }));
   return { write: (bytes) => connection.write(bytes), closed, close: () => connection.destroy() };
 });
 

@@ -34,7 +34,9 @@ function removeKernelObjects(dir: RuntimeDir): void {
   const listing = listQueues();
   const uid = process.getuid?.() ?? 0;
   // Only this user's: a queue another user squatted under one of the names is not ours to remove.
-  const queues = new Set(listing.ok ? listing.queues.filter((queue) => queue.uid === uid && queue.name.startsWith(`/${prefix}`)).map((queue) => queue.name) : []);
+  const queues = new Set(
+    listing.ok ? listing.queues.filter((queue) => queue.uid === uid && queue.name.startsWith(`/${prefix}`)).map((queue) => queue.name) : [],
+  );
   // Where queues cannot be listed (not root, no mqueue mount), the subscription records name them.
   for (const file of existsSync(dir.subscriptionDir) ? readdirSync(dir.subscriptionDir) : []) {
     try {

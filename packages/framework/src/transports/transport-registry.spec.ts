@@ -44,7 +44,9 @@ describe('TransportRegistry', () => {
   });
 
   it('names the registered transports when asked for an unknown kind', () => {
-    expect(() => registry().resolve('carrier-pigeon')).toThrow(new InvalidTransportError("Invalid transport 'carrier-pigeon': registered transports are uds, tcp"));
+    expect(() => registry().resolve('carrier-pigeon')).toThrow(
+      new InvalidTransportError("Invalid transport 'carrier-pigeon': registered transports are uds, tcp"),
+    );
   });
 
   it('refuses a class that is not registered, and options for a transport that takes none', () => {

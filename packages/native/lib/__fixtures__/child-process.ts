@@ -50,7 +50,10 @@ export function startFixture(name: string, args: string[] = [], options: { cpu?:
     waitFor(pattern, timeoutMs = 10_000) {
       const find = () => lines.find((line) => (typeof pattern === 'string' ? line.includes(pattern) : pattern.test(line)));
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => finish(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stdout: ${lines.join('\n')}; stderr: ${stderr}`)), timeoutMs);
+        const timer = setTimeout(
+          () => finish(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stdout: ${lines.join('\n')}; stderr: ${stderr}`)),
+          timeoutMs,
+        );
         const check = () => {
           const found = find();
           if (found !== undefined) finish(undefined, found);

@@ -9,7 +9,11 @@ const [role, name, roundsArg] = process.argv.slice(2);
 const rounds = Number(roundsArg);
 const segment = ShmSegment.open(name!);
 const w = new Int32Array(segment.buffer.buffer, segment.buffer.byteOffset, segment.buffer.length >> 2);
-const GO_A = 32, GO_B = 48, X = 64, Y = 80, R2 = 96; // one cache line each
+const GO_A = 32,
+  GO_B = 48,
+  X = 64,
+  Y = 80,
+  R2 = 96; // one cache line each
 if (role === 'A') {
   let both = 0;
   for (let round = 1; round <= rounds; round++) {

@@ -4,11 +4,22 @@
  *
  *   node dist/micro/framework-overhead.js
  */
-import { ClientFactory, ConsoleLogger, inProcessPair, RouteMetrics, createMeshContainer, defineContract, resolveConfig, RpcServer, routeIdOf, TransportRegistry, type Transport } from '@hostmesh/framework';
+import {
+  ClientFactory,
+  ConsoleLogger,
+  inProcessPair,
+  RouteMetrics,
+  createMeshContainer,
+  defineContract,
+  resolveConfig,
+  RpcServer,
+  routeIdOf,
+  TransportRegistry,
+  type Transport,
+} from '@hostmesh/framework';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
 
 interface EchoApi {
   echo(payload: unknown): unknown;

@@ -40,9 +40,9 @@ interface TcpReader {
 }
 type TcpWriter = EventEmitter & { close(): void };
 const tcpInternals = join(dirname(require.resolve('moleculer')), 'src', 'transporters', 'tcp');
- 
+
 const TcpReaderClass = require(join(tcpInternals, 'tcp-reader.js')) as new (transporter: unknown, opts: unknown) => TcpReader;
- 
+
 const TcpWriterClass = require(join(tcpInternals, 'tcp-writer.js')) as new (transporter: unknown, opts: unknown) => TcpWriter;
 
 class LoopbackTcpReader extends TcpReaderClass {
@@ -125,7 +125,9 @@ export async function moleculerTarget(serverPort: number, clientPort: number): P
   return {
     name: 'moleculer TCP',
     skips: (_workload, size) =>
-      size >= 1 << 20 ? "moleculer's TCP packet reader re-concatenates a packet on every chunk (quadratic in its size): 64 × 1 MiB in flight ran at ~3.7 msg/s on its own, minutes per round" : undefined,
+      size >= 1 << 20
+        ? "moleculer's TCP packet reader re-concatenates a packet on every chunk (quadratic in its size): 64 × 1 MiB in flight ran at ~3.7 msg/s on its own, minutes per round"
+        : undefined,
     roundTrip: (payload) => broker.call('echo.echo', payload),
     close: () => broker.stop(),
   };

@@ -14,7 +14,9 @@ export async function nestTarget(port: number, quick: boolean): Promise<BenchTar
     name: 'NestJS TCP',
     // Measured on a 2-vCPU machine: 30 s to minutes of churn before Nest drops the connection.
     skips: (_workload, size) =>
-      quick && size >= 1 << 20 ? 'in a quick run: NestJS TCP takes 30 s or more at 64 × 1 MiB in flight before it closes the connection; the full run measures it' : undefined,
+      quick && size >= 1 << 20
+        ? 'in a quick run: NestJS TCP takes 30 s or more at 64 × 1 MiB in flight before it closes the connection; the full run measures it'
+        : undefined,
     roundTrip: (payload) => {
       let text = encoded.get(payload);
       if (text === undefined) {

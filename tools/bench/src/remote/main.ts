@@ -117,7 +117,10 @@ async function main(): Promise<void> {
     }
     const pki = generateDevCerts({
       outDir: join(work, 'pki'),
-      hosts: [{ name: 'a', addresses: veth ? [veth.a] : [] }, { name: 'b', addresses: veth ? [veth.b] : [] }],
+      hosts: [
+        { name: 'a', addresses: veth ? [veth.a] : [] },
+        { name: 'b', addresses: veth ? [veth.b] : [] },
+      ],
       days: 1,
     });
     const files = (host: 'a' | 'b'): TlsFileOptions => ({ ca: pki.ca.cert, cert: pki.hosts[host]!.cert, key: pki.hosts[host]!.key });
@@ -126,7 +129,13 @@ async function main(): Promise<void> {
     const services: ServiceSpec[] = [
       { name: 'hostmesh uds (local)', namespace: 'rb-uds', prefix: local, env: { HOSTMESH_BINDINGS: '{"*":"uds"}' } },
       { name: 'hostmesh tcp 127.0.0.1 (plaintext)', namespace: 'rb-tcp', prefix: local, env: { HOSTMESH_BINDINGS: '{"*":"tcp"}' } },
-      { name: 'hostmesh tcp+TLS 127.0.0.1', namespace: 'rb-tls', prefix: local, env: { HOSTMESH_BINDINGS: '{"*":"tcp"}', ...tlsEnv(files('b')) }, mesh: { tls: files('b') } },
+      {
+        name: 'hostmesh tcp+TLS 127.0.0.1',
+        namespace: 'rb-tls',
+        prefix: local,
+        env: { HOSTMESH_BINDINGS: '{"*":"tcp"}', ...tlsEnv(files('b')) },
+        mesh: { tls: files('b') },
+      },
     ];
     if (lab && veth) {
       services.push({
@@ -151,14 +160,34 @@ async function main(): Promise<void> {
       // plaintext row is; a real deployment sets nats.tls.
       const natsEnv = { HOSTMESH_BINDINGS: '{"*":"nats"}', HOSTMESH_NATS_SERVERS: nats.url, HOSTMESH_NATS_INSECURE: '1' };
       const natsMesh = { nats: { servers: nats.url, insecure: true } };
-      services.push({ name: `hostmesh nats (server and service in ${lab ? 'B' : 'this host'})`, namespace: 'rb-nats', prefix: local, env: natsEnv, mesh: natsMesh });
-      if (lab && veth) services.push({ name: `hostmesh nats, service across the veth (A → server in B)`, namespace: 'rb-nats-veth', prefix: lab.exec('a'), env: natsEnv, mesh: natsMesh });
+      services.push({
+        name: `hostmesh nats (server and service in ${lab ? 'B' : 'this host'})`,
+        namespace: 'rb-nats',
+        prefix: local,
+        env: natsEnv,
+        mesh: natsMesh,
+      });
+      if (lab && veth)
+        services.push({
+          name: `hostmesh nats, service across the veth (A → server in B)`,
+          namespace: 'rb-nats-veth',
+          prefix: lab.exec('a'),
+          env: natsEnv,
+          mesh: natsMesh,
+        });
     }
     for (const spec of services) await startEcho(spec, runtimeDir);
     const targets: ClientTargetSpec[] = services.map((spec) => ({ name: spec.name, namespace: spec.namespace, ...(spec.mesh ? { mesh: spec.mesh } : {}) }));
     const began = Date.now();
     const rows = await runClient(local, { runtimeDir, targets, sizes: SIZES, iterations: ITERATIONS });
-    console.log(markdown(rows, services.map((s) => s.name), skipReason, Date.now() - began));
+    console.log(
+      markdown(
+        rows,
+        services.map((s) => s.name),
+        skipReason,
+        Date.now() - began,
+      ),
+    );
     if (natsSkipped) console.log(`\n(nats rows: skipped: ${natsSkipped})`);
   } finally {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -182,7 +211,9 @@ function markdown(rows: ClientRow[], order: string[], skipped: string | null, ms
       const row = rows.find((r) => r.size === size && r.name === name);
       if (!row || !base) continue;
       const label = size >= 1024 ? `${size / 1024} KiB` : `${size} B`;
-      lines.push(`| ${name} | ${label} | ${formatMicros(row.p50)} | ${formatMicros(row.p99)} | ${(row.p50 / base.p50).toFixed(2)}× | ${(row.p99 / base.p99).toFixed(2)}× |`);
+      lines.push(
+        `| ${name} | ${label} | ${formatMicros(row.p50)} | ${formatMicros(row.p99)} | ${(row.p50 / base.p50).toFixed(2)}× | ${(row.p99 / base.p99).toFixed(2)}× |`,
+      );
     }
   }
   if (skipped) lines.push('', `(tcp+TLS across a veth: skipped: ${skipped})`);

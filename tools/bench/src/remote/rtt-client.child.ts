@@ -34,7 +34,14 @@ async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2]!) as ClientJob;
   const meshes: Mesh[] = [];
   const targets: BenchTarget[] = job.targets.map((spec) => {
-    const mesh = Mesh.connect({ runtimeDir: job.runtimeDir, namespace: spec.namespace, logLevel: 'warn', defaultTimeoutMs: 30_000, maxPayloadBytes: MAX_PAYLOAD_BYTES, ...spec.mesh });
+    const mesh = Mesh.connect({
+      runtimeDir: job.runtimeDir,
+      namespace: spec.namespace,
+      logLevel: 'warn',
+      defaultTimeoutMs: 30_000,
+      maxPayloadBytes: MAX_PAYLOAD_BYTES,
+      ...spec.mesh,
+    });
     meshes.push(mesh);
     const client = mesh.client(Echo);
     return { name: spec.name, roundTrip: (payload: Buffer) => client.echo(payload), close: () => mesh.close() };

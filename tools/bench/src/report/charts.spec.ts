@@ -33,13 +33,27 @@ function syntheticResult(peers: number, hostmesh: number): BenchResult {
       }),
     ),
     throughput: SIZES.flatMap((size) =>
-      live(size).map((target, i) => ({ target, size, inFlight: 64, rate: i === 1 ? (null as unknown as number) : 1e8 / base(target) / (size / 64), spread: [1, 2] as [number, number] })),
+      live(size).map((target, i) => ({
+        target,
+        size,
+        inFlight: 64,
+        rate: i === 1 ? (null as unknown as number) : 1e8 / base(target) / (size / 64),
+        spread: [1, 2] as [number, number],
+      })),
     ),
     events: targets.map((target, i) => ({ target, count: 300_000, rate: 2e5 + i * 1e4, lost: i === 1 ? 3 : 0, spread: [1.9e5, 2.1e5] as [number, number] })),
-    cpu: targets.map((target, i) => ({ target, serverMsPerKCall: 20 + i, clientMsPerKCall: 30 + i, idleServerPercent: i === 2 ? NaN : i * 0.1, idleSeconds: 5 })),
+    cpu: targets.map((target, i) => ({
+      target,
+      serverMsPerKCall: 20 + i,
+      clientMsPerKCall: 30 + i,
+      idleServerPercent: i === 2 ? NaN : i * 0.1,
+      idleSeconds: 5,
+    })),
     sparse: [],
     sweep: {
-      payload: targets.flatMap((target) => [64, 1024, 65536, 1 << 20, 64 << 20].map((size, i) => ({ target, size, p50: i === 3 && target === failed ? NaN : base(target) * 2 ** i, rate: 1000 }))),
+      payload: targets.flatMap((target) =>
+        [64, 1024, 65536, 1 << 20, 64 << 20].map((size, i) => ({ target, size, p50: i === 3 && target === failed ? NaN : base(target) * 2 ** i, rate: 1000 })),
+      ),
       clients: targets.flatMap((target) => [1, 2, 4, 8].map((clients) => ({ target, clients, rate: 5e4 * clients, p50: 20 }))),
     },
     failures: [{ target: failed, reason: 'broke under 64 × 1 MiB' }],

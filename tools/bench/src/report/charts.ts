@@ -110,13 +110,18 @@ function eventsChart(result: BenchResult, targets: Series[]): Chart {
   const lost = lossy.length
     ? `lost events (published − received, must be 0): ${lossy.map((r) => `${r.target} ${isValue(r.lost) ? r.lost : 'unknown'}`).join(', ')}`
     : 'lost events (published − received): 0 for every target';
-  return bars(result, series, {
-    title: 'One-way events',
-    subtitle: 'events published then a barrier; median rate over rounds; whisker: spread over rounds',
-    categories: counts.map((count) => `${count.toLocaleString('en-US')} events`),
-    value: { label: 'events per second', format: perSecond },
-    footnotes: [lost, runNote(result)],
-  }, false);
+  return bars(
+    result,
+    series,
+    {
+      title: 'One-way events',
+      subtitle: 'events published then a barrier; median rate over rounds; whisker: spread over rounds',
+      categories: counts.map((count) => `${count.toLocaleString('en-US')} events`),
+      value: { label: 'events per second', format: perSecond },
+      footnotes: [lost, runNote(result)],
+    },
+    false,
+  );
 }
 
 function cpuChart(result: BenchResult, targets: Series[]): Chart {
@@ -151,11 +156,22 @@ function sweepCharts(result: BenchResult, sweep: Sweep, targets: Series[]): Arra
   const lines = <R extends { target: string }>(rows: R[], x: (r: R) => number, y: (r: R) => number) =>
     targets.map((t) => ({ ...t, points: rows.filter((r) => r.target === t.name).map((r) => ({ x: x(r), y: y(r) })) }));
   const footnotes = (series: ReturnType<typeof lines>) => [
-    ...failureNotes(result, series.filter((s) => !s.points.some((p) => isValue(p.x) && isValue(p.y))).map((s) => s.name)),
+    ...failureNotes(
+      result,
+      series.filter((s) => !s.points.some((p) => isValue(p.x) && isValue(p.y))).map((s) => s.name),
+    ),
     runNote(result),
   ];
-  const payload = lines(sweep.payload, (r) => r.size, (r) => r.p50);
-  const clients = lines(sweep.clients, (r) => r.clients, (r) => r.rate);
+  const payload = lines(
+    sweep.payload,
+    (r) => r.size,
+    (r) => r.p50,
+  );
+  const clients = lines(
+    sweep.clients,
+    (r) => r.clients,
+    (r) => r.rate,
+  );
   return [
     [
       'sweep-payload.svg',

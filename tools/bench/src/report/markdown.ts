@@ -21,16 +21,27 @@ function ratio(value: number, baseline: number | undefined, lowerIsBetter: boole
   return `${times >= 10 ? times.toFixed(1) : times.toFixed(2)}×`;
 }
 
-function cell(value: number | undefined, format: (v: number) => string, raw: number | undefined, nest: number | undefined, lowerIsBetter: boolean, target: string): string {
+function cell(
+  value: number | undefined,
+  format: (v: number) => string,
+  raw: number | undefined,
+  nest: number | undefined,
+  lowerIsBetter: boolean,
+  target: string,
+): string {
   if (value === undefined || !Number.isFinite(value)) return 'failed';
-  const ratios = [target !== RAW ? `${ratio(value, raw, lowerIsBetter)} raw` : '', target !== NEST && nest !== undefined ? `${ratio(value, nest, lowerIsBetter)} Nest` : ''].filter(Boolean);
+  const ratios = [
+    target !== RAW ? `${ratio(value, raw, lowerIsBetter)} raw` : '',
+    target !== NEST && nest !== undefined ? `${ratio(value, nest, lowerIsBetter)} Nest` : '',
+  ].filter(Boolean);
   return ratios.length ? `${format(value)} (${ratios.join(', ')})` : format(value);
 }
 
 /** The whole report: what docs/benchmarks.md shows and the bench prints. */
 export function renderMarkdown(result: BenchResult): string {
   const sizes = [...new Set(result.latency.map((row) => row.size))];
-  const find = <T extends { target: string; size: number }>(rows: T[], target: string, size: number) => rows.find((row) => row.target === target && row.size === size);
+  const find = <T extends { target: string; size: number }>(rows: T[], target: string, size: number) =>
+    rows.find((row) => row.target === target && row.size === size);
   const parts: string[] = [];
   parts.push(
     `${result.quick ? 'Quick' : 'Full'} run of ${result.date}: ${result.rounds} interleaved round(s), ${result.pin ? 'client on CPU 0 and servers on CPU 1' : 'unpinned'}, load average ${result.load}.` +
@@ -42,7 +53,16 @@ export function renderMarkdown(result: BenchResult): string {
         ['target', ...sizes.map(formatSize)],
         result.targets.map((target) => [
           target,
-          ...sizes.map((size) => cell(find(result.latency, target, size)?.p50, formatMicros, find(result.latency, RAW, size)?.p50, find(result.latency, NEST, size)?.p50, true, target)),
+          ...sizes.map((size) =>
+            cell(
+              find(result.latency, target, size)?.p50,
+              formatMicros,
+              find(result.latency, RAW, size)?.p50,
+              find(result.latency, NEST, size)?.p50,
+              true,
+              target,
+            ),
+          ),
         ]),
       ),
   );
@@ -53,7 +73,14 @@ export function renderMarkdown(result: BenchResult): string {
         result.targets.map((target) => {
           const row = find(result.latency, target, sizes[0]!);
           if (!row) return [target, 'failed', '', '', '', ''];
-          return [target, formatMicros(row.p50), formatMicros(row.p90), formatMicros(row.p99), formatMicros(row.p999), `${formatMicros(row.spread[0])}–${formatMicros(row.spread[1])}`];
+          return [
+            target,
+            formatMicros(row.p50),
+            formatMicros(row.p90),
+            formatMicros(row.p99),
+            formatMicros(row.p999),
+            `${formatMicros(row.spread[0])}–${formatMicros(row.spread[1])}`,
+          ];
         }),
       ),
   );
@@ -65,7 +92,16 @@ export function renderMarkdown(result: BenchResult): string {
         result.targets.map((target) => [
           target,
           ...sizes.map((size) =>
-            (result.skipped ?? []).some((s) => s.target === target && s.size === size) ? 'skipped' : cell(find(result.throughput, target, size)?.rate, formatRate, find(result.throughput, RAW, size)?.rate, find(result.throughput, NEST, size)?.rate, false, target),
+            (result.skipped ?? []).some((s) => s.target === target && s.size === size)
+              ? 'skipped'
+              : cell(
+                  find(result.throughput, target, size)?.rate,
+                  formatRate,
+                  find(result.throughput, RAW, size)?.rate,
+                  find(result.throughput, NEST, size)?.rate,
+                  false,
+                  target,
+                ),
           ),
         ]),
       ),
@@ -87,7 +123,10 @@ export function renderMarkdown(result: BenchResult): string {
   );
   parts.push(
     '**Sparse traffic**: one 64 B call per millisecond, so both ends are asleep when it comes\n\n' +
-      table(['target', 'p50', 'p99'], result.sparse.map((row) => [row.target, formatMicros(row.p50), formatMicros(row.p99)])),
+      table(
+        ['target', 'p50', 'p99'],
+        result.sparse.map((row) => [row.target, formatMicros(row.p50), formatMicros(row.p99)]),
+      ),
   );
   if (result.sweep) {
     const names = [...new Set(result.sweep.payload.map((row) => row.target))];

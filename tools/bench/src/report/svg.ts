@@ -127,10 +127,9 @@ function text(x: number, y: number, content: string, attrs = ''): string {
 }
 
 function header(spec: Common): string {
-  return [
-    text(12, 22, spec.title, 'font-size="15" font-weight="bold"'),
-    spec.subtitle ? text(12, 40, spec.subtitle, 'font-size="11" fill="#555"') : '',
-  ].join('');
+  return [text(12, 22, spec.title, 'font-size="15" font-weight="bold"'), spec.subtitle ? text(12, 40, spec.subtitle, 'font-size="11" fill="#555"') : ''].join(
+    '',
+  );
 }
 
 /** Series without data stay in the legend, faded and marked, so a missing target is visible. */
@@ -226,9 +225,7 @@ export function barChart(spec: BarChartSpec): Chart {
       if (range && scale.fits(range[0]) && scale.fits(range[1])) {
         const [lo, hi] = [y(range[0]), y(range[1])];
         const mid = x + bar / 2;
-        marks.push(
-          `<path d="M${px(mid)} ${px(lo)}V${px(hi)}M${px(mid - 3)} ${px(lo)}h6M${px(mid - 3)} ${px(hi)}h6" stroke="#222" fill="none"/>`,
-        );
+        marks.push(`<path d="M${px(mid)} ${px(lo)}V${px(hi)}M${px(mid - 3)} ${px(lo)}h6M${px(mid - 3)} ${px(hi)}h6" stroke="#222" fill="none"/>`);
       }
       const note = s.notes?.[c];
       const noteY = (range && scale.fits(range[1]) ? Math.min(top, y(range[1])) : top) - 4;
@@ -240,8 +237,14 @@ export function barChart(spec: BarChartSpec): Chart {
 
 export function lineChart(spec: LineChartSpec): Chart {
   const { series } = spec;
-  const xScale = pointScale(series.flatMap((s) => s.points.map((p) => p.x)), spec.x.log);
-  const yScale = valueScale(series.flatMap((s) => s.points.map((p) => p.y)), spec.y.log ?? false);
+  const xScale = pointScale(
+    series.flatMap((s) => s.points.map((p) => p.x)),
+    spec.x.log,
+  );
+  const yScale = valueScale(
+    series.flatMap((s) => s.points.map((p) => p.y)),
+    spec.y.log ?? false,
+  );
   const formatX = spec.x.format ?? compact;
   const formatY = spec.y.format ?? compact;
   const inset = 14; // keeps end points off the axes

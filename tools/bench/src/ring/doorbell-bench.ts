@@ -24,7 +24,11 @@ async function measure(kind: 'fifo' | 'eventfd', rounds: number): Promise<number
     theirs = native.eventfd();
     stdio = [...stdio, theirs, mine];
   }
-  const child = spawn('taskset', ['-c', '1', process.execPath, ...process.execArgv, join(__dirname, `doorbell.child${extname(__filename)}`), kind, paths[1]!, paths[0]!], { stdio });
+  const child = spawn(
+    'taskset',
+    ['-c', '1', process.execPath, ...process.execArgv, join(__dirname, `doorbell.child${extname(__filename)}`), kind, paths[1]!, paths[0]!],
+    { stdio },
+  );
   await new Promise((resolve) => child.stdout!.once('data', resolve));
   const samples: number[] = [];
   let started = 0n;
@@ -57,7 +61,8 @@ async function main(): Promise<void> {
   }
   console.log('| doorbell | wake-up round trip p50 (both ends parked in epoll) |');
   console.log('| --- | --- |');
-  for (const kind of ['fifo', 'eventfd']) console.log(`| ${kind} | ${formatMicros(median(results[kind]!))} (rounds: ${results[kind]!.map(formatMicros).join(', ')}) |`);
+  for (const kind of ['fifo', 'eventfd'])
+    console.log(`| ${kind} | ${formatMicros(median(results[kind]!))} (rounds: ${results[kind]!.map(formatMicros).join(', ')}) |`);
   process.exit(0);
 }
 

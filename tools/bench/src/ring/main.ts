@@ -103,7 +103,15 @@ async function main(): Promise<void> {
     await pipelined(target, warm, 64, quick ? 20000 : 100000);
   }
   const small = await latency(separate, 64, quick ? 20_000 : 100_000);
-  lines.push(row('64 B round trip p50, separate CPUs', median(small.ring), median(small.uds), 'latency', `p99 ${formatMicros(median(small.ringP99))} vs ${formatMicros(median(small.udsP99))}`));
+  lines.push(
+    row(
+      '64 B round trip p50, separate CPUs',
+      median(small.ring),
+      median(small.uds),
+      'latency',
+      `p99 ${formatMicros(median(small.ringP99))} vs ${formatMicros(median(small.udsP99))}`,
+    ),
+  );
   const rates = { ring: [] as number[], uds: [] as number[] };
   for (let round = 0; round < rounds; round++) {
     rates.ring.push(await pipelined(separate.ring, warm, 64, quick ? 500_000 : 3_000_000, true));
@@ -116,7 +124,15 @@ async function main(): Promise<void> {
   // Sparse: one call per millisecond, so both ends have parked before each call.
   const sparseRing = await sparse(separate.ring, warm, quick ? 200 : 1000);
   const sparseUds = await sparse(separate.uds, warm, quick ? 200 : 1000);
-  lines.push(row('64 B, one call per ms (sparse)', sparseRing.p50, sparseUds.p50, 'latency', `both ends parked: doorbell wake-ups; p99 ${formatMicros(sparseRing.p99)} vs ${formatMicros(sparseUds.p99)}`));
+  lines.push(
+    row(
+      '64 B, one call per ms (sparse)',
+      sparseRing.p50,
+      sparseUds.p50,
+      'latency',
+      `both ends parked: doorbell wake-ups; p99 ${formatMicros(sparseRing.p99)} vs ${formatMicros(sparseUds.p99)}`,
+    ),
+  );
 
   // Idle: one message, then 10 s of nothing; CPU of both ends from /proc.
   const echoPid = children[0]!.pid!;

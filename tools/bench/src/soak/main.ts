@@ -113,7 +113,9 @@ function socketsAndPipes(dir: string): string[] {
 }
 
 function rssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
   return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
 }
 
@@ -222,7 +224,8 @@ async function main(): Promise<void> {
       if (row.mismatches > 0) failures.push(`${mechanism}: ${row.mismatches} replies did not match their request`);
       if (Object.keys(errors).length > 0) failures.push(`${mechanism}: calls failed: ${JSON.stringify(errors)}`);
       if (row.eventsReceived !== eventsSent) failures.push(`${mechanism}: ${eventsSent} events sent, ${row.eventsReceived} received`);
-      if (row.rssEndMiB * 2 ** 20 > w.rss * 1.5 + RSS_SLACK_BYTES) failures.push(`${mechanism}: server RSS grew from ${row.rssWarmMiB} to ${row.rssEndMiB} MiB`);
+      if (row.rssEndMiB * 2 ** 20 > w.rss * 1.5 + RSS_SLACK_BYTES)
+        failures.push(`${mechanism}: server RSS grew from ${row.rssWarmMiB} to ${row.rssEndMiB} MiB`);
       if (row.fdsEnd > w.fds + FD_SLACK) failures.push(`${mechanism}: server fds grew from ${w.fds} to ${row.fdsEnd}`);
     }
   } finally {

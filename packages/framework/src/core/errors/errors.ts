@@ -14,10 +14,10 @@ export class RouteNotFoundError extends HostmeshError {
 export class PayloadTooLargeError extends HostmeshError {
   static override readonly code = 'PAYLOAD_TOO_LARGE';
   constructor(size: number, limit: number, what = 'payload', options: HostmeshErrorOptions = {}) {
-    super(
-      `${what} of ${size} bytes exceeds the limit of ${limit} bytes (raise maxPayloadBytes on both ends, or send less)`,
-      { ...options, data: { size, limit, ...options.data } },
-    );
+    super(`${what} of ${size} bytes exceeds the limit of ${limit} bytes (raise maxPayloadBytes on both ends, or send less)`, {
+      ...options,
+      data: { size, limit, ...options.data },
+    });
   }
 }
 

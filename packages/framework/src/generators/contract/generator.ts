@@ -1,7 +1,20 @@
 import { generateFiles, joinPathFragments, type Tree } from '@nx/devkit';
 import { BootstrapError } from '../../core/errors/errors';
 import { templateDir } from '../templates';
-import { addImport, checkBinding, CONTRACTS_DIR, CONTRACTS_IMPORT, exportFromContracts, insertAtMarker, MARKERS, MANIFEST, naming, requireHostmesh, serviceFile, updateManifest } from '../workspace';
+import {
+  addImport,
+  checkBinding,
+  CONTRACTS_DIR,
+  CONTRACTS_IMPORT,
+  exportFromContracts,
+  insertAtMarker,
+  MARKERS,
+  MANIFEST,
+  naming,
+  requireHostmesh,
+  serviceFile,
+  updateManifest,
+} from '../workspace';
 import type { ContractSchema } from './schema';
 
 /**
@@ -17,7 +30,10 @@ export async function contractGenerator(tree: Tree, options: ContractSchema): Pr
     generateFiles(tree, templateDir('service', 'contract-files'), joinPathFragments(CONTRACTS_DIR, 'src'), { ...contract, tmpl: '' });
     exportFromContracts(tree, `${contract.fileName}.contract`);
   }
-  const users = (options.service ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const users = (options.service ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const user of users) wire(tree, contract, naming(user, 'service'));
   if (checkBinding(options.binding, 'endpoint')) {
     updateManifest(tree, (services) => {
@@ -34,15 +50,23 @@ function wire(tree: Tree, contract: ReturnType<typeof naming>, user: ReturnType<
   const method = `call${contract.className}`;
   addImport(tree, path, '@hostmesh/framework', ['clientOf', 'type Client']);
   addImport(tree, path, CONTRACTS_IMPORT, [contract.className, `type ${contract.className}Api`]);
-  insertAtMarker(tree, path, MARKERS.inject, [`@inject(clientOf(${contract.className})) private readonly ${contract.propertyName}: Client<${contract.className}Api>,`]);
-  insertAtMarker(tree, path, MARKERS.handlers, [
-    `/** Calls ${contract.fileName} over whatever mechanism it announces. */`,
-    `@Endpoint()`,
-    `${method}(): Promise<string> {`,
-    `  return this.${contract.propertyName}.hello('${user.fileName}');`,
-    '}',
-    '',
-  ], 'block');
+  insertAtMarker(tree, path, MARKERS.inject, [
+    `@inject(clientOf(${contract.className})) private readonly ${contract.propertyName}: Client<${contract.className}Api>,`,
+  ]);
+  insertAtMarker(
+    tree,
+    path,
+    MARKERS.handlers,
+    [
+      `/** Calls ${contract.fileName} over whatever mechanism it announces. */`,
+      `@Endpoint()`,
+      `${method}(): Promise<string> {`,
+      `  return this.${contract.propertyName}.hello('${user.fileName}');`,
+      '}',
+      '',
+    ],
+    'block',
+  );
   const api = joinPathFragments(CONTRACTS_DIR, 'src', `${user.fileName}.contract.ts`);
   if (tree.exists(api)) insertAtMarker(tree, api, '// hostmesh:api', [`${method}(): Promise<string>;`]);
   updateManifest(tree, (services) => {

@@ -1,7 +1,20 @@
 import { generateFiles, joinPathFragments, type Tree } from '@nx/devkit';
 import { BootstrapError } from '../../core/errors/errors';
 import { templateDir } from '../templates';
-import { addImport, checkBinding, CONTRACTS_DIR, CONTRACTS_IMPORT, exportFromContracts, insertAtMarker, MARKERS, MANIFEST, naming, requireHostmesh, serviceFile, updateManifest } from '../workspace';
+import {
+  addImport,
+  checkBinding,
+  CONTRACTS_DIR,
+  CONTRACTS_IMPORT,
+  exportFromContracts,
+  insertAtMarker,
+  MARKERS,
+  MANIFEST,
+  naming,
+  requireHostmesh,
+  serviceFile,
+  updateManifest,
+} from '../workspace';
 import type { EventSchema } from './schema';
 
 /** `nx g @hostmesh/framework:event <name> [--service a,b] [--publisher c] [--priority 5] [--binding mqueue]`. */
@@ -17,18 +30,27 @@ export async function eventGenerator(tree: Tree, options: EventSchema): Promise<
     exportFromContracts(tree, `events/${event.fileName}.event`);
   }
   if (options.publisher) addPublisher(tree, naming(options.publisher, 'service'), event);
-  for (const subscriber of (options.service ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const subscriber of (options.service ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const service = naming(subscriber, 'service');
     const path = serviceFile(tree, service);
     addImport(tree, path, '@hostmesh/framework', ['On']);
     addImport(tree, path, CONTRACTS_IMPORT, [event.className]);
-    insertAtMarker(tree, path, MARKERS.handlers, [
-      `@On(${event.className})`,
-      `on${event.className}(event: ${event.className}): void {`,
-      `  this.logger.info(\`${event.fileName} at \${event.at}: \${event.note}\`);`,
-      '}',
-      '',
-    ], 'block');
+    insertAtMarker(
+      tree,
+      path,
+      MARKERS.handlers,
+      [
+        `@On(${event.className})`,
+        `on${event.className}(event: ${event.className}): void {`,
+        `  this.logger.info(\`${event.fileName} at \${event.at}: \${event.note}\`);`,
+        '}',
+        '',
+      ],
+      'block',
+    );
     if (checkBinding(options.binding, 'event')) {
       updateManifest(tree, (services) => {
         const entry = services[service.fileName];

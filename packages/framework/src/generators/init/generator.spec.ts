@@ -14,8 +14,16 @@ describe('nx g @hostmesh/framework:init', () => {
     const pkg = readJson(tree, 'package.json');
     expect(pkg.dependencies).toMatchObject({ '@hostmesh/framework': '0.1.0', '@hostmesh/native': '0.1.0', 'reflect-metadata': '0.2.2' });
     expect(pkg.devDependencies).toMatchObject({ '@hostmesh/cli': '0.1.0', typescript: '5.9.3', '@swc/jest': '0.2.39' });
-    expect(readJson(tree, 'tsconfig.base.json').compilerOptions).toMatchObject({ experimentalDecorators: true, emitDecoratorMetadata: true, useDefineForClassFields: false });
-    expect(readJson(tree, 'hostmesh.json')).toEqual({ $schema: './node_modules/@hostmesh/cli/src/manifest/hostmesh.schema.json', namespace: 'shop', services: {} });
+    expect(readJson(tree, 'tsconfig.base.json').compilerOptions).toMatchObject({
+      experimentalDecorators: true,
+      emitDecoratorMetadata: true,
+      useDefineForClassFields: false,
+    });
+    expect(readJson(tree, 'hostmesh.json')).toEqual({
+      $schema: './node_modules/@hostmesh/cli/src/manifest/hostmesh.schema.json',
+      namespace: 'shop',
+      services: {},
+    });
     expect(read('jest.hostmesh.js')).toContain('legacyDecorator: true');
     expect(readJson(tree, 'libs/contracts/project.json')).toMatchObject({ name: 'contracts', projectType: 'library' });
   });

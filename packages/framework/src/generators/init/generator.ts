@@ -29,7 +29,13 @@ export async function initGenerator(tree: Tree, options: InitSchema): Promise<Ge
   const hostmesh = version();
   if (tree.exists('tsconfig.base.json')) {
     updateJson(tree, 'tsconfig.base.json', (config: { compilerOptions?: Record<string, unknown> }) => {
-      config.compilerOptions = { ...COMPILER_OPTIONS, ...config.compilerOptions, experimentalDecorators: true, emitDecoratorMetadata: true, useDefineForClassFields: false };
+      config.compilerOptions = {
+        ...COMPILER_OPTIONS,
+        ...config.compilerOptions,
+        experimentalDecorators: true,
+        emitDecoratorMetadata: true,
+        useDefineForClassFields: false,
+      };
       return config;
     });
   } else {
@@ -39,7 +45,15 @@ export async function initGenerator(tree: Tree, options: InitSchema): Promise<Ge
   // Run again, init keeps an existing manifest, preset and contracts index as they are.
   generateFiles(tree, templateDir('init'), '.', files, { overwriteStrategy: OverwriteStrategy.KeepExisting });
   const dependencies = { '@hostmesh/framework': hostmesh, '@hostmesh/native': hostmesh, 'reflect-metadata': '0.2.2' };
-  const devDependencies = { '@hostmesh/cli': hostmesh, typescript: '5.9.3', jest: '30.5.2', '@swc/jest': '0.2.39', '@swc/core': '1.16.22', '@types/node': '20.19.9', '@types/jest': '30.0.0' };
+  const devDependencies = {
+    '@hostmesh/cli': hostmesh,
+    typescript: '5.9.3',
+    jest: '30.5.2',
+    '@swc/jest': '0.2.39',
+    '@swc/core': '1.16.22',
+    '@types/node': '20.19.9',
+    '@types/jest': '30.0.0',
+  };
   const install = addDependenciesToPackageJson(tree, dependencies, devDependencies);
   // A workspace that has them all installed already (hostmesh linked from a checkout, say) needs no npm install.
   const missing = Object.keys({ ...dependencies, ...devDependencies }).filter((name) => !existsSync(join(tree.root, 'node_modules', name, 'package.json')));

@@ -36,7 +36,7 @@ describe('nx g @hostmesh/framework:service', () => {
   });
 
   it.each([
-    ['PricingService', "invalid service name \"PricingService\": use kebab-case"],
+    ['PricingService', 'invalid service name "PricingService": use kebab-case'],
     ['9lives', 'invalid service name "9lives"'],
     ['a--b', 'invalid service name "a--b"'],
   ])('refuses the name %p', async (name, message) => {

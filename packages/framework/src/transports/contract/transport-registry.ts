@@ -11,10 +11,7 @@ export type TransportSpec = string | TransportClass | { type: string | Transport
 export class TransportRegistry {
   private readonly byKind = new Map<string, Transport>();
 
-  constructor(
-    @multiInject(TRANSPORT) @optional() transports: Transport[] | undefined,
-    @inject(LOGGER) logger: Logger,
-  ) {
+  constructor(@multiInject(TRANSPORT) @optional() transports: Transport[] | undefined, @inject(LOGGER) logger: Logger) {
     for (const transport of transports ?? []) {
       if (this.byKind.has(transport.kind)) logger.warn(`transport '${transport.kind}' registered twice; the last one wins`);
       this.byKind.set(transport.kind, transport);

@@ -13,9 +13,7 @@ export type TransportKind = keyof TransportKinds & string;
 
 /** Where a listener can be reached; the shape beyond `kind` belongs to the transport. */
 export type TransportAddress =
-  | { kind: 'uds'; path: string }
-  | { kind: 'tcp'; host: string; port: number }
-  | { kind: Exclude<TransportKind, 'uds' | 'tcp'>; [key: string]: unknown };
+  { kind: 'uds'; path: string } | { kind: 'tcp'; host: string; port: number } | { kind: Exclude<TransportKind, 'uds' | 'tcp'>; [key: string]: unknown };
 
 /** Who is on the other end, as far as the transport can tell. */
 export interface PeerInfo {

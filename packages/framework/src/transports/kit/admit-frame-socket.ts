@@ -11,13 +11,7 @@ import { CONNECTION_ERROR_ID, FrameKind } from '../../protocol/frame';
  * PeerRefusedError), its bytes are discarded unread, and it is disconnected. Returns the
  * peer's identity when admitted, undefined when refused.
  */
-export function admitFrameSocket(
-  socket: Socket,
-  policy: PeerPolicy,
-  service: string,
-  logger: Logger,
-  maxPayloadBytes: number,
-): PeerIdentity | false {
+export function admitFrameSocket(socket: Socket, policy: PeerPolicy, service: string, logger: Logger, maxPayloadBytes: number): PeerIdentity | false {
   const peer = socketPeer(socket);
   const reason = peer ? policy.refusal(peer, service) : 'the kernel gave no peer credentials';
   if (peer && reason === undefined) return peer;
@@ -34,4 +28,3 @@ export function admitFrameSocket(
   setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
   return false;
 }
-

@@ -16,7 +16,6 @@ export interface SocketConnectionOptions {
   inbound?: InboundLimits;
 }
 
-
 /**
  * A byte stream carrying length-prefixed frames: a Unix or TCP socket, or a pair of pipes
  * (frames read from `socket`, written to `output`).
@@ -193,30 +192,35 @@ export class SocketConnection implements Connection {
     if (this.frameSince === -1) this.frameSince = performance.now();
     this.stallMark = this.received;
     this.stallSince = performance.now();
-    this.stallTimer = setInterval(() => {
-      const pending = this.parser.pendingBytes;
-      const at = performance.now();
-      if (pending === 0) {
-        this.clearStall();
-        return;
-      }
-      if (this.received !== this.stallMark) {
-        this.stallMark = this.received;
-        this.stallSince = at;
-      } else if (at - this.stallSince >= STALLED_FRAME_MS) {
-        this.clearStall();
-        this.protocolError(new FrameError(`truncated frame: ${pending} bytes received, then nothing for ${STALLED_FRAME_MS} ms`));
-        return;
-      }
-      const minimum = this.inbound?.minBytesPerSecond ?? 0;
-      const took = at - this.frameSince;
-      if (pending < (minimum * (took - STALLED_FRAME_MS)) / 1000) {
-        this.clearStall();
-        this.protocolError(
-          new FrameError(`frame arriving too slowly: ${pending} bytes in ${Math.round(took)} ms, under the minimum of ${minimum} B/s after ${STALLED_FRAME_MS} ms (minFrameBytesPerSecond)`),
-        );
-      }
-    }, this.inbound ? RATE_CHECK_MS : STALLED_FRAME_MS);
+    this.stallTimer = setInterval(
+      () => {
+        const pending = this.parser.pendingBytes;
+        const at = performance.now();
+        if (pending === 0) {
+          this.clearStall();
+          return;
+        }
+        if (this.received !== this.stallMark) {
+          this.stallMark = this.received;
+          this.stallSince = at;
+        } else if (at - this.stallSince >= STALLED_FRAME_MS) {
+          this.clearStall();
+          this.protocolError(new FrameError(`truncated frame: ${pending} bytes received, then nothing for ${STALLED_FRAME_MS} ms`));
+          return;
+        }
+        const minimum = this.inbound?.minBytesPerSecond ?? 0;
+        const took = at - this.frameSince;
+        if (pending < (minimum * (took - STALLED_FRAME_MS)) / 1000) {
+          this.clearStall();
+          this.protocolError(
+            new FrameError(
+              `frame arriving too slowly: ${pending} bytes in ${Math.round(took)} ms, under the minimum of ${minimum} B/s after ${STALLED_FRAME_MS} ms (minFrameBytesPerSecond)`,
+            ),
+          );
+        }
+      },
+      this.inbound ? RATE_CHECK_MS : STALLED_FRAME_MS,
+    );
     this.stallTimer.unref();
   }
 

@@ -63,13 +63,16 @@ export class InflightJournal {
    */
   static async open(name: string, slots: number, slotBytes: number, waitMs = 0): Promise<{ journal: InflightJournal; dropped: number }> {
     let previous = openExisting(name);
-    for (const deadline = Date.now() + waitMs; previous !== undefined && ownedByAnother(previous.data); ) {
+    for (const deadline = Date.now() + waitMs; previous !== undefined && ownedByAnother(previous.data);) {
       const owner = previous.data.readUInt32LE(16);
       previous.close();
       if (Date.now() >= deadline) {
-        throw new ServiceAlreadyRunningError(`in-flight journal ${name} belongs to pid ${owner}, still running: a previous run of this instance that has not stopped`, {
-          data: { pid: owner },
-        });
+        throw new ServiceAlreadyRunningError(
+          `in-flight journal ${name} belongs to pid ${owner}, still running: a previous run of this instance that has not stopped`,
+          {
+            data: { pid: owner },
+          },
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
       previous = openExisting(name);
@@ -205,7 +208,6 @@ function openExisting(name: string): ShmSegment | undefined {
     throw error;
   }
 }
-
 
 /** Whether a journal's header names a live process other than this one. */
 function ownedByAnother(data: Buffer): boolean {

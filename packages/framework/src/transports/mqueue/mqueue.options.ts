@@ -32,7 +32,11 @@ export function resolveMqueueOptions(input: MqueueOptionsInput | undefined, read
   const limits = () => MessageQueue.limits();
   return {
     depth: read.positive('mqueue.depth', input?.depth ?? read.numberEnv('HOSTMESH_MQUEUE_DEPTH') ?? Math.min(limits().msgMax ?? 10, 256), 65536),
-    messageSize: read.positive('mqueue.messageSize', input?.messageSize ?? read.numberEnv('HOSTMESH_MQUEUE_MESSAGE_SIZE') ?? Math.min(limits().msgsizeMax ?? 8192, 65536), 16 << 20),
+    messageSize: read.positive(
+      'mqueue.messageSize',
+      input?.messageSize ?? read.numberEnv('HOSTMESH_MQUEUE_MESSAGE_SIZE') ?? Math.min(limits().msgsizeMax ?? 8192, 65536),
+      16 << 20,
+    ),
     inFlight: read.positiveInteger('mqueue.inFlight', input?.inFlight ?? read.numberEnv('HOSTMESH_MQUEUE_IN_FLIGHT') ?? 64, 4096),
   };
 }

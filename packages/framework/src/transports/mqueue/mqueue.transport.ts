@@ -27,7 +27,10 @@ export class MqueueTransport implements Transport {
   private readonly dir: RuntimeDir;
   private readonly gracePeriodMs: number;
 
-  constructor(@inject(MQUEUE_OPTIONS) private readonly options: MqueueOptions, @inject(TRANSPORT_CONTEXT) context: TransportContext) {
+  constructor(
+    @inject(MQUEUE_OPTIONS) private readonly options: MqueueOptions,
+    @inject(TRANSPORT_CONTEXT) context: TransportContext,
+  ) {
     if (!context.runtimeDir) throw new TypeError('the mqueue transport names its queues in a runtime directory: none was given');
     this.dir = context.runtimeDir;
     this.logger = context.logger.child('mqueue');
@@ -58,7 +61,14 @@ export class MqueueTransport implements Transport {
       describe: () => {
         try {
           const now = queue.attributes();
-          return { kind: 'mqueue', queue: name, depth: now.maxMessages, messages: now.currentMessages, messageSize: now.messageSize, inFlight: reader.inFlight };
+          return {
+            kind: 'mqueue',
+            queue: name,
+            depth: now.maxMessages,
+            messages: now.currentMessages,
+            messageSize: now.messageSize,
+            inFlight: reader.inFlight,
+          };
         } catch {
           return { kind: 'mqueue', queue: name, closed: true };
         }
@@ -71,7 +81,8 @@ export class MqueueTransport implements Transport {
     try {
       return new QueueWriterConnection(MessageQueue.open(address.queue), this.dir.objectScope(), request.priorityOf);
     } catch (error) {
-      if (PosixError.is(error, 'ENOENT')) throw new ServiceUnavailableError(`event queue ${address.queue} does not exist (the subscriber never started, or it was removed)`, { cause: error });
+      if (PosixError.is(error, 'ENOENT'))
+        throw new ServiceUnavailableError(`event queue ${address.queue} does not exist (the subscriber never started, or it was removed)`, { cause: error });
       throw error;
     }
   }

@@ -35,7 +35,7 @@ const referenceCodec = new FrameCodec(1024);
 export function referencedBodies(message: Buffer, length: number, maxPayloadBytes: number): string[] {
   const names: string[] = [];
   try {
-    for (let offset = 0; offset < length; ) {
+    for (let offset = 0; offset < length;) {
       const end = offset + HEADER_BYTES + checkHeader(message, offset, maxPayloadBytes);
       if (end > length) break;
       if (frameFlags(message, offset) & FrameFlag.ShmReference) {
@@ -68,7 +68,10 @@ function deliverReferenced(
   } catch (error) {
     // Removed once its event was handled: a journal entry replayed after that has nothing left to deliver.
     if (PosixError.is(error, 'ENOENT')) {
-      throw new FrameError(`the body of a large event is gone (${reference.segment}): handled already, or purged`, { cause: error, data: { bodyGone: reference.segment } });
+      throw new FrameError(`the body of a large event is gone (${reference.segment}): handled already, or purged`, {
+        cause: error,
+        data: { bodyGone: reference.segment },
+      });
     }
     throw error;
   }

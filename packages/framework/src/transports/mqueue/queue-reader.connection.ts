@@ -5,7 +5,6 @@ import { NO_HANDLER, type Connection, type ConnectionHandler, type PeerInfo } fr
 import type { InflightJournal } from './inflight-journal';
 import { forEachFrame, referencedBodies } from './queue-frames';
 
-
 /** Runs that may start delivering one journal entry: past it, the entry is taken to be what ends them. */
 export const MAX_DELIVERY_ATTEMPTS = 3;
 
@@ -52,7 +51,9 @@ export class QueueReaderConnection implements Connection {
   bind(handler: ConnectionHandler): void {
     this.handler = handler;
     if (this.lost > 0) {
-      this.logger.error(`${this.lost} queue messages in the in-flight journal ${this.journal.name} were unreadable or did not fit its new size: not delivered again`);
+      this.logger.error(
+        `${this.lost} queue messages in the in-flight journal ${this.journal.name} were unreadable or did not fit its new size: not delivered again`,
+      );
     }
     // What a previous run took from the queue but did not finish handling comes first.
     // Messages that were already replayed once when a run ended are suspects: they go one
@@ -205,4 +206,3 @@ export class QueueReaderConnection implements Connection {
     }
   }
 }
-

@@ -5,7 +5,6 @@ import { checkHeader, frameRoute, HEADER_BYTES } from '../../protocol/frame';
 import { NO_HANDLER, type Connection, type ConnectionHandler, type PeerInfo } from '../contract/transport';
 import { referenceFrame } from './queue-frames';
 
-
 interface Batch {
   bytes: Buffer;
   length: number;
@@ -163,7 +162,9 @@ export class QueueWriterConnection implements Connection {
       current = MessageQueue.open(this.queue.name);
     } catch (error) {
       if (!PosixError.is(error, 'ENOENT')) return 'same';
-      this.handler.onProtocolError(new ServiceUnavailableError(`event queue ${this.queue.name} was removed: its subscriber's subscriptions were purged`, { cause: error }));
+      this.handler.onProtocolError(
+        new ServiceUnavailableError(`event queue ${this.queue.name} was removed: its subscriber's subscriptions were purged`, { cause: error }),
+      );
       this.destroy();
       return 'ended';
     }
@@ -189,7 +190,7 @@ export class QueueWriterConnection implements Connection {
     this.blocked = false;
     // Batches were sized for the old queue: split them into their frames and batch again.
     for (const message of waiting) {
-      for (let offset = 0; offset < message.length; ) {
+      for (let offset = 0; offset < message.length;) {
         const end = offset + HEADER_BYTES + checkHeader(message, offset, 0xffff_ffff);
         this.write(message.subarray(offset, end));
         offset = end;

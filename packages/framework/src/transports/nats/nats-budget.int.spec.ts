@@ -24,7 +24,10 @@ describe('nats: the budget for frames in progress', () => {
   let mesh: Mesh;
   const channels: RawChannel[] = [];
   beforeAll(async () => {
-    server = await startConformance('nats', runtime.path, namespace, { CONFORMANCE_MAX_PAYLOAD: String(64 * MiB), HOSTMESH_MAX_BUFFERED_BYTES: String(BUDGET) });
+    server = await startConformance('nats', runtime.path, namespace, {
+      CONFORMANCE_MAX_PAYLOAD: String(64 * MiB),
+      HOSTMESH_MAX_BUFFERED_BYTES: String(BUDGET),
+    });
     mesh = Mesh.connect({ runtimeDir: runtime.path, namespace, logLevel: 'silent' });
   }, 30_000);
   afterAll(async () => {

@@ -64,7 +64,10 @@ describe('services on other hosts, discovered over NATS', () => {
     mesh = connectB();
     expect(await mesh.registry.list()).toEqual([]); // host B's own registry: empty
     // The first lookup waits briefly for answers; on a loaded machine one may come a little later.
-    const [found] = await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 1);
+    const [found] = await until(
+      () => mesh!.registry.lookup('conformance'),
+      (l) => l.length === 1,
+    );
     expect(found).toMatchObject({ service: 'conformance', instance: '0', pid: server.pid, remote: { host: found!.host, via: 'nats' } });
     expect(Object.keys(found!.listeners)).toEqual(['nats']);
     const client = mesh.client(Conformance);
@@ -77,14 +80,28 @@ describe('services on other hosts, discovered over NATS', () => {
     server = await startOnA();
     const { ListenerService, received } = pongListener('nats-dir-listener');
     hosts.push(
-      await ServiceHost.start(ListenerService, { runtimeDir: hostB.path, namespace, bindings: { '*': 'nats' }, nats: { servers: nats.server.url }, logLevel: 'silent' }),
+      await ServiceHost.start(ListenerService, {
+        runtimeDir: hostB.path,
+        namespace,
+        bindings: { '*': 'nats' },
+        nats: { servers: nats.server.url },
+        logLevel: 'silent',
+      }),
     );
     mesh = connectB();
     const client = mesh.client(Conformance);
-    await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 1);
+    await until(
+      () => mesh!.registry.lookup('conformance'),
+      (l) => l.length === 1,
+    );
     // B → A: an event published on B reaches the subscriber on A.
     await mesh.events.publish(new ConformancePing(41));
-    expect(await until(() => client.received(), (r) => r.includes(41))).toContain(41);
+    expect(
+      await until(
+        () => client.received(),
+        (r) => r.includes(41),
+      ),
+    ).toContain(41);
     // A → B: A publishes; it learned of B's subscriber over NATS.
     await until(
       () => client.publish(5).then(() => received.length),
@@ -96,15 +113,38 @@ describe('services on other hosts, discovered over NATS', () => {
   it('forgets a service that stops (at once) and one that is SIGKILLed (after 3 × announceMs)', async () => {
     server = await startOnA({ HOSTMESH_NATS_ANNOUNCE_MS: '200' });
     mesh = Mesh.connect({ runtimeDir: hostB.path, namespace, logLevel: 'silent', nats: { servers: nats.server.url, announceMs: 200 } });
-    expect(await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 1)).toHaveLength(1);
+    expect(
+      await until(
+        () => mesh!.registry.lookup('conformance'),
+        (l) => l.length === 1,
+      ),
+    ).toHaveLength(1);
     await server.stop('SIGTERM');
-    expect(await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 0, 3000)).toEqual([]);
+    expect(
+      await until(
+        () => mesh!.registry.lookup('conformance'),
+        (l) => l.length === 0,
+        3000,
+      ),
+    ).toEqual([]);
 
     server = await startOnA({ HOSTMESH_NATS_ANNOUNCE_MS: '200' });
-    expect(await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 1, 3000)).toHaveLength(1);
+    expect(
+      await until(
+        () => mesh!.registry.lookup('conformance'),
+        (l) => l.length === 1,
+        3000,
+      ),
+    ).toHaveLength(1);
     await server.kill();
     const started = Date.now();
-    expect(await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 0, 3000)).toEqual([]);
+    expect(
+      await until(
+        () => mesh!.registry.lookup('conformance'),
+        (l) => l.length === 0,
+        3000,
+      ),
+    ).toEqual([]);
     expect(Date.now() - started).toBeLessThan(3000);
   }, 30_000);
 
@@ -115,13 +155,30 @@ describe('services on other hosts, discovered over NATS', () => {
       // A announces every 20 s; B forgets what it has not heard of for 3 × 500 ms.
       server = await startOnA({ HOSTMESH_NATS_SERVERS: first.url, HOSTMESH_NATS_ANNOUNCE_MS: '20000' });
       mesh = Mesh.connect({ runtimeDir: hostB.path, namespace, logLevel: 'silent', nats: { servers: first.url, announceMs: 500 } });
-      expect(await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 1)).toHaveLength(1);
+      expect(
+        await until(
+          () => mesh!.registry.lookup('conformance'),
+          (l) => l.length === 1,
+        ),
+      ).toHaveLength(1);
       await first.stop();
-      expect(await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 0, 5000)).toEqual([]);
+      expect(
+        await until(
+          () => mesh!.registry.lookup('conformance'),
+          (l) => l.length === 0,
+          5000,
+        ),
+      ).toEqual([]);
       second = await startNatsServer({ port: first.port });
       const back = Date.now();
       // Both clients reconnect on their own; A's next periodic announcement is ~20 s away.
-      expect(await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 1, 8000)).toHaveLength(1);
+      expect(
+        await until(
+          () => mesh!.registry.lookup('conformance'),
+          (l) => l.length === 1,
+          8000,
+        ),
+      ).toHaveLength(1);
       expect(Date.now() - back).toBeLessThan(8000);
       await expect(mesh.client(Conformance).add(2, 3)).resolves.toBe(5);
     } finally {
@@ -132,14 +189,26 @@ describe('services on other hosts, discovered over NATS', () => {
 
   it('forgets a SIGKILLed service as soon as a call finds nobody listening, long before its expiry', async () => {
     server = await startOnA({ HOSTMESH_NATS_ANNOUNCE_MS: '10000' });
-    mesh = Mesh.connect({ runtimeDir: hostB.path, namespace, logLevel: 'silent', nats: { servers: nats.server.url, announceMs: 10_000 }, defaultTimeoutMs: 1000 });
+    mesh = Mesh.connect({
+      runtimeDir: hostB.path,
+      namespace,
+      logLevel: 'silent',
+      nats: { servers: nats.server.url, announceMs: 10_000 },
+      defaultTimeoutMs: 1000,
+    });
     const client = mesh.client(Conformance);
     await expect(client.add(1, 2)).resolves.toBe(3);
     await server.kill();
     const started = Date.now();
     await expect(client.add(1, 2)).rejects.toMatchObject({ retryable: true });
     // Expiry would take 3 × 10 s; NATS's "no responders" on the reconnect is what tells.
-    expect(await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 0, 5000)).toEqual([]);
+    expect(
+      await until(
+        () => mesh!.registry.lookup('conformance'),
+        (l) => l.length === 0,
+        5000,
+      ),
+    ).toEqual([]);
     expect(Date.now() - started).toBeLessThan(5000);
   }, 30_000);
 
@@ -158,7 +227,10 @@ describe('services on other hosts, discovered over NATS', () => {
     try {
       server = await startOnA();
       mesh = Mesh.connect({ runtimeDir: hostC.path, namespace, logLevel: 'silent', nats: { servers: nats.server.url } });
-      const both = await until(() => mesh!.registry.lookup('conformance'), (l) => l.length === 2);
+      const both = await until(
+        () => mesh!.registry.lookup('conformance'),
+        (l) => l.length === 2,
+      );
       expect(both.map((d) => d.pid).sort()).toEqual([server.pid, onB.pid].sort());
       expect(new Set(both.map((d) => (d.listeners.nats as { subject?: string } | undefined)?.subject)).size).toBe(2);
       // Each host's own client reaches its own instance over its local registry.

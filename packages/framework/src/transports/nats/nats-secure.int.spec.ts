@@ -86,11 +86,15 @@ describe('securing the link to NATS', () => {
   }, 30_000);
 
   it('refuses plaintext to a NATS server off loopback unless told, and nats.tls without tls files', () => {
-    expect(() => resolveConfig({ nats: { servers: 'nats://10.0.0.5:4222' } }, {})).toThrow(/nats\.servers="nats:\/\/10\.0\.0\.5:4222".*nats\.tls \(HOSTMESH_NATS_TLS=1\)/);
+    expect(() => resolveConfig({ nats: { servers: 'nats://10.0.0.5:4222' } }, {})).toThrow(
+      /nats\.servers="nats:\/\/10\.0\.0\.5:4222".*nats\.tls \(HOSTMESH_NATS_TLS=1\)/,
+    );
     // The scheme does not make the client insist on TLS (the server's INFO does): not an opt-out.
     expect(() => resolveConfig({ nats: { servers: 'tls://10.0.0.5:4222' } }, {})).toThrow(/nats\.servers="tls:/);
     expect(resolveConfig({ nats: { servers: 'nats://10.0.0.5:4222', insecure: true } }, {}).transports.nats?.servers).toEqual(['nats://10.0.0.5:4222']);
-    expect(resolveConfig({ tls: certs.tls('a') }, { HOSTMESH_NATS_SERVERS: '10.0.0.5:4222', HOSTMESH_NATS_TLS: '1' }).transports.nats?.tls).toEqual(certs.tls('a'));
+    expect(resolveConfig({ tls: certs.tls('a') }, { HOSTMESH_NATS_SERVERS: '10.0.0.5:4222', HOSTMESH_NATS_TLS: '1' }).transports.nats?.tls).toEqual(
+      certs.tls('a'),
+    );
     expect(() => resolveConfig({ nats: { servers: 'nats://127.0.0.1:4222', tls: true } }, {})).toThrow(/nats\.tls=true: expected the tls files/);
     expect(() => resolveConfig({ nats: { servers: 'nats://127.0.0.1:4222', user: 'u' } }, {})).toThrow(/nats\.pass/);
   });

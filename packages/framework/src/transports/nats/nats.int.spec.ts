@@ -30,7 +30,11 @@ describe('nats configuration', () => {
     const withServers = resolveConfig({ logLevel: 'silent' }, { HOSTMESH_NATS_SERVERS: 'nats://127.0.0.1:1, nats://127.0.0.1:2' });
     expect(withServers.transports.nats).toEqual({ servers: ['nats://127.0.0.1:1', 'nats://127.0.0.1:2'], heartbeatMs: 500, announceMs: 2000 });
     expect(createMeshContainer(withServers, {}, 'test').get(TransportRegistry).has('nats')).toBe(true);
-    expect(resolveConfig({ nats: { servers: ['nats://localhost:4222'], heartbeatMs: 100 } }, { HOSTMESH_NATS_ANNOUNCE_MS: '300' }).transports.nats).toEqual({ servers: ['nats://localhost:4222'], heartbeatMs: 100, announceMs: 300 });
+    expect(resolveConfig({ nats: { servers: ['nats://localhost:4222'], heartbeatMs: 100 } }, { HOSTMESH_NATS_ANNOUNCE_MS: '300' }).transports.nats).toEqual({
+      servers: ['nats://localhost:4222'],
+      heartbeatMs: 100,
+      announceMs: 300,
+    });
     expect(() => resolveConfig({ nats: { servers: ' , ' } }, {})).toThrow(/nats\.servers/);
   });
 });
@@ -80,7 +84,10 @@ describe('nats liveness', () => {
     await deploy(`gone-${process.pid}`);
     const client = mesh!.client(Sleeper);
     await expect(client.pid()).resolves.toBe(process.pid);
-    const inFlight = client.$with({ timeoutMs: 20_000 }).sleep(10_000).catch((e: unknown) => e);
+    const inFlight = client
+      .$with({ timeoutMs: 20_000 })
+      .sleep(10_000)
+      .catch((e: unknown) => e);
     await sleep(50);
     const started = Date.now();
     void nats!.stop();
@@ -112,7 +119,10 @@ describe('nats liveness', () => {
     const { url } = await deploy(namespace);
     const config = resolveConfig({ logLevel: 'silent', nats: { servers: url } }, {});
     const transport = new NatsTransport(config.transports.nats!, transportContext(config, undefined, new ConsoleLogger('test', 'silent')));
-    const connection = await transport.connect({ kind: 'nats', servers: [url], subject: `hm.${namespace}.nats-sleeper` }, { maxPayloadBytes: 1 << 20, timeoutMs: 2000 });
+    const connection = await transport.connect(
+      { kind: 'nats', servers: [url], subject: `hm.${namespace}.nats-sleeper` },
+      { maxPayloadBytes: 1 << 20, timeoutMs: 2000 },
+    );
     expect(connection.peer.kind).toBe('nats');
     connection.bind({ onFrame() {}, onProtocolError() {}, onClose() {} });
     connection.close();

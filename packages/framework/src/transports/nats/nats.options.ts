@@ -52,20 +52,26 @@ export function resolveNatsOptions(options: NatsOptions | undefined, read: Optio
   if (!wantsTls && !insecure) {
     // Not even `tls://`: the NATS client takes TLS from the server's INFO, not from the scheme.
     const open = servers.find((server) => !isLoopbackUrl(server, read));
-    if (open) read.fail('nats.servers', open, 'a loopback server, or TLS to it: nats.tls (HOSTMESH_NATS_TLS=1) with the tls files; nats.insecure (HOSTMESH_NATS_INSECURE=1) allows plaintext');
+    if (open)
+      read.fail(
+        'nats.servers',
+        open,
+        'a loopback server, or TLS to it: nats.tls (HOSTMESH_NATS_TLS=1) with the tls files; nats.insecure (HOSTMESH_NATS_INSECURE=1) allows plaintext',
+      );
   }
   const token = options?.token ?? (env.HOSTMESH_NATS_TOKEN || undefined);
   const user = options?.user ?? (env.HOSTMESH_NATS_USER || undefined);
   const pass = options?.pass ?? (env.HOSTMESH_NATS_PASS || undefined);
-  if ((user === undefined) !== (pass === undefined)) read.fail(user === undefined ? 'nats.user' : 'nats.pass', null, 'nats.user and nats.pass together (HOSTMESH_NATS_USER, HOSTMESH_NATS_PASS)');
+  if ((user === undefined) !== (pass === undefined))
+    read.fail(user === undefined ? 'nats.user' : 'nats.pass', null, 'nats.user and nats.pass together (HOSTMESH_NATS_USER, HOSTMESH_NATS_PASS)');
   return {
-      servers,
-      heartbeatMs: read.positive('nats.heartbeatMs', options?.heartbeatMs ?? 500, 60_000),
-      announceMs: read.positive('nats.announceMs', options?.announceMs ?? read.numberEnv('HOSTMESH_NATS_ANNOUNCE_MS') ?? 2000, 600_000),
-      ...(wantsTls ? { tls } : {}),
-      ...(token !== undefined ? { token } : {}),
-      ...(user !== undefined ? { user, pass } : {}),
-      ...(insecure ? { insecure } : {}),
+    servers,
+    heartbeatMs: read.positive('nats.heartbeatMs', options?.heartbeatMs ?? 500, 60_000),
+    announceMs: read.positive('nats.announceMs', options?.announceMs ?? read.numberEnv('HOSTMESH_NATS_ANNOUNCE_MS') ?? 2000, 600_000),
+    ...(wantsTls ? { tls } : {}),
+    ...(token !== undefined ? { token } : {}),
+    ...(user !== undefined ? { user, pass } : {}),
+    ...(insecure ? { insecure } : {}),
   };
 }
 
@@ -78,4 +84,3 @@ function isLoopbackUrl(server: string, read: OptionReader): boolean {
   }
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
-

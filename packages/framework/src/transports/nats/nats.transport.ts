@@ -8,7 +8,17 @@ import type { InboundLimits } from '../../protocol/inbound-limits';
 import type { Logger } from '../../core/logger';
 import { TRANSPORT_CONTEXT, type TransportContext } from '../contract/plugin';
 import { NATS_OPTIONS, type NatsConfig } from './nats.options';
-import { NO_HANDLER, type Connection, type ConnectionHandler, type ConnectRequest, type ListenRequest, type PeerInfo, type Transport, type TransportAddress, type TransportServer } from '../contract/transport';
+import {
+  NO_HANDLER,
+  type Connection,
+  type ConnectionHandler,
+  type ConnectRequest,
+  type ListenRequest,
+  type PeerInfo,
+  type Transport,
+  type TransportAddress,
+  type TransportServer,
+} from '../contract/transport';
 
 /**
  * Subjects (see docs/nats.md). `<base>` = `hm.<namespace>.<service>.<instance>.<unique id>`.
@@ -43,7 +53,6 @@ const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const json = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
-
 
 /**
  * One NATS client connection per transport (per Mesh / ServiceHost), opened on first use and
@@ -80,7 +89,10 @@ class SharedNats {
     this.nc = null;
     void closing.then(
       // Flush what is buffered (end-of-stream messages), but never wait on a NATS server that is away.
-      (nc) => Promise.race([nc.flush().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]).then(() => nc.close()).catch(() => undefined),
+      (nc) =>
+        Promise.race([nc.flush().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())])
+          .then(() => nc.close())
+          .catch(() => undefined),
       () => undefined,
     );
   }
@@ -153,15 +165,21 @@ class SharedNats {
 function connectError(servers: string[], error: Error & { code?: string }): Error {
   const where = servers.join(', ');
   if (error.code === ErrorCode.AuthorizationViolation || error.code === ErrorCode.AuthenticationExpired) {
-    return new PeerRefusedError(`the NATS server at ${where} refused this process: ${error.message} (check nats.token or nats.user/pass; HOSTMESH_NATS_TOKEN, HOSTMESH_NATS_USER/PASS)`, {
-      cause: error,
-      data: { address: where, reason: error.code },
-    });
+    return new PeerRefusedError(
+      `the NATS server at ${where} refused this process: ${error.message} (check nats.token or nats.user/pass; HOSTMESH_NATS_TOKEN, HOSTMESH_NATS_USER/PASS)`,
+      {
+        cause: error,
+        data: { address: where, reason: error.code },
+      },
+    );
   }
   const cause = (error as { cause?: Error & { code?: string } }).cause;
   if (error.code === ErrorCode.ServerOptionNotAvailable) {
     // We asked for TLS (nats.tls) and the server does not offer it: retrying cannot help.
-    return new TlsError(`the NATS server at ${where} does not offer ${error.message || 'TLS'} (nats.tls is set)`, { cause: error, data: { address: where, reason: error.code } });
+    return new TlsError(`the NATS server at ${where} does not offer ${error.message || 'TLS'} (nats.tls is set)`, {
+      cause: error,
+      data: { address: where, reason: error.code },
+    });
   }
   // A connection cut mid-handshake (a restart, a handshake timeout under load) is worth retrying.
   const transient = /EOF|ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED/i.test(`${error.code ?? ''} ${error.message} ${cause?.code ?? ''} ${cause?.message ?? ''}`);
@@ -376,7 +394,8 @@ class NatsClientConnection extends NatsConnectionBase {
     this.pinging = true;
     try {
       const reply = await this.nc.request(`${this.subject}.p.${this.id}`, EMPTY, { timeout: Math.max(2000, this.heartbeatMs * 4) });
-      if (reply.data[0] !== 0x31 /* '1' */) this.destroy(new ConnectionLostError(`the service at ${this.subject} no longer knows this connection (it restarted)`));
+      if (reply.data[0] !== 0x31 /* '1' */)
+        this.destroy(new ConnectionLostError(`the service at ${this.subject} no longer knows this connection (it restarted)`));
     } catch (error) {
       const code = (error as NatsError).code;
       if (this.closed || this.nc.isClosed()) return;
@@ -413,14 +432,17 @@ class NatsListener implements TransportServer {
     idleMs: number,
   ) {
     // A client whose process or NATS link died stops sending heartbeats: drop it.
-    this.sweeper = setInterval(() => {
-      const deadline = Date.now() - idleMs;
-      for (const connection of [...connections.values()]) {
-        if (connection.lastHeard < deadline) {
-          connection.destroy(new ConnectionLostError(`no heartbeat from ${connection.peer.address} for ${idleMs} ms`));
+    this.sweeper = setInterval(
+      () => {
+        const deadline = Date.now() - idleMs;
+        for (const connection of [...connections.values()]) {
+          if (connection.lastHeard < deadline) {
+            connection.destroy(new ConnectionLostError(`no heartbeat from ${connection.peer.address} for ${idleMs} ms`));
+          }
         }
-      }
-    }, Math.max(100, Math.floor(idleMs / 4)));
+      },
+      Math.max(100, Math.floor(idleMs / 4)),
+    );
     this.sweeper.unref();
   }
 
@@ -546,7 +568,14 @@ export class NatsTransport implements Transport {
     // The subscriptions are in place at the server before the service is announced.
     await nc.flush();
     const idleMs = Math.max(3000, this.heartbeatMs * 8);
-    listener = new NatsListener({ kind: 'nats', servers: this.servers, subject }, [...subscriptions, ...openSubscriptions], openSubscriptions, connections, this.shared, idleMs);
+    listener = new NatsListener(
+      { kind: 'nats', servers: this.servers, subject },
+      [...subscriptions, ...openSubscriptions],
+      openSubscriptions,
+      connections,
+      this.shared,
+      idleMs,
+    );
     return listener;
   }
 
@@ -573,7 +602,12 @@ export class NatsTransport implements Transport {
       connection.destroy();
       const code = (error as NatsError).code;
       if (code === ErrorCode.NoResponders) this.gone(target);
-      const why = code === ErrorCode.NoResponders ? 'no service listens there' : code === ErrorCode.Timeout ? `no answer within ${request.timeoutMs} ms` : (error as Error).message;
+      const why =
+        code === ErrorCode.NoResponders
+          ? 'no service listens there'
+          : code === ErrorCode.Timeout
+            ? `no answer within ${request.timeoutMs} ms`
+            : (error as Error).message;
       throw new ServiceUnavailableError(`cannot connect to ${target} over NATS: ${why}`, { cause: error });
     }
     if (!reply.ok) {

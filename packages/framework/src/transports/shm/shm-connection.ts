@@ -5,7 +5,6 @@ import { checkHeader, HEADER_BYTES } from '../../protocol/frame';
 import { STALLED_FRAME_MS, type InboundLimits } from '../../protocol/inbound-limits';
 import { NO_HANDLER, type Connection, type ConnectionHandler, type PeerInfo } from '../contract/transport';
 
-
 interface Pending {
   frame: Buffer;
   tail: Buffer | undefined;

@@ -30,7 +30,10 @@ export class ShmTransport implements Transport {
 
   private readonly dir: RuntimeDir | undefined;
 
-  constructor(@inject(SHM_OPTIONS) private readonly options: ShmOptions, @inject(TRANSPORT_CONTEXT) context: TransportContext) {
+  constructor(
+    @inject(SHM_OPTIONS) private readonly options: ShmOptions,
+    @inject(TRANSPORT_CONTEXT) context: TransportContext,
+  ) {
     this.dir = context.runtimeDir;
     this.logger = context.logger.child('shm');
     this.policy = new PeerPolicy(context.peers);

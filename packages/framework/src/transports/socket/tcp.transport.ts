@@ -34,7 +34,10 @@ export class TcpTransport implements Transport {
   private readonly logger: Logger;
   private material: TlsMaterial | undefined;
 
-  constructor(@inject(TCP_OPTIONS) options: Pick<TcpOptions, 'host' | 'port'> & Partial<TcpOptions>, @inject(TRANSPORT_CONTEXT) context: Pick<TransportContext, 'logger' | 'tls'>) {
+  constructor(
+    @inject(TCP_OPTIONS) options: Pick<TcpOptions, 'host' | 'port'> & Partial<TcpOptions>,
+    @inject(TRANSPORT_CONTEXT) context: Pick<TransportContext, 'logger' | 'tls'>,
+  ) {
     this.options = { host: options.host, port: options.port, tls: context.tls, insecure: options.insecure === true };
     this.logger = context.logger.child('tcp');
   }
@@ -92,9 +95,14 @@ export class TcpTransport implements Transport {
       socket.setNoDelay(true);
       const subject = (socket.getPeerCertificate() as { subject?: { CN?: string } } | undefined)?.subject?.CN;
       request.onConnection(
-        new SocketConnection(socket, { kind: 'tcp', address: `${socket.remoteAddress}:${socket.remotePort}${subject ? ` (CN=${subject})` : ''}` }, request.maxPayloadBytes, {
-          inbound: request.inbound,
-        }),
+        new SocketConnection(
+          socket,
+          { kind: 'tcp', address: `${socket.remoteAddress}:${socket.remotePort}${subject ? ` (CN=${subject})` : ''}` },
+          request.maxPayloadBytes,
+          {
+            inbound: request.inbound,
+          },
+        ),
       );
     });
     // A peer that fails the handshake (unknown CA, no certificate, not TLS at all) is
@@ -104,7 +112,11 @@ export class TcpTransport implements Transport {
     });
     server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
       const from = socket.remoteAddress ?? peers.get((socket as unknown as { _parent?: Socket })._parent ?? socket) ?? 'an unknown address';
-      this.logger.once(`tls-refused:${from}:${error.code ?? error.message}`, 'warn', `refused TLS connection to ${request.service} from ${from}: ${error.code ?? ''} ${error.message}`.trim());
+      this.logger.once(
+        `tls-refused:${from}:${error.code ?? error.message}`,
+        'warn',
+        `refused TLS connection to ${request.service} from ${from}: ${error.code ?? ''} ${error.message}`.trim(),
+      );
       socket.destroy();
     });
     const port = await this.bind(server);
@@ -143,7 +155,9 @@ export class TcpTransport implements Transport {
   private connectTls(host: string, port: number, where: string, request: ConnectRequest): Promise<Connection> {
     if (!this.options.tls) {
       return Promise.reject(
-        new TlsError(`${where} requires TLS: set the tls option (HOSTMESH_TLS_CA, HOSTMESH_TLS_CERT, HOSTMESH_TLS_KEY) to a certificate of its CA`, { data: { address: where } }),
+        new TlsError(`${where} requires TLS: set the tls option (HOSTMESH_TLS_CA, HOSTMESH_TLS_CERT, HOSTMESH_TLS_KEY) to a certificate of its CA`, {
+          data: { address: where },
+        }),
       );
     }
     let material: TlsMaterial;
@@ -182,7 +196,10 @@ export class TcpTransport implements Transport {
         socket.setNoDelay(true);
         resolve(new SocketConnection(socket, { kind: 'tcp', address: `${where} (tls)` }, request.maxPayloadBytes));
       };
-      const timer = setTimeout(() => finish(new ServiceUnavailableError(`connecting to ${where} (TLS) timed out after ${request.timeoutMs} ms`)), request.timeoutMs);
+      const timer = setTimeout(
+        () => finish(new ServiceUnavailableError(`connecting to ${where} (TLS) timed out after ${request.timeoutMs} ms`)),
+        request.timeoutMs,
+      );
       // Once TCP is up, a peer that hangs up before the handshake ends has refused us
       // (a server drops clients whose certificate it does not trust).
       let tcpUp = false;
@@ -190,11 +207,15 @@ export class TcpTransport implements Transport {
       const onError = (error: NodeJS.ErrnoException) => {
         finish(
           tcpUp || isTlsFailure(error)
-            ? new TlsError(`TLS handshake with ${where} failed: ${`${error.code ?? ''} ${error.message}`.trim()}${error.code === 'ECONNRESET' ? ' (the server hung up: does it trust the CA of our certificate?)' : ''}`, { cause: error, data: { address: where, reason: error.code } })
+            ? new TlsError(
+                `TLS handshake with ${where} failed: ${`${error.code ?? ''} ${error.message}`.trim()}${error.code === 'ECONNRESET' ? ' (the server hung up: does it trust the CA of our certificate?)' : ''}`,
+                { cause: error, data: { address: where, reason: error.code } },
+              )
             : new ServiceUnavailableError(`cannot connect to ${where}: ${error.code ?? error.message}`, { cause: error }),
         );
       };
-      const onClosed = () => finish(new TlsError(`${where} closed the connection during the TLS handshake (does it trust our certificate's CA?)`, { data: { address: where } }));
+      const onClosed = () =>
+        finish(new TlsError(`${where} closed the connection during the TLS handshake (does it trust our certificate's CA?)`, { data: { address: where } }));
       socket.once('error', onError);
       socket.once('close', onClosed);
       socket.once('secureConnect', () => finish());

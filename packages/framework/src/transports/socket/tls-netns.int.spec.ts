@@ -62,14 +62,27 @@ if (!netns.ok) {
     let server: SpawnedService;
     const meshes: Mesh[] = [];
     const connect = (options: Parameters<typeof Mesh.connect>[0] = {}) => {
-      const mesh = Mesh.connect({ runtimeDir: runtime.path, namespace, logLevel: 'silent', tls: clientTls, reconnect: { initialDelayMs: 20, maxDelayMs: 300 }, ...options });
+      const mesh = Mesh.connect({
+        runtimeDir: runtime.path,
+        namespace,
+        logLevel: 'silent',
+        tls: clientTls,
+        reconnect: { initialDelayMs: 20, maxDelayMs: 300 },
+        ...options,
+      });
       meshes.push(mesh);
       return mesh;
     };
 
     beforeAll(async () => {
       server = await spawnService(FIXTURE, {
-        env: { HOSTMESH_RUNTIME_DIR: runtime.path, HOSTMESH_NAMESPACE: namespace, HOSTMESH_BINDINGS: JSON.stringify({ '*': 'tcp' }), HOSTMESH_LOG_LEVEL: 'info', ...serverEnv },
+        env: {
+          HOSTMESH_RUNTIME_DIR: runtime.path,
+          HOSTMESH_NAMESPACE: namespace,
+          HOSTMESH_BINDINGS: JSON.stringify({ '*': 'tcp' }),
+          HOSTMESH_LOG_LEVEL: 'info',
+          ...serverEnv,
+        },
         ready: { service: 'conformance', runtimeDir: runtime.path, namespace },
         prefix: lab.exec('a'),
       });
@@ -93,11 +106,17 @@ if (!netns.ok) {
       const mesh = connect();
       const client = mesh.client(Conformance);
       await expect(client.add(1, 1)).resolves.toBe(2);
-      const inFlight = client.$with({ timeoutMs: 1000 }).sleep(200, 'cut-in-flight').catch((e: unknown) => e);
+      const inFlight = client
+        .$with({ timeoutMs: 1000 })
+        .sleep(200, 'cut-in-flight')
+        .catch((e: unknown) => e);
       lab.linkDown('a');
       try {
         const started = Date.now();
-        const during = await client.$with({ timeoutMs: 800 }).add(2, 2).catch((e: unknown) => e);
+        const during = await client
+          .$with({ timeoutMs: 800 })
+          .add(2, 2)
+          .catch((e: unknown) => e);
         const elapsed = Date.now() - started;
         expect(during).toBeInstanceOf(CallTimeoutError);
         expect((during as HostmeshError).retryable).toBe(true);
@@ -108,7 +127,11 @@ if (!netns.ok) {
         // A client that was never connected cannot get through either: a retryable error, in time.
         const fresh = connect();
         const freshStarted = Date.now();
-        const refused = await fresh.client(Conformance).$with({ timeoutMs: 800 }).add(3, 3).catch((e: unknown) => e);
+        const refused = await fresh
+          .client(Conformance)
+          .$with({ timeoutMs: 800 })
+          .add(3, 3)
+          .catch((e: unknown) => e);
         expect([CallTimeoutError, ServiceUnavailableError, ConnectionLostError].some((type) => refused instanceof type)).toBe(true);
         expect((refused as HostmeshError).retryable).toBe(true);
         expect(Date.now() - freshStarted).toBeLessThan(3000);
@@ -125,7 +148,11 @@ if (!netns.ok) {
     it('refuses a client whose certificate comes from another CA with TlsError, and keeps serving good clients', async () => {
       const stranger = connect({ tls: { ...strangers!.tls('stranger'), ca: clientTls.ca } });
       const started = Date.now();
-      const error = await stranger.client(Conformance).$with({ timeoutMs: 5000 }).add(1, 2).catch((e: unknown) => e);
+      const error = await stranger
+        .client(Conformance)
+        .$with({ timeoutMs: 5000 })
+        .add(1, 2)
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TlsError);
       expect(error).toMatchObject({ code: 'TLS_FAILED', retryable: false });
       expect(Date.now() - started).toBeLessThan(2000);
@@ -163,7 +190,13 @@ if (!netns.ok) {
       });
       const exit = await peer.exited;
       expect({ exit, output: exit.code === 0 ? '' : peer.output }).toEqual({ exit: { code: 0, signal: null }, output: '' });
-      const report = JSON.parse(peer.output.trim().split('\n').pop()!) as { sum: number; received: number[]; published: number; pongs: number[]; listener: unknown };
+      const report = JSON.parse(peer.output.trim().split('\n').pop()!) as {
+        sum: number;
+        received: number[];
+        published: number;
+        pongs: number[];
+        listener: unknown;
+      };
       expect(report.sum).toBe(42);
       expect(report.received.filter((seq) => seq >= 100)).toEqual([100, 101, 102, 103, 104, 105, 106, 107, 108, 109]);
       expect(report.published).toBe(5);

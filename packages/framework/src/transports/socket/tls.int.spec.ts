@@ -40,13 +40,21 @@ describe('TLS on the tcp transport', () => {
       instance: '0',
       maxPayloadBytes: 1 << 20,
       onConnection: (connection) =>
-        connection.bind({ onFrame: (buffer, start, end) => connection.write(Buffer.from(buffer.subarray(start, end))), onProtocolError: () => undefined, onClose: () => undefined }),
+        connection.bind({
+          onFrame: (buffer, start, end) => connection.write(Buffer.from(buffer.subarray(start, end))),
+          onProtocolError: () => undefined,
+          onClose: () => undefined,
+        }),
     });
   }
 
   function roundTrip(connection: Connection, bytes: Buffer): Promise<Buffer> {
     return new Promise((resolve, reject) => {
-      connection.bind({ onFrame: (buffer, start, end) => resolve(Buffer.from(buffer.subarray(start, end))), onProtocolError: reject, onClose: (error) => reject(error ?? new Error('closed')) });
+      connection.bind({
+        onFrame: (buffer, start, end) => resolve(Buffer.from(buffer.subarray(start, end))),
+        onProtocolError: reject,
+        onClose: (error) => reject(error ?? new Error('closed')),
+      });
       connection.write(bytes);
     });
   }
@@ -56,7 +64,9 @@ describe('TLS on the tcp transport', () => {
     try {
       expect(server.address).toMatchObject({ kind: 'tcp', host: '127.0.0.1', tls: true });
       // Trusts the server's CA, but its own certificate comes from another CA.
-      const refused = await tcp({ tls: { ...strangers.tls('stranger'), ca: certs.tls('peer').ca } }).connect(server.address, request).catch((e: unknown) => e);
+      const refused = await tcp({ tls: { ...strangers.tls('stranger'), ca: certs.tls('peer').ca } })
+        .connect(server.address, request)
+        .catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(TlsError);
       expect(refused).toMatchObject({ code: 'TLS_FAILED', retryable: false });
       await expectLogged(lines, /refused TLS connection to echo from 127\.0\.0\.1/);
@@ -91,7 +101,9 @@ describe('TLS on the tcp transport', () => {
     const server = await echoServer(tcp({ tls: certs.tls('local') }));
     try {
       // The stranger's CA is not the server's: the client rejects the server's certificate.
-      const error = await tcp({ tls: { ...certs.tls('peer'), ca: strangers.tls('stranger').ca } }).connect(server.address, request).catch((e: unknown) => e);
+      const error = await tcp({ tls: { ...certs.tls('peer'), ca: strangers.tls('stranger').ca } })
+        .connect(server.address, request)
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TlsError);
       expect((error as Error).message).toMatch(/TLS handshake with 127\.0\.0\.1:\d+ failed/);
     } finally {
@@ -100,18 +112,24 @@ describe('TLS on the tcp transport', () => {
   });
 
   it('refuses a plaintext listener off loopback unless tcp.insecure, naming the options', async () => {
-    const error = await tcp({ tcp: { host: '192.0.2.10' } }).listen({ service: 's', instance: '0', maxPayloadBytes: 1024, onConnection: () => undefined }).catch((e: unknown) => e);
+    const error = await tcp({ tcp: { host: '192.0.2.10' } })
+      .listen({ service: 's', instance: '0', maxPayloadBytes: 1024, onConnection: () => undefined })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BootstrapError);
     expect((error as Error).message).toMatch(/non-loopback tcp\.host=192\.0\.2\.10: set tls .*or tcp\.insecure=true \(HOSTMESH_TCP_INSECURE=1\)/);
   });
 
   it('refuses plaintext to a non-loopback address unless tcp.insecure, and allows it with the opt-out', async () => {
     const far = { kind: 'tcp' as const, host: '192.0.2.10', port: 9 };
-    const error = await tcp({}).connect(far, request).catch((e: unknown) => e);
+    const error = await tcp({})
+      .connect(far, request)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TlsError);
     expect((error as Error).message).toMatch(/refusing plaintext TCP to non-loopback 192\.0\.2\.10:9/);
     // With the opt-out it tries (and, TEST-NET-1 being unroutable, fails as a network error).
-    const insecure = await tcp({ tcp: { insecure: true } }).connect(far, { ...request, timeoutMs: 200 }).catch((e: unknown) => e);
+    const insecure = await tcp({ tcp: { insecure: true } })
+      .connect(far, { ...request, timeoutMs: 200 })
+      .catch((e: unknown) => e);
     expect(insecure).toBeInstanceOf(ServiceUnavailableError);
     expect(resolveConfig({}, { HOSTMESH_TCP_INSECURE: '1' }).transports.tcp?.insecure).toBe(true);
   });

@@ -20,7 +20,8 @@ const RECORD_HEADER = 8;
 const WRAP = -1;
 
 /** Node 16+ has it; TypeScript's lib has it only from es2024 on. */
-const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, index: number, value: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
+const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, index: number, value: number): { async: boolean; value: Promise<string> | string } })
+  .waitAsync;
 
 export class ThreadRing {
   readonly control: Int32Array;

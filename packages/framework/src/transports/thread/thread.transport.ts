@@ -112,7 +112,10 @@ export class ThreadTransport implements Transport {
     const peerThread = target.threadId ?? -1;
     try {
       const reply = await new Promise<OpenReply>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new ServiceUnavailableError(`no thread listener answered on ${target.channel} within ${request.timeoutMs} ms`)), request.timeoutMs);
+        const timer = setTimeout(
+          () => reject(new ServiceUnavailableError(`no thread listener answered on ${target.channel} within ${request.timeoutMs} ms`)),
+          request.timeoutMs,
+        );
         replies.onmessage = (event) => {
           const data = (event as MessageEvent).data as OpenReply;
           if (data?.id !== id) return;
@@ -127,8 +130,13 @@ export class ThreadTransport implements Transport {
     } finally {
       replies.close();
     }
-    const connection: ThreadConnection = new ThreadConnection(toClient, toService, { kind: 'thread', address: target.channel, pid: process.pid }, request.maxPayloadBytes, undefined, () =>
-      this.forget(peerThread, connection),
+    const connection: ThreadConnection = new ThreadConnection(
+      toClient,
+      toService,
+      { kind: 'thread', address: target.channel, pid: process.pid },
+      request.maxPayloadBytes,
+      undefined,
+      () => this.forget(peerThread, connection),
     );
     this.track(peerThread, connection);
     return connection;
