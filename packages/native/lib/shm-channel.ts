@@ -251,6 +251,23 @@ export class ShmChannel {
     }
   }
 
+  /**
+   * Stops delivering: what the peer sends stays in the inbound ring, and once it is full the
+   * peer's sends return false. Backpressure towards the peer, bounded by the ring.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Delivers again, starting with what waited in the ring. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.schedulePoll();
+  }
+
+  private paused = false;
+
   /** Closes this end: the peer is told, the mapping goes, and the creator removes the names. */
   close(): void {
     if (this.closed) return;
@@ -322,9 +339,10 @@ export class ShmChannel {
     try {
       for (;;) {
         const sentBefore = this.stats.sent;
-        let delivered: number;
+        let delivered = 0;
         try {
-          delivered = this.inbound.read(this.onMessage, Number.MAX_SAFE_INTEGER, this.stopReading);
+          // Paused: what the peer sends waits in the ring; room in ours is still looked for.
+          if (!this.paused) delivered = this.inbound.read(this.onMessage, Number.MAX_SAFE_INTEGER, this.stopReading);
         } catch (error) {
           if (!(error instanceof RingCorruptedError)) throw error;
           this.corrupted(error);
@@ -339,7 +357,9 @@ export class ShmChannel {
           }
         }
         this.wakeWriters();
-        if (this.closed) return;
+        // Paused, it does not park: the peer's doorbell (rung when it frees room we wait for)
+        // brings it back here, and resume() polls again.
+        if (this.closed || this.paused) return;
         if (this.peerClosed()) {
           // The peer sets the flag after its last message: one published after the read
           // above began is still in the ring, and must be delivered before the close.
@@ -405,7 +425,7 @@ export class ShmChannel {
   }
 
   private readonly continuePoll = (): void => this.poll();
-  private readonly stopReading = (): boolean => this.closed;
+  private readonly stopReading = (): boolean => this.closed || this.paused;
 
   private wakeWriters(): void {
     if (this.writeWaiters.length === 0) return;

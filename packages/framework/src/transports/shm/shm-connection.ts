@@ -56,6 +56,7 @@ export class ShmConnection implements Connection {
 
   /** Attaches the channel once it exists (the handshake opens it after this object). */
   attach(channel: ShmChannel): void {
+    if (this.paused) channel.pause();
     this.channel = channel;
   }
 
@@ -85,10 +86,18 @@ export class ShmConnection implements Connection {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  // Delivery is driven by the channel's doorbell and spin; there is nothing to pause in
-  // the ring itself, and a paused caller simply stops sending.
-  pause(): void {}
-  resume(): void {}
+  // The channel stops reading its ring: the peer fills it, then its sends wait.
+  pause(): void {
+    this.paused = true;
+    this.channel?.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.channel?.resume();
+  }
+
+  private paused = false;
 
   close(): void {
     if (this.closed) return;
