@@ -1,6 +1,17 @@
 import { hostname } from 'node:os';
 import { inject, injectable } from 'inversify';
-import { connect as natsConnect, createInbox, ErrorCode, nuid, type Msg, type NatsConnection, type NatsError, type Subscription } from 'nats';
+import {
+  connect as natsConnect,
+  createInbox,
+  ErrorCode,
+  headers,
+  nuid,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type NatsError,
+  type Subscription,
+} from 'nats';
 import { ConnectionLostError, FrameError, PeerRefusedError, ServiceUnavailableError, TlsError } from '../../core/errors/errors';
 import { isTlsFailure } from '../kit/tls-options';
 import { FrameParser } from '../../protocol/frame-parser';
@@ -192,7 +203,16 @@ function connectError(servers: string[], error: Error & { code?: string }): Erro
   return new ServiceUnavailableError(`cannot connect to NATS at ${where}: ${error.message}`, { cause: error });
 }
 
-/** What both ends of a virtual connection share: a byte stream over NATS messages. */
+/**
+ * Bytes a side may have published that the peer has not yet consumed. The receiver grants
+ * credit as its owner takes bytes (an empty message with a CREDIT header: the total consumed);
+ * a paused receiver grants none, so the sender's `writable` turns false and what waits at the
+ * receiver stays within this window plus one frame.
+ */
+const WINDOW_BYTES = 8 << 20;
+const CREDIT = 'Hm-Credit';
+
+/** What both ends of a virtual connection share: a byte stream over NATS messages, with credit-based flow control. */
 abstract class NatsConnectionBase implements Connection {
   readonly statelessFrames = false;
   private handler: ConnectionHandler = NO_HANDLER;
@@ -203,6 +223,11 @@ abstract class NatsConnectionBase implements Connection {
   private backlog: (Uint8Array | null)[] = [];
   protected closed = false;
   lastHeard = Date.now();
+  private sent = 0;
+  private granted = 0;
+  private consumed = 0;
+  private consumedAtLastGrant = 0;
+  private drainWaiters: Array<() => void> = [];
 
   constructor(
     readonly nc: NatsConnection,
@@ -219,7 +244,7 @@ abstract class NatsConnectionBase implements Connection {
   }
 
   get writable(): boolean {
-    return !this.closed;
+    return !this.closed && this.sent - this.granted < WINDOW_BYTES;
   }
 
   bind(handler: ConnectionHandler): void {
@@ -244,7 +269,8 @@ abstract class NatsConnectionBase implements Connection {
       this.destroy(new ConnectionLostError(`NATS publish to ${this.outbox} failed: ${(error as Error).message}`, { cause: error }));
       return false;
     }
-    return true;
+    this.sent += frame.length + (tail === undefined ? 0 : tail.length);
+    return this.writable;
   }
 
   private publishChunks(bytes: Uint8Array, max: number): void {
@@ -253,8 +279,27 @@ abstract class NatsConnectionBase implements Connection {
   }
 
   whenWritable(): Promise<void> {
-    // NATS buffers outgoing messages in the client; there is no per-subject backpressure.
-    return Promise.resolve();
+    if (this.writable || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private wakeWriters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Tells the peer how much of its stream was consumed, once a quarter window has been. */
+  private grant(): void {
+    if (this.consumed - this.consumedAtLastGrant < WINDOW_BYTES / 4 || this.closed) return;
+    this.consumedAtLastGrant = this.consumed;
+    const credit = headers();
+    credit.set(CREDIT, String(this.consumed));
+    try {
+      this.nc.publish(this.outbox, EMPTY, { headers: credit });
+    } catch {
+      // the NATS connection is going away: the heartbeats notice
+    }
   }
 
   pause(): void {
@@ -275,10 +320,16 @@ abstract class NatsConnectionBase implements Connection {
     this.finish(error, true);
   }
 
-  /** A message of the peer's stream: bytes, or (empty) its end. */
-  deliver(data: Uint8Array): void {
+  /** A message of the peer's stream: bytes, (empty) its end, or (with a CREDIT header) what it consumed of ours. */
+  deliver(data: Uint8Array, meta?: MsgHdrs): void {
     if (this.closed) return;
     this.lastHeard = Date.now();
+    const credit = meta?.get(CREDIT);
+    if (credit) {
+      this.granted = Math.max(this.granted, Number(credit));
+      if (this.writable) this.wakeWriters();
+      return;
+    }
     const chunk = data.length === 0 ? null : data;
     if (!this.bound || this.paused || this.backlog.length > 0) {
       this.backlog.push(chunk);
@@ -305,6 +356,8 @@ abstract class NatsConnectionBase implements Connection {
     }
     try {
       this.parser.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      this.consumed += chunk.byteLength;
+      this.grant();
     } catch (error) {
       const frameError = error instanceof FrameError ? error : new FrameError(String(error), { cause: error });
       this.handler.onProtocolError(frameError);
@@ -327,6 +380,7 @@ abstract class NatsConnectionBase implements Connection {
     }
     this.shared.untrack(this);
     this.released();
+    this.wakeWriters();
     const handler = this.handler;
     // Never re-entrantly from inside the owner's own write/close.
     queueMicrotask(() => handler.onClose(error));
@@ -371,7 +425,7 @@ class NatsClientConnection extends NatsConnectionBase {
     private readonly heartbeatMs: number,
   ) {
     super(nc, shared, peer, maxPayloadBytes, '');
-    this.subscription = nc.subscribe(`${inbox}.d`, { callback: (_error, msg) => this.deliver(msg.data) });
+    this.subscription = nc.subscribe(`${inbox}.d`, { callback: (_error, msg) => this.deliver(msg.data, msg.headers) });
   }
 
   /** Set once the service accepted: where this side's bytes go from now on. */
@@ -554,7 +608,7 @@ export class NatsTransport implements Transport {
     };
     const lastToken = (s: string) => s.slice(s.lastIndexOf('.') + 1);
     const subscriptions = [
-      nc.subscribe(`${subject}.d.*`, { callback: (error, msg) => !error && connections.get(lastToken(msg.subject))?.deliver(msg.data) }),
+      nc.subscribe(`${subject}.d.*`, { callback: (error, msg) => !error && connections.get(lastToken(msg.subject))?.deliver(msg.data, msg.headers) }),
       nc.subscribe(`${subject}.p.*`, {
         callback: (error, msg) => {
           if (error) return;
