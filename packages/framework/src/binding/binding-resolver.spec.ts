@@ -47,7 +47,7 @@ describe('resolveBinding', () => {
 
   it('fails naming the plugins for a kind no plugin has', () => {
     expect(() => resolveBinding({ requested: 'carrier-pigeon' as TransportKind, purpose: 'endpoint', sameHost: true, available: ALL })).toThrow(
-      "unknown transport 'carrier-pigeon': the plugins are uds, tcp, shm, mqueue, fifo, nats, thread",
+      "unknown transport 'carrier-pigeon': the plugins are fifo, mqueue, nats, shm, tcp, thread, uds",
     );
   });
 

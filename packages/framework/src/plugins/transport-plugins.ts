@@ -1,21 +1,17 @@
 import type { TransportPlugin } from '../transports/contract/plugin';
 import type { TransportKind } from '../transports/contract/transport';
-import { fifoPlugin } from '../transports/fifo/fifo.plugin';
-import { mqueuePlugin } from '../transports/mqueue/mqueue.plugin';
-import { natsPlugin } from '../transports/nats/nats.plugin';
-import { shmPlugin } from '../transports/shm/shm.plugin';
-import { tcpPlugin } from '../transports/socket/tcp.plugin';
-import { udsPlugin } from '../transports/socket/uds.plugin';
-import { threadPlugin } from '../transports/thread/thread.plugin';
+import * as transports from './all-transports';
+
+type Plugin = (typeof transports)[keyof typeof transports];
 
 /**
- * Every mechanism this framework has, one line each: the binding resolver, the configuration
- * (each plugin's slice of MeshOptions, under its kind) and the container are derived from this
- * list. Adding a transport is its folder plus one line here.
+ * Every mechanism this framework has (all-transports.ts, one line each): the binding resolver,
+ * the configuration (each plugin's slice of MeshOptions, under its kind), the container, the
+ * binding names and the exports are derived from this list.
  */
-export const TRANSPORT_PLUGINS = [udsPlugin, tcpPlugin, shmPlugin, mqueuePlugin, fifoPlugin, natsPlugin, threadPlugin] as const;
+// By kind: the same order whether the module namespace keeps its declaration order or not.
+export const TRANSPORT_PLUGINS: readonly Plugin[] = Object.values(transports).sort((a, b) => a.kind.localeCompare(b.kind));
 
-type Plugin = (typeof TRANSPORT_PLUGINS)[number];
 type OptionsOf<P> = P extends TransportPlugin<infer Options, TransportKind, unknown> ? Options : never;
 type InputOf<P> = P extends { resolveOptions(input: infer Input, ...rest: never[]): unknown } ? Exclude<Input, undefined> : never;
 
