@@ -7,3 +7,4 @@ export { inProcessPair } from './in-process-connection';
 export { testCerts, registerTlsRawChannel, type TestCerts } from './certs';
 export { startNatsServer, useNatsServer, findNatsServer, type NatsServerProcess } from './nats-server';
 export { NetnsLab, canUseNetns, netnsUnavailableReason, linkDown, linkUp, type VethLink } from './netns';
+export { describeConnectionConformance } from './connection-conformance';

@@ -1,4 +1,5 @@
 import { describeTransportConformance } from '../../testing/conformance';
+import { describeConnectionConformance } from '../../testing/connection-conformance';
 import { registerRawChannel } from '../../testing/raw-channel';
 import type { TransportAddress } from '../contract/transport';
 import { ThreadTransport } from './thread.transport';
@@ -14,5 +15,8 @@ registerRawChannel('thread', async (descriptor) => {
   return { write: (bytes) => connection.write(bytes), closed, close: () => connection.destroy() };
 });
 
-// The service runs in a worker thread of this test process; the suite's client calls it from here.
+// Both levels here, so that `npx jest thread` shows them (plugins/transport-plugins.int.spec.ts
+// runs the first for every plugin too): connections in this thread, then a service in a worker
+// thread of this test process, called from here.
+describeConnectionConformance('thread');
 describeTransportConformance('thread');
