@@ -2,7 +2,7 @@ import { FrameError } from '../../core/errors/errors';
 import { FrameParser } from '../../protocol/frame-parser';
 import type { InboundLimits } from '../../protocol/inbound-limits';
 import { NO_HANDLER, type Connection, type ConnectionHandler, type PeerInfo } from '../contract/transport';
-import type { ThreadRing } from './thread-ring';
+import { WAKE_CHECK_MS, type ThreadRing } from './thread-ring';
 
 /** Records read per turn before the event loop gets its turn back. */
 const BATCH = 64;
@@ -98,22 +98,39 @@ export class ThreadConnection implements Connection {
         const chunk = this.queueOffset === 0 && end === part.length ? part : part.subarray(this.queueOffset, end);
         if (!this.outbound.tryWrite(chunk)) {
           if (this.outbound.closed) break;
-          await this.outbound.whenRoom();
+          if ((await this.outbound.whenRoom()) === 'timed-out' && !this.outbound.closed && this.outbound.tryWrite(chunk)) {
+            this.missedWakeup('outbound');
+            this.queuedBytes -= chunk.length;
+            this.advance(part, end);
+          }
           continue;
         }
         this.queuedBytes -= chunk.length;
-        if (end === part.length) {
-          this.queue.shift();
-          this.queueOffset = 0;
-        } else {
-          this.queueOffset = end;
-        }
-        if (this.writable) this.wakeWriters();
+        this.advance(part, end);
       }
     } finally {
       this.pumping = false;
     }
     if (this.state === 'closing') this.finish(undefined);
+  }
+
+  private advance(part: Buffer, end: number): void {
+    if (end === part.length) {
+      this.queue.shift();
+      this.queueOffset = 0;
+    } else {
+      this.queueOffset = end;
+    }
+    if (this.writable) this.wakeWriters();
+  }
+
+  /** Wake-ups that did not come (work was waiting when a wait timed out), over all thread connections. */
+  static missedWakeups = 0;
+
+  private missedWakeup(ring: 'inbound' | 'outbound'): void {
+    ThreadConnection.missedWakeups++;
+    if (ThreadConnection.missedWakeups === 1)
+      process.emitWarning(`thread connection ${this.peer.address}: a wake-up on the ${ring} ring was missed; recovered after ${WAKE_CHECK_MS} ms`);
   }
 
   private async readLoop(): Promise<void> {
@@ -144,7 +161,7 @@ export class ThreadConnection implements Connection {
           this.handler.onProtocolError(error);
           return this.finish(error);
         }
-        await this.inbound.whenReadable();
+        if ((await this.inbound.whenReadable()) === 'timed-out' && this.inbound.readable) this.missedWakeup('inbound');
       }
     }
   }

@@ -20,8 +20,17 @@ const RECORD_HEADER = 8;
 const WRAP = -1;
 
 /** Node 16+ has it; TypeScript's lib has it only from es2024 on. */
-const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, index: number, value: number): { async: boolean; value: Promise<string> | string } })
-  .waitAsync;
+type WaitAsync = (array: Int32Array, index: number, value: number, timeout: number) => { async: boolean; value: Promise<string> | string };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+/**
+ * A wait also ends after this long, and the side looks again. Node 20 posts the resolution of
+ * a notified waitAsync as a platform task that may wait for the next event of the loop
+ * (nodejs/node#44409, #44729): seen in the quick bench as a wake-up that came only with this
+ * check. So a late wake-up costs at most this much latency, never a hang (counted in
+ * ThreadConnection.missedWakeups, and warned about once).
+ */
+export const WAKE_CHECK_MS = 100;
 
 export class ThreadRing {
   readonly control: Int32Array;
@@ -87,13 +96,13 @@ export class ThreadRing {
   }
 
   /** Resolves when the consumer has made room (or the ring closed). */
-  whenRoom(): Promise<unknown> {
+  whenRoom(): Promise<string> {
     const tail = Atomics.load(this.control, TAIL);
     Atomics.store(this.control, WRITER_WAITING, 1);
     // The consumer may have moved between the failed write and the flag: look again.
-    if (Atomics.load(this.control, TAIL) !== tail || this.closed) return Promise.resolve();
-    const waited = waitAsync(this.control, TAIL, tail);
-    return waited.async ? (waited.value as Promise<string>) : Promise.resolve();
+    if (Atomics.load(this.control, TAIL) !== tail || this.closed) return Promise.resolve('not-equal');
+    const waited = waitAsync(this.control, TAIL, tail, WAKE_CHECK_MS);
+    return waited.async ? (waited.value as Promise<string>) : Promise.resolve('not-equal');
   }
 
   // --- consumer ---
@@ -135,13 +144,13 @@ export class ThreadRing {
   }
 
   /** Resolves when the producer has published more (or the ring closed). */
-  whenReadable(): Promise<unknown> {
+  whenReadable(): Promise<string> {
     const tail = Atomics.load(this.control, TAIL);
     Atomics.store(this.control, READER_WAITING, 1);
     // The producer may have published between the last read and the flag: look again.
     const head = Atomics.load(this.control, HEAD);
-    if (head !== tail || this.closed) return Promise.resolve();
-    const waited = waitAsync(this.control, HEAD, head);
-    return waited.async ? (waited.value as Promise<string>) : Promise.resolve();
+    if (head !== tail || this.closed) return Promise.resolve('not-equal');
+    const waited = waitAsync(this.control, HEAD, head, WAKE_CHECK_MS);
+    return waited.async ? (waited.value as Promise<string>) : Promise.resolve('not-equal');
   }
 }
