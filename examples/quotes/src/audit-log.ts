@@ -1,6 +1,6 @@
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inject, injectable, LOGGER, type Logger, RuntimeDir, SharedLock } from '@hostmesh/framework';
+import { inject, injectable, LOGGER, type Logger, SharedLock, RuntimeDir } from '@hostmesh/framework';
 
 /**
  * One file both services append to: a shared resource, so every append holds the

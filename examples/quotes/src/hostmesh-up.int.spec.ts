@@ -1,10 +1,10 @@
+import { RuntimeDir } from '@hostmesh/framework';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { listQueues, MessageQueue, processStartTime } from '@hostmesh/native';
-import { RuntimeDir } from '@hostmesh/framework';
 import { spawnService, tempRuntimeDir } from '@hostmesh/framework/testing';
 
 const run = promisify(execFile);

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { FifoEndpoint, FrameError } from '@hostmesh/framework';
+import { FrameError } from '@hostmesh/framework';
+import { FifoEndpoint } from '@hostmesh/framework/internal';
 import { check, type FuzzTarget } from './target';
 
 const MAX_LINE = 1 << 20;

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { FrameError, fromWireError, HostmeshError, protocol } from '@hostmesh/framework';
+import { FrameError, fromWireError, HostmeshError } from '@hostmesh/framework';
+import { protocol } from '@hostmesh/framework/internal';
 import { check, type FuzzTarget } from './target';
 
 const { FrameCodec, FrameParser, checkHeader, encodeStatelessFrame, writeHeader, HEADER_BYTES } = protocol;

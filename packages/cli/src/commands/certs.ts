@@ -1,4 +1,4 @@
-import { generateDevCerts, parseDevCertHosts } from '@hostmesh/framework';
+import { generateDevCerts, parseDevCertHosts } from '@hostmesh/framework/internal';
 
 export interface CertsOptions {
   out?: string;

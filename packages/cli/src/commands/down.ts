@@ -1,5 +1,5 @@
+import { RuntimeDir } from '@hostmesh/framework';
 import { unlinkSync } from 'node:fs';
-import type { RuntimeDir } from '@hostmesh/framework';
 import { isProcessAlive, removeStaleObjects } from '@hostmesh/native';
 import { removeNamespaceObjects } from '../supervisor/namespace-objects';
 import { findOrphans, readDeadState, stopOrphans } from '../supervisor/orphans';

@@ -1,7 +1,7 @@
+import { RuntimeDir } from '@hostmesh/framework';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { RuntimeDir } from '@hostmesh/framework';
 import { tempRuntimeDir } from '@hostmesh/framework/testing';
 import { hostmesh, writeManifest } from '../__fixtures__/cli';
 

@@ -1,3 +1,4 @@
+import { RuntimeDir } from '@hostmesh/framework';
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +8,6 @@ import { styler } from '../output/style';
 import { describeFailure, Supervisor } from '../supervisor/supervisor';
 import type { InstanceStatus } from '../supervisor/state';
 import { readState } from '../supervisor/state-file';
-import { RuntimeDir } from '@hostmesh/framework';
 
 export interface UpOptions {
   detach?: boolean;

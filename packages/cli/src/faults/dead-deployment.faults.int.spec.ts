@@ -1,6 +1,6 @@
+import { RuntimeDir } from '@hostmesh/framework';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { RuntimeDir } from '@hostmesh/framework';
 import { listQueues } from '@hostmesh/native';
 import { sleep, tempRuntimeDir, type SpawnedService } from '@hostmesh/framework/testing';
 import { hostmesh, hostmeshUp, writeManifest } from '../__fixtures__/cli';

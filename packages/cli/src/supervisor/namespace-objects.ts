@@ -1,6 +1,6 @@
+import { RuntimeDir } from '@hostmesh/framework';
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RuntimeDir } from '@hostmesh/framework';
 import { isProcessAlive, listQueues, MessageQueue, ShmSegment, unlinkOwnShmEntry } from '@hostmesh/native';
 
 /** One kernel object of a deployment, as `doctor` lists it. */

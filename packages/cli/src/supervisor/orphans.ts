@@ -1,5 +1,5 @@
+import { RuntimeDir } from '@hostmesh/framework';
 import { readFileSync } from 'node:fs';
-import type { RuntimeDir } from '@hostmesh/framework';
 import { isProcessAlive, processStartTime } from '@hostmesh/native';
 import type { SupervisorState } from './state';
 import { stateFile } from './state-file';

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { ControlMessage, DiagnosticSnapshot } from '@hostmesh/framework';
+import type { ControlMessage, DiagnosticSnapshot } from '@hostmesh/framework/internal';
 import type { Deployment, ServicePlan } from '../manifest/manifest';
 import type { InstanceState, InstanceStatus } from './state';
 

@@ -1,6 +1,6 @@
+import { RuntimeDir } from '@hostmesh/framework';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RuntimeDir } from '@hostmesh/framework';
 import { isProcessAlive } from '@hostmesh/native';
 import type { SupervisorState } from './state';
 

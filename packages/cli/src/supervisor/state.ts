@@ -1,4 +1,4 @@
-import type { DiagnosticSnapshot } from '@hostmesh/framework';
+import type { DiagnosticSnapshot } from '@hostmesh/framework/internal';
 
 export type InstanceState = 'starting' | 'ready' | 'backoff' | 'stopping' | 'stopped' | 'failed' | 'remote';
 

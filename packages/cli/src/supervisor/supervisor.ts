@@ -1,6 +1,7 @@
 import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConsoleLogger, Mesh, RuntimeDir, ServiceRegistry } from '@hostmesh/framework';
+import { ConsoleLogger, Mesh, RuntimeDir } from '@hostmesh/framework';
+import { ServiceRegistry } from '@hostmesh/framework/internal';
 import { removeStaleObjects } from '@hostmesh/native';
 import { ownProcessStartTime } from '@hostmesh/native';
 import type { Deployment } from '../manifest/manifest';

@@ -4,19 +4,9 @@
  *
  *   node dist/micro/framework-overhead.js
  */
-import {
-  ClientFactory,
-  ConsoleLogger,
-  inProcessPair,
-  RouteMetrics,
-  createMeshContainer,
-  defineContract,
-  resolveConfig,
-  RpcServer,
-  routeIdOf,
-  TransportRegistry,
-  type Transport,
-} from '@hostmesh/framework';
+import { ClientFactory, ConsoleLogger, defineContract, resolveConfig, type Transport } from '@hostmesh/framework';
+import { RouteMetrics, createMeshContainer, RpcServer, routeIdOf, TransportRegistry } from '@hostmesh/framework/internal';
+import { inProcessPair } from '@hostmesh/framework/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
