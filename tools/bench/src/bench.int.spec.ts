@@ -8,7 +8,18 @@ import type { BenchResult } from './result';
 // that every row is there and sane, never how fast anything was (that is the bench's job).
 const MAIN = join(__dirname, '..', 'dist', 'main.js');
 const SIZES = [64, 4096, 1 << 20];
-const TARGETS = ['raw UDS', 'child_process IPC', 'NestJS TCP', 'moleculer TCP', 'zeromq ipc', 'hostmesh uds', 'hostmesh tcp', 'hostmesh shm', 'hostmesh fifo'];
+const TARGETS = [
+  'raw UDS',
+  'child_process IPC',
+  'NestJS TCP',
+  'moleculer TCP',
+  'zeromq ipc',
+  'hostmesh uds',
+  'hostmesh tcp',
+  'hostmesh shm',
+  'hostmesh thread',
+  'hostmesh fifo',
+];
 // ~70 s on an idle 2-vCPU machine; the limit leaves room for a loaded one.
 const RUN_LIMIT_MS = 300_000;
 const EVENT_TARGETS = ['raw UDS', 'hostmesh mqueue', 'hostmesh uds', 'hostmesh tcp', 'hostmesh shm', 'hostmesh fifo'];

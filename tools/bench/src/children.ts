@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { ServiceHost, type WorkerService } from '@hostmesh/framework';
 import { extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -45,8 +46,23 @@ export function startChild(file: string, extra: string[], env: NodeJS.ProcessEnv
   });
 }
 
-/** SIGTERM to every child still running, then waits (bounded) until each has exited. */
+const workers: WorkerService[] = [];
+
+/** Runs `file` in a worker thread of this process (ServiceHost.startInWorker); resolves with its kernel thread id once ready. */
+export async function startInWorker(file: string, env: NodeJS.ProcessEnv): Promise<{ pid: number; tid: number }> {
+  const service = await ServiceHost.startInWorker(join(__dirname, file + ext), { env: { ...process.env, ...env }, execArgv: process.execArgv });
+  workers.push(service);
+  const tid = await new Promise<number>((resolve) =>
+    service.worker.on('message', (message: { type?: string; tid?: number }) => {
+      if (message?.type === 'bench:tid') resolve(message.tid!);
+    }),
+  );
+  return { pid: process.pid, tid };
+}
+
+/** SIGTERM to every child still running (and to every worker), then waits (bounded) until each has exited. */
 export async function stopChildren(): Promise<void> {
+  await Promise.all(workers.splice(0).map((worker) => worker.stop(3000)));
   const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
   await Promise.all(
     running.map(

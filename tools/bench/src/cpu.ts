@@ -3,9 +3,11 @@ import { readFileSync } from 'node:fs';
 /** Clock ticks per second of /proc/<pid>/stat times: 100 on every Linux this runs on. */
 const TICKS_PER_SECOND = 100;
 
-/** User + system CPU a process has used so far, in ms (from /proc: works for any pid). */
-export function processCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+/** User + system CPU a process (or, given `tid`, one of its threads) has used so far, in ms, from /proc. */
+export function processCpuMs(pid: number, tid?: number): number {
+  const fields = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8')
+    .split(') ')[1]!
+    .split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 }
 

@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs';
+import { isMainThread, parentPort } from 'node:worker_threads';
 import { bootstrap, Endpoint, On, Service } from '@hostmesh/framework';
 import { BenchTick, Echo, type EchoApi } from './targets';
 
@@ -23,4 +25,7 @@ class EchoService implements EchoApi {
 }
 
 // Mechanism, namespace and runtime directory come from the HOSTMESH_* variables the bench sets.
-void bootstrap(EchoService);
+// In a worker thread of the bench (the thread mechanism), once ready: its kernel thread id, for CPU accounting and pinning.
+void bootstrap(EchoService).then(() => {
+  if (!isMainThread) parentPort?.postMessage({ type: 'bench:tid', tid: Number(readlinkSync('/proc/thread-self').split('/').pop()) });
+});

@@ -16,7 +16,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Mesh } from '@hostmesh/framework';
-import { hasTaskset, pinServers, startChild, stopChildren } from './children';
+import { hasTaskset, pinServers, startChild, startInWorker, stopChildren } from './children';
 import { processCpuMs, selfCpuMs, stolenSeconds } from './cpu';
 import { hostmeshEvents, rawEvents } from './events';
 import { ipcTarget } from './peers/ipc-target';
@@ -68,8 +68,10 @@ const PIPELINED = (size: number) => (size >= 1 << 20 ? (quick ? 64 : 1000) : siz
 const IN_FLIGHT = 64;
 /** A target that has not finished its pipelined run by then has failed it (its calls are abandoned). */
 const PIPELINED_DEADLINE_MS = quick ? 30_000 : 180_000;
-const MECHANISMS = option('--mechanisms')?.split(',') ?? ['uds', 'tcp', 'shm', 'fifo'];
+const MECHANISMS = option('--mechanisms')?.split(',') ?? ['uds', 'tcp', 'shm', 'thread', 'fifo'];
 const EVENT_MECHANISMS = ['mqueue', 'uds', 'tcp', 'shm', 'fifo'].filter((m) => m === 'mqueue' || MECHANISMS.includes(m));
+/** Mechanisms whose echo service runs in a worker thread of the bench itself (`thread`: callers in its own process only). */
+const IN_PROCESS = new Set(['thread']);
 const PEERS = option('--peers')?.split(',') ?? ['ipc', 'nest', 'moleculer', 'zeromq'];
 const NAMESPACE = 'bench';
 
@@ -131,22 +133,34 @@ async function connectTargets(runtime: string): Promise<BenchTarget[]> {
   }
   for (const mechanism of MECHANISMS) {
     const pid = servicePids.get(mechanism);
-    targets.push(Object.assign(hostmeshTarget(`hostmesh ${mechanism}`, runtime, `${NAMESPACE}-${mechanism}`), { serverPid: pid }));
+    targets.push(
+      Object.assign(hostmeshTarget(`hostmesh ${mechanism}`, runtime, `${NAMESPACE}-${mechanism}`), { serverPid: pid, serverTid: serviceTids.get(mechanism) }),
+    );
   }
   return targets;
 }
 
 const servicePids = new Map<string, number | undefined>();
+const serviceTids = new Map<string, number | undefined>();
 
 async function startEchoServices(runtime: string): Promise<void> {
   for (const mechanism of new Set([...MECHANISMS, ...EVENT_MECHANISMS])) {
-    const child = await startChild('echo.service', [], {
+    const env = {
       HOSTMESH_RUNTIME_DIR: runtime,
       HOSTMESH_NAMESPACE: `${NAMESPACE}-${mechanism}`,
       HOSTMESH_BINDINGS: JSON.stringify({ '*': mechanism }),
       HOSTMESH_MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD_BYTES),
-      HOSTMESH_LOG_LEVEL: 'info',
-    });
+      HOSTMESH_LOG_LEVEL: 'warn',
+    };
+    if (IN_PROCESS.has(mechanism)) {
+      const { pid, tid } = await startInWorker('echo.service', env);
+      servicePids.set(mechanism, pid);
+      serviceTids.set(mechanism, tid);
+      // With --pin, the service thread runs on the servers' CPU like every other server.
+      if (pin) spawnSync('taskset', ['-pc', '1', String(tid)]);
+      continue;
+    }
+    const child = await startChild('echo.service', [], { ...env, HOSTMESH_LOG_LEVEL: 'info' });
     servicePids.set(mechanism, child.pid);
   }
 }
@@ -358,21 +372,23 @@ async function measureCpu(targets: BenchTarget[]): Promise<CpuRow[]> {
   const busy = new Map<string, { server: number; client: number }>();
   // A target whose calls were abandoned at a deadline may never answer again: it sits this out.
   for (const target of targets.filter((t) => !abandoned.has(t.name))) {
-    const serverBefore = target.serverPid ? processCpuMs(target.serverPid) : Number.NaN;
+    const serverBefore = target.serverPid ? processCpuMs(target.serverPid, target.serverTid) : Number.NaN;
     const clientBefore = selfCpuMs();
     for (let i = 0; i < calls; i++) await target.roundTrip(payload);
     const client = selfCpuMs() - clientBefore;
-    const server = target.serverPid ? processCpuMs(target.serverPid) - serverBefore : Number.NaN;
+    const server = target.serverPid ? processCpuMs(target.serverPid, target.serverTid) - serverBefore : Number.NaN;
     busy.set(target.name, { server: (server * 1000) / calls, client: (client * 1000) / calls });
   }
   const idleSeconds = quick ? 2 : 10;
-  const idleBefore = new Map(targets.map((t) => [t.name, t.serverPid ? processCpuMs(t.serverPid) : Number.NaN]));
+  const idleBefore = new Map(targets.map((t) => [t.name, t.serverPid ? processCpuMs(t.serverPid, t.serverTid) : Number.NaN]));
   await new Promise((resolveIdle) => setTimeout(resolveIdle, idleSeconds * 1000));
   return targets.map((target) => ({
     target: target.name,
     serverMsPerKCall: busy.get(target.name)?.server ?? Number.NaN,
     clientMsPerKCall: busy.get(target.name)?.client ?? Number.NaN,
-    idleServerPercent: target.serverPid ? ((processCpuMs(target.serverPid) - idleBefore.get(target.name)!) / (idleSeconds * 1000)) * 100 : Number.NaN,
+    idleServerPercent: target.serverPid
+      ? ((processCpuMs(target.serverPid, target.serverTid) - idleBefore.get(target.name)!) / (idleSeconds * 1000)) * 100
+      : Number.NaN,
     idleSeconds,
   }));
 }

@@ -6,6 +6,8 @@ export interface BenchTarget {
   readonly name: string;
   /** The process serving it, for CPU accounting (set by whoever starts the server). */
   serverPid?: number;
+  /** The thread of `serverPid` serving it, when it is a worker thread of the bench itself. */
+  serverTid?: number;
   /**
    * Workloads this target sits out, with the reason the report prints (moleculer's
    * quadratic packet reader would take minutes for 64 × 1 MiB in flight).
