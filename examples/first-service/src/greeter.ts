@@ -16,11 +16,8 @@ export class GreeterService implements GreeterApi {
 if (process.argv[2] === 'call') {
   // A client in another process: finds the service in the registry, calls it over a Unix socket.
   const mesh = Mesh.connect();
-  mesh
-    .client(Greeter)
-    .greet(process.argv[3] ?? 'world')
-    .then(console.log, console.error)
-    .finally(() => mesh.close());
+  const greeting = mesh.client(Greeter).greet(process.argv[3] ?? 'world');
+  greeting.then(console.log, console.error).finally(() => mesh.close());
 } else {
   void bootstrap(GreeterService); // serve until Ctrl-C, then drain and exit
 }
