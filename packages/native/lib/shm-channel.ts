@@ -238,7 +238,8 @@ export class ShmChannel {
     this.polling = true;
     try {
       for (let round = 0; round < 8; round++) {
-        const delivered = this.inbound.read(this.onMessage, Number.MAX_SAFE_INTEGER, this.stopReading);
+        // Paused or not: the peer is gone, and these are its last messages.
+        const delivered = this.inbound.read(this.onMessage, Number.MAX_SAFE_INTEGER, this.stopWhenClosed);
         this.stats.delivered += delivered;
         if (delivered === 0 || this.closed) return;
       }
@@ -426,6 +427,7 @@ export class ShmChannel {
 
   private readonly continuePoll = (): void => this.poll();
   private readonly stopReading = (): boolean => this.closed || this.paused;
+  private readonly stopWhenClosed = (): boolean => this.closed;
 
   private wakeWriters(): void {
     if (this.writeWaiters.length === 0) return;

@@ -22,13 +22,8 @@ describe('resolveBinding', () => {
     ['a local-only mechanism to another host becomes tcp', { requested: 'shm', sameHost: false }, 'tcp', 'shm'],
     ['thread to a service in this process is kept', { requested: 'thread', sameProcess: true }, 'thread', undefined],
     ['thread to a service listening for it (process unknown) is kept', { requested: 'thread' }, 'thread', undefined],
-    ['thread to another process takes its fallback, shm', { requested: 'thread', sameProcess: false }, 'shm', 'thread'],
-    [
-      'thread to another process without shm takes uds',
-      { requested: 'thread', sameProcess: false, available: new Set(['uds', 'tcp', 'thread']) },
-      'uds',
-      'thread',
-    ],
+    ['thread to another process takes its fallback, uds (every service listens on it)', { requested: 'thread', sameProcess: false }, 'uds', 'thread'],
+    ['thread to another process without uds takes tcp', { requested: 'thread', sameProcess: false, available: new Set(['tcp', 'thread']) }, 'tcp', 'thread'],
     ['thread to another host becomes tcp', { requested: 'thread', sameHost: false, sameProcess: false }, 'tcp', 'thread'],
   ];
 

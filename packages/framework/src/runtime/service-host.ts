@@ -76,7 +76,9 @@ export class ServiceHost {
     const runtimeDir = container.get(RuntimeDir);
     try {
       const running = await registry.find(definition.name, config.instance);
-      if (running && running.pid !== process.pid) {
+      // In this process, another thread may serve it (ServiceHost.startInWorker); a thread that
+      // ended had its entry removed by whoever started it.
+      if (running && (running.pid !== process.pid || (running.threadId ?? 0) !== (isMainThread ? 0 : threadId))) {
         throw new ServiceAlreadyRunningError(
           `${definition.name}@${config.instance} is already running as pid ${running.pid} in namespace '${config.namespace}'`,
         );

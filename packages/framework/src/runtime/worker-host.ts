@@ -17,6 +17,11 @@ export interface WorkerServiceOptions {
   execArgv?: string[];
   /** Give up waiting for `ready` after this long (default 15 s). */
   readyTimeoutMs?: number;
+  /**
+   * Hand the worker's stdout and stderr to the caller as streams (`WorkerService.stdout`), which
+   * it must then read. By default they go to this process's, as a child process's inherited ones would.
+   */
+  captureOutput?: boolean;
 }
 
 /**
@@ -29,14 +34,20 @@ export interface WorkerServiceOptions {
  */
 export class WorkerService {
   readonly exited: Promise<number>;
-  readonly stdout: Readable;
-  readonly stderr: Readable;
+  /** The worker's output, when started with `captureOutput` (else null: it goes to this process's). */
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  /** Its thread id, kept: `worker.threadId` reads -1 once the worker has exited. */
+  readonly threadId: number;
   private report: WorkerReport | undefined;
 
-  private constructor(readonly worker: Worker) {
-    this.stdout = worker.stdout;
-    this.stderr = worker.stderr;
-    const threadId = worker.threadId;
+  private constructor(
+    readonly worker: Worker,
+    captured: boolean,
+  ) {
+    this.stdout = captured ? worker.stdout : null;
+    this.stderr = captured ? worker.stderr : null;
+    const threadId = (this.threadId = worker.threadId);
     this.exited = new Promise((resolve) => {
       worker.once('exit', (code) => {
         announceThreadExit(threadId);
@@ -47,8 +58,11 @@ export class WorkerService {
 
   /** Starts `entry` (a module that calls `bootstrap()`) in a worker and waits until it is ready. */
   static async start(entry: string, options: WorkerServiceOptions = {}): Promise<WorkerService> {
-    const worker = new Worker(entry, { env: options.env ?? process.env, execArgv: options.execArgv ?? [], stdout: true, stderr: true });
-    const service = new WorkerService(worker);
+    const captured = options.captureOutput === true;
+    const worker = new Worker(entry, { env: options.env ?? process.env, execArgv: options.execArgv ?? [], stdout: captured, stderr: captured });
+    const service = new WorkerService(worker, captured);
+    // An error the service does not catch ends its thread: say so, as a crashing process would.
+    worker.on('error', (error) => process.stderr.write(`[worker ${service.threadId}] ${error.stack ?? String(error)}\n`));
     const timeoutMs = options.readyTimeoutMs ?? 15_000;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${entry} was not ready within ${timeoutMs} ms`)), timeoutMs);
@@ -60,23 +74,18 @@ export class WorkerService {
         resolve();
       };
       worker.on('message', onMessage);
-      worker.once('error', (error) => {
+      const failed = (error: Error) => {
         clearTimeout(timer);
         reject(error);
-      });
-      worker.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`${entry} exited with ${code} before it was ready`));
-      });
+      };
+      worker.once('error', failed);
+      worker.once('exit', (code) => failed(new Error(`${entry} exited with ${code} before it was ready`)));
+      void service.exited.finally(() => worker.off('error', failed));
     }).catch(async (error: unknown) => {
       await worker.terminate();
       throw error;
     });
     return service;
-  }
-
-  get threadId(): number {
-    return this.worker.threadId;
   }
 
   /** Delivers `signal` to the service: SIGTERM/SIGINT drain and end it, SIGUSR2 writes diagnostics, others run its @OnSignal handlers. */
@@ -105,6 +114,6 @@ export class WorkerService {
     const { service, instance, namespace, runtimeDir } = this.report;
     const registry = new ServiceRegistry(RuntimeDir.open(runtimeDir, namespace), new ConsoleLogger('worker-host', 'error'));
     const found = await registry.find(service, instance).catch(() => undefined);
-    if (found?.pid === process.pid && found.threadId === this.worker.threadId) await registry.unregister(service, instance);
+    if (found?.pid === process.pid && found.threadId === this.threadId) await registry.unregister(service, instance);
   }
 }

@@ -144,6 +144,7 @@ export async function spawnInWorker(entry: string, options: SpawnOptions = {}): 
     env: { ...process.env, ...options.env },
     execArgv: entry.endsWith('.ts') ? typescriptExecArgv() : [],
     readyTimeoutMs: options.readyTimeoutMs,
+    captureOutput: true,
   });
   const spawned = new SpawnedService(workerAsChild(service));
   if (options.ready) await waitForService(options.ready, options.readyTimeoutMs ?? 15_000, spawned);

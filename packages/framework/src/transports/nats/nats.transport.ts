@@ -56,9 +56,14 @@ interface OpenRequest {
   inbox: string;
   pid?: number;
   host?: string;
+  /** 1: this end speaks credit-based flow control (WINDOW_BYTES). */
+  flow?: number;
 }
-/** `heartbeatMs`: how often the service wants to hear from the client (its idle limit is 8×). */
-type OpenReply = { ok: true; subject: string; heartbeatMs: number } | { ok: false; error: string };
+/**
+ * `heartbeatMs`: how often the service wants to hear from the client (its idle limit is 8×).
+ * `flow: 1`: both ends use flow control; a peer of an earlier version says nothing and gets none.
+ */
+type OpenReply = { ok: true; subject: string; heartbeatMs: number; flow?: number } | { ok: false; error: string };
 
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
@@ -228,6 +233,12 @@ abstract class NatsConnectionBase implements Connection {
   private consumed = 0;
   private consumedAtLastGrant = 0;
   private drainWaiters: Array<() => void> = [];
+  /** Set when both ends agreed to flow control at the open (a peer of an earlier version does not know the credit messages). */
+  private flow = false;
+
+  enableFlow(): void {
+    this.flow = true;
+  }
 
   constructor(
     readonly nc: NatsConnection,
@@ -244,7 +255,7 @@ abstract class NatsConnectionBase implements Connection {
   }
 
   get writable(): boolean {
-    return !this.closed && this.sent - this.granted < WINDOW_BYTES;
+    return !this.closed && (!this.flow || this.sent - this.granted < WINDOW_BYTES);
   }
 
   bind(handler: ConnectionHandler): void {
@@ -291,14 +302,15 @@ abstract class NatsConnectionBase implements Connection {
 
   /** Tells the peer how much of its stream was consumed, once a quarter window has been. */
   private grant(): void {
-    if (this.consumed - this.consumedAtLastGrant < WINDOW_BYTES / 4 || this.closed) return;
+    if (!this.flow || this.consumed - this.consumedAtLastGrant < WINDOW_BYTES / 4 || this.closed) return;
     this.consumedAtLastGrant = this.consumed;
     const credit = headers();
     credit.set(CREDIT, String(this.consumed));
     try {
       this.nc.publish(this.outbox, EMPTY, { headers: credit });
-    } catch {
-      // the NATS connection is going away: the heartbeats notice
+    } catch (error) {
+      // A lost grant would leave the sender waiting for good: end the connection instead.
+      this.destroy(new ConnectionLostError(`NATS publish of flow credit to ${this.outbox} failed: ${(error as Error).message}`, { cause: error }));
     }
   }
 
@@ -602,8 +614,9 @@ export class NatsTransport implements Transport {
         request.inbound,
       );
       connections.set(hello.id, connection);
+      if (hello.flow === 1) connection.enableFlow();
       // The reply first: the client learns it is open before any frame (a refusal) arrives.
-      msg.respond(json({ ok: true, subject, heartbeatMs: this.heartbeatMs } satisfies OpenReply));
+      msg.respond(json({ ok: true, subject, heartbeatMs: this.heartbeatMs, ...(hello.flow === 1 ? { flow: 1 } : {}) } satisfies OpenReply));
       request.onConnection(connection);
     };
     const lastToken = (s: string) => s.slice(s.lastIndexOf('.') + 1);
@@ -648,7 +661,7 @@ export class NatsTransport implements Transport {
     }
     let reply: OpenReply;
     try {
-      const msg = await nc.request(`${target}.open`, json({ id, inbox, pid: process.pid, host: hostname() } satisfies OpenRequest), {
+      const msg = await nc.request(`${target}.open`, json({ id, inbox, pid: process.pid, host: hostname(), flow: 1 } satisfies OpenRequest), {
         timeout: Math.max(100, request.timeoutMs),
       });
       reply = JSON.parse(decoder.decode(msg.data)) as OpenReply;
@@ -668,6 +681,7 @@ export class NatsTransport implements Transport {
       connection.destroy();
       throw new ServiceUnavailableError(`${target} refused the NATS connection: ${reply.error}`);
     }
+    if (reply.flow === 1) connection.enableFlow();
     connection.opened(reply.subject, reply.heartbeatMs);
     return connection;
   }

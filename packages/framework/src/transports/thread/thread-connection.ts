@@ -1,4 +1,4 @@
-import { FrameError } from '../../core/errors/errors';
+import { ConnectionLostError, FrameError } from '../../core/errors/errors';
 import { FrameParser } from '../../protocol/frame-parser';
 import type { InboundLimits } from '../../protocol/inbound-limits';
 import { NO_HANDLER, type Connection, type ConnectionHandler, type PeerInfo } from '../contract/transport';
@@ -37,6 +37,11 @@ export class ThreadConnection implements Connection {
     private readonly onGone: () => void = () => undefined,
   ) {
     this.parser = new FrameParser(maxPayloadBytes, (buffer, start, end) => this.handler.onFrame(buffer, start, end, buffer.buffer === inbound.shared), limits);
+  }
+
+  /** True once closed or destroyed. */
+  get closed(): boolean {
+    return this.state === 'closed';
   }
 
   get writable(): boolean {
@@ -97,7 +102,11 @@ export class ThreadConnection implements Connection {
         const end = Math.min(part.length, this.queueOffset + this.outbound.maxRecord);
         const chunk = this.queueOffset === 0 && end === part.length ? part : part.subarray(this.queueOffset, end);
         if (!this.outbound.tryWrite(chunk)) {
-          if (this.outbound.closed) break;
+          if (this.outbound.closed) {
+            // The peer is gone with our frames unread: the owner hears of it now, not never.
+            this.finish(new ConnectionLostError(`${this.peer.address} closed before reading ${this.queuedBytes} bytes written to it`));
+            break;
+          }
           if ((await this.outbound.whenRoom()) === 'timed-out' && !this.outbound.closed && this.outbound.tryWrite(chunk)) {
             this.missedWakeup('outbound');
             this.queuedBytes -= chunk.length;
@@ -133,16 +142,21 @@ export class ThreadConnection implements Connection {
       process.emitWarning(`thread connection ${this.peer.address}: a wake-up on the ${ring} ring was missed; recovered after ${WAKE_CHECK_MS} ms`);
   }
 
+  private readonly stopReading = (): boolean => this.paused || this.state === 'closed';
+
   private async readLoop(): Promise<void> {
     const onRecord = (data: Buffer, start: number, end: number) => this.parser.push(data.subarray(start, end));
     while (this.state !== 'closed') {
       if (this.paused) {
-        await new Promise<void>((resolve) => (this.resume_ = resolve));
+        // The peer may close while this side is not reading: that ends the connection too.
+        await Promise.race([new Promise<void>((resolve) => (this.resume_ = resolve)), this.inbound.whenClosedOrLater()]);
+        this.resume_ = null;
+        if (this.paused && this.inbound.closed) return this.finish(new ConnectionLostError(`${this.peer.address} closed while this side was paused`));
         continue;
       }
       let read: number;
       try {
-        read = this.inbound.read(onRecord, BATCH);
+        read = this.inbound.read(onRecord, BATCH, this.stopReading);
       } catch (error) {
         const failure = error instanceof FrameError ? error : new FrameError((error as Error).message);
         this.handler.onProtocolError(failure);

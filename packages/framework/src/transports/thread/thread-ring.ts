@@ -63,6 +63,14 @@ export class ThreadRing {
     Atomics.store(this.control, CLOSED, 1);
     Atomics.notify(this.control, HEAD);
     Atomics.notify(this.control, TAIL);
+    Atomics.notify(this.control, CLOSED);
+  }
+
+  /** Resolves when the ring closes, or after WAKE_CHECK_MS: for a side that is not reading (paused). */
+  whenClosedOrLater(): Promise<string> {
+    if (this.closed) return Promise.resolve('not-equal');
+    const waited = waitAsync(this.control, CLOSED, 0, WAKE_CHECK_MS);
+    return waited.async ? (waited.value as Promise<string>) : Promise.resolve('not-equal');
   }
 
   // --- producer ---
@@ -108,14 +116,15 @@ export class ThreadRing {
   // --- consumer ---
 
   /**
-   * Hands each record to `onRecord(data, start, end)` in place, up to `limit` of them,
+   * Hands each record to `onRecord(data, start, end)` in place, up to `limit` of them (fewer once `stop()` says so),
    * then publishes the tail once. Returns how many were read.
    */
-  read(onRecord: (data: Buffer, start: number, end: number) => void, limit: number): number {
+  read(onRecord: (data: Buffer, start: number, end: number) => void, limit: number, stop: () => boolean): number {
     const head = Atomics.load(this.control, HEAD);
     let tail = Atomics.load(this.control, TAIL);
     let count = 0;
-    while (tail !== head && count < limit) {
+    // `stop` is asked before each record: a handler that paused or closed its connection gets no more.
+    while (tail !== head && count < limit && !stop()) {
       let at = tail & (this.capacity - 1);
       let length = this.data.readInt32LE(at);
       if (length === WRAP) {

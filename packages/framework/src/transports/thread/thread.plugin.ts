@@ -15,7 +15,8 @@ export const threadPlugin = transportPlugin<ThreadOptions, 'thread', ThreadOptio
   kind: 'thread',
   description: 'SharedArrayBuffer rings between threads of one process, woken by Atomics.notify',
   capabilities: { localOnly: true, eventsOnly: false, durable: false, sameProcessOnly: true },
-  fallback: ['shm', 'uds', 'tcp'],
+  // Every service listens on its Unix socket: a caller in another process takes that.
+  fallback: ['uds', 'tcp'],
   resolveOptions: (input, read) => resolveThreadOptions(input, read),
   module: (options) =>
     new ContainerModule(({ bind }) => {

@@ -108,8 +108,19 @@ export class ThreadTransport implements Transport {
     const toClient = ThreadRing.create(this.options.ringBytes);
     const id = randomBytes(6).toString('hex');
     const replyTo = `${target.channel}.reply.${id}`;
-    const replies = new BroadcastChannel(replyTo);
     const peerThread = target.threadId ?? -1;
+    // Made, and watched for its peer's exit, before the peer hears of it: an exit during the
+    // rendezvous ends it like any other.
+    const connection: ThreadConnection = new ThreadConnection(
+      toClient,
+      toService,
+      { kind: 'thread', address: target.channel, pid: process.pid },
+      request.maxPayloadBytes,
+      undefined,
+      () => this.forget(peerThread, connection),
+    );
+    this.track(peerThread, connection);
+    const replies = new BroadcastChannel(replyTo);
     try {
       const reply = await new Promise<OpenReply>((resolve, reject) => {
         const timer = setTimeout(
@@ -127,18 +138,14 @@ export class ThreadTransport implements Transport {
         rendezvous.close();
       });
       if (reply.type === 'refused') throw fromWireError(reply.error, `thread connection to ${target.channel}`);
+    } catch (error) {
+      // Closed rings end whatever a listener that answers late makes of them.
+      connection.destroy();
+      throw error;
     } finally {
       replies.close();
     }
-    const connection: ThreadConnection = new ThreadConnection(
-      toClient,
-      toService,
-      { kind: 'thread', address: target.channel, pid: process.pid },
-      request.maxPayloadBytes,
-      undefined,
-      () => this.forget(peerThread, connection),
-    );
-    this.track(peerThread, connection);
+    if (connection.closed) throw new ServiceUnavailableError(`the thread behind ${target.channel} exited while the connection was being made`);
     return connection;
   }
 
