@@ -33,8 +33,16 @@ export async function logs(service: string | undefined, options: TargetOptions &
   }
   if (!options.follow) return 0;
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    setInterval(() => {
+    // Ctrl-C (or a TERM) ends the follow: the timer goes too, or it would keep the process alive.
+    const stop = () => {
+      clearInterval(timer);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const timer = setInterval(() => {
       for (const name of files) {
         const path = join(dir, name);
         const size = statSync(path).size;
