@@ -26,9 +26,12 @@ describe('the quotes example under `hostmesh up`', () => {
     const up = await spawnService(HOSTMESH, { args: ['up', MANIFEST], env: { HOSTMESH_RUNTIME_DIR: runtime.path, NO_COLOR: '1' } });
     let pids: number[] = [];
     let monitorQueue = '';
+    let prefix = '.quotes-example.';
     try {
       await up.waitForOutput('monitor is ready', 20_000);
       monitorQueue = new RuntimeDir(runtime.path, 'quotes-example').objectName('ev.monitor'); // before the stop renews the key
+      // This deployment's objects only: another quotes-example (another runtime dir) may run meanwhile.
+      prefix = new RuntimeDir(runtime.path, 'quotes-example').objectPrefix();
       await up.waitForOutput(/monitor@0 +\| \[monitor@0\] info: call +pricing\.quote ACME x10 = \d+\.\d\d/, 10_000);
       await up.waitForOutput(/monitor@0 +\| \[monitor@0\] info: event +price\.changed [A-Z]+ → \d+\.\d\d/, 10_000);
       await up.waitForOutput(/call +pricing\.symbols = ACME, GLOBEX, INITECH/, 10_000);
@@ -82,9 +85,9 @@ describe('the quotes example under `hostmesh up`', () => {
     expect(up.output).toContain('all services stopped');
     // No process, no kernel object, no registry or socket file is left.
     for (const pid of pids) expect(processStartTime(pid)).toBeUndefined();
-    expect(readdirSync('/dev/shm').filter((name) => name.includes('.quotes-example.'))).toEqual([]);
+    expect(readdirSync('/dev/shm').filter((name) => name.includes(prefix))).toEqual([]);
     const queues = listQueues();
-    if (queues.ok) expect(queues.queues.filter((queue) => queue.name.includes('.quotes-example.'))).toEqual([]);
+    if (queues.ok) expect(queues.queues.filter((queue) => queue.name.includes(prefix))).toEqual([]);
     // Without root or a mounted mqueue filesystem queues cannot be listed: the monitor's own must be gone.
     else expect(() => MessageQueue.open(monitorQueue)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     // A clean stop renews the object key: names seen during this run are of no use against the next.

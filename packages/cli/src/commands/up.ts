@@ -28,6 +28,18 @@ export async function up(manifestPath: string, options: UpOptions): Promise<numb
   const style = styler(out);
   const live = out.isTTY === true && !options.json;
   let lastView = '';
+  // Whoever reads our output may go first (`npm start | cat` and Ctrl-C: cat dies with us):
+  // a broken pipe ends the writing, never the drain (services' lines are in their log files too).
+  const closed = new Set<NodeJS.WriteStream>();
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+      closed.add(stream);
+    });
+  }
+  const write = (stream: NodeJS.WriteStream, text: string) => {
+    if (!closed.has(stream) && !stream.destroyed) stream.write(text);
+  };
   const supervisor = new Supervisor(
     deployment,
     options.runtimeDir,
@@ -35,14 +47,15 @@ export async function up(manifestPath: string, options: UpOptions): Promise<numb
       log: (line, source, stream) => {
         if (live && source !== undefined) return; // services' output: in the log files, view shows state
         const prefix = source === undefined ? style.cyan('hostmesh') : style.dim(source.padEnd(12));
-        (stream === 'err' ? process.stderr : out).write(`${prefix} | ${line}\n`);
+        write(stream === 'err' ? process.stderr : out, `${prefix} | ${line}\n`);
       },
       changed: (state) => {
         if (!live) return;
         const view = statusTable(state.instances, out);
         if (view === lastView) return;
         lastView = view;
-        out.write(
+        write(
+          out,
           `\x1b[2J\x1b[H${style.bold(`hostmesh up: ${deployment.file}`)} (namespace ${deployment.namespace}, ${state.state}) — Ctrl-C to stop\n\n${view}\n\nlogs: hostmesh logs -F\n`,
         );
       },
