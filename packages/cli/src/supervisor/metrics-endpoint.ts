@@ -1,10 +1,12 @@
 import { createServer, type Server } from 'node:http';
-import { Gauge, Registry } from 'prom-client';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { SupervisorState } from './state';
 
 /**
  * Prometheus metrics of the whole deployment, from the health each service reports on its
- * control pipe, served on 127.0.0.1 only.
+ * control pipe, served on 127.0.0.1 only. Totals are counters (a service's restart resets
+ * its own, which Prometheus reads as a counter reset); the rest are gauges.
  */
 export class MetricsEndpoint {
   private constructor(private readonly server: Server) {}
@@ -12,12 +14,12 @@ export class MetricsEndpoint {
   static async listen(port: number, state: () => SupervisorState): Promise<MetricsEndpoint> {
     const registry = new Registry();
     const labels = ['service', 'instance', 'endpoint', 'mechanism'] as const;
-    const calls = new Gauge({ name: 'hostmesh_calls_total', help: 'Calls handled per endpoint', labelNames: labels, registers: [registry] });
-    const errors = new Gauge({ name: 'hostmesh_call_errors_total', help: 'Calls that failed', labelNames: labels, registers: [registry] });
+    const calls = new Counter({ name: 'hostmesh_calls_total', help: 'Calls handled per endpoint', labelNames: labels, registers: [registry] });
+    const errors = new Counter({ name: 'hostmesh_call_errors_total', help: 'Calls that failed', labelNames: labels, registers: [registry] });
     const p50 = new Gauge({ name: 'hostmesh_latency_p50_microseconds', help: 'Median handler latency', labelNames: labels, registers: [registry] });
     const p99 = new Gauge({ name: 'hostmesh_latency_p99_microseconds', help: '99th percentile handler latency', labelNames: labels, registers: [registry] });
     const inFlight = new Gauge({ name: 'hostmesh_in_flight', help: 'Calls in flight', labelNames: ['service', 'instance'], registers: [registry] });
-    const restarts = new Gauge({
+    const restarts = new Counter({
       name: 'hostmesh_restarts_total',
       help: 'Restarts by the supervisor',
       labelNames: ['service', 'instance'],
@@ -37,14 +39,15 @@ export class MetricsEndpoint {
       registry.resetMetrics();
       for (const instance of state().instances) {
         const who = { service: instance.service, instance: String(instance.instance) };
-        restarts.set(who, instance.restarts);
+        // Totals read from the services: after resetMetrics(), inc() by the total sets it.
+        restarts.inc(who, instance.restarts);
         const health = instance.health;
         if (!health) continue;
         inFlight.set(who, health.inFlight);
         for (const endpoint of [...health.endpoints, ...health.events]) {
           const route = { ...who, endpoint: endpoint.name, mechanism: endpoint.mechanism };
-          calls.set(route, endpoint.calls);
-          errors.set(route, endpoint.errors);
+          calls.inc(route, endpoint.calls);
+          errors.inc(route, endpoint.errors);
           p50.set(route, endpoint.p50Us);
           p99.set(route, endpoint.p99Us);
         }
@@ -59,6 +62,11 @@ export class MetricsEndpoint {
       server.listen(port, '127.0.0.1', () => resolve());
     });
     return new MetricsEndpoint(server);
+  }
+
+  /** The port it listens on (the one asked for, or the one the kernel picked for 0). */
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
   }
 
   close(): Promise<void> {
