@@ -436,7 +436,12 @@ export class RpcClient implements ConnectionHandler {
   private remoteError(call: PendingCall, body: unknown): Error {
     const error = fromWireError(body, `error reply from ${this.options.label}`);
     if ((error as { code?: unknown }).code === RouteNotFoundError.code) {
-      return new RouteNotFoundError(`${this.options.label} has no endpoint '${call.routeName}'`, { data: { route: call.routeName } });
+      // The service says which endpoints it has (an older one does not).
+      const endpoints = (error as { data?: { endpoints?: unknown } }).data?.endpoints;
+      const known = Array.isArray(endpoints) ? `; its endpoints: ${endpoints.join(', ') || 'none'}` : '';
+      return new RouteNotFoundError(`${this.options.label} has no endpoint '${call.routeName}'${known}`, {
+        data: { route: call.routeName, ...(Array.isArray(endpoints) ? { endpoints } : {}) },
+      });
     }
     return error;
   }

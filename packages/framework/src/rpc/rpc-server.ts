@@ -35,6 +35,13 @@ export class RpcServer {
     return this.limits.maxPayloadBytes;
   }
 
+  private names: string[] | undefined;
+
+  /** The endpoints it serves, by name, for an error that says which exist. */
+  get endpointNames(): string[] {
+    return (this.names ??= [...this.routes.values()].map((route) => route.name.slice(route.name.indexOf('.') + 1)).sort());
+  }
+
   /** Calls and event handlers still running. */
   get inFlightCount(): number {
     return this.inFlight;

@@ -90,7 +90,14 @@ export class ServerConnection implements ConnectionHandler {
     const args = frameFlags(buffer, start) & FrameFlag.RawBody ? [body] : body;
     const route = this.server.routes.get(routeId);
     if (route === undefined) {
-      this.replyError(id, routeId, new RouteNotFoundError(`service '${this.server.service}' has no endpoint with route id ${routeId}`));
+      const endpoints = this.server.endpointNames;
+      this.replyError(
+        id,
+        routeId,
+        new RouteNotFoundError(`service '${this.server.service}' has no endpoint with route id ${routeId}; its endpoints: ${endpoints.join(', ') || 'none'}`, {
+          data: { endpoints },
+        }),
+      );
       return;
     }
     if (this.server.draining) {

@@ -181,6 +181,8 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
       const error = await untyped.noSuchEndpoint().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(RouteNotFoundError);
       expect((error as Error).message).toContain('noSuchEndpoint');
+      // …and which endpoints there are, so a typo is seen at once.
+      expect((error as Error).message).toMatch(/its endpoints: .*\badd\b.*\becho\b/);
       await expect(main.client.add(1, 1)).resolves.toBe(2);
     });
 
