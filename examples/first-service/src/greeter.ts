@@ -14,7 +14,7 @@ export class GreeterService implements GreeterApi {
 }
 
 if (process.argv[2] === 'call') {
-  // A client in another process: finds the service in the registry, calls it over a Unix socket.
+  // A client in another process: finds the service in the registry, calls it over the mechanism it announced (shared memory here).
   const mesh = Mesh.connect();
   const greeting = mesh.client(Greeter).greet(process.argv[3] ?? 'world');
   greeting.then(console.log, console.error).finally(() => mesh.close());
