@@ -42,6 +42,21 @@ describe('FrameParser', () => {
     expect(frames.map(({ id, body }) => ({ id, body }))).toEqual(expected);
   });
 
+  it('reads ranges of a larger buffer (a ring) as it reads chunks, never past a range', () => {
+    // Garbage around the stream: a parser that strayed outside [start, end) would see a bad header.
+    const padded = Buffer.concat([Buffer.alloc(13, 0xee), stream, Buffer.alloc(13, 0xee)]);
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const { parser, frames } = collect();
+      parser.push(padded, 13, 13 + cut);
+      parser.push(padded, 13 + cut, 13 + stream.length);
+      expect(frames.map(({ id, body }) => ({ id, body }))).toEqual(expected);
+      expect(parser.pendingBytes).toBe(0);
+    }
+    const { parser, frames } = collect();
+    parser.push(padded, 13, 13 + stream.length);
+    expect(frames.every((f) => f.buffer === padded)).toBe(true);
+  });
+
   it('hands out frames that arrive whole in place, without copying the chunk', () => {
     const { parser, frames } = collect();
     parser.push(stream);

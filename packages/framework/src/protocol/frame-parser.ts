@@ -34,13 +34,16 @@ export class FrameParser {
     return this.filled;
   }
 
-  push(chunk: Buffer): void {
-    let offset = 0;
+  /**
+   * Takes the bytes chunk[start, end) (all of it by default): a transport reading a larger
+   * buffer in place (a ring) passes its range instead of a slice of it.
+   */
+  push(chunk: Buffer, start = 0, end = chunk.length): void {
+    let offset = start;
     if (this.partial !== null || this.filled > 0) {
-      offset = this.continuePartial(chunk);
+      offset = this.continuePartial(chunk, start, end);
       if (offset < 0) return;
     }
-    const end = chunk.length;
     while (end - offset >= HEADER_BYTES) {
       const bodyLength = checkHeader(chunk, offset, this.maxBodyBytes);
       const frameEnd = offset + HEADER_BYTES + bodyLength;
@@ -57,21 +60,21 @@ export class FrameParser {
     }
   }
 
-  /** Consumes the start of `chunk` into the frame in progress; returns where whole frames resume, or -1. */
-  private continuePartial(chunk: Buffer): number {
-    let offset = 0;
+  /** Consumes the start of chunk[start, end) into the frame in progress; returns where whole frames resume, or -1. */
+  private continuePartial(chunk: Buffer, start: number, end: number): number {
+    let offset = start;
     if (this.partial === null) {
-      const take = Math.min(HEADER_BYTES - this.filled, chunk.length);
-      chunk.copy(this.header, this.filled, 0, take);
+      const take = Math.min(HEADER_BYTES - this.filled, end - start);
+      chunk.copy(this.header, this.filled, start, start + take);
       this.filled += take;
-      offset = take;
+      offset = start + take;
       if (this.filled < HEADER_BYTES) return -1;
       const bodyLength = checkHeader(this.header, 0, this.maxBodyBytes);
       this.partial = this.allocate(HEADER_BYTES + bodyLength);
       this.header.copy(this.partial, 0);
     }
     const frame = this.partial;
-    const take = Math.min(frame.length - this.filled, chunk.length - offset);
+    const take = Math.min(frame.length - this.filled, end - offset);
     chunk.copy(frame, this.filled, offset, offset + take);
     this.filled += take;
     offset += take;
