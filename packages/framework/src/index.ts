@@ -23,7 +23,16 @@ export { LOGGER, ConsoleLogger, describeError, type Logger, type LogLevel, type 
 
 // Writing a transport of one's own: a plugin, its options, its connections.
 export { TRANSPORT_PLUGINS, TRANSPORT_KINDS, pluginOf, type TransportOptions, type TransportOptionsInput } from './plugins/transport-plugins';
-export { TRANSPORT_CONTEXT, transportPlugin, type TransportPlugin, type TransportCapabilities, type TransportContext } from './transports/contract/plugin';
+export {
+  TRANSPORT_CONTEXT,
+  transportPlugin,
+  type TransportPlugin,
+  type TransportCapabilities,
+  type TransportContext,
+  type RawChannel,
+  type RawChannelContext,
+  type RawChannelFactory,
+} from './transports/contract/plugin';
 export {
   TRANSPORT,
   NO_HANDLER,

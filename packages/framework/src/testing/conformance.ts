@@ -69,6 +69,8 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
   const spawnExtra = { prefix: options.spawnPrefix };
   // A mechanism between threads of one process is tested against a service in a worker thread.
   const start = pluginOf(kind)?.capabilities.sameProcessOnly ? spawnInWorker : spawnService;
+  // Raw bytes from the client's side: its TLS files and options (the kind's plugin announces the channel).
+  const rawChannel = rawChannelFactory(kind, extraMesh);
   describe(`the ${kind} transport${options.label ? ` ${options.label}` : ''}${all ? '' : ' (event cases)'}`, () => {
     const runtime = tempRuntimeDir();
     const deployments: Deployment[] = [];
@@ -296,7 +298,7 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
     });
 
     eventsOnlyIt('skips a queue message that is not frames, logging a FrameError, and delivers the next events', async () => {
-      const raw = await rawChannelFactory(kind)(main.descriptor);
+      const raw = await rawChannel(main.descriptor);
       raw.write(Buffer.from('not a frame at all'));
       raw.close();
       await main.server.waitForOutput(/FrameError/);
@@ -306,7 +308,7 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
 
     rpcDescribe('given bytes that are not valid frames', () => {
       async function sendRaw(bytes: Buffer): Promise<void> {
-        const raw = await rawChannelFactory(kind)(main.descriptor);
+        const raw = await rawChannel(main.descriptor);
         const healthy = main.client.add(20, 22);
         raw.write(bytes);
         await raw.closed;
@@ -335,7 +337,7 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
       });
 
       it('drops a connection that closes halfway through a frame', async () => {
-        const raw = await rawChannelFactory(kind)(main.descriptor);
+        const raw = await rawChannel(main.descriptor);
         const frame = Buffer.alloc(HEADER_BYTES + 10);
         writeHeader(frame, FrameKind.Request, 0, 9, main.descriptor.routes[0]!.id, 100);
         raw.write(frame);

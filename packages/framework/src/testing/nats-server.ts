@@ -2,10 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
-import { resolveConfig, transportContext } from '../config/config';
-import { ConsoleLogger } from '../core/logger';
-import { NatsTransport } from '../transports/nats/nats.transport';
-import { registerRawChannel } from './raw-channel';
 import { sleep } from './spawn-service';
 
 /** A nats-server child bound to loopback on a free port, for tests and benchmarks. */
@@ -141,16 +137,3 @@ export function useNatsServer(hooks: {
     },
   };
 }
-
-// Raw bytes on a NATS connection, for the malformed-frame conformance cases: a real open
-// handshake, then bytes published as they are (no framing, no checks).
-registerRawChannel('nats', async (descriptor) => {
-  const address = descriptor.listeners.nats;
-  if (address?.kind !== 'nats') throw new Error(`${descriptor.service} has no nats listener`);
-  const config = resolveConfig({ logLevel: 'silent' });
-  if (!config.transports.nats) throw new Error('HOSTMESH_NATS_SERVERS is not set');
-  const transport = new NatsTransport(config.transports.nats, transportContext(config, undefined, new ConsoleLogger('raw', 'silent')));
-  const connection = await transport.connect(address, { maxPayloadBytes: config.maxPayloadBytes, timeoutMs: 5000 });
-  const closed = new Promise<void>((resolve) => connection.bind({ onFrame: () => undefined, onProtocolError: () => undefined, onClose: () => resolve() }));
-  return { write: (bytes) => connection.write(bytes), closed, close: () => connection.destroy() };
-});

@@ -65,7 +65,34 @@ export interface TransportPlugin<Options = unknown, Kind extends TransportKind =
   purgeDurable?(address: TransportAddress, runtimeDir: RuntimeDir): string[];
   /** Registers the transport, with its options, in a process's container. */
   module(options: Options): ContainerModule;
+  /**
+   * For tests and tools: loads this mechanism's raw channel, a way to put arbitrary bytes on
+   * one of its listeners (the malformed-frame conformance cases; testing's rawChannelFactory
+   * finds it here). A loader, so that a process which imports the plugin never loads it.
+   */
+  rawChannel?(): Promise<RawChannelFactory>;
 }
+
+/** Arbitrary bytes on a transport, past the framing and the checks of its connections. */
+export interface RawChannel {
+  write(bytes: Buffer): void;
+  /** Resolves when the service has closed the channel. */
+  readonly closed: Promise<void>;
+  close(): void;
+}
+
+/** What a raw channel is given besides the address of the listener it opens a channel to. */
+export interface RawChannelContext {
+  /** The environment its options are read from, as the plugin's resolveOptions reads them (HOSTMESH_NATS_SERVERS, …). */
+  readonly env: NodeJS.ProcessEnv;
+  /** The plugin's slice of the caller's MeshOptions (under its kind), if any. */
+  readonly input?: unknown;
+  /** The TLS files the channel presents (a TLS tcp listener, NATS over TLS): tests pass their test certificates here. */
+  readonly tls?: TlsFileOptions;
+}
+
+/** Opens a raw channel to the listener at `address` (its kind is the plugin's). */
+export type RawChannelFactory = (address: TransportAddress, context: RawChannelContext) => Promise<RawChannel>;
 
 /** Keeps a plugin's options type while checking it against the contract. */
 export function transportPlugin<Options, const Kind extends TransportKind, Input = undefined>(

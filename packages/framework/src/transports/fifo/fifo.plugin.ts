@@ -21,4 +21,6 @@ export const fifoPlugin = transportPlugin({
       bind(FifoTransport).toSelf().inSingletonScope();
       bind(TRANSPORT).toService(FifoTransport);
     }),
+  // Required when asked for, by tests only: importing the plugin does not load it.
+  rawChannel: async () => (require('./fifo.raw-channel') as typeof import('./fifo.raw-channel')).fifoRawChannel,
 });

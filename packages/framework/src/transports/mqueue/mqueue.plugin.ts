@@ -49,4 +49,6 @@ export const mqueuePlugin = transportPlugin<MqueueOptions, 'mqueue', MqueueOptio
       bind(MqueueTransport).toSelf().inSingletonScope();
       bind(TRANSPORT).toService(MqueueTransport);
     }),
+  // Required when asked for, by tests only: importing the plugin does not load it.
+  rawChannel: async () => (require('./mqueue.raw-channel') as typeof import('./mqueue.raw-channel')).mqueueRawChannel,
 });

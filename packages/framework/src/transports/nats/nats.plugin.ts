@@ -23,4 +23,6 @@ export const natsPlugin = transportPlugin<NatsConfig, 'nats', NatsOptions>({
       bind(NatsTransport).toSelf().inSingletonScope();
       bind(TRANSPORT).toService(NatsTransport);
     }),
+  // Required when asked for, by tests only: importing the plugin does not load it.
+  rawChannel: async () => (require('./nats.raw-channel') as typeof import('./nats.raw-channel')).natsRawChannel,
 });

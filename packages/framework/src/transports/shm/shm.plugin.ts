@@ -23,4 +23,6 @@ export const shmPlugin = transportPlugin<ShmOptions, 'shm', ShmOptionsInput>({
       bind(ShmTransport).toSelf().inSingletonScope();
       bind(TRANSPORT).toService(ShmTransport);
     }),
+  // Required when asked for, by tests only: importing the plugin does not load it.
+  rawChannel: async () => (require('./shm.raw-channel') as typeof import('./shm.raw-channel')).shmRawChannel,
 });

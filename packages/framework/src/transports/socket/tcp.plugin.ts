@@ -23,4 +23,6 @@ export const tcpPlugin = transportPlugin<TcpOptions, 'tcp', TcpOptionsInput>({
       bind(TcpTransport).toSelf().inSingletonScope();
       bind(TRANSPORT).toService(TcpTransport);
     }),
+  // Required when asked for, by tests only: importing the plugin does not load it.
+  rawChannel: async () => (require('./tcp.raw-channel') as typeof import('./tcp.raw-channel')).tcpRawChannel,
 });

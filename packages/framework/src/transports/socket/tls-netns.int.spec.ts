@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CallTimeoutError, ConnectionLostError, ServiceUnavailableError, TlsError } from '../../core/errors/errors';
 import { HostmeshError } from '../../core/errors/hostmesh-error';
 import { Mesh } from '../../runtime/mesh';
-import { registerTlsRawChannel, testCerts, type TestCerts } from '../../testing/certs';
+import { testCerts, type TestCerts } from '../../testing/certs';
 import { describeTransportConformance } from '../../testing/conformance';
 import { Conformance } from '../../testing/fixtures/conformance.contract';
 import { canUseNetns, NetnsLab } from '../../testing/netns';
@@ -47,7 +47,6 @@ if (!netns.ok) {
   strangers = testCerts([{ name: 'stranger', addresses: [here.address] }], 'hm-certs-other-');
   const clientTls = certs.tls('client');
   const serverEnv = { ...certs.env('a'), HOSTMESH_TCP_HOST: there.address };
-  registerTlsRawChannel(clientTls);
 
   describeTransportConformance('tcp', {
     label: `over mutual TLS from the root namespace to a service in ${lab.ns('a')} (${there.address}) across a veth`,

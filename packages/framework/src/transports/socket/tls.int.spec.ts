@@ -5,7 +5,7 @@ import { BootstrapError, ServiceUnavailableError, TlsError } from '../../core/er
 import { FrameKind, HEADER_BYTES, writeHeader } from '../../protocol/frame';
 import { ConsoleLogger } from '../../core/logger';
 import { resolveConfig, transportContext } from '../../config/config';
-import { registerTlsRawChannel, testCerts } from '../../testing/certs';
+import { testCerts } from '../../testing/certs';
 import { describeTransportConformance } from '../../testing/conformance';
 import type { Connection, TransportServer } from '../contract/transport';
 import { TcpTransport } from './tcp.transport';
@@ -17,7 +17,6 @@ afterAll(() => {
   certs.remove();
   strangers.remove();
 });
-registerTlsRawChannel(certs.tls('peer'));
 
 describeTransportConformance('tcp', {
   label: 'over mutual TLS on 127.0.0.1',

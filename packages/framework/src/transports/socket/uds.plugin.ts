@@ -21,4 +21,6 @@ export const udsPlugin = transportPlugin({
       bind(UdsTransport).toSelf().inSingletonScope();
       bind(TRANSPORT).toService(UdsTransport);
     }),
+  // Required when asked for, by tests only: importing the plugin does not load it.
+  rawChannel: async () => (require('./uds.raw-channel') as typeof import('./uds.raw-channel')).udsRawChannel,
 });

@@ -24,4 +24,6 @@ export const threadPlugin = transportPlugin<ThreadOptions, 'thread', ThreadOptio
       bind(ThreadTransport).toSelf().inSingletonScope();
       bind(TRANSPORT).toService(ThreadTransport);
     }),
+  // Required when asked for, by tests only: importing the plugin does not load it.
+  rawChannel: async () => (require('./thread.raw-channel') as typeof import('./thread.raw-channel')).threadRawChannel,
 });
