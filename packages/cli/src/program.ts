@@ -78,7 +78,7 @@ export function program(): Command {
     .option('--json', 'machine-readable output')
     .action(run((options: Parameters<typeof ps>[0]) => ps(options)));
 
-  target(cli.command('logs').description('show (and with -f follow) what services printed'))
+  target(cli.command('logs').description('show (and with -F follow) what services printed'))
     .argument('[service]', 'only this service')
     .option('-F, --follow', 'keep printing new lines until Ctrl-C')
     .option('--lines <n>', 'lines of history per instance', integer, 50)

@@ -12,6 +12,7 @@ export { EventBus, type PublishOptions } from './events/event-bus';
 export { ClientFactory, type ClientOptions } from './client/client-factory';
 export { ServiceHost, bootstrap, type HostOptions } from './runtime/service-host';
 export { WorkerService, type WorkerServiceOptions } from './runtime/worker-host';
+export { ServiceGroup, type GroupMember, type ServiceGroupOptions } from './runtime/service-group';
 export { Mesh } from './runtime/mesh';
 export { SharedLock, type LockHandle } from './runtime/shared-lock';
 // The namespace's private directory (0700): where a service keeps files of its own.

@@ -1,11 +1,6 @@
 import 'reflect-metadata';
-import { bootstrap, defineContract, Endpoint, On, Service, EventType } from '@hostmesh/framework';
-
-export interface EchoApi {
-  ping(): number;
-  received(): number;
-}
-export const Echo = defineContract<EchoApi>('echo');
+import { bootstrap, Endpoint, On, Service, EventType } from '@hostmesh/framework';
+import { Echo, type EchoApi } from './echo.contract';
 
 @EventType('echo.note')
 export class Note {

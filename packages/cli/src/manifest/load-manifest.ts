@@ -6,6 +6,7 @@ import Ajv, { type ErrorObject } from 'ajv';
 import schema from './hostmesh.schema.json';
 import type { Deployment, Manifest, RemoteService, ServicePlan } from './manifest';
 import { ManifestError } from './manifest-error';
+import { groupServices } from './service-groups';
 import { startOrder } from './start-order';
 
 // The mechanisms a binding may name come from the framework's transport plugins, not from a
@@ -86,10 +87,11 @@ export function loadManifest(path: string, env: NodeJS.ProcessEnv = process.env)
       `services on other hosts (${remote.map((r) => r.name).join(', ')}) are reached over TCP: give certificates (\`hostmesh certs\`) or set "insecure": true`,
     );
   }
+  const gracePeriodMs = manifest.gracePeriodMs ?? 10_000;
   return {
     file,
     namespace: manifest.namespace ?? env.HOSTMESH_NAMESPACE ?? 'default',
-    gracePeriodMs: manifest.gracePeriodMs ?? 10_000,
+    gracePeriodMs,
     restart: {
       initialDelayMs: manifest.restart?.initialDelayMs ?? 100,
       maxDelayMs: manifest.restart?.maxDelayMs ?? 10_000,
@@ -98,7 +100,7 @@ export function loadManifest(path: string, env: NodeJS.ProcessEnv = process.env)
     },
     prometheusPort: manifest.metrics?.prometheusPort,
     host: here.host,
-    services: startOrder(file, services),
+    services: startOrder(file, groupServices(file, manifest, services, { ...shared, HOSTMESH_GRACE_PERIOD_MS: String(gracePeriodMs) })),
     remote,
   };
 }

@@ -19,6 +19,8 @@ export interface Manifest {
 export interface ServiceEntry {
   entry: string;
   replicas?: number;
+  /** Services of one group run in one process, each in a worker thread (see ServiceGroup). */
+  group?: string;
   env?: Record<string, string>;
   dependsOn?: string[];
   bindings?: Record<string, BindingRequest>;
@@ -52,13 +54,23 @@ export interface RemoteService {
   tls: boolean;
 }
 
+/** One process per replica: a service's own, or a group's. */
 export interface ServicePlan {
+  /** The service's name, or the group's. */
   name: string;
   entry: string;
   replicas: number;
   env: Record<string, string>;
   dependsOn: string[];
   nodeOptions: string[];
+  /** A group: its services, in start order, each run in a worker thread of the group's process. */
+  members?: MemberPlan[];
+}
+
+export interface MemberPlan {
+  name: string;
+  entry: string;
+  env: Record<string, string>;
 }
 
 /** Typed manifests in hostmesh.config.ts: `export default defineManifest({ … })`. */

@@ -14,7 +14,8 @@ export function statusTable(instances: InstanceStatus[], stream: NodeJS.WriteStr
     const queues = (health?.transports ?? []).filter((t) => t.kind === 'mqueue').map((t) => `${t.messages}/${t.depth}`);
     return [
       instance.remote && instance.remote.via !== 'nats' ? instance.service : `${instance.service}@${instance.instance}`,
-      instance.pid === undefined ? '-' : String(instance.pid),
+      // The services of a group share their process: its pid, marked with the group's name.
+      instance.pid === undefined ? '-' : instance.group ? `${instance.pid} (${instance.group})` : String(instance.pid),
       color(instance.state),
       instance.startedAt && instance.state !== 'stopped' && instance.state !== 'failed' ? duration((Date.now() - Date.parse(instance.startedAt)) / 1000) : '-',
       String(instance.restarts),

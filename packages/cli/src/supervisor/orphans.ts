@@ -31,7 +31,8 @@ export function readDeadState(dir: RuntimeDir): SupervisorState | undefined {
 export function findOrphans(dead: SupervisorState, dir: RuntimeDir): Orphan[] {
   const orphans: Orphan[] = [];
   for (const instance of dead.instances) {
-    if (instance.pid === undefined) continue;
+    // The services of a group share a pid: one orphan, signalled once.
+    if (instance.pid === undefined || orphans.some((o) => o.pid === instance.pid)) continue;
     const startTime = processStartTime(instance.pid);
     if (startTime === undefined || !belongsTo(instance.pid, dir)) continue;
     const label = `${instance.service}@${instance.instance}`;

@@ -2,8 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { GroupMember } from '@hostmesh/framework';
 import type { ControlMessage, DiagnosticSnapshot } from '@hostmesh/framework/internal';
-import type { Deployment, ServicePlan } from '../manifest/manifest';
+import type { Deployment, MemberPlan, ServicePlan } from '../manifest/manifest';
 import type { InstanceState, InstanceStatus } from './state';
 
 /** Longest log line kept; a child that prints more has its line cut, not our memory. */
@@ -12,7 +13,8 @@ const MAX_LINE = 16 * 1024;
 const READY_TIMEOUT_MS = 30_000;
 
 export interface ProcessEvents {
-  log(instance: ServiceProcess, line: string, stream: 'out' | 'err'): void;
+  /** `source`: the label of the group member that wrote it (else the instance's own). */
+  log(instance: ServiceProcess, line: string, stream: 'out' | 'err', source?: string): void;
   changed(instance: ServiceProcess): void;
   /** The process ended without being asked to; the supervisor decides what next. */
   crashed(instance: ServiceProcess, how: string): void;
@@ -35,6 +37,8 @@ export class ServiceProcess {
   private readonly lastErrors: string[] = [];
   health: DiagnosticSnapshot | undefined;
   callsPerSecond = 0;
+  /** A group's members, by name: what each reported, and its own log. */
+  private readonly members = new Map<string, { plan: MemberPlan; ready: boolean; health?: DiagnosticSnapshot; callsPerSecond: number; log: WriteStream }>();
   /** Set while a restart is scheduled (backoff). */
   restartTimer: NodeJS.Timeout | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -52,6 +56,10 @@ export class ServiceProcess {
   ) {
     mkdirSync(logDir, { recursive: true, mode: 0o700 });
     this.log = createWriteStream(join(logDir, `${this.label}.log`), { flags: 'a', mode: 0o600 });
+    for (const member of plan.members ?? []) {
+      const log = createWriteStream(join(logDir, `${member.name}@${index}.log`), { flags: 'a', mode: 0o600 });
+      this.members.set(member.name, { plan: member, ready: false, callsPerSecond: 0, log });
+    }
   }
 
   get label(): string {
@@ -62,8 +70,9 @@ export class ServiceProcess {
     return this.child?.pid;
   }
 
-  status(): InstanceStatus {
-    return {
+  /** What `ps` shows: the instance, or each service of a group (one pid, one restart count). */
+  statuses(): InstanceStatus[] {
+    const own: InstanceStatus = {
       service: this.plan.name,
       instance: this.index,
       pid: this.state === 'stopped' || this.state === 'failed' ? undefined : this.pid,
@@ -75,14 +84,24 @@ export class ServiceProcess {
       callsPerSecond: this.callsPerSecond,
       health: this.health,
     };
+    if (this.members.size === 0) return [own];
+    return [...this.members.values()].map((member) => ({
+      ...own,
+      service: member.plan.name,
+      group: this.plan.name,
+      state: this.state === 'starting' && member.ready ? 'ready' : this.state,
+      callsPerSecond: member.callsPerSecond,
+      health: member.health,
+    }));
   }
 
   start(): void {
-    const typescript = this.plan.entry.endsWith('.ts') ? ['-r', require.resolve('@hostmesh/framework/register-ts'), '--conditions=hostmesh-source'] : [];
-    const child = spawn(process.execPath, [...typescript, ...this.plan.nodeOptions, this.plan.entry], {
+    const entry = this.plan.members ? require.resolve('@hostmesh/framework/service-group') : this.plan.entry;
+    const child = spawn(process.execPath, [...typescriptFlags(entry), ...this.plan.nodeOptions, entry], {
       env: {
         ...process.env,
         ...this.plan.env,
+        ...(this.plan.members ? { HOSTMESH_GROUP: JSON.stringify(this.plan.members.map(groupMember)) } : {}),
         HOSTMESH_NAMESPACE: this.deployment.namespace,
         HOSTMESH_RUNTIME_DIR: this.runtimeDir,
         HOSTMESH_INSTANCE: String(this.index),
@@ -98,6 +117,11 @@ export class ServiceProcess {
     this.state = 'starting';
     this.startedAt = new Date();
     this.health = undefined;
+    for (const member of this.members.values()) {
+      member.ready = false;
+      member.health = undefined;
+      member.callsPerSecond = 0;
+    }
     this.events.changed(this);
     this.pipeLines(child.stdout!, 'out');
     this.pipeLines(child.stderr!, 'err');
@@ -152,16 +176,19 @@ export class ServiceProcess {
   }
 
   write(line: string, stream: 'out' | 'err'): void {
-    if (stream === 'err') {
-      this.lastErrors.push(line);
-      if (this.lastErrors.length > 5) this.lastErrors.shift();
-    }
+    if (stream === 'err') this.remember(line);
     this.log.write(`${new Date().toISOString()} ${stream === 'err' ? 'E' : 'I'} ${line}\n`);
     this.events.log(this, line, stream);
   }
 
+  private remember(line: string): void {
+    this.lastErrors.push(line);
+    if (this.lastErrors.length > 5) this.lastErrors.shift();
+  }
+
   closeLog(): void {
     this.log.end();
+    for (const member of this.members.values()) member.log.end();
   }
 
   private pipeLines(stream: NodeJS.ReadableStream, kind: 'out' | 'err'): void {
@@ -177,26 +204,57 @@ export class ServiceProcess {
       return;
     }
     if (message.type === 'ready' && this.state === 'starting') {
+      const member = this.members.get(message.service);
+      if (member) member.ready = true;
+      // A group is ready when every one of its services is.
+      if (this.members.size > 0 && [...this.members.values()].some((m) => !m.ready)) {
+        this.events.changed(this);
+        return;
+      }
       clearTimeout(this.readyTimer);
       this.state = 'ready';
       this.settleReady(true);
       this.events.changed(this);
     } else if (message.type === 'health') {
-      const previous = this.health;
-      this.health = message.snapshot;
-      if (previous) {
-        const calls = (s: DiagnosticSnapshot) => s.endpoints.reduce((sum, e) => sum + e.calls, 0);
-        const seconds = (Date.parse(message.snapshot.at) - Date.parse(previous.at)) / 1000;
-        this.callsPerSecond = seconds > 0 ? Math.max(0, (calls(message.snapshot) - calls(previous)) / seconds) : 0;
+      const member = this.members.get(message.snapshot.service);
+      const previous = member ? member.health : this.health;
+      const rate = previous ? callsPerSecond(previous, message.snapshot) : 0;
+      if (member) {
+        member.health = message.snapshot;
+        member.callsPerSecond = rate;
       } else {
-        // The first snapshot follows `ready` at once: save it now, so a `ps` right after
-        // `up --detach` shows the bindings instead of waiting for the next periodic save.
-        this.events.changed(this);
+        this.health = message.snapshot;
+        this.callsPerSecond = rate;
       }
+      // The first snapshot follows `ready` at once: save it now, so a `ps` right after
+      // `up --detach` shows the bindings instead of waiting for the next periodic save.
+      if (!previous) this.events.changed(this);
+    } else if (message.type === 'log') {
+      const member = this.members.get(message.service);
+      if (!member) return;
+      const line = message.line.length > MAX_LINE ? `${message.line.slice(0, MAX_LINE)}… (${message.line.length} bytes)` : message.line;
+      if (message.stream === 'err') this.remember(line);
+      member.log.write(`${new Date().toISOString()} ${message.stream === 'err' ? 'E' : 'I'} ${line}\n`);
+      this.events.log(this, line, message.stream, `${member.plan.name}@${this.index}`);
     }
   }
 
   private settleReady(ready: boolean): void {
     for (const wake of this.readyWaiters.splice(0)) wake(ready);
   }
+}
+
+/** Node flags to run a TypeScript entry from sources (the examples' and tests' services). */
+function typescriptFlags(entry: string): string[] {
+  return entry.endsWith('.ts') ? ['-r', require.resolve('@hostmesh/framework/register-ts'), '--conditions=hostmesh-source'] : [];
+}
+
+function groupMember(member: MemberPlan): GroupMember {
+  return { service: member.name, entry: member.entry, env: member.env, execArgv: typescriptFlags(member.entry) };
+}
+
+function callsPerSecond(previous: DiagnosticSnapshot, current: DiagnosticSnapshot): number {
+  const calls = (s: DiagnosticSnapshot) => s.endpoints.reduce((sum, e) => sum + e.calls, 0);
+  const seconds = (Date.parse(current.at) - Date.parse(previous.at)) / 1000;
+  return seconds > 0 ? Math.max(0, (calls(current) - calls(previous)) / seconds) : 0;
 }

@@ -8,6 +8,8 @@ export interface InstanceStatus {
   /** The replica number the supervisor gave it, or the name a service started on its own announced. */
   instance: number | string;
   pid: number | undefined;
+  /** The group whose process it runs in, with the group's other services (one pid, restarted together). */
+  group?: string;
   state: InstanceState;
   restarts: number;
   startedAt: string | undefined;
@@ -17,7 +19,6 @@ export interface InstanceStatus {
   /** Calls per second over the last health interval, all endpoints together. */
   callsPerSecond: number;
   health: DiagnosticSnapshot | undefined;
-  /** For a service on another host: where its calls go. */
   /** A service on another host: where its binding goes (`via: 'nats'`: heard of over NATS, `address` is its subject). */
   remote?: { host: string; address: string; tls: boolean; via?: 'nats' };
 }

@@ -43,7 +43,7 @@ export class Supervisor {
     this.dir = RuntimeDir.open(runtimeBase, deployment.namespace);
     this.registry = new ServiceRegistry(this.dir, new ConsoleLogger('hostmesh', 'error'));
     const events = {
-      log: (instance: ServiceProcess, line: string, stream: 'out' | 'err') => hooks.log(line, instance.label, stream),
+      log: (instance: ServiceProcess, line: string, stream: 'out' | 'err', source?: string) => hooks.log(line, source ?? instance.label, stream),
       changed: () => this.saveState(),
       crashed: (instance: ServiceProcess, how: string) => this.onCrash(instance, how),
       exited: () => this.reclaim(),
@@ -87,8 +87,9 @@ export class Supervisor {
       const instances = this.processes.filter((p) => p.plan === plan);
       for (const instance of instances) instance.start();
       const ready = await Promise.all(instances.map((instance) => this.untilReadyOrFailed(instance)));
-      if (ready.every(Boolean)) this.note(`${plan.name} is ready (${instances.map((i) => `pid ${i.pid}`).join(', ')})`);
-      else this.note(`${plan.name} did not become ready; starting what depends on it anyway`, 'err');
+      const what = plan.members ? `group ${plan.name} (${plan.members.map((m) => m.name).join(', ')})` : plan.name;
+      if (ready.every(Boolean)) this.note(`${what} is ready (${instances.map((i) => `pid ${i.pid}`).join(', ')})`);
+      else this.note(`${what} did not become ready; starting what depends on it anyway`, 'err');
       if (this.stopping) return;
     }
     this.state = 'running';
@@ -107,7 +108,7 @@ export class Supervisor {
 
   /** Instances that kept crashing and were given up on: why each failed, in one line. */
   failures(): string[] {
-    return this.processes.filter((p) => p.state === 'failed').map((p) => describeFailure(p.status()));
+    return this.processes.filter((p) => p.state === 'failed').map((p) => describeFailure(p.statuses()[0]!));
   }
 
   snapshot(): SupervisorState {
@@ -119,7 +120,7 @@ export class Supervisor {
       manifest: this.deployment.file,
       startedAt: this.startedAt.toISOString(),
       state: this.state,
-      instances: this.processes.map((p) => p.status()),
+      instances: this.processes.flatMap((p) => p.statuses()),
     };
   }
 

@@ -3,7 +3,11 @@ import type { DiagnosticSnapshot } from './diagnostics';
 
 /** What a service tells its supervisor, one JSON line each, on the control pipe. */
 export type ControlMessage =
-  { type: 'ready'; pid: number; service: string; instance: string } | { type: 'health'; snapshot: DiagnosticSnapshot } | { type: 'stopping'; reason: string };
+  | { type: 'ready'; pid: number; service: string; instance: string }
+  | { type: 'health'; snapshot: DiagnosticSnapshot }
+  | { type: 'stopping'; reason: string }
+  /** A line a service of a group wrote (ServiceGroup): the group's own output is shared by all of them. */
+  | { type: 'log'; service: string; stream: 'out' | 'err'; line: string };
 
 /**
  * The service's end of the supervisor's anonymous pipe (fd HOSTMESH_CONTROL_FD, not

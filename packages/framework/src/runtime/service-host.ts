@@ -203,8 +203,15 @@ export class ServiceHost {
 
   /** When a supervisor started us, tell it we are ready and how we are, every second. */
   private reportToSupervisor(): void {
-    // The supervisor knows processes: a service in a worker is reported by the thread that started it.
-    if (!isMainThread) return;
+    // The supervisor knows processes: a service in a worker reports to the thread that started
+    // it (WorkerService), which may pass it on (a service group's process does).
+    if (!isMainThread) {
+      const report = () => parentPort?.postMessage({ type: 'hostmesh:health', snapshot: this.diagnostics() } satisfies WorkerReport);
+      this.healthTimer = setInterval(report, 1000);
+      this.healthTimer.unref();
+      report();
+      return;
+    }
     this.control = ControlChannel.fromEnvironment(() => {
       // Supervisor gone (killed, even with SIGKILL): stop, unless told to outlive it.
       if (process.env.HOSTMESH_ORPHAN === 'keep') {

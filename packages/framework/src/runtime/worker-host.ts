@@ -1,12 +1,17 @@
+import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { ConsoleLogger } from '../core/logger';
 import { RuntimeDir } from '../core/runtime-dir';
 import { ServiceRegistry } from '../discovery/service-registry';
 import { announceThreadExit } from '../transports/thread/thread-gone';
+import type { DiagnosticSnapshot } from './diagnostics';
 
 /** What a service in a worker tells the thread that started it (ServiceHost in a worker posts it). */
-export type WorkerReport = { type: 'hostmesh:ready'; service: string; instance: string; namespace: string; runtimeDir: string | undefined };
+export type WorkerReport =
+  | { type: 'hostmesh:ready'; service: string; instance: string; namespace: string; runtimeDir: string | undefined }
+  /** Every second while it runs, as a supervised process tells its supervisor. */
+  | { type: 'hostmesh:health'; snapshot: DiagnosticSnapshot };
 /** What the starting thread tells the service: a signal, delivered as process signals are to a main thread. */
 export type WorkerCommand = { type: 'hostmesh:signal'; signal: NodeJS.Signals };
 
@@ -22,6 +27,10 @@ export interface WorkerServiceOptions {
    * it must then read. By default they go to this process's, as a child process's inherited ones would.
    */
   captureOutput?: boolean;
+  /** Called with each line the service writes, from its first on (implies captured output, read here). */
+  onLine?(line: string, stream: 'out' | 'err'): void;
+  /** Called with the service's health snapshot, once when it is ready and every second after. */
+  onHealth?(snapshot: DiagnosticSnapshot): void;
 }
 
 /**
@@ -39,7 +48,9 @@ export class WorkerService {
   readonly stderr: Readable | null;
   /** Its thread id, kept: `worker.threadId` reads -1 once the worker has exited. */
   readonly threadId: number;
-  private report: WorkerReport | undefined;
+  /** What it reported last: bindings, in-flight calls, latency per endpoint, memory. */
+  lastHealth: DiagnosticSnapshot | undefined;
+  private report: Extract<WorkerReport, { type: 'hostmesh:ready' }> | undefined;
 
   private constructor(
     readonly worker: Worker,
@@ -58,9 +69,19 @@ export class WorkerService {
 
   /** Starts `entry` (a module that calls `bootstrap()`) in a worker and waits until it is ready. */
   static async start(entry: string, options: WorkerServiceOptions = {}): Promise<WorkerService> {
-    const captured = options.captureOutput === true;
+    const captured = options.captureOutput === true || options.onLine !== undefined;
     const worker = new Worker(entry, { env: options.env ?? process.env, execArgv: options.execArgv ?? [], stdout: captured, stderr: captured });
     const service = new WorkerService(worker, captured);
+    const onLine = options.onLine;
+    if (onLine) {
+      createInterface({ input: worker.stdout, crlfDelay: Infinity }).on('line', (line) => onLine(line, 'out'));
+      createInterface({ input: worker.stderr, crlfDelay: Infinity }).on('line', (line) => onLine(line, 'err'));
+    }
+    worker.on('message', (message: WorkerReport) => {
+      if (message?.type !== 'hostmesh:health') return;
+      service.lastHealth = message.snapshot;
+      options.onHealth?.(message.snapshot);
+    });
     // An error the service does not catch ends its thread: say so, as a crashing process would.
     worker.on('error', (error) => process.stderr.write(`[worker ${service.threadId}] ${error.stack ?? String(error)}\n`));
     const timeoutMs = options.readyTimeoutMs ?? 15_000;
@@ -86,6 +107,11 @@ export class WorkerService {
       throw error;
     });
     return service;
+  }
+
+  /** The instance name it registered under, once ready. */
+  get instance(): string | undefined {
+    return this.report?.instance;
   }
 
   /** Delivers `signal` to the service: SIGTERM/SIGINT drain and end it, SIGUSR2 writes diagnostics, others run its @OnSignal handlers. */

@@ -1,0 +1,124 @@
+import { ControlChannel } from './control-channel';
+import { WorkerService } from './worker-host';
+
+/** One service of a group: its entry module (one that calls `bootstrap()`) and what its thread sees. */
+export interface GroupMember {
+  service: string;
+  entry: string;
+  /** Its own environment on top of the process's (HOSTMESH_BINDINGS, limits, the manifest's env). */
+  env?: Record<string, string>;
+  /** Node flags for its thread (the TypeScript loader for a .ts entry). */
+  execArgv?: string[];
+}
+
+export interface ServiceGroupOptions {
+  /** How long a stop waits for each member to drain before ending its thread (default 10 s). */
+  gracePeriodMs?: number;
+  readyTimeoutMs?: number;
+}
+
+/** Signals a member's @OnSignal handlers may want; SIGTERM and SIGINT drain the group instead. */
+const FORWARDED: NodeJS.Signals[] = ['SIGHUP', 'SIGUSR1', 'SIGUSR2'];
+
+/**
+ * Several services in one process, each in its own worker thread: one process and its V8
+ * baseline instead of one per service. What `"group"` in the manifest runs. Members start in
+ * the order given (dependencies first) and stop in reverse. Towards the supervisor the group
+ * is one process that reports for each member: its readiness, its health every second and
+ * its log lines, each under the member's name. If a member's thread ends on its own, the
+ * whole group stops and exits 1, so the supervisor restarts it as a unit: members share a
+ * process, and a half-running group is not something a manifest describes.
+ */
+export class ServiceGroup {
+  private readonly running: Array<{ member: GroupMember; worker: WorkerService }> = [];
+  private stopping: Promise<void> | undefined;
+  private readonly control: ControlChannel | undefined;
+
+  constructor(
+    private readonly members: GroupMember[],
+    private readonly options: ServiceGroupOptions = {},
+  ) {
+    // Without a supervisor the group is still usable by hand: lines go to this process's output.
+    this.control = ControlChannel.fromEnvironment(() => {
+      if (process.env.HOSTMESH_ORPHAN === 'keep') return;
+      void this.stop('supervisor gone').then(() => process.exit(0));
+    });
+  }
+
+  /** Starts every member in order; resolves once all are ready. A member that fails to start stops the others. */
+  async start(): Promise<void> {
+    try {
+      for (const member of this.members) {
+        if (this.stopping) return;
+        await this.startMember(member);
+      }
+    } catch (error) {
+      await this.stop((error as Error).message);
+      throw error;
+    }
+  }
+
+  /** The services running, in start order. */
+  get services(): string[] {
+    return this.running.map((r) => r.member.service);
+  }
+
+  /** Delivers `signal` to every member, as the process's main thread received it. */
+  signal(signal: NodeJS.Signals): void {
+    for (const { worker } of this.running) worker.signal(signal);
+  }
+
+  /** Stops the members in reverse start order, each within the grace period; safe to call twice. */
+  stop(reason: string): Promise<void> {
+    this.stopping ??= this.drain(reason);
+    return this.stopping;
+  }
+
+  /** SIGTERM/SIGINT drain the group and exit 0; the other signals reach every member. */
+  handleSignals(): void {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.on(signal, () => {
+        if (this.stopping) process.exit(130);
+        void this.stop(signal).then(() => process.exit(0));
+      });
+    }
+    for (const signal of FORWARDED) process.on(signal, () => this.signal(signal));
+  }
+
+  private async startMember(member: GroupMember): Promise<void> {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...member.env };
+    // The control pipe is the group's: members report through it, never write to it themselves.
+    delete env.HOSTMESH_CONTROL_FD;
+    const worker = await WorkerService.start(member.entry, {
+      env,
+      execArgv: member.execArgv,
+      readyTimeoutMs: this.options.readyTimeoutMs,
+      captureOutput: true,
+      onHealth: (snapshot) => this.control?.send({ type: 'health', snapshot }),
+      onLine: (line, stream) => this.forward(member.service, line, stream),
+    }).catch((error: Error) => {
+      throw new Error(`${member.service}: ${error.message}`);
+    });
+    this.running.push({ member, worker });
+    this.control?.send({ type: 'ready', pid: process.pid, service: member.service, instance: worker.instance ?? '' });
+    if (worker.lastHealth) this.control?.send({ type: 'health', snapshot: worker.lastHealth });
+    void worker.exited.then((code) => {
+      if (this.stopping) return;
+      process.stderr.write(`${member.service} (thread ${worker.threadId}) exited with code ${code}: stopping its group\n`);
+      void this.stop(`${member.service} exited`).then(() => process.exit(1));
+    });
+  }
+
+  private forward(service: string, line: string, stream: 'out' | 'err'): void {
+    if (this.control) this.control.send({ type: 'log', service, stream, line });
+    else (stream === 'out' ? process.stdout : process.stderr).write(`[${service}] ${line}\n`);
+  }
+
+  private async drain(reason: string): Promise<void> {
+    this.control?.send({ type: 'stopping', reason });
+    // One grace period for the whole group, as for one process: the supervisor's SIGKILL follows it.
+    const deadline = performance.now() + (this.options.gracePeriodMs ?? 10_000);
+    for (const { worker } of [...this.running].reverse()) await worker.stop(Math.max(0, deadline - performance.now()));
+    this.control?.close();
+  }
+}
