@@ -1,9 +1,9 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { ConsoleLogger } from '../core/logger';
-import { RuntimeDir } from '../core/runtime-dir';
-import { ServiceRegistry } from '../discovery/service-registry';
+import type { ConsoleLogger as ConsoleLoggerClass } from '../core/logger';
+import type { RuntimeDir as RuntimeDirClass } from '../core/runtime-dir';
+import type { ServiceRegistry as ServiceRegistryClass } from '../discovery/service-registry';
 import { announceThreadExit } from '../transports/thread/thread-gone';
 import type { DiagnosticSnapshot } from './diagnostics';
 
@@ -138,6 +138,11 @@ export class WorkerService {
   private async forget(): Promise<void> {
     if (!this.report) return;
     const { service, instance, namespace, runtimeDir } = this.report;
+    // Loaded only now: a group's process, whose main thread only starts and watches workers,
+    // need not load every transport (and NATS) for this (about 20 MB of its memory).
+    const { ServiceRegistry } = require('../discovery/service-registry') as { ServiceRegistry: typeof ServiceRegistryClass };
+    const { RuntimeDir } = require('../core/runtime-dir') as { RuntimeDir: typeof RuntimeDirClass };
+    const { ConsoleLogger } = require('../core/logger') as { ConsoleLogger: typeof ConsoleLoggerClass };
     const registry = new ServiceRegistry(RuntimeDir.open(runtimeDir, namespace), new ConsoleLogger('worker-host', 'error'));
     const found = await registry.find(service, instance).catch(() => undefined);
     if (found?.pid === process.pid && found.threadId === this.threadId) await registry.unregister(service, instance);
