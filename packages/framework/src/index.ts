@@ -17,7 +17,7 @@ export { Mesh } from './runtime/mesh';
 export { SharedLock, type LockHandle } from './runtime/shared-lock';
 // The namespace's private directory (0700): where a service keeps files of its own.
 export { RuntimeDir } from './core/runtime-dir';
-export { resolveConfig, MESH_CONFIG, type MeshOptions, type MeshConfig } from './config/config';
+export { resolveConfig, MESH_CONFIG, type MeshOptions, type MeshConfig, type ManifestLimitName } from './config/config';
 export type { PeerOptions, PeerIdentity, PeerAuthorizer } from './core/peer-policy';
 export type { TlsFileOptions } from './core/tls-files';
 export { LOGGER, ConsoleLogger, describeError, type Logger, type LogLevel, type LogSink } from './core/logger';

@@ -13,7 +13,8 @@ export type { ServiceDescriptor, RouteDescriptor, SubscriptionDescriptor } from 
 export { NatsDirectory, natsDirectoryModule } from './discovery/nats-directory';
 export { isProcessAlive, processStartTime } from '@hostmesh/native';
 export { createMeshContainer, coreModule } from './runtime/container';
-export { transportContext } from './config/config';
+export { transportContext, MANIFEST_LIMITS } from './config/config';
+export type { ManifestLimit } from './transports/contract/plugin';
 export { TransportRegistry, type TransportSpec } from './transports/contract/transport-registry';
 export * from './transports/socket';
 export * from './transports/shm';

@@ -1,7 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadManifest, manifestNamespace } from './load-manifest';
+import { readFileSync } from 'node:fs';
+import { BINDING_REQUESTS } from '@hostmesh/framework';
+import { MANIFEST_LIMITS } from '@hostmesh/framework/internal';
+import { limitSchemas, loadManifest, manifestNamespace } from './load-manifest';
 import { ManifestError } from './manifest-error';
 
 describe('loadManifest', () => {
@@ -196,5 +199,30 @@ describe('loadManifest', () => {
   it('loads a typed hostmesh.config.ts', () => {
     const path = write('hostmesh.config.ts', `export default { namespace: 'typed', services: { api: { entry: ${JSON.stringify(entry)} } } };`);
     expect(loadManifest(path).namespace).toBe('typed');
+  });
+
+  it('passes every limit a plugin declares to the service as the variable its options read', () => {
+    const limits = Object.fromEntries(Object.entries(MANIFEST_LIMITS).map(([name, limit], i) => [name, limit.minimum + i + 1]));
+    const path = write('limits.json', { services: { api: { entry: 'service.js', limits } } });
+    const env = loadManifest(path).services[0]!.env;
+    expect(Object.keys(limits).sort()).toEqual(['maxPayloadBytes', 'mqueueDepth', 'mqueueInFlight', 'mqueueMessageSize', 'shmRingBytes']);
+    expect(env).toMatchObject({
+      HOSTMESH_MAX_PAYLOAD_BYTES: String(limits.maxPayloadBytes),
+      HOSTMESH_SHM_RING_BYTES: String(limits.shmRingBytes),
+      HOSTMESH_MQUEUE_DEPTH: String(limits.mqueueDepth),
+      HOSTMESH_MQUEUE_MESSAGE_SIZE: String(limits.mqueueMessageSize),
+    });
+    // Its bounds come from the same declaration.
+    const bad = write('bad-limit.json', { services: { api: { entry: 'service.js', limits: { mqueueInFlight: 5000 } } } });
+    expect(failure(bad).message).toBe(`${bad}: services.api.limits.mqueueInFlight must be <= 4096`);
+    const unknown = write('unknown-limit.json', { services: { api: { entry: 'service.js', limits: { ringBytes: 4096 } } } });
+    expect(failure(unknown).message).toBe(`${unknown}: services.api.limits.ringBytes is not a known field`);
+  });
+
+  it('ships a schema file (for editors) that agrees with the transport plugins', () => {
+    const file = JSON.parse(readFileSync(join(__dirname, 'hostmesh.schema.json'), 'utf8'));
+    const service = file.properties.services.additionalProperties.properties;
+    expect(service.bindings.additionalProperties.enum).toEqual([...BINDING_REQUESTS]);
+    expect(service.limits.properties).toEqual(limitSchemas());
   });
 });

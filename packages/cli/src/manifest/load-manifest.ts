@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { dirname, extname, relative, resolve } from 'node:path';
 import { BINDING_REQUESTS } from '@hostmesh/framework';
+import { MANIFEST_LIMITS } from '@hostmesh/framework/internal';
 import Ajv, { type ErrorObject } from 'ajv';
 import schema from './hostmesh.schema.json';
 import type { Deployment, Manifest, RemoteService, ServicePlan } from './manifest';
@@ -9,10 +10,11 @@ import { ManifestError } from './manifest-error';
 import { groupServices } from './service-groups';
 import { startOrder } from './start-order';
 
-// The mechanisms a binding may name come from the framework's transport plugins, not from a
-// list written in the schema file.
-const bindingEnum = schema.properties.services.additionalProperties.properties.bindings.additionalProperties;
-bindingEnum.enum = [...BINDING_REQUESTS];
+// The mechanisms a binding may name, and the limits a service may be given, come from the
+// framework's transport plugins: the schema file lists them for editors (a test keeps it equal).
+const serviceSchema = schema.properties.services.additionalProperties.properties;
+serviceSchema.bindings.additionalProperties.enum = [...BINDING_REQUESTS];
+(serviceSchema.limits as { properties: Record<string, unknown> }).properties = limitSchemas();
 const validate = new Ajv({ allErrors: true, strict: false }).compile<Manifest>(schema);
 
 /**
@@ -167,12 +169,18 @@ function environmentOf(entry: Manifest['services'][string]): Record<string, stri
   const env: Record<string, string> = {};
   if (entry.bindings) env.HOSTMESH_BINDINGS = JSON.stringify(entry.bindings);
   if (entry.shell) env.HOSTMESH_SHELL = entry.shell.join(',');
-  if (entry.limits?.shmRingBytes) env.HOSTMESH_SHM_RING_BYTES = String(entry.limits.shmRingBytes);
-  if (entry.limits?.mqueueDepth) env.HOSTMESH_MQUEUE_DEPTH = String(entry.limits.mqueueDepth);
-  if (entry.limits?.mqueueMessageSize) env.HOSTMESH_MQUEUE_MESSAGE_SIZE = String(entry.limits.mqueueMessageSize);
-  if (entry.limits?.mqueueInFlight) env.HOSTMESH_MQUEUE_IN_FLIGHT = String(entry.limits.mqueueInFlight);
-  if (entry.limits?.maxPayloadBytes) env.HOSTMESH_MAX_PAYLOAD_BYTES = String(entry.limits.maxPayloadBytes);
+  for (const [name, value] of Object.entries(entry.limits ?? {})) env[MANIFEST_LIMITS[name as keyof typeof MANIFEST_LIMITS].env] = String(value);
   return env;
+}
+
+/** `limits.<name>` in the schema: an integer within the limit's bounds, described. */
+export function limitSchemas(): Record<string, { description: string; type: 'integer'; minimum: number; maximum?: number }> {
+  return Object.fromEntries(
+    Object.entries(MANIFEST_LIMITS).map(([name, limit]) => [
+      name,
+      { description: limit.description, type: 'integer' as const, minimum: limit.minimum, ...(limit.maximum !== undefined ? { maximum: limit.maximum } : {}) },
+    ]),
+  );
 }
 
 /**

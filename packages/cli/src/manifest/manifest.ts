@@ -1,4 +1,4 @@
-import type { BindingRequest } from '@hostmesh/framework';
+import type { BindingRequest, ManifestLimitName } from '@hostmesh/framework';
 
 /** hostmesh.json, as schema/hostmesh.schema.json describes it. */
 export interface Manifest {
@@ -25,7 +25,8 @@ export interface ServiceEntry {
   dependsOn?: string[];
   bindings?: Record<string, BindingRequest>;
   shell?: string[];
-  limits?: { maxPayloadBytes?: number; shmRingBytes?: number; mqueueDepth?: number; mqueueMessageSize?: number; mqueueInFlight?: number };
+  /** Per-service settings of the mesh and its transports (MANIFEST_LIMITS lists them). */
+  limits?: Partial<Record<ManifestLimitName, number>>;
   host?: string;
   port?: number;
   nodeOptions?: string[];

@@ -5,7 +5,36 @@ import { resolvePeers, type PeerOptions, type PeerPolicyConfig } from '../core/p
 import { resolveTls, type TlsFileOptions } from '../core/tls-files';
 import { BINDING_REQUESTS, type BindingRequest } from '../metadata/types';
 import { TRANSPORT_PLUGINS, type TransportOptions, type TransportOptionsInput } from '../plugins/transport-plugins';
-import type { TransportContext } from '../transports/contract/plugin';
+import type { ManifestLimit, TransportContext } from '../transports/contract/plugin';
+import type { TransportLimitName } from '../plugins/transport-plugins';
+
+/** The settings of the mesh itself a manifest may give each service (`limits.maxPayloadBytes`). */
+export const MESH_LIMITS = {
+  maxPayloadBytes: {
+    env: 'HOSTMESH_MAX_PAYLOAD_BYTES',
+    description: 'Largest request, response or event body it accepts, in bytes.',
+    minimum: 1024,
+    maximum: 0xffff_ffff,
+  },
+} as const satisfies Record<string, ManifestLimit>;
+
+/** What `limits` of a manifest's service may hold. */
+export type ManifestLimitName = keyof typeof MESH_LIMITS | TransportLimitName;
+
+/**
+ * Every setting a manifest may give a service under `limits`: the mesh's and each plugin's.
+ * The manifest's schema and the variables the supervisor sets are derived from it.
+ */
+export const MANIFEST_LIMITS: Readonly<Record<ManifestLimitName, ManifestLimit>> = (() => {
+  const all: Record<string, ManifestLimit> = { ...MESH_LIMITS };
+  for (const plugin of TRANSPORT_PLUGINS) {
+    for (const [name, limit] of Object.entries(plugin.limits ?? {})) {
+      if (name in all) throw new Error(`transport plugin ${plugin.kind} declares the limit ${name}, which another already has`);
+      all[name] = limit;
+    }
+  }
+  return all as Record<ManifestLimitName, ManifestLimit>;
+})();
 
 /**
  * Everything a process of the mesh can be told. Each transport's options sit under its kind
@@ -119,7 +148,7 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
   const peers = resolvePeers(options.peers, read);
   const maxPayloadBytes = read.positive(
     'maxPayloadBytes',
-    options.maxPayloadBytes ?? read.numberEnv('HOSTMESH_MAX_PAYLOAD_BYTES') ?? 64 * 1024 * 1024,
+    options.maxPayloadBytes ?? read.numberEnv(MESH_LIMITS.maxPayloadBytes.env) ?? 64 * 1024 * 1024,
     0xffff_ffff,
   );
   return {

@@ -1,4 +1,4 @@
-import type { TransportPlugin } from '../transports/contract/plugin';
+import type { ManifestLimit, TransportPlugin } from '../transports/contract/plugin';
 import type { TransportKind } from '../transports/contract/transport';
 import * as transports from './all-transports';
 
@@ -19,6 +19,10 @@ type InputOf<P> = P extends { resolveOptions(input: infer Input, ...rest: never[
 export type TransportOptionsInput = { [P in Plugin as P['kind']]?: InputOf<P> };
 /** Each enabled plugin's resolved options, keyed by its kind; a kind is absent when its plugin is not enabled (nats without servers). */
 export type TransportOptions = { [P in Plugin as P['kind']]?: OptionsOf<P> };
+
+type LimitNameOf<P> = P extends { readonly limits?: infer L } ? (L extends Record<string, ManifestLimit> ? keyof L & string : never) : never;
+/** The names of the plugins' manifest limits (`shmRingBytes`, `mqueueDepth`, …). */
+export type TransportLimitName = LimitNameOf<Plugin>;
 
 const byKind = new Map<string, TransportPlugin>(TRANSPORT_PLUGINS.map((plugin) => [plugin.kind, plugin as TransportPlugin]));
 

@@ -36,6 +36,18 @@ export interface TransportContext {
   readonly tls?: TlsFileOptions;
 }
 
+/**
+ * A per-service setting a deployment manifest may give under `limits` (hostmesh.json). The
+ * supervisor passes it to the service as the environment variable `env`, which is what the
+ * plugin's own options read: the name, the variable and the bounds are written once, here.
+ */
+export interface ManifestLimit {
+  readonly env: string;
+  readonly description: string;
+  readonly minimum: number;
+  readonly maximum?: number;
+}
+
 /** Injection token of the TransportContext. */
 export const TRANSPORT_CONTEXT = Symbol.for('hostmesh:transport-context');
 
@@ -63,6 +75,8 @@ export interface TransportPlugin<Options = unknown, Kind extends TransportKind =
    * the names removed. For `hostmesh down --purge` and tests.
    */
   purgeDurable?(address: TransportAddress, runtimeDir: RuntimeDir): string[];
+  /** The settings of this mechanism a manifest may give each service (`limits.<name>`). */
+  readonly limits?: Readonly<Record<string, ManifestLimit>>;
   /** Registers the transport, with its options, in a process's container. */
   module(options: Options): ContainerModule;
   /**
@@ -94,9 +108,12 @@ export interface RawChannelContext {
 /** Opens a raw channel to the listener at `address` (its kind is the plugin's). */
 export type RawChannelFactory = (address: TransportAddress, context: RawChannelContext) => Promise<RawChannel>;
 
-/** Keeps a plugin's options type while checking it against the contract. */
-export function transportPlugin<Options, const Kind extends TransportKind, Input = undefined>(
-  plugin: TransportPlugin<Options, Kind, Input>,
-): TransportPlugin<Options, Kind, Input> {
+/** Keeps a plugin's options type (and the names of its limits) while checking it against the contract. */
+export function transportPlugin<
+  Options,
+  const Kind extends TransportKind,
+  Input = undefined,
+  Limits extends Record<string, ManifestLimit> = Record<never, ManifestLimit>,
+>(plugin: TransportPlugin<Options, Kind, Input> & { readonly limits?: Limits }): TransportPlugin<Options, Kind, Input> & { readonly limits?: Limits } {
   return plugin;
 }

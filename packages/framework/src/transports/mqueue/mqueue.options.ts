@@ -1,5 +1,6 @@
 import { MessageQueue } from '@hostmesh/native';
 import type { OptionReader } from '../../core/options';
+import type { ManifestLimit } from '../contract/plugin';
 
 /**
  * Event queues of subscribing services: depth (messages) and message size (bytes).
@@ -24,6 +25,27 @@ export interface MqueueOptions {
   inFlight: number;
 }
 
+/** What a manifest may set per service (`limits.mqueueDepth`, …), and the variables that carry them. */
+export const MQUEUE_LIMITS = {
+  mqueueDepth: {
+    env: 'HOSTMESH_MQUEUE_DEPTH',
+    description: 'Messages each of its event queues holds (fs.mqueue.msg_max bounds it without CAP_SYS_RESOURCE).',
+    minimum: 1,
+  },
+  mqueueMessageSize: {
+    env: 'HOSTMESH_MQUEUE_MESSAGE_SIZE',
+    description:
+      'Bytes of each message of its event queues (fs.mqueue.msgsize_max bounds it); larger events keep their body in a shared-memory segment the message names.',
+    minimum: 128,
+  },
+  mqueueInFlight: {
+    env: 'HOSTMESH_MQUEUE_IN_FLIGHT',
+    description: 'Queue messages the service handles at once (its in-flight journal); beyond it events wait in its queue.',
+    minimum: 1,
+    maximum: 4096,
+  },
+} as const satisfies Record<string, ManifestLimit>;
+
 /** Injection token of the resolved MqueueOptions. */
 export const MQUEUE_OPTIONS = Symbol.for('hostmesh:mqueue-options');
 
@@ -31,12 +53,12 @@ export function resolveMqueueOptions(input: MqueueOptionsInput | undefined, read
   // The kernel's limits are read only when no value is given.
   const limits = () => MessageQueue.limits();
   return {
-    depth: read.positive('mqueue.depth', input?.depth ?? read.numberEnv('HOSTMESH_MQUEUE_DEPTH') ?? Math.min(limits().msgMax ?? 10, 256), 65536),
+    depth: read.positive('mqueue.depth', input?.depth ?? read.numberEnv(MQUEUE_LIMITS.mqueueDepth.env) ?? Math.min(limits().msgMax ?? 10, 256), 65536),
     messageSize: read.positive(
       'mqueue.messageSize',
-      input?.messageSize ?? read.numberEnv('HOSTMESH_MQUEUE_MESSAGE_SIZE') ?? Math.min(limits().msgsizeMax ?? 8192, 65536),
+      input?.messageSize ?? read.numberEnv(MQUEUE_LIMITS.mqueueMessageSize.env) ?? Math.min(limits().msgsizeMax ?? 8192, 65536),
       16 << 20,
     ),
-    inFlight: read.positiveInteger('mqueue.inFlight', input?.inFlight ?? read.numberEnv('HOSTMESH_MQUEUE_IN_FLIGHT') ?? 64, 4096),
+    inFlight: read.positiveInteger('mqueue.inFlight', input?.inFlight ?? read.numberEnv(MQUEUE_LIMITS.mqueueInFlight.env) ?? 64, 4096),
   };
 }

@@ -3,7 +3,7 @@ import { MessageQueue, unlinkOwnShmEntry } from '@hostmesh/native';
 import { ContainerModule } from 'inversify';
 import { transportPlugin } from '../contract/plugin';
 import { TRANSPORT } from '../contract/transport';
-import { MQUEUE_OPTIONS, resolveMqueueOptions, type MqueueOptions, type MqueueOptionsInput } from './mqueue.options';
+import { MQUEUE_LIMITS, MQUEUE_OPTIONS, resolveMqueueOptions, type MqueueOptions, type MqueueOptionsInput } from './mqueue.options';
 import { MqueueTransport } from './mqueue.transport';
 
 declare module '../contract/transport' {
@@ -13,12 +13,13 @@ declare module '../contract/transport' {
 }
 
 /** POSIX message queues: typed events, kept in the kernel while the subscriber restarts. */
-export const mqueuePlugin = transportPlugin<MqueueOptions, 'mqueue', MqueueOptionsInput>({
+export const mqueuePlugin = transportPlugin<MqueueOptions, 'mqueue', MqueueOptionsInput, typeof MQUEUE_LIMITS>({
   kind: 'mqueue',
   description: 'POSIX message queues, one per subscribing service, with an in-flight journal',
   capabilities: { localOnly: true, eventsOnly: true, durable: true },
   fallback: ['uds', 'tcp'],
   resolveOptions: (input, read) => resolveMqueueOptions(input, read),
+  limits: MQUEUE_LIMITS,
   purgeDurable(address, runtimeDir) {
     const removed: string[] = [];
     if (address.kind === 'mqueue' && typeof address.queue === 'string') {

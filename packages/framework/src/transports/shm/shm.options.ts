@@ -1,5 +1,6 @@
 import type { SpinOptions } from '@hostmesh/native';
 import type { OptionReader } from '../../core/options';
+import type { ManifestLimit } from '../contract/plugin';
 
 /** Shared-memory rings: bytes per direction per connection (a power of two; default 1 MiB), spin policy. Env: HOSTMESH_SHM_RING_BYTES. */
 export interface ShmOptionsInput {
@@ -12,12 +13,21 @@ export interface ShmOptions {
   spin: SpinOptions;
 }
 
+/** What a manifest may set per service (`limits.shmRingBytes`), and the variable that carries it. */
+export const SHM_LIMITS = {
+  shmRingBytes: {
+    env: 'HOSTMESH_SHM_RING_BYTES',
+    description: 'Bytes of each shared-memory ring (one per direction per connection): a power of two.',
+    minimum: 4096,
+  },
+} as const satisfies Record<string, ManifestLimit>;
+
 /** Injection token of the resolved ShmOptions. */
 export const SHM_OPTIONS = Symbol.for('hostmesh:shm-options');
 
 export function resolveShmOptions(input: ShmOptionsInput | undefined, read: OptionReader): ShmOptions {
   return {
-    ringBytes: read.powerOfTwo('shm.ringBytes', input?.ringBytes ?? read.numberEnv('HOSTMESH_SHM_RING_BYTES') ?? 1 << 20),
+    ringBytes: read.powerOfTwo('shm.ringBytes', input?.ringBytes ?? read.numberEnv(SHM_LIMITS.shmRingBytes.env) ?? 1 << 20),
     spin: input?.spin ?? {},
   };
 }

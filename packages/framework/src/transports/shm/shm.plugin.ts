@@ -1,7 +1,7 @@
 import { ContainerModule } from 'inversify';
 import { transportPlugin } from '../contract/plugin';
 import { TRANSPORT } from '../contract/transport';
-import { resolveShmOptions, SHM_OPTIONS, type ShmOptions, type ShmOptionsInput } from './shm.options';
+import { resolveShmOptions, SHM_LIMITS, SHM_OPTIONS, type ShmOptions, type ShmOptionsInput } from './shm.options';
 import { ShmTransport } from './shm.transport';
 
 declare module '../contract/transport' {
@@ -11,12 +11,13 @@ declare module '../contract/transport' {
 }
 
 /** Shared-memory rings and doorbells: the fastest request/response on one host. */
-export const shmPlugin = transportPlugin<ShmOptions, 'shm', ShmOptionsInput>({
+export const shmPlugin = transportPlugin<ShmOptions, 'shm', ShmOptionsInput, typeof SHM_LIMITS>({
   kind: 'shm',
   description: 'shared-memory rings with doorbell semaphores, one pair per connection',
   capabilities: { localOnly: true, eventsOnly: false, durable: false },
   fallback: ['uds', 'tcp'],
   resolveOptions: (input, read) => resolveShmOptions(input, read),
+  limits: SHM_LIMITS,
   module: (options) =>
     new ContainerModule(({ bind }) => {
       bind(SHM_OPTIONS).toConstantValue(options);
