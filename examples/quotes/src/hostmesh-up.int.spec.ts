@@ -1,6 +1,6 @@
 import { RuntimeDir } from '@hostmesh/framework';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -94,5 +94,38 @@ describe('the quotes example under `hostmesh up`', () => {
     expect(existsSync(join(namespace, 'objects.key'))).toBe(false);
     for (const dir of ['registry', 'sock', 'subscriptions']) expect(readdirSync(join(namespace, dir))).toEqual([]);
     expect(existsSync(join(namespace, 'supervisor.json'))).toBe(false);
+  }, 60_000);
+
+  it("runs the docs' group example (docs/cli.md) as written: both services in one process, pricing reached over threads", async () => {
+    const docs = readFileSync(join(ROOT, 'docs', 'cli.md'), 'utf8');
+    const example = /### Groups[\s\S]*?```json\n([\s\S]*?)```/.exec(docs)?.[1];
+    expect(example).toBeDefined();
+    // Next to the example's own manifest, so that its entries resolve; its own namespace.
+    const manifest = join(__dirname, '..', `hostmesh.group-${process.pid}.json`);
+    writeFileSync(manifest, JSON.stringify({ ...JSON.parse(example!), namespace: 'quotes-group' }));
+    const up = await spawnService(HOSTMESH, { args: ['up', manifest], env: { HOSTMESH_RUNTIME_DIR: runtime.path, NO_COLOR: '1' } });
+    try {
+      await up.waitForOutput(/group quotes \(pricing, monitor\) is ready \(pid \d+\)/, 30_000);
+      // monitor calls pricing.quote every second, in the same process.
+      await up.waitForOutput(/monitor@0 +\| \[monitor@0\] info: call +pricing\.quote ACME x10 = \d+\.\d\d/, 10_000);
+      const ps = JSON.parse(await hostmesh('ps', '--json', '-n', 'quotes-group')) as {
+        instances: Array<{ service: string; pid: number; group: string; health: { endpoints: Array<{ name: string; mechanism: string; calls: number }> } }>;
+      };
+      expect(ps.instances.map((i) => [i.service, i.group])).toEqual([
+        ['pricing', 'quotes'],
+        ['monitor', 'quotes'],
+      ]);
+      expect(ps.instances[0]!.pid).toBe(ps.instances[1]!.pid);
+      expect(ps.instances[0]!.health.endpoints.find((e) => e.name === 'pricing.quote')).toMatchObject({ mechanism: 'thread' });
+      const quote = JSON.parse(await hostmesh('call', 'pricing.quote', '{"symbol":"ACME","quantity":2}', '-n', 'quotes-group'));
+      expect(quote).toMatchObject({ symbol: 'ACME', quantity: 2 });
+      up.child.kill('SIGINT');
+      expect(await up.exited).toEqual({ code: 0, signal: null });
+      expect(processStartTime(ps.instances[0]!.pid)).toBeUndefined();
+      expect(up.output).toMatch(/pricing@0 +\| \[pricing@0\] info: stopped/);
+    } finally {
+      await up.kill();
+      rmSync(manifest, { force: true });
+    }
   }, 60_000);
 });

@@ -181,7 +181,9 @@ export class ServiceProcess {
     this.events.log(this, line, stream);
   }
 
+  /** Keeps the lines that say what went wrong, not the stack frames under them. */
   private remember(line: string): void {
+    if (/^(\s+at |- \/|Require stack:$|\s*$)/.test(line)) return;
     this.lastErrors.push(line);
     if (this.lastErrors.length > 5) this.lastErrors.shift();
   }
