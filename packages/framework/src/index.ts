@@ -47,10 +47,5 @@ export {
   type ListenRequest,
   type ConnectRequest,
 } from './transports/contract/transport';
-export type { TcpOptions, TcpOptionsInput } from './transports/socket';
-export type { ShmOptions, ShmOptionsInput } from './transports/shm';
-export type { MqueueOptions, MqueueOptionsInput } from './transports/mqueue';
-export type { NatsOptions, NatsConfig } from './transports/nats';
-export type { ThreadOptions, ThreadOptionsInput } from './transports/thread';
 
 export { inject, injectable, ContainerModule } from 'inversify';

@@ -1,7 +1,8 @@
 import type { BindingRequest, TransportKind } from '../metadata/types';
+import { TRANSPORT_KINDS } from '../plugins/transport-plugins';
 import { bindingOverride, resolveBinding, type BindingQuery } from './binding-resolver';
 
-const ALL = new Set<TransportKind>(['shm', 'mqueue', 'uds', 'tcp', 'fifo', 'nats', 'thread']);
+const ALL = new Set<TransportKind>(TRANSPORT_KINDS);
 const SOCKETS = new Set<TransportKind>(['uds', 'tcp']);
 
 describe('resolveBinding', () => {
@@ -20,11 +21,6 @@ describe('resolveBinding', () => {
     ['uds without its transport falls back to tcp', { requested: 'uds', available: new Set(['tcp']) }, 'tcp', 'uds'],
     ['nats without its transport falls back to tcp', { requested: 'nats', available: SOCKETS }, 'tcp', 'nats'],
     ['a local-only mechanism to another host becomes tcp', { requested: 'shm', sameHost: false }, 'tcp', 'shm'],
-    ['thread to a service in this process is kept', { requested: 'thread', sameProcess: true }, 'thread', undefined],
-    ['thread to a service listening for it (process unknown) is kept', { requested: 'thread' }, 'thread', undefined],
-    ['thread to another process takes its fallback, uds (every service listens on it)', { requested: 'thread', sameProcess: false }, 'uds', 'thread'],
-    ['thread to another process without uds takes tcp', { requested: 'thread', sameProcess: false, available: new Set(['tcp', 'thread']) }, 'tcp', 'thread'],
-    ['thread to another host becomes tcp', { requested: 'thread', sameHost: false, sameProcess: false }, 'tcp', 'thread'],
   ];
 
   it.each(cases)('%s', (_description, query, kind, from) => {
@@ -34,15 +30,9 @@ describe('resolveBinding', () => {
     if (from) expect(decision.fallback!.reason.length).toBeGreaterThan(10);
   });
 
-  it('says why a binding fell back from thread', () => {
-    expect(resolveBinding({ requested: 'thread', purpose: 'endpoint', sameHost: true, sameProcess: false, available: ALL }).fallback?.reason).toBe(
-      'thread reaches only threads of its own process',
-    );
-  });
-
   it('fails naming the plugins for a kind no plugin has', () => {
     expect(() => resolveBinding({ requested: 'carrier-pigeon' as TransportKind, purpose: 'endpoint', sameHost: true, available: ALL })).toThrow(
-      "unknown transport 'carrier-pigeon': the plugins are fifo, mqueue, nats, shm, tcp, thread, uds",
+      `unknown transport 'carrier-pigeon': the plugins are ${TRANSPORT_KINDS.join(', ')}`,
     );
   });
 

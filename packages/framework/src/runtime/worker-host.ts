@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { ConsoleLogger as ConsoleLoggerClass } from '../core/logger';
 import type { RuntimeDir as RuntimeDirClass } from '../core/runtime-dir';
 import type { ServiceRegistry as ServiceRegistryClass } from '../discovery/service-registry';
-import { announceThreadExit } from '../transports/thread/thread-gone';
+import { announceThreadExit } from '../core/thread-exit';
 import type { DiagnosticSnapshot } from './diagnostics';
 
 /** What a service in a worker tells the thread that started it (ServiceHost in a worker posts it). */

@@ -7,7 +7,7 @@ import { TRANSPORT_CONTEXT, type TransportContext } from '../contract/plugin';
 import type { Connection, ConnectRequest, ListenRequest, Transport, TransportAddress, TransportServer } from '../contract/transport';
 import { ThreadConnection } from './thread-connection';
 import { ThreadRing } from './thread-ring';
-import { THREAD_GONE_CHANNEL } from './thread-gone';
+import { THREAD_GONE_CHANNEL } from '../../core/thread-exit';
 import { THREAD_OPTIONS, type ThreadOptions } from './thread.options';
 
 /** Where a thread listener is reached: its rendezvous channel, in this process only. */

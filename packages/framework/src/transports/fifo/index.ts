@@ -1,2 +1,0 @@
-export { FifoTransport } from './fifo.transport';
-export { fifoPlugin } from './fifo.plugin';
