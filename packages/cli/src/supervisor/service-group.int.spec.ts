@@ -1,39 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processStartTime } from '@hostmesh/native';
-import { sleep, tempRuntimeDir, type SpawnedService } from '@hostmesh/framework/testing';
-import { fixture, hostmesh, hostmeshUp, writeManifest } from '../__fixtures__/cli';
-import type { SupervisorState } from './state';
+import { deployments, fixture, hostmesh, writeManifest } from '../__fixtures__/cli';
 
 /** Manifest groups: several services in one process, each in a worker thread, supervised as one. */
 describe('hostmesh up with a group', () => {
-  const runtime = tempRuntimeDir();
-  const env = { HOSTMESH_RUNTIME_DIR: runtime.path, NO_COLOR: '1' };
-  const ups: SpawnedService[] = [];
-  const pids: number[] = [];
-  afterAll(async () => {
-    for (const up of ups) await up.stop('SIGTERM', 5000);
-    for (const pid of pids) if (processStartTime(pid) !== undefined) process.kill(pid, 'SIGKILL');
-    runtime.remove();
-  }, 60_000);
-
-  const up = async (manifest: string) => {
-    const child = await hostmeshUp(manifest, env);
-    ups.push(child);
-    return child;
-  };
-  const ps = async (namespace: string): Promise<SupervisorState['instances']> => {
-    const { output, code } = await hostmesh(['ps', '--json', '-n', namespace], env);
-    expect(code).toBe(0);
-    return (JSON.parse(output) as { instances: SupervisorState['instances'] }).instances;
-  };
-  const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 20_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`not in time: ${what}`);
-      await sleep(200);
-    }
-  };
+  const { runtime, env, pids, up, until, ps: state } = deployments();
+  const ps = async (namespace: string) => (await state(namespace)).instances;
 
   it('runs the services of a group in one process: calls inside go over threads, ps and logs show each service, a kill restarts the group, down leaves nothing', async () => {
     const manifest = writeManifest(runtime.path, 'pair.json', {

@@ -1,39 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive, processStartTime } from '@hostmesh/native';
-import { sleep, tempRuntimeDir, type SpawnedService } from '@hostmesh/framework/testing';
-import { fixture, hostmesh, hostmeshUp, writeManifest } from '../__fixtures__/cli';
-import type { SupervisorState } from './state';
+import { sleep, tempRuntimeDir } from '@hostmesh/framework/testing';
+import { deployments, fixture, hostmesh, writeManifest } from '../__fixtures__/cli';
 
 /** Supervisor behaviour with real processes: every case starts `hostmesh` as a user would. */
 describe('hostmesh up / ps / call / down', () => {
-  const runtime = tempRuntimeDir();
-  const env = { HOSTMESH_RUNTIME_DIR: runtime.path, NO_COLOR: '1' };
-  const ups: SpawnedService[] = [];
-  const pids: number[] = [];
-  afterAll(async () => {
-    for (const up of ups) await up.stop('SIGTERM', 5000);
-    for (const pid of pids) if (processStartTime(pid) !== undefined) process.kill(pid, 'SIGKILL');
-    runtime.remove();
-  }, 60_000);
-
-  const up = async (manifest: string) => {
-    const child = await hostmeshUp(manifest, env);
-    ups.push(child);
-    return child;
-  };
-  const ps = async (namespace: string): Promise<{ supervisor: SupervisorState | null; instances: SupervisorState['instances'] }> => {
-    const { output, code } = await hostmesh(['ps', '--json', '-n', namespace], env);
-    expect(code).toBe(0);
-    return JSON.parse(output) as { supervisor: SupervisorState | null; instances: SupervisorState['instances'] };
-  };
-  const until = async (check: () => Promise<boolean>, timeoutMs = 15_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error('condition not met in time');
-      await sleep(100);
-    }
-  };
+  const { runtime, env, pids, up, ps, until: untilNamed } = deployments();
+  const until = (check: () => Promise<boolean>, timeoutMs = 15_000) => untilNamed('condition', check, timeoutMs);
 
   it('starts services in dependency order, answers ps and call, and leaves nothing behind on down', async () => {
     const manifest = writeManifest(runtime.path, 'basic.json', {
@@ -153,8 +127,7 @@ describe('hostmesh up / ps / call / down', () => {
     const ownEnv = { HOSTMESH_RUNTIME_DIR: own.path, NO_COLOR: '1' };
     try {
       const manifest = writeManifest(own.path, 'solo.json', { namespace: 'solo', services: { echo: { entry: fixture('echo') } } });
-      const supervisor = await hostmeshUp(manifest, ownEnv);
-      ups.push(supervisor);
+      const supervisor = await up(manifest, ownEnv);
       await supervisor.waitForOutput('echo is ready', 20_000);
       // From the repository's root: no hostmesh.json up the tree, no HOSTMESH_NAMESPACE.
       expect(process.env.HOSTMESH_NAMESPACE).toBeUndefined();
