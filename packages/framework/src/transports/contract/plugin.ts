@@ -1,10 +1,10 @@
-import type { ContainerModule } from 'inversify';
+import { ContainerModule, type Newable } from 'inversify';
 import type { Logger } from '../../core/logger';
 import type { OptionReader } from '../../core/options';
 import type { PeerPolicyConfig } from '../../core/peer-policy';
 import type { RuntimeDir } from '../../core/runtime-dir';
 import type { TlsFileOptions } from '../../core/tls-files';
-import type { TransportAddress, TransportKind } from './transport';
+import { TRANSPORT, type Transport, type TransportAddress, type TransportKind } from './transport';
 
 /** What a mechanism can and cannot do: the binding resolver decides from these alone. */
 export interface TransportCapabilities {
@@ -116,4 +116,17 @@ export function transportPlugin<
   Limits extends Record<string, ManifestLimit> = Record<never, ManifestLimit>,
 >(plugin: TransportPlugin<Options, Kind, Input> & { readonly limits?: Limits }): TransportPlugin<Options, Kind, Input> & { readonly limits?: Limits } {
   return plugin;
+}
+
+/**
+ * The container module most transports need: their class, one instance per container, as a
+ * TRANSPORT; and their resolved options under `optionsToken`, for the class to inject.
+ */
+export function transportModule<Options>(transport: Newable<Transport>, optionsToken?: symbol): (options: Options) => ContainerModule {
+  return (options) =>
+    new ContainerModule(({ bind }) => {
+      if (optionsToken !== undefined) bind(optionsToken).toConstantValue(options);
+      bind(transport).toSelf().inSingletonScope();
+      bind(TRANSPORT).toService(transport);
+    });
 }

@@ -1,6 +1,4 @@
-import { ContainerModule } from 'inversify';
-import { transportPlugin } from '../contract/plugin';
-import { TRANSPORT } from '../contract/transport';
+import { transportModule, transportPlugin } from '../contract/plugin';
 import { FifoTransport } from './fifo.transport';
 
 declare module '../contract/transport' {
@@ -16,11 +14,7 @@ export const fifoPlugin = transportPlugin({
   capabilities: { localOnly: true, eventsOnly: false, durable: false },
   fallback: ['uds', 'tcp'],
   resolveOptions: () => ({}),
-  module: () =>
-    new ContainerModule(({ bind }) => {
-      bind(FifoTransport).toSelf().inSingletonScope();
-      bind(TRANSPORT).toService(FifoTransport);
-    }),
+  module: transportModule(FifoTransport),
   // Required when asked for, by tests only: importing the plugin does not load it.
   rawChannel: async () => (require('./fifo.raw-channel') as typeof import('./fifo.raw-channel')).fifoRawChannel,
 });

@@ -1,8 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { MessageQueue, unlinkOwnShmEntry } from '@hostmesh/native';
-import { ContainerModule } from 'inversify';
-import { transportPlugin } from '../contract/plugin';
-import { TRANSPORT } from '../contract/transport';
+import { transportModule, transportPlugin } from '../contract/plugin';
 import { MQUEUE_LIMITS, MQUEUE_OPTIONS, resolveMqueueOptions, type MqueueOptions, type MqueueOptionsInput } from './mqueue.options';
 import { MqueueTransport } from './mqueue.transport';
 
@@ -44,12 +42,7 @@ export const mqueuePlugin = transportPlugin<MqueueOptions, 'mqueue', MqueueOptio
     for (const entry of entries) if (prefixes.some((prefix) => entry.startsWith(prefix))) unlinkOwnShmEntry(entry);
     return removed;
   },
-  module: (options) =>
-    new ContainerModule(({ bind }) => {
-      bind(MQUEUE_OPTIONS).toConstantValue(options);
-      bind(MqueueTransport).toSelf().inSingletonScope();
-      bind(TRANSPORT).toService(MqueueTransport);
-    }),
+  module: transportModule(MqueueTransport, MQUEUE_OPTIONS),
   // Required when asked for, by tests only: importing the plugin does not load it.
   rawChannel: async () => (require('./mqueue.raw-channel') as typeof import('./mqueue.raw-channel')).mqueueRawChannel,
 });

@@ -1,6 +1,4 @@
-import { ContainerModule } from 'inversify';
-import { transportPlugin } from '../contract/plugin';
-import { TRANSPORT } from '../contract/transport';
+import { transportModule, transportPlugin } from '../contract/plugin';
 import { NATS_OPTIONS, resolveNatsOptions, type NatsConfig, type NatsOptions } from './nats.options';
 import { NatsTransport } from './nats.transport';
 
@@ -17,12 +15,7 @@ export const natsPlugin = transportPlugin<NatsConfig, 'nats', NatsOptions>({
   capabilities: { localOnly: false, eventsOnly: false, durable: false },
   fallback: ['tcp'],
   resolveOptions: (input, read, context) => resolveNatsOptions(input, read, context.tls),
-  module: (options) =>
-    new ContainerModule(({ bind }) => {
-      bind(NATS_OPTIONS).toConstantValue(options);
-      bind(NatsTransport).toSelf().inSingletonScope();
-      bind(TRANSPORT).toService(NatsTransport);
-    }),
+  module: transportModule(NatsTransport, NATS_OPTIONS),
   // Required when asked for, by tests only: importing the plugin does not load it.
   rawChannel: async () => (require('./nats.raw-channel') as typeof import('./nats.raw-channel')).natsRawChannel,
 });

@@ -1,6 +1,4 @@
-import { ContainerModule } from 'inversify';
-import { transportPlugin } from '../contract/plugin';
-import { TRANSPORT } from '../contract/transport';
+import { transportModule, transportPlugin } from '../contract/plugin';
 import { resolveShmOptions, SHM_LIMITS, SHM_OPTIONS, type ShmOptions, type ShmOptionsInput } from './shm.options';
 import { ShmTransport } from './shm.transport';
 
@@ -18,12 +16,7 @@ export const shmPlugin = transportPlugin<ShmOptions, 'shm', ShmOptionsInput, typ
   fallback: ['uds', 'tcp'],
   resolveOptions: (input, read) => resolveShmOptions(input, read),
   limits: SHM_LIMITS,
-  module: (options) =>
-    new ContainerModule(({ bind }) => {
-      bind(SHM_OPTIONS).toConstantValue(options);
-      bind(ShmTransport).toSelf().inSingletonScope();
-      bind(TRANSPORT).toService(ShmTransport);
-    }),
+  module: transportModule(ShmTransport, SHM_OPTIONS),
   // Required when asked for, by tests only: importing the plugin does not load it.
   rawChannel: async () => (require('./shm.raw-channel') as typeof import('./shm.raw-channel')).shmRawChannel,
 });

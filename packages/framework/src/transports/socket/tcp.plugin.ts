@@ -1,6 +1,4 @@
-import { ContainerModule } from 'inversify';
-import { transportPlugin } from '../contract/plugin';
-import { TRANSPORT } from '../contract/transport';
+import { transportModule, transportPlugin } from '../contract/plugin';
 import { resolveTcpOptions, TCP_OPTIONS, type TcpOptions, type TcpOptionsInput } from './tcp.options';
 import { TcpTransport } from './tcp.transport';
 
@@ -17,12 +15,7 @@ export const tcpPlugin = transportPlugin<TcpOptions, 'tcp', TcpOptionsInput>({
   capabilities: { localOnly: false, eventsOnly: false, durable: false },
   fallback: [],
   resolveOptions: (input, read) => resolveTcpOptions(input, read),
-  module: (options) =>
-    new ContainerModule(({ bind }) => {
-      bind(TCP_OPTIONS).toConstantValue(options);
-      bind(TcpTransport).toSelf().inSingletonScope();
-      bind(TRANSPORT).toService(TcpTransport);
-    }),
+  module: transportModule(TcpTransport, TCP_OPTIONS),
   // Required when asked for, by tests only: importing the plugin does not load it.
   rawChannel: async () => (require('./tcp.raw-channel') as typeof import('./tcp.raw-channel')).tcpRawChannel,
 });

@@ -1,6 +1,4 @@
-import { ContainerModule } from 'inversify';
-import { transportPlugin } from '../contract/plugin';
-import { TRANSPORT } from '../contract/transport';
+import { transportModule, transportPlugin } from '../contract/plugin';
 import { UdsTransport } from './uds.transport';
 
 declare module '../contract/transport' {
@@ -16,11 +14,7 @@ export const udsPlugin = transportPlugin({
   capabilities: { localOnly: true, eventsOnly: false, durable: false },
   fallback: ['tcp'],
   resolveOptions: () => ({}),
-  module: () =>
-    new ContainerModule(({ bind }) => {
-      bind(UdsTransport).toSelf().inSingletonScope();
-      bind(TRANSPORT).toService(UdsTransport);
-    }),
+  module: transportModule(UdsTransport),
   // Required when asked for, by tests only: importing the plugin does not load it.
   rawChannel: async () => (require('./uds.raw-channel') as typeof import('./uds.raw-channel')).udsRawChannel,
 });

@@ -1,6 +1,4 @@
-import { ContainerModule } from 'inversify';
-import { transportPlugin } from '../contract/plugin';
-import { TRANSPORT } from '../contract/transport';
+import { transportModule, transportPlugin } from '../contract/plugin';
 import { resolveThreadOptions, THREAD_OPTIONS, type ThreadOptions, type ThreadOptionsInput } from './thread.options';
 import { ThreadTransport } from './thread.transport';
 
@@ -18,12 +16,7 @@ export const threadPlugin = transportPlugin<ThreadOptions, 'thread', ThreadOptio
   // Every service listens on its Unix socket: a caller in another process takes that.
   fallback: ['uds', 'tcp'],
   resolveOptions: (input, read) => resolveThreadOptions(input, read),
-  module: (options) =>
-    new ContainerModule(({ bind }) => {
-      bind(THREAD_OPTIONS).toConstantValue(options);
-      bind(ThreadTransport).toSelf().inSingletonScope();
-      bind(TRANSPORT).toService(ThreadTransport);
-    }),
+  module: transportModule(ThreadTransport, THREAD_OPTIONS),
   // Required when asked for, by tests only: importing the plugin does not load it.
   rawChannel: async () => (require('./thread.raw-channel') as typeof import('./thread.raw-channel')).threadRawChannel,
 });
