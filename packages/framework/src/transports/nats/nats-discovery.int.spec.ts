@@ -29,6 +29,13 @@ describe('services on other hosts, discovered over NATS', () => {
   let server: SpawnedService | undefined;
   let mesh: Mesh | undefined;
   const hosts: ServiceHost[] = [];
+  /** What `mesh` finds of the conformance service once it sees `count` instances, or when `timeoutMs` ran out. */
+  const conformanceInstances = (count: number, timeoutMs: number) =>
+    until(
+      () => mesh!.registry.lookup('conformance'),
+      (l) => l.length === count,
+      timeoutMs,
+    );
 
   async function startOnA(env: NodeJS.ProcessEnv = {}, dir = hostA.path): Promise<SpawnedService> {
     return spawnService(FIXTURE, {
@@ -120,31 +127,13 @@ describe('services on other hosts, discovered over NATS', () => {
       ),
     ).toHaveLength(1);
     await server.stop('SIGTERM');
-    expect(
-      await until(
-        () => mesh!.registry.lookup('conformance'),
-        (l) => l.length === 0,
-        3000,
-      ),
-    ).toEqual([]);
+    expect(await conformanceInstances(0, 3000)).toEqual([]);
 
     server = await startOnA({ HOSTMESH_NATS_ANNOUNCE_MS: '200' });
-    expect(
-      await until(
-        () => mesh!.registry.lookup('conformance'),
-        (l) => l.length === 1,
-        3000,
-      ),
-    ).toHaveLength(1);
+    expect(await conformanceInstances(1, 3000)).toHaveLength(1);
     await server.kill();
     const started = Date.now();
-    expect(
-      await until(
-        () => mesh!.registry.lookup('conformance'),
-        (l) => l.length === 0,
-        3000,
-      ),
-    ).toEqual([]);
+    expect(await conformanceInstances(0, 3000)).toEqual([]);
     expect(Date.now() - started).toBeLessThan(3000);
   }, 30_000);
 
@@ -162,23 +151,11 @@ describe('services on other hosts, discovered over NATS', () => {
         ),
       ).toHaveLength(1);
       await first.stop();
-      expect(
-        await until(
-          () => mesh!.registry.lookup('conformance'),
-          (l) => l.length === 0,
-          5000,
-        ),
-      ).toEqual([]);
+      expect(await conformanceInstances(0, 5000)).toEqual([]);
       second = await startNatsServer({ port: first.port });
       const back = Date.now();
       // Both clients reconnect on their own; A's next periodic announcement is ~20 s away.
-      expect(
-        await until(
-          () => mesh!.registry.lookup('conformance'),
-          (l) => l.length === 1,
-          8000,
-        ),
-      ).toHaveLength(1);
+      expect(await conformanceInstances(1, 8000)).toHaveLength(1);
       expect(Date.now() - back).toBeLessThan(8000);
       await expect(mesh.client(Conformance).add(2, 3)).resolves.toBe(5);
     } finally {
@@ -202,13 +179,7 @@ describe('services on other hosts, discovered over NATS', () => {
     const started = Date.now();
     await expect(client.add(1, 2)).rejects.toMatchObject({ retryable: true });
     // Expiry would take 3 × 10 s; NATS's "no responders" on the reconnect is what tells.
-    expect(
-      await until(
-        () => mesh!.registry.lookup('conformance'),
-        (l) => l.length === 0,
-        5000,
-      ),
-    ).toEqual([]);
+    expect(await conformanceInstances(0, 5000)).toEqual([]);
     expect(Date.now() - started).toBeLessThan(5000);
   }, 30_000);
 
