@@ -1,5 +1,6 @@
-import { defineContract, describeError } from '@hostmesh/framework';
-import { meshOf, type TargetOptions } from './context';
+import { defineContract, describeError, type Mesh, ServiceUnavailableError } from '@hostmesh/framework';
+import { readState } from '../supervisor/state-file';
+import { meshOf, nothingRunning, runtimeOf, targetNamespace, type TargetOptions } from './context';
 
 /**
  * `hostmesh call <service>.<endpoint> [json]`: one call through the same typed client a
@@ -27,6 +28,7 @@ export async function call(
   }
   const mesh = meshOf(options);
   try {
+    await mustBeComing(mesh, service, options);
     const client = mesh.client(defineContract<Record<string, (...args: unknown[]) => unknown>>(service)).$with({ timeoutMs: options.timeoutMs ?? 5000 });
     const result = await (client as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[endpoint]!(...args);
     process.stdout.write(JSON.stringify(result, null, options.json ? 0 : 2) + '\n');
@@ -37,4 +39,22 @@ export async function call(
   } finally {
     await mesh.close(0);
   }
+}
+
+/**
+ * A call to a service that is not running and that no supervisor is (re)starting would only
+ * wait out its timeout: fail at once, saying what does run and how to start it. A service
+ * the supervisor is starting or restarting is waited for, as the client would.
+ */
+async function mustBeComing(mesh: Mesh, service: string, options: TargetOptions): Promise<void> {
+  if ((await mesh.registry.lookup(service)).length > 0) return;
+  const state = readState(runtimeOf(options));
+  if (state?.instances.some((i) => i.service === service && (i.state === 'starting' || i.state === 'backoff'))) return;
+  const namespace = targetNamespace(options);
+  const running = [...new Set((await mesh.registry.listAll()).map((d) => d.service))].sort();
+  if (!state && running.length === 0) {
+    throw new ServiceUnavailableError(`no instance of '${service}' runs: ${nothingRunning(namespace, options)}; start it with \`hostmesh up\``);
+  }
+  const why = running.length > 0 ? `services running there: ${running.join(', ')}` : 'its deployment has no service running';
+  throw new ServiceUnavailableError(`no instance of '${service}' runs in namespace '${namespace}' (${why})`);
 }

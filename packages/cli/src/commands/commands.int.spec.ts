@@ -28,6 +28,26 @@ describe('hostmesh emit, doctor, logs and version', () => {
     throw new Error('the event did not arrive');
   }, 30_000);
 
+  it('fails an event nobody subscribes to, naming the events that have subscribers', async () => {
+    expect(await hostmesh(['emit', 'echo.nte', '{"text":"typo"}', '-n', 'tools'], env)).toEqual({
+      code: 1,
+      output: "no service subscribes to 'echo.nte' in namespace 'tools'; events with subscribers: echo.note\n",
+    });
+  }, 30_000);
+
+  it('fails a call to a service that is not running at once, saying what runs and how to start it', async () => {
+    // --timeout-ms 60000: waiting it out would fail the test; the answer is the registry's, not a timeout's.
+    expect(await hostmesh(['call', 'pricing.quote', '--timeout-ms', '60000', '-n', 'tools'], env, 20_000)).toEqual({
+      code: 1,
+      output: "ServiceUnavailableError [SERVICE_UNAVAILABLE]: no instance of 'pricing' runs in namespace 'tools' (services running there: echo)\n",
+    });
+    expect(await hostmesh(['call', 'pricing.quote', '--timeout-ms', '60000', '-n', 'idle'], env, 20_000)).toEqual({
+      code: 1,
+      output:
+        "ServiceUnavailableError [SERVICE_UNAVAILABLE]: no instance of 'pricing' runs: nothing is running in namespace 'idle' (running: tools; choose one with -n); start it with `hostmesh up`\n",
+    });
+  }, 60_000);
+
   it('refuses an event that is not a JSON object, and a call target without an endpoint', async () => {
     expect(await hostmesh(['emit', 'echo.note', '[1]', '-n', 'tools'], env)).toEqual({ code: 1, output: 'hostmesh: the event must be a JSON object\n' });
     expect(await hostmesh(['call', 'echo', '-n', 'tools'], env)).toEqual({ code: 1, output: "hostmesh: expected <service>.<endpoint>, got 'echo'\n" });

@@ -1,5 +1,5 @@
 import { describeError } from '@hostmesh/framework';
-import { meshOf, type TargetOptions } from './context';
+import { meshOf, targetNamespace, type TargetOptions } from './context';
 
 /** `hostmesh emit <event> <json>`: publishes an event by name to every subscriber, for manual testing. */
 export async function emit(event: string, json: string, options: TargetOptions & { priority?: number; timeoutMs?: number }): Promise<number> {
@@ -13,6 +13,17 @@ export async function emit(event: string, json: string, options: TargetOptions &
   const mesh = meshOf(options);
   try {
     const delivered = await mesh.events.publishNamed(event, payload as object, { priority: options.priority, timeoutMs: options.timeoutMs });
+    if (delivered === 0) {
+      // Most often a typo: say which events do have subscribers, and fail.
+      const known = new Set<string>();
+      for (const descriptor of await mesh.registry.listAll()) for (const subscription of descriptor.subscriptions) known.add(subscription.event);
+      for (const record of await mesh.registry.listSubscriptions()) for (const name of record.events) known.add(name);
+      const namespace = targetNamespace(options);
+      process.stderr.write(
+        `no service subscribes to '${event}' in namespace '${namespace}'; events with subscribers: ${[...known].sort().join(', ') || 'none'}\n`,
+      );
+      return 1;
+    }
     process.stdout.write(`${event} published to ${delivered} subscriber(s)\n`);
     return 0;
   } catch (error) {
