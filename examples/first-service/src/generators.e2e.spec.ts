@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,7 +60,7 @@ describe("the README's first service, generated with nx in a fresh workspace", (
     runtime.remove();
   });
 
-  it('generates, builds, tests and runs two services, one calling the other over shared memory', () => {
+  it('generates, builds, tests and runs two services, one calling the other over shared memory', async () => {
     const steps = readmeSteps();
     expect(steps.map((step) => step.line.split('#')[0]!.trim())).toContain('npx hostmesh call monitor.callPricing');
     for (const step of steps) {
@@ -81,5 +81,29 @@ describe("the README's first service, generated with nx in a fresh workspace", (
     });
     // `down` left nothing running.
     expect(run('npx hostmesh ps').output).toContain("nothing is running in namespace 'acme'");
+
+    // A service served on its own by nx joins the manifest's namespace, where ps (run in the workspace) looks.
+    const serve = spawn('npx', ['nx', 'run', 'pricing:serve'], { cwd: workspace, env, detached: true, stdio: 'ignore' });
+    const exited = new Promise((resolve) => serve.once('exit', resolve));
+    try {
+      let listed = '';
+      for (let attempt = 0; attempt < 120 && !/pricing@0\s+\d+\s+ready/.test(listed); attempt++) {
+        spawnSync('sleep', ['0.5']);
+        listed = run('npx hostmesh ps').output;
+      }
+      expect(listed).toMatch(/pricing@0\s+\d+\s+ready/);
+    } finally {
+      // nx, npx and the service are one process group: SIGTERM drains the service, SIGKILL if it does not end.
+      process.kill(-serve.pid!, 'SIGTERM');
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-serve.pid!, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }, 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
   }, 600_000);
 });

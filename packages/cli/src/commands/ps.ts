@@ -36,7 +36,8 @@ export async function ps(options: TargetOptions & { json?: boolean }): Promise<n
       });
       continue;
     }
-    if (instances.some((i) => i.pid === descriptor.pid)) continue;
+    // The services of a group (or in worker threads) share a pid: one row each, not one per pid.
+    if (instances.some((i) => i.pid === descriptor.pid && i.service === descriptor.service)) continue;
     instances.push({
       service: descriptor.service,
       instance: instanceOf(descriptor.instance),

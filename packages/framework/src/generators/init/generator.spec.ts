@@ -1,4 +1,5 @@
 import { readJson, type Tree } from '@nx/devkit';
+import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { serviceGenerator } from '../service/generator';
 import { initGenerator } from './generator';
 import { hostmeshWorkspace } from '../workspace.testing';
@@ -26,6 +27,26 @@ describe('nx g @hostmesh/framework:init', () => {
     });
     expect(read('jest.hostmesh.js')).toContain('legacyDecorator: true');
     expect(readJson(tree, 'libs/contracts/project.json')).toMatchObject({ name: 'contracts', projectType: 'library' });
+  });
+
+  it('keeps the dependency specs the workspace has (file: links, tarballs) and adds the missing ones', async () => {
+    const fresh = { tree: createTreeWithEmptyWorkspace() };
+    fresh.tree.write(
+      'package.json',
+      JSON.stringify({
+        name: 'shop',
+        dependencies: { '@hostmesh/framework': 'file:../hostmesh/packages/framework' },
+        devDependencies: { '@hostmesh/cli': 'file:hostmesh-cli-0.1.0.tgz', typescript: '5.9.3' },
+      }),
+    );
+    await initGenerator(fresh.tree, { skipInstall: true });
+    const pkg = readJson(fresh.tree, 'package.json');
+    expect(pkg.dependencies).toEqual({
+      '@hostmesh/framework': 'file:../hostmesh/packages/framework',
+      '@hostmesh/native': '0.1.0',
+      'reflect-metadata': '0.2.2',
+    });
+    expect(pkg.devDependencies).toMatchObject({ '@hostmesh/cli': 'file:hostmesh-cli-0.1.0.tgz', typescript: '5.9.3', jest: '30.5.2' });
   });
 
   it('keeps an existing manifest when run again', async () => {

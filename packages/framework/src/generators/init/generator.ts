@@ -54,7 +54,9 @@ export async function initGenerator(tree: Tree, options: InitSchema): Promise<Ge
     '@types/node': '20.19.9',
     '@types/jest': '30.0.0',
   };
-  const install = addDependenciesToPackageJson(tree, dependencies, devDependencies);
+  // keepExistingVersions: a workspace that names hostmesh already (file: links to a checkout,
+  // tarballs, a version of its own) keeps what it names; nx would otherwise "upgrade" it to ours.
+  const install = addDependenciesToPackageJson(tree, dependencies, devDependencies, 'package.json', true);
   // A workspace that has them all installed already (hostmesh linked from a checkout, say) needs no npm install.
   const missing = Object.keys({ ...dependencies, ...devDependencies }).filter((name) => !existsSync(join(tree.root, 'node_modules', name, 'package.json')));
   if (options.skipInstall || missing.length === 0) return () => undefined;

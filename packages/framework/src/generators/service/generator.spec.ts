@@ -15,7 +15,12 @@ describe('nx g @hostmesh/framework:service', () => {
     await serviceGenerator(tree, { name: 'price-board' });
     const project = readJson(tree, 'services/price-board/project.json');
     expect(Object.keys(project.targets)).toEqual(['build', 'serve', 'test']);
-    expect(project.targets.serve).toMatchObject({ dependsOn: ['build'], options: { command: 'node dist/services/price-board/src/main.js' } });
+    expect(project.targets.serve).toEqual({
+      executor: 'nx:run-commands',
+      dependsOn: ['build'],
+      // In the manifest's namespace (init named it after the workspace), where `hostmesh ps` looks.
+      options: { command: 'node dist/services/price-board/src/main.js', env: { HOSTMESH_NAMESPACE: 'shop' } },
+    });
     expect(project.targets.test.options.command).toBe('jest --config services/price-board/jest.config.js');
     const service = read('services/price-board/src/price-board.service.ts');
     expect(service).toContain('@Service(PriceBoard)');

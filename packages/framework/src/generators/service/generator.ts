@@ -1,7 +1,7 @@
-import { generateFiles, joinPathFragments, type Tree } from '@nx/devkit';
+import { generateFiles, joinPathFragments, readJson, type Tree } from '@nx/devkit';
 import { BootstrapError } from '../../core/errors/errors';
 import { templateDir } from '../templates';
-import { checkBinding, CONTRACTS_DIR, exportFromContracts, naming, requireHostmesh, SERVICES_DIR, updateManifest } from '../workspace';
+import { checkBinding, CONTRACTS_DIR, exportFromContracts, MANIFEST, naming, requireHostmesh, SERVICES_DIR, updateManifest } from '../workspace';
 import type { ServiceSchema } from './schema';
 
 /** `nx g @hostmesh/framework:service <name>`: a runnable, tested service and its contract. */
@@ -13,7 +13,9 @@ export async function serviceGenerator(tree: Tree, options: ServiceSchema): Prom
   if (tree.exists(root)) throw new BootstrapError(`service '${name.fileName}' already exists in ${root}`);
   const contract = joinPathFragments(CONTRACTS_DIR, 'src', `${name.fileName}.contract.ts`);
   if (tree.exists(contract)) throw new BootstrapError(`a contract '${name.fileName}' already exists in ${contract}: pick another service name`);
-  const substitutions = { ...name, binding: options.binding ?? 'auto', tmpl: '' };
+  // `nx run <service>:serve` joins the deployment of the workspace's manifest, where `hostmesh ps` and `call` look.
+  const namespace = (readJson(tree, MANIFEST) as { namespace?: string }).namespace ?? 'default';
+  const substitutions = { ...name, binding: options.binding ?? 'auto', namespace, tmpl: '' };
   generateFiles(tree, templateDir('service'), '.', substitutions);
   generateFiles(tree, templateDir('service', 'contract-files'), joinPathFragments(CONTRACTS_DIR, 'src'), substitutions);
   exportFromContracts(tree, `${name.fileName}.contract`);
