@@ -10,6 +10,7 @@ import { emit } from './commands/emit';
 import { logs } from './commands/logs';
 import { ps } from './commands/ps';
 import { up } from './commands/up';
+import { repl } from './repl/repl';
 import { ManifestError } from './manifest/manifest-error';
 
 function integer(value: string): number {
@@ -98,6 +99,10 @@ export function program(): Command {
     .option('--priority <n>', 'message queue priority, 0-31', integer, 0)
     .option('--timeout-ms <ms>', 'wait this long for a full subscriber queue', integer, 5000)
     .action(run((event: string, json: string, options: Parameters<typeof emit>[2]) => emit(event, json, options)));
+
+  target(cli.command('repl').description('an interactive shell on the deployment: call, emit, services, endpoints, subscribe, ps (Tab completes)')).action(
+    run((options: Parameters<typeof repl>[0]) => repl(options)),
+  );
 
   target(cli.command('doctor').description('check kernel limits and find what crashed processes left behind'))
     .option('--clean', 'remove objects of dead owners')

@@ -46,7 +46,7 @@ export async function call(
  * wait out its timeout: fail at once, saying what does run and how to start it. A service
  * the supervisor is starting or restarting is waited for, as the client would.
  */
-async function mustBeComing(mesh: Mesh, service: string, options: TargetOptions): Promise<void> {
+export async function mustBeComing(mesh: Mesh, service: string, options: TargetOptions): Promise<void> {
   if ((await mesh.registry.lookup(service)).length > 0) return;
   const state = readState(runtimeOf(options));
   if (state?.instances.some((i) => i.service === service && (i.state === 'starting' || i.state === 'backoff'))) return;

@@ -1,0 +1,62 @@
+import { defineContract, EventType, On, Service, ServiceHost } from '@hostmesh/framework';
+
+/**
+ * What `subscribe <event>` runs: a small service of the REPL's own, subscribed to the events
+ * asked for, over Unix sockets only (a durable queue would outlive the REPL and keep events
+ * for nobody). Its subscriptions are fixed when it starts, so a change starts a new one.
+ */
+export class ReplListener {
+  private host: ServiceHost | undefined;
+  private readonly events = new Set<string>();
+
+  constructor(
+    private readonly namespace: string,
+    private readonly runtimeDir: string | undefined,
+    private readonly print: (event: string, body: object) => void,
+  ) {}
+
+  get subscribed(): string[] {
+    return [...this.events].sort();
+  }
+
+  async subscribe(event: string): Promise<void> {
+    this.events.add(event);
+    await this.restart();
+  }
+
+  async unsubscribe(event: string): Promise<boolean> {
+    if (!this.events.delete(event)) return false;
+    await this.restart();
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await this.host?.stop('repl closed');
+    this.host = undefined;
+  }
+
+  private async restart(): Promise<void> {
+    await this.close();
+    if (this.events.size === 0) return;
+    this.host = await ServiceHost.start(listenerClass(`repl-${process.pid}`, this.subscribed, this.print), {
+      namespace: this.namespace,
+      runtimeDir: this.runtimeDir,
+      logLevel: 'silent',
+      bindings: { '*': 'uds' },
+    });
+  }
+}
+
+/** A service class made at run time: one @On handler per event name, each printing what arrives. */
+function listenerClass(name: string, events: string[], print: (event: string, body: object) => void): new () => object {
+  class Listener {}
+  events.forEach((event, index) => {
+    class Received {}
+    EventType(event)(Received);
+    const method = `on${index}`;
+    Object.defineProperty(Listener.prototype, method, { value: (body: object) => print(event, body), writable: true, configurable: true });
+    On(Received)(Listener.prototype, method, Object.getOwnPropertyDescriptor(Listener.prototype, method)!);
+  });
+  Service(defineContract(name))(Listener);
+  return Listener;
+}

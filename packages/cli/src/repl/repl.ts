@@ -1,0 +1,183 @@
+import { start, type REPLServer } from 'node:repl';
+import { inspect } from 'node:util';
+import { defineContract, describeError, type Mesh } from '@hostmesh/framework';
+import type { ServiceDescriptor } from '@hostmesh/framework/internal';
+import { mustBeComing } from '../commands/call';
+import { meshOf, targetNamespace, type TargetOptions } from '../commands/context';
+import { ps } from '../commands/ps';
+import { ReplListener } from './repl-listener';
+
+const COMMANDS: Record<string, string> = {
+  call: 'call <service>.<endpoint> [json]   call it with one argument (JSON); the result is printed',
+  emit: 'emit <event> <json>                 publish an event by name',
+  services: 'services                            the services running, their instances, endpoints and events',
+  endpoints: 'endpoints <service>                 its endpoints and the mechanism of each',
+  subscribe: 'subscribe <event>                   print each event of that name as it arrives',
+  unsubscribe: 'unsubscribe <event>                 stop printing it',
+  ps: 'ps                                  what `hostmesh ps` shows',
+  help: 'help                                this list (also .help); Tab completes commands, endpoints and events; .exit leaves',
+};
+
+export interface ReplOptions extends TargetOptions {
+  input?: NodeJS.ReadableStream;
+  output?: NodeJS.WritableStream;
+  /** Line editing and Tab completion (default: when the input is a terminal). */
+  terminal?: boolean;
+}
+
+/**
+ * `hostmesh repl`: a node:repl on the running deployment, Moleculer-style: `call`, `emit`,
+ * `services`, `endpoints`, `subscribe`, `ps`. Tab completes command names, `service.endpoint`
+ * targets, service and event names from the registry. Resolves with 0 when it is left.
+ */
+export async function repl(options: ReplOptions): Promise<number> {
+  const namespace = targetNamespace(options);
+  const mesh = meshOf(options);
+  const input = options.input ?? process.stdin;
+  const output = options.output ?? process.stdout;
+  const colors = (output as { isTTY?: boolean }).isTTY === true && !process.env.NO_COLOR;
+  const show = (value: unknown) => (typeof value === 'string' ? value : inspect(value, { colors, depth: 6, breakLength: 100 }));
+  let server: REPLServer;
+  const listener = new ReplListener(namespace, options.runtimeDir, (event, body) => {
+    // Above the prompt, as a log line: what the user was typing stays.
+    output.write(`\n${event} ${show({ ...body })}\n`);
+    server.displayPrompt(true);
+  });
+  const context: CommandContext = { mesh, namespace, options, listener, show };
+  output.write(`hostmesh repl on namespace '${namespace}': ${Object.keys(COMMANDS).join(', ')} (help for more)\n`);
+  // One command at a time, in the order typed (or piped): each waits for the one before.
+  let queue: Promise<unknown> = Promise.resolve();
+  server = start({
+    prompt: `hostmesh:${namespace}> `,
+    input,
+    output,
+    terminal: options.terminal ?? (input as { isTTY?: boolean }).isTTY === true,
+    ignoreUndefined: true,
+    writer: show,
+    eval: (line, _context, _file, done) => {
+      queue = queue.then(() =>
+        run(line.trim(), context).then(
+          (result) => done(null, result),
+          (error: unknown) => done(null, `${describeError(error)}`),
+        ),
+      );
+    },
+    completer: (line: string, done: (error: Error | null, result: [string[], string]) => void) => {
+      complete(line, mesh).then(
+        (result) => done(null, result),
+        () => done(null, [[], line]),
+      );
+    },
+  });
+  server.defineCommand('help', {
+    help: 'the commands',
+    action() {
+      output.write(helpText());
+      this.displayPrompt();
+    },
+  });
+  await new Promise<void>((resolve) => server.once('exit', resolve));
+  await queue;
+  await listener.close();
+  await mesh.close(1000);
+  return 0;
+}
+
+interface CommandContext {
+  mesh: Mesh;
+  namespace: string;
+  options: TargetOptions;
+  listener: ReplListener;
+  show(value: unknown): string;
+}
+
+function helpText(): string {
+  return Object.values(COMMANDS).join('\n') + '\n';
+}
+
+async function run(line: string, { mesh, namespace, options, listener }: CommandContext): Promise<unknown> {
+  if (line === '') return undefined;
+  const [command = '', first, ...rest] = line.split(/\s+/);
+  const json = (text: string, what: string) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new Error(`${what} is not JSON: ${(error as Error).message}`);
+    }
+  };
+  const remainder = rest.join(' ');
+  switch (command) {
+    case 'help':
+      return helpText().trimEnd();
+    case 'services':
+      return servicesOf(await mesh.registry.listAll());
+    case 'endpoints': {
+      if (!first) throw new Error('endpoints <service>');
+      const [descriptor] = await mesh.registry.lookup(first);
+      if (!descriptor) throw new Error(`no instance of '${first}' runs in namespace '${namespace}'`);
+      return Object.fromEntries(descriptor.routes.map((route) => [route.name, route.binding]));
+    }
+    case 'call': {
+      const dot = first?.lastIndexOf('.') ?? -1;
+      if (!first || dot <= 0 || dot === first.length - 1) throw new Error('call <service>.<endpoint> [json]');
+      const [service, endpoint] = [first.slice(0, dot), first.slice(dot + 1)];
+      const args = remainder === '' ? [] : [json(remainder, 'the argument')];
+      await mustBeComing(mesh, service, options);
+      const client = mesh.client(defineContract<Record<string, (...a: unknown[]) => Promise<unknown>>>(service)) as unknown as Record<
+        string,
+        (...a: unknown[]) => Promise<unknown>
+      >;
+      return await client[endpoint]!(...args);
+    }
+    case 'emit': {
+      if (!first || remainder === '') throw new Error('emit <event> <json>');
+      const payload = json(remainder, 'the event');
+      if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new Error('the event must be a JSON object');
+      const delivered = await mesh.events.publishNamed(first, payload);
+      return `${first} published to ${delivered} subscriber(s)`;
+    }
+    case 'subscribe':
+      if (!first) throw new Error('subscribe <event>');
+      await listener.subscribe(first);
+      return `subscribed to ${listener.subscribed.join(', ')}`;
+    case 'unsubscribe':
+      if (!first) throw new Error('unsubscribe <event>');
+      return (await listener.unsubscribe(first)) ? `unsubscribed from ${first}` : `not subscribed to ${first}`;
+    case 'ps':
+      await ps({ ...options, namespace });
+      return undefined;
+    default:
+      throw new Error(`unknown command '${command}': ${Object.keys(COMMANDS).join(', ')} (.exit leaves)`);
+  }
+}
+
+function servicesOf(descriptors: ServiceDescriptor[]): Record<string, { instances: string[]; endpoints: string[]; events: string[] }> {
+  const services: Record<string, { instances: string[]; endpoints: string[]; events: string[] }> = {};
+  for (const d of descriptors) {
+    const entry = (services[d.service] ??= { instances: [], endpoints: d.routes.map((r) => r.name), events: d.subscriptions.map((s) => s.event) });
+    entry.instances.push(`${d.instance} (pid ${d.pid})`);
+  }
+  return services;
+}
+
+/** Completions for the word under the cursor: a command, a `service.endpoint`, a service or an event name. */
+async function complete(line: string, mesh: Mesh): Promise<[string[], string]> {
+  const words = line.split(/\s+/);
+  const word = words.at(-1) ?? '';
+  const matching = (candidates: Iterable<string>) => [...new Set(candidates)].filter((c) => c.startsWith(word)).sort();
+  if (words.length <= 1) return [matching(Object.keys(COMMANDS)).map((c) => `${c} `), word];
+  if (words.length > 2) return [[], word];
+  const descriptors = await mesh.registry.listAll();
+  switch (words[0]) {
+    case 'call':
+      return [matching(descriptors.flatMap((d) => d.routes.map((r) => `${d.service}.${r.name}`))), word];
+    case 'endpoints':
+      return [matching(descriptors.map((d) => d.service)), word];
+    case 'emit':
+    case 'subscribe':
+    case 'unsubscribe':
+      return [matching(descriptors.flatMap((d) => d.subscriptions.map((s) => s.event))), word];
+    default:
+      return [[], word];
+  }
+}
