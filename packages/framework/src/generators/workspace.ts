@@ -15,7 +15,14 @@ export const MARKERS = {
   imports: '// hostmesh:imports',
   inject: '// hostmesh:inject',
   handlers: '// hostmesh:handlers',
+  /** In a service's contract interface (libs/contracts/src/<service>.contract.ts): its methods. */
+  api: '// hostmesh:api',
 } as const;
+
+/** A service's contract file, where its API interface is. */
+export function contractFile(service: Naming): string {
+  return joinPathFragments(CONTRACTS_DIR, 'src', `${service.fileName}.contract.ts`);
+}
 
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 

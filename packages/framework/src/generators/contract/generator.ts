@@ -4,6 +4,7 @@ import { templateDir } from '../templates';
 import {
   addImport,
   checkBinding,
+  contractFile,
   CONTRACTS_DIR,
   CONTRACTS_IMPORT,
   exportFromContracts,
@@ -67,8 +68,8 @@ function wire(tree: Tree, contract: ReturnType<typeof naming>, user: ReturnType<
     ],
     'block',
   );
-  const api = joinPathFragments(CONTRACTS_DIR, 'src', `${user.fileName}.contract.ts`);
-  if (tree.exists(api)) insertAtMarker(tree, api, '// hostmesh:api', [`${method}(): Promise<string>;`]);
+  const api = contractFile(user);
+  if (tree.exists(api)) insertAtMarker(tree, api, MARKERS.api, [`${method}(): Promise<string>;`]);
   updateManifest(tree, (services) => {
     const entry = services[user.fileName];
     if (entry && !(entry.dependsOn ?? []).includes(contract.fileName) && services[contract.fileName]) {

@@ -30,6 +30,8 @@ describe('nx g @hostmesh/framework:event', () => {
     expect(pricing).toContain('@inject(EventBus) private readonly events: EventBus,');
     expect(pricing.match(/async publishPriceChanged\(note: string\): Promise<void> \{/g)).toHaveLength(1);
     expect(pricing).toContain('await this.events.publish(new PriceChanged(Date.now(), note));');
+    // Clients of pricing see it in the contract, once.
+    expect(read('libs/contracts/src/pricing.contract.ts').match(/publishPriceChanged\(note: string\): Promise<void>;/g)).toHaveLength(1);
   });
 
   it('refuses a --publisher that is not a service', async () => {

@@ -4,6 +4,7 @@ import { templateDir } from '../templates';
 import {
   addImport,
   checkBinding,
+  contractFile,
   CONTRACTS_DIR,
   CONTRACTS_IMPORT,
   exportFromContracts,
@@ -70,6 +71,9 @@ function addPublisher(tree: Tree, service: ReturnType<typeof naming>, event: Ret
   addImport(tree, path, '@hostmesh/framework', ['EventBus']);
   addImport(tree, path, CONTRACTS_IMPORT, [event.className]);
   insertAtMarker(tree, path, MARKERS.inject, ['@inject(EventBus) private readonly events: EventBus,']);
+  // In its contract too, so that clients (and `implements <Service>Api`) know the endpoint.
+  const contract = contractFile(service);
+  if (tree.exists(contract)) insertAtMarker(tree, contract, MARKERS.api, [`publish${event.className}(note: string): Promise<void>;`]);
   insertAtMarker(
     tree,
     path,
