@@ -62,8 +62,10 @@ export function program(): Command {
     .option('--runtime-dir <dir>', 'base of the runtime directory')
     .option('--host <key>', "run as this key of the manifest's hosts: start the services placed here, reach the others over TCP (env HOSTMESH_HOST)")
     .option('--json', 'machine-readable output (no live view)')
+    .option('-w, --watch', 'rebuild when sources change and restart the services whose code changed (the others keep serving)')
+    .option('--build <command>', 'the build --watch runs (default: nx run-many -t build in an nx workspace, else tsc -b)')
     .action(
-      run((manifest: string, options: { detach?: boolean; runtimeDir?: string; json?: boolean; host?: string }) => {
+      run((manifest: string, options: { detach?: boolean; runtimeDir?: string; json?: boolean; host?: string; watch?: boolean; build?: string }) => {
         // Through the environment, so a --detach'ed supervisor and every service see it too.
         if (options.host !== undefined) process.env.HOSTMESH_HOST = options.host;
         return up(manifest, options);

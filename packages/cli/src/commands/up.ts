@@ -1,19 +1,25 @@
 import { RuntimeDir } from '@hostmesh/framework';
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { loadManifest } from '../manifest/load-manifest';
 import { statusTable } from '../output/status-table';
 import { styler } from '../output/style';
 import { describeFailure, Supervisor } from '../supervisor/supervisor';
 import type { InstanceStatus } from '../supervisor/state';
 import { readState } from '../supervisor/state-file';
+import { Rebuilder } from '../watch/rebuilder';
+import { watchDeployment } from '../watch/watch-deployment';
 
 export interface UpOptions {
   detach?: boolean;
   keepQueues?: boolean;
   runtimeDir?: string;
   json?: boolean;
+  /** Rebuild on source changes and restart the services whose code changed. */
+  watch?: boolean;
+  /** The build command for --watch (default: nx run-many -t build in an nx workspace, else tsc -b). */
+  build?: string;
 }
 
 /**
@@ -22,6 +28,8 @@ export interface UpOptions {
  * with --detach, in the background (logs in <runtime>/<namespace>/logs).
  */
 export async function up(manifestPath: string, options: UpOptions): Promise<number> {
+  const build = options.watch ? await firstBuild(manifestPath, options) : undefined;
+  if (build === null) return 1;
   const deployment = loadManifest(manifestPath);
   if (options.detach) return detach(manifestPath, deployment.namespace, options);
   const out = process.stdout;
@@ -74,7 +82,10 @@ export async function up(manifestPath: string, options: UpOptions): Promise<numb
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   await supervisor.start();
+  const note = (line: string, stream: 'out' | 'err' = 'out') => write(stream === 'err' ? process.stderr : out, `${style.cyan('hostmesh')} | ${line}\n`);
+  const watcher = build ? watchDeployment(supervisor, deployment, build, note) : undefined;
   await supervisor.stopped;
+  await watcher?.close();
   // A service given up on makes the whole run a failure, even though the others kept serving.
   const failures = supervisor.failures();
   for (const failure of failures) process.stderr.write(`hostmesh: ${failure}\n`);
@@ -119,4 +130,17 @@ async function giveUp(pid: number, dir: RuntimeDir, failed: InstanceStatus[]): P
   for (let i = 0; i < 600 && readState(dir); i++) await new Promise((resolve) => setTimeout(resolve, 100));
   process.stderr.write(`hostmesh: the deployment was stopped; its log: ${join(dir.root, 'supervisor.log')}\n`);
   return 1;
+}
+
+/** --watch builds first (the entries must exist); a failed first build is shown and ends `up`. Null: it failed. */
+async function firstBuild(manifestPath: string, options: UpOptions): Promise<{ root: string; command: string } | null> {
+  if (options.detach) throw new Error('--watch runs in the foreground: leave out --detach');
+  const root = dirname(resolve(manifestPath));
+  const command = options.build ?? Rebuilder.defaultCommand(root);
+  if (!command) throw new Error(`--watch: no nx.json above ${root} and no tsconfig.json in it: give the build command with --build '<command>'`);
+  process.stdout.write(`hostmesh | building: ${command}\n`);
+  const result = await new Rebuilder(root, command, async () => undefined).run();
+  if (result.ok) return { root, command };
+  process.stderr.write(`hostmesh: the build failed (${command}):\n${result.output}\n`);
+  return null;
 }

@@ -4,7 +4,7 @@ import { ConsoleLogger, Mesh, RuntimeDir } from '@hostmesh/framework';
 import { ServiceRegistry } from '@hostmesh/framework/internal';
 import { removeStaleObjects } from '@hostmesh/native';
 import { ownProcessStartTime } from '@hostmesh/native';
-import type { Deployment } from '../manifest/manifest';
+import type { Deployment, ServicePlan } from '../manifest/manifest';
 import { MetricsEndpoint } from './metrics-endpoint';
 import { findOrphans, readDeadState, stopOrphans } from './orphans';
 import { ServiceProcess } from './service-process';
@@ -94,6 +94,27 @@ export class Supervisor {
     }
     this.state = 'running';
     this.saveState();
+  }
+
+  /**
+   * Restarts each instance of `plan` in turn while the rest of the deployment serves: drain it,
+   * start it again, wait until it is ready (what `up --watch` does after a rebuild). An
+   * instance given up on gets a new chance. Resolves false if one did not become ready.
+   */
+  async restart(plan: ServicePlan): Promise<boolean> {
+    let ready = true;
+    for (const instance of this.processes.filter((p) => p.plan === plan)) {
+      if (this.stopping) return false;
+      clearTimeout(instance.restartTimer);
+      instance.restartTimer = undefined;
+      await instance.stop(this.deployment.gracePeriodMs);
+      if (this.stopping) return false;
+      instance.restarts++;
+      instance.crashes = [];
+      instance.start();
+      ready = (await this.untilReadyOrFailed(instance)) && ready;
+    }
+    return ready;
   }
 
   /** Drains services in reverse dependency order; resolves when every child is reaped. */
