@@ -43,13 +43,14 @@ export async function call(
 
 /**
  * A call to a service that is not running and that no supervisor is (re)starting would only
- * wait out its timeout: fail at once, saying what does run and how to start it. A service
- * the supervisor is starting or restarting is waited for, as the client would.
+ * wait out its timeout: fail at once, saying what does run and how to start it.
  */
 export async function mustBeComing(mesh: Mesh, service: string, options: TargetOptions): Promise<void> {
   if ((await mesh.registry.lookup(service)).length > 0) return;
   const state = readState(runtimeOf(options));
-  if (state?.instances.some((i) => i.service === service && (i.state === 'starting' || i.state === 'backoff'))) return;
+  // A running supervisor that lists it and has not given up on it will (re)start it: wait, as a
+  // client would (it may be starting, restarting after a crash, or between a group's drain and restart).
+  if (state && state.state !== 'stopping' && state.instances.some((i) => i.service === service && i.state !== 'failed')) return;
   const namespace = targetNamespace(options);
   const running = [...new Set((await mesh.registry.listAll()).map((d) => d.service))].sort();
   if (!state && running.length === 0) {

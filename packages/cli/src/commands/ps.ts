@@ -36,8 +36,10 @@ export async function ps(options: TargetOptions & { json?: boolean }): Promise<n
       });
       continue;
     }
-    // The services of a group (or in worker threads) share a pid: one row each, not one per pid.
-    if (instances.some((i) => i.pid === descriptor.pid && i.service === descriptor.service)) continue;
+    // Listed by the supervisor already: by pid for a process of one service; by pid and name
+    // for the services of a group or of worker threads, which share a pid.
+    const worker = descriptor.threadId !== undefined;
+    if (instances.some((i) => i.pid === descriptor.pid && (i.service === descriptor.service || (!worker && i.group === undefined)))) continue;
     instances.push({
       service: descriptor.service,
       instance: instanceOf(descriptor.instance),

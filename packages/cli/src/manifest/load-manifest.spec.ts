@@ -202,7 +202,9 @@ describe('loadManifest', () => {
   });
 
   it('passes every limit a plugin declares to the service as the variable its options read', () => {
-    const limits = Object.fromEntries(Object.entries(MANIFEST_LIMITS).map(([name, limit], i) => [name, limit.minimum + i + 1]));
+    const limits = Object.fromEntries(
+      Object.entries(MANIFEST_LIMITS).map(([name, limit], i) => [name, limit.powerOfTwo ? limit.minimum * 2 : limit.minimum + i + 1]),
+    );
     const path = write('limits.json', { services: { api: { entry: 'service.js', limits } } });
     const env = loadManifest(path).services[0]!.env;
     expect(Object.keys(limits).sort()).toEqual(['maxPayloadBytes', 'mqueueDepth', 'mqueueInFlight', 'mqueueMessageSize', 'shmRingBytes']);
@@ -215,6 +217,8 @@ describe('loadManifest', () => {
     // Its bounds come from the same declaration.
     const bad = write('bad-limit.json', { services: { api: { entry: 'service.js', limits: { mqueueInFlight: 5000 } } } });
     expect(failure(bad).message).toBe(`${bad}: services.api.limits.mqueueInFlight must be <= 4096`);
+    const odd = write('odd-ring.json', { services: { api: { entry: 'service.js', limits: { shmRingBytes: 5000 } } } });
+    expect(failure(odd).message).toMatch(new RegExp(`^${odd}: services\\.api\\.limits\\.shmRingBytes must be one of 4096, 8192, 16384, .*, 1073741824$`));
     const unknown = write('unknown-limit.json', { services: { api: { entry: 'service.js', limits: { ringBytes: 4096 } } } });
     expect(failure(unknown).message).toBe(`${unknown}: services.api.limits.ringBytes is not a known field`);
   });

@@ -174,13 +174,21 @@ function environmentOf(entry: Manifest['services'][string]): Record<string, stri
 }
 
 /** `limits.<name>` in the schema: an integer within the limit's bounds, described. */
-export function limitSchemas(): Record<string, { description: string; type: 'integer'; minimum: number; maximum?: number }> {
+export function limitSchemas(): Record<string, { description: string; type: 'integer'; minimum?: number; maximum?: number; enum?: number[] }> {
   return Object.fromEntries(
-    Object.entries(MANIFEST_LIMITS).map(([name, limit]) => [
-      name,
-      { description: limit.description, type: 'integer' as const, minimum: limit.minimum, ...(limit.maximum !== undefined ? { maximum: limit.maximum } : {}) },
-    ]),
+    Object.entries(MANIFEST_LIMITS).map(([name, limit]) => {
+      const bounds = limit.powerOfTwo
+        ? { enum: powersOfTwo(limit.minimum, limit.maximum ?? 2 ** 30) }
+        : { minimum: limit.minimum, ...(limit.maximum !== undefined ? { maximum: limit.maximum } : {}) };
+      return [name, { description: limit.description, type: 'integer' as const, ...bounds }];
+    }),
   );
+}
+
+function powersOfTwo(from: number, to: number): number[] {
+  const values: number[] = [];
+  for (let value = from; value <= to; value *= 2) values.push(value);
+  return values;
 }
 
 /**

@@ -20,14 +20,28 @@ export class ReplListener {
   }
 
   async subscribe(event: string): Promise<void> {
-    this.events.add(event);
-    await this.restart();
+    await this.change(new Set([...this.events, event]));
   }
 
   async unsubscribe(event: string): Promise<boolean> {
-    if (!this.events.delete(event)) return false;
-    await this.restart();
+    if (!this.events.has(event)) return false;
+    await this.change(new Set([...this.events].filter((e) => e !== event)));
     return true;
+  }
+
+  /** Starts a listener for `events`; if that fails (a bad event name), the one before is started again. */
+  private async change(events: Set<string>): Promise<void> {
+    const before = [...this.events];
+    this.events.clear();
+    for (const event of events) this.events.add(event);
+    try {
+      await this.restart();
+    } catch (error) {
+      this.events.clear();
+      for (const event of before) this.events.add(event);
+      await this.restart();
+      throw error;
+    }
   }
 
   async close(): Promise<void> {

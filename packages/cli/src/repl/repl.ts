@@ -97,7 +97,8 @@ function helpText(): string {
 
 async function run(line: string, { mesh, namespace, options, listener }: CommandContext): Promise<unknown> {
   if (line === '') return undefined;
-  const [command = '', first, ...rest] = line.split(/\s+/);
+  // The command, its first word, and the rest as typed (JSON keeps its spacing).
+  const [, command = '', first, remainder = ''] = /^(\S+)(?:\s+(\S+))?(?:\s+([\s\S]*))?$/.exec(line) ?? [];
   const json = (text: string, what: string) => {
     try {
       return JSON.parse(text) as unknown;
@@ -105,7 +106,6 @@ async function run(line: string, { mesh, namespace, options, listener }: Command
       throw new Error(`${what} is not JSON: ${(error as Error).message}`);
     }
   };
-  const remainder = rest.join(' ');
   switch (command) {
     case 'help':
       return helpText().trimEnd();
@@ -122,7 +122,7 @@ async function run(line: string, { mesh, namespace, options, listener }: Command
       if (!first || dot <= 0 || dot === first.length - 1) throw new Error('call <service>.<endpoint> [json]');
       const [service, endpoint] = [first.slice(0, dot), first.slice(dot + 1)];
       const args = remainder === '' ? [] : [json(remainder, 'the argument')];
-      await mustBeComing(mesh, service, options);
+      await mustBeComing(mesh, service, { ...options, namespace });
       const client = mesh.client(defineContract<Record<string, (...a: unknown[]) => Promise<unknown>>>(service)) as unknown as Record<
         string,
         (...a: unknown[]) => Promise<unknown>
@@ -134,6 +134,7 @@ async function run(line: string, { mesh, namespace, options, listener }: Command
       const payload = json(remainder, 'the event');
       if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new Error('the event must be a JSON object');
       const delivered = await mesh.events.publishNamed(first, payload);
+      if (delivered === 0) throw new Error(`no service subscribes to '${first}' in namespace '${namespace}'`);
       return `${first} published to ${delivered} subscriber(s)`;
     }
     case 'subscribe':
@@ -162,7 +163,7 @@ function servicesOf(descriptors: ServiceDescriptor[]): Record<string, { instance
 
 /** Completions for the word under the cursor: a command, a `service.endpoint`, a service or an event name. */
 async function complete(line: string, mesh: Mesh): Promise<[string[], string]> {
-  const words = line.split(/\s+/);
+  const words = line.trimStart().split(/\s+/);
   const word = words.at(-1) ?? '';
   const matching = (candidates: Iterable<string>) => [...new Set(candidates)].filter((c) => c.startsWith(word)).sort();
   if (words.length <= 1) return [matching(Object.keys(COMMANDS)).map((c) => `${c} `), word];

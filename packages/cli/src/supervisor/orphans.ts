@@ -11,6 +11,8 @@ export interface Orphan {
   pid: number;
   startTime: number;
   label: string;
+  /** The services running in that process: one, or a group's. */
+  members: string[];
 }
 
 /** The state file of a supervisor that died without removing it (SIGKILL, a crash), or undefined. */
@@ -31,12 +33,17 @@ export function readDeadState(dir: RuntimeDir): SupervisorState | undefined {
 export function findOrphans(dead: SupervisorState, dir: RuntimeDir): Orphan[] {
   const orphans: Orphan[] = [];
   for (const instance of dead.instances) {
-    // The services of a group share a pid: one orphan, signalled once.
-    if (instance.pid === undefined || orphans.some((o) => o.pid === instance.pid)) continue;
+    if (instance.pid === undefined) continue;
+    // The services of a group share a pid: one orphan, signalled once, serving while all of them are.
+    const same = orphans.find((o) => o.pid === instance.pid);
+    if (same) {
+      same.members.push(instance.service);
+      continue;
+    }
     const startTime = processStartTime(instance.pid);
     if (startTime === undefined || !belongsTo(instance.pid, dir)) continue;
-    const label = `${instance.service}@${instance.instance}`;
-    orphans.push({ service: instance.service, instance: String(instance.instance), pid: instance.pid, startTime, label });
+    const label = instance.group ? `${instance.group}@${instance.instance}` : `${instance.service}@${instance.instance}`;
+    orphans.push({ service: instance.service, instance: String(instance.instance), pid: instance.pid, startTime, label, members: [instance.service] });
   }
   return orphans;
 }

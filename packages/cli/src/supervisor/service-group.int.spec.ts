@@ -55,7 +55,8 @@ describe('hostmesh up with a group', () => {
 
     // The process is the unit: a member ending on its own stops the group, and the group is restarted.
     await hostmesh(['call', 'relay.quit', '4', '-n', 'grouped'], env);
-    await supervisor.waitForOutput(/relay \(thread \d+\) exited with code 4: stopping its group/, 20_000);
+    // Said in relay's own log: why the group stopped.
+    await supervisor.waitForOutput(/relay@0 +\| exited with code 4 \(thread \d+\): stopping its group/, 20_000);
     await supervisor.waitForOutput(/pair@0 exited with code 1: restarting/, 20_000);
     const restarted = async (times: number, not: number) => {
       await until(`the group is back (restart ${times})`, async () => {

@@ -126,11 +126,7 @@ export class ServiceProcess {
     this.pipeLines(child.stdout!, 'out');
     this.pipeLines(child.stderr!, 'err');
     createInterface({ input: child.stdio[3] as NodeJS.ReadableStream, crlfDelay: Infinity }).on('line', (line) => this.onControl(line));
-    this.readyTimer = setTimeout(() => {
-      if (this.state !== 'starting') return;
-      this.write(`not ready within ${READY_TIMEOUT_MS} ms: killing it`, 'err');
-      child.kill('SIGKILL');
-    }, READY_TIMEOUT_MS);
+    this.armReadyTimer(child);
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         clearTimeout(this.readyTimer);
@@ -198,6 +194,15 @@ export class ServiceProcess {
     lines.on('line', (line) => this.write(line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}… (${line.length} bytes)` : line, kind));
   }
 
+  private armReadyTimer(child: ChildProcess): void {
+    clearTimeout(this.readyTimer);
+    this.readyTimer = setTimeout(() => {
+      if (this.state !== 'starting') return;
+      this.write(`not ready within ${READY_TIMEOUT_MS} ms: killing it`, 'err');
+      child.kill('SIGKILL');
+    }, READY_TIMEOUT_MS);
+  }
+
   private onControl(line: string): void {
     let message: ControlMessage;
     try {
@@ -208,8 +213,10 @@ export class ServiceProcess {
     if (message.type === 'ready' && this.state === 'starting') {
       const member = this.members.get(message.service);
       if (member) member.ready = true;
-      // A group is ready when every one of its services is.
+      // A group is ready when every one of its services is; each member, started in turn, has
+      // as long to become ready as a service of its own would.
       if (this.members.size > 0 && [...this.members.values()].some((m) => !m.ready)) {
+        if (this.child) this.armReadyTimer(this.child);
         this.events.changed(this);
         return;
       }
@@ -218,7 +225,7 @@ export class ServiceProcess {
       this.settleReady(true);
       this.events.changed(this);
     } else if (message.type === 'health') {
-      const member = this.members.get(message.snapshot.service);
+      const member = this.members.get(message.service ?? message.snapshot.service);
       const previous = member ? member.health : this.health;
       const rate = previous ? callsPerSecond(previous, message.snapshot) : 0;
       if (member) {

@@ -6,7 +6,7 @@ import { removeStaleObjects } from '@hostmesh/native';
 import { ownProcessStartTime } from '@hostmesh/native';
 import type { Deployment, ServicePlan } from '../manifest/manifest';
 import { MetricsEndpoint } from './metrics-endpoint';
-import { findOrphans, readDeadState, stopOrphans } from './orphans';
+import { findOrphans, readDeadState, stopOrphans, type Orphan } from './orphans';
 import { ServiceProcess } from './service-process';
 import type { InstanceStatus, SupervisorState } from './state';
 import { readState, stateFile } from './state-file';
@@ -129,7 +129,8 @@ export class Supervisor {
 
   /** Instances that kept crashing and were given up on: why each failed, in one line. */
   failures(): string[] {
-    return this.processes.filter((p) => p.state === 'failed').map((p) => describeFailure(p.statuses()[0]!));
+    // A group failed as one process: named as the group (its last error names the member).
+    return this.processes.filter((p) => p.state === 'failed').map((p) => describeFailure({ ...p.statuses()[0]!, service: p.plan.name }));
   }
 
   snapshot(): SupervisorState {
@@ -208,8 +209,12 @@ export class Supervisor {
       const orphans = findOrphans(dead, this.dir);
       if (orphans.length > 0) {
         this.note(`supervisor pid ${dead.pid} died leaving ${orphans.map((o) => `${o.label} (pid ${o.pid})`).join(', ')} running: stopping them`);
-        const serving = async (orphan: { service: string; instance: string; pid: number }) =>
-          (await this.registry.find(orphan.service, orphan.instance))?.pid === orphan.pid;
+        // Serving while every service of the process is in the registry: a group that has begun
+        // to drain (its last member unregisters first) is left to finish.
+        const serving = async (orphan: Orphan) => {
+          for (const member of orphan.members) if ((await this.registry.find(member, orphan.instance))?.pid !== orphan.pid) return false;
+          return true;
+        };
         const left = await stopOrphans(orphans, serving, this.deployment.gracePeriodMs);
         if (left.length > 0) this.note(`could not stop ${left.join(', ')}`, 'err');
       }

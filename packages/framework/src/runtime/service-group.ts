@@ -1,4 +1,4 @@
-import { ControlChannel } from './control-channel';
+import { ControlChannel, ignoreBrokenPipe } from './control-channel';
 import { WorkerService } from './worker-host';
 
 /** One service of a group: its entry module (one that calls `bootstrap()`) and what its thread sees. */
@@ -31,7 +31,10 @@ const FORWARDED: NodeJS.Signals[] = ['SIGHUP', 'SIGUSR1', 'SIGUSR2'];
  */
 export class ServiceGroup {
   private readonly running: Array<{ member: GroupMember; worker: WorkerService }> = [];
+  /** The member being started, if any: a stop waits for it, then stops it too. */
+  private starting: Promise<unknown> | undefined;
   private stopping: Promise<void> | undefined;
+  private signals = 0;
   private readonly control: ControlChannel | undefined;
 
   constructor(
@@ -43,6 +46,9 @@ export class ServiceGroup {
       if (process.env.HOSTMESH_ORPHAN === 'keep') return;
       void this.stop('supervisor gone').then(() => process.exit(0));
     });
+    // Our stdout and stderr are pipes the supervisor reads: once it is gone, a line written
+    // must not end the process (and the drain of the members) with EPIPE.
+    if (this.control) for (const stream of [process.stdout, process.stderr]) stream.on('error', ignoreBrokenPipe);
   }
 
   /** Starts every member in order; resolves once all are ready. A member that fails to start stops the others. */
@@ -50,11 +56,14 @@ export class ServiceGroup {
     try {
       for (const member of this.members) {
         if (this.stopping) return;
-        await this.startMember(member);
+        this.starting = this.startMember(member);
+        await this.starting;
       }
     } catch (error) {
       await this.stop((error as Error).message);
       throw error;
+    } finally {
+      this.starting = undefined;
     }
   }
 
@@ -68,17 +77,18 @@ export class ServiceGroup {
     for (const { worker } of this.running) worker.signal(signal);
   }
 
-  /** Stops the members in reverse start order, each within the grace period; safe to call twice. */
+  /** Stops the members in reverse start order, within one grace period; safe to call twice. */
   stop(reason: string): Promise<void> {
     this.stopping ??= this.drain(reason);
     return this.stopping;
   }
 
-  /** SIGTERM/SIGINT drain the group and exit 0; the other signals reach every member. */
+  /** SIGTERM/SIGINT drain the group and exit 0 (a second one exits at once); the other signals reach every member. */
   handleSignals(): void {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.on(signal, () => {
-        if (this.stopping) process.exit(130);
+        if (++this.signals > 1) process.exit(130);
+        // A drain already under way (a member exited, the supervisor went away) is joined, not cut short.
         void this.stop(signal).then(() => process.exit(0));
       });
     }
@@ -94,30 +104,41 @@ export class ServiceGroup {
       execArgv: member.execArgv,
       readyTimeoutMs: this.options.readyTimeoutMs,
       captureOutput: true,
-      onHealth: (snapshot) => this.control?.send({ type: 'health', snapshot }),
+      // Keyed by the manifest's name: the one the supervisor knows the member by.
+      onHealth: (snapshot) => this.control?.send({ type: 'health', service: member.service, snapshot }),
       onLine: (line, stream) => this.forward(member.service, line, stream),
+      onError: (error) => this.forward(member.service, `uncaught: ${error.stack ?? String(error)}`, 'err'),
     }).catch((error: Error) => {
       throw new Error(`${member.service}: ${error.message}`);
     });
+    if (this.stopping) {
+      // Stopped while it was starting: it never joins the group.
+      await worker.stop(this.options.gracePeriodMs ?? 10_000);
+      return;
+    }
     this.running.push({ member, worker });
     this.control?.send({ type: 'ready', pid: process.pid, service: member.service, instance: worker.instance ?? '' });
-    if (worker.lastHealth) this.control?.send({ type: 'health', snapshot: worker.lastHealth });
+    if (worker.lastHealth) this.control?.send({ type: 'health', service: member.service, snapshot: worker.lastHealth });
     void worker.exited.then((code) => {
       if (this.stopping) return;
-      process.stderr.write(`${member.service} (thread ${worker.threadId}) exited with code ${code}: stopping its group\n`);
+      this.forward(member.service, `exited with code ${code} (thread ${worker.threadId}): stopping its group`, 'err');
       void this.stop(`${member.service} exited`).then(() => process.exit(1));
     });
   }
 
   private forward(service: string, line: string, stream: 'out' | 'err'): void {
-    if (this.control) this.control.send({ type: 'log', service, stream, line });
-    else (stream === 'out' ? process.stdout : process.stderr).write(`[${service}] ${line}\n`);
+    for (const part of line.split('\n')) {
+      if (this.control) this.control.send({ type: 'log', service, stream, line: part }, { droppable: true });
+      else (stream === 'out' ? process.stdout : process.stderr).write(`[${service}] ${part}\n`);
+    }
   }
 
   private async drain(reason: string): Promise<void> {
     this.control?.send({ type: 'stopping', reason });
-    // One grace period for the whole group, as for one process: the supervisor's SIGKILL follows it.
-    const deadline = performance.now() + (this.options.gracePeriodMs ?? 10_000);
+    // One grace period for the whole group, as for one process; the supervisor's SIGKILL
+    // follows it, so keep a tenth of it for the threads' own ending.
+    const deadline = performance.now() + (this.options.gracePeriodMs ?? 10_000) * 0.9;
+    await this.starting?.catch(() => undefined);
     for (const { worker } of [...this.running].reverse()) await worker.stop(Math.max(0, deadline - performance.now()));
     this.control?.close();
   }

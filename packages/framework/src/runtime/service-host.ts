@@ -15,7 +15,7 @@ import { TransportRegistry } from '../transports/contract/transport-registry';
 import { resolveConfig, serverLimits, type MeshConfig, type MeshOptions } from '../config/config';
 import { createMeshContainer } from './container';
 import type { RouteDescriptor, ServiceDescriptor, SubscriptionDescriptor } from '../discovery/descriptor';
-import { ControlChannel } from './control-channel';
+import { ControlChannel, ignoreBrokenPipe } from './control-channel';
 import { snapshot, writeSnapshot, type DiagnosticSnapshot } from './diagnostics';
 import { describeError, LOGGER, type Logger } from '../core/logger';
 import { Mesh } from './mesh';
@@ -163,7 +163,6 @@ export class ServiceHost {
       await registry.register(descriptor);
       const host = new ServiceHost(definition, mesh, instance, server, listeners, pipes, descriptor, logger);
       if (options.handleSignals) host.installSignalHandlers();
-      host.reportToSupervisor();
       logger.info(`ready (pid ${process.pid}${isMainThread ? '' : `, thread ${threadId}`}): ${describeBindings(routes, subscriptions)}`);
       parentPort?.postMessage({
         type: 'hostmesh:ready',
@@ -171,7 +170,10 @@ export class ServiceHost {
         instance: config.instance,
         namespace: config.namespace,
         runtimeDir: config.runtimeDir,
+        descriptorPath: runtimeDir.descriptorPath(definition.name, config.instance),
       } satisfies WorkerReport);
+      // After `ready`: health reports of a service that is not ready yet would confuse whoever reads them.
+      host.reportToSupervisor();
       return host;
     } catch (error) {
       for (const pipe of pipes) pipe.close();
@@ -358,10 +360,6 @@ function describeBindings(routes: RouteDescriptor[], subscriptions: Subscription
     ...subscriptions.map((subscription) => `on ${subscription.event} ← ${subscription.binding}`),
   ];
   return parts.length > 0 ? parts.join(', ') : 'no endpoints';
-}
-
-function ignoreBrokenPipe(error: NodeJS.ErrnoException): void {
-  if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
 }
 
 async function withTimeout(value: unknown, timeoutMs: number): Promise<void> {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
@@ -9,7 +10,7 @@ import type { DiagnosticSnapshot } from './diagnostics';
 
 /** What a service in a worker tells the thread that started it (ServiceHost in a worker posts it). */
 export type WorkerReport =
-  | { type: 'hostmesh:ready'; service: string; instance: string; namespace: string; runtimeDir: string | undefined }
+  | { type: 'hostmesh:ready'; service: string; instance: string; namespace: string; runtimeDir: string | undefined; descriptorPath: string }
   /** Every second while it runs, as a supervised process tells its supervisor. */
   | { type: 'hostmesh:health'; snapshot: DiagnosticSnapshot };
 /** What the starting thread tells the service: a signal, delivered as process signals are to a main thread. */
@@ -29,6 +30,8 @@ export interface WorkerServiceOptions {
   captureOutput?: boolean;
   /** Called with each line the service writes, from its first on (implies captured output, read here). */
   onLine?(line: string, stream: 'out' | 'err'): void;
+  /** Called with an error the service did not catch, which ends its thread (default: written to this process's stderr). */
+  onError?(error: Error): void;
   /** Called with the service's health snapshot, once when it is ready and every second after. */
   onHealth?(snapshot: DiagnosticSnapshot): void;
 }
@@ -62,7 +65,9 @@ export class WorkerService {
     this.exited = new Promise((resolve) => {
       worker.once('exit', (code) => {
         announceThreadExit(threadId);
-        void this.forget().finally(() => resolve(code));
+        void this.forget()
+          .catch((error: unknown) => process.stderr.write(`[worker ${threadId}] could not remove its registry entry: ${String(error)}\n`))
+          .finally(() => resolve(code));
       });
     });
   }
@@ -83,7 +88,10 @@ export class WorkerService {
       options.onHealth?.(message.snapshot);
     });
     // An error the service does not catch ends its thread: say so, as a crashing process would.
-    worker.on('error', (error) => process.stderr.write(`[worker ${service.threadId}] ${error.stack ?? String(error)}\n`));
+    worker.on('error', (error) => {
+      if (options.onError) options.onError(error);
+      else process.stderr.write(`[worker ${service.threadId}] ${error.stack ?? String(error)}\n`);
+    });
     const timeoutMs = options.readyTimeoutMs ?? 15_000;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${entry} was not ready within ${timeoutMs} ms`)), timeoutMs);
@@ -136,7 +144,8 @@ export class WorkerService {
 
   /** A thread that did not unregister (terminated, crashed) leaves its descriptor: remove it. */
   private async forget(): Promise<void> {
-    if (!this.report) return;
+    // A service that drained removed its entry itself: then there is nothing to load or do.
+    if (!this.report || !existsSync(this.report.descriptorPath)) return;
     const { service, instance, namespace, runtimeDir } = this.report;
     // Loaded only now: a group's process, whose main thread only starts and watches workers,
     // need not load every transport (and NATS) for this (about 20 MB of its memory).

@@ -46,6 +46,8 @@ export interface ManifestLimit {
   readonly description: string;
   readonly minimum: number;
   readonly maximum?: number;
+  /** Only powers of two (from `minimum` to `maximum`) are accepted. */
+  readonly powerOfTwo?: boolean;
 }
 
 /** Injection token of the TransportContext. */

@@ -31,12 +31,14 @@ export const MQUEUE_LIMITS = {
     env: 'HOSTMESH_MQUEUE_DEPTH',
     description: 'Messages each of its event queues holds (fs.mqueue.msg_max bounds it without CAP_SYS_RESOURCE).',
     minimum: 1,
+    maximum: 65536,
   },
   mqueueMessageSize: {
     env: 'HOSTMESH_MQUEUE_MESSAGE_SIZE',
     description:
       'Bytes of each message of its event queues (fs.mqueue.msgsize_max bounds it); larger events keep their body in a shared-memory segment the message names.',
     minimum: 128,
+    maximum: 16 << 20,
   },
   mqueueInFlight: {
     env: 'HOSTMESH_MQUEUE_IN_FLIGHT',
@@ -53,12 +55,20 @@ export function resolveMqueueOptions(input: MqueueOptionsInput | undefined, read
   // The kernel's limits are read only when no value is given.
   const limits = () => MessageQueue.limits();
   return {
-    depth: read.positive('mqueue.depth', input?.depth ?? read.numberEnv(MQUEUE_LIMITS.mqueueDepth.env) ?? Math.min(limits().msgMax ?? 10, 256), 65536),
+    depth: read.positive(
+      'mqueue.depth',
+      input?.depth ?? read.numberEnv(MQUEUE_LIMITS.mqueueDepth.env) ?? Math.min(limits().msgMax ?? 10, 256),
+      MQUEUE_LIMITS.mqueueDepth.maximum,
+    ),
     messageSize: read.positive(
       'mqueue.messageSize',
       input?.messageSize ?? read.numberEnv(MQUEUE_LIMITS.mqueueMessageSize.env) ?? Math.min(limits().msgsizeMax ?? 8192, 65536),
-      16 << 20,
+      MQUEUE_LIMITS.mqueueMessageSize.maximum,
     ),
-    inFlight: read.positiveInteger('mqueue.inFlight', input?.inFlight ?? read.numberEnv(MQUEUE_LIMITS.mqueueInFlight.env) ?? 64, 4096),
+    inFlight: read.positiveInteger(
+      'mqueue.inFlight',
+      input?.inFlight ?? read.numberEnv(MQUEUE_LIMITS.mqueueInFlight.env) ?? 64,
+      MQUEUE_LIMITS.mqueueInFlight.maximum,
+    ),
   };
 }

@@ -19,6 +19,8 @@ export const SHM_LIMITS = {
     env: 'HOSTMESH_SHM_RING_BYTES',
     description: 'Bytes of each shared-memory ring (one per direction per connection): a power of two.',
     minimum: 4096,
+    maximum: 2 ** 30,
+    powerOfTwo: true,
   },
 } as const satisfies Record<string, ManifestLimit>;
 
