@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { SpawnedService, typescriptExecArgv } from '@hostmesh/framework/testing';
 import { CLI, deployments, fixture, writeManifest } from '../__fixtures__/cli';
 
@@ -44,6 +44,20 @@ describe('hostmesh repl', () => {
     expect(await repl.exited).toEqual({ code: 0, signal: null });
     const services = (await ps('repl')).instances.map((i) => i.service);
     expect(services).toEqual(['echo']);
+
+    // A script piped in: its results in order, and exit 1 when a command failed.
+    const piped = (script: string) =>
+      spawnSync(process.execPath, [...typescriptExecArgv(), CLI, 'repl', '-n', 'repl'], {
+        input: script,
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+    const ok = piped('call echo.ping\nendpoints echo\n');
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain(`> ${echo!.pid}\n`);
+    expect(ok.stdout.indexOf(String(echo!.pid))).toBeLessThan(ok.stdout.indexOf("ping: 'shm'"));
+    expect(piped('call echo.nope\n').status).toBe(1);
     await supervisor.stop('SIGINT');
   }, 90_000);
 });

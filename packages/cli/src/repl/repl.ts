@@ -28,7 +28,8 @@ export interface ReplOptions extends TargetOptions {
 /**
  * `hostmesh repl`: a node:repl on the running deployment, Moleculer-style: `call`, `emit`,
  * `services`, `endpoints`, `subscribe`, `ps`. Tab completes command names, `service.endpoint`
- * targets, service and event names from the registry. Resolves with 0 when it is left.
+ * targets, service and event names from the registry. Resolves with 0 when it is left (1 for
+ * a script piped in whose commands did not all succeed).
  */
 export async function repl(options: ReplOptions): Promise<number> {
   const namespace = targetNamespace(options);
@@ -47,6 +48,7 @@ export async function repl(options: ReplOptions): Promise<number> {
   output.write(`hostmesh repl on namespace '${namespace}': ${Object.keys(COMMANDS).join(', ')} (help for more)\n`);
   // One command at a time, in the order typed (or piped): each waits for the one before.
   let queue: Promise<unknown> = Promise.resolve();
+  let failed = 0;
   server = start({
     prompt: `hostmesh:${namespace}> `,
     input,
@@ -58,7 +60,10 @@ export async function repl(options: ReplOptions): Promise<number> {
       queue = queue.then(() =>
         run(line.trim(), context).then(
           (result) => done(null, result),
-          (error: unknown) => done(null, `${describeError(error)}`),
+          (error: unknown) => {
+            failed++;
+            done(null, `${describeError(error)}`);
+          },
         ),
       );
     },
@@ -80,7 +85,8 @@ export async function repl(options: ReplOptions): Promise<number> {
   await queue;
   await listener.close();
   await mesh.close(1000);
-  return 0;
+  // A script piped in fails as a whole when one of its commands did; a person at a terminal saw each.
+  return failed > 0 && !(input as { isTTY?: boolean }).isTTY ? 1 : 0;
 }
 
 interface CommandContext {

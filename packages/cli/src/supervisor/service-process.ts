@@ -173,7 +173,8 @@ export class ServiceProcess {
 
   write(line: string, stream: 'out' | 'err'): void {
     if (stream === 'err') this.remember(line);
-    this.log.write(`${new Date().toISOString()} ${stream === 'err' ? 'E' : 'I'} ${line}\n`);
+    // A line may come after the log was closed (the child's streams drain after its exit): drop it there.
+    if (!this.log.writableEnded) this.log.write(`${new Date().toISOString()} ${stream === 'err' ? 'E' : 'I'} ${line}\n`);
     this.events.log(this, line, stream);
   }
 
@@ -243,7 +244,7 @@ export class ServiceProcess {
       if (!member) return;
       const line = message.line.length > MAX_LINE ? `${message.line.slice(0, MAX_LINE)}… (${message.line.length} bytes)` : message.line;
       if (message.stream === 'err') this.remember(line);
-      member.log.write(`${new Date().toISOString()} ${message.stream === 'err' ? 'E' : 'I'} ${line}\n`);
+      if (!member.log.writableEnded) member.log.write(`${new Date().toISOString()} ${message.stream === 'err' ? 'E' : 'I'} ${line}\n`);
       this.events.log(this, line, message.stream, `${member.plan.name}@${this.index}`);
     }
   }
