@@ -229,4 +229,37 @@ describe('loadManifest', () => {
     expect(service.bindings.additionalProperties.enum).toEqual([...BINDING_REQUESTS]);
     expect(service.limits.properties).toEqual(limitSchemas());
   });
+
+  it('runs a group as one plan, after what any member depends on, and names a cycle only groups make', () => {
+    const ok = write('grouped.json', {
+      services: {
+        db: { entry: 'service.js' },
+        api: { entry: 'service.js', group: 'web', dependsOn: ['db', 'auth'] },
+        auth: { entry: 'service.js', group: 'web' },
+        ui: { entry: 'service.js', dependsOn: ['api'] },
+      },
+    });
+    const plans = loadManifest(ok).services;
+    expect(plans.map((p) => [p.name, p.dependsOn, p.members?.map((m) => m.name)])).toEqual([
+      ['db', [], undefined],
+      ['web', ['db'], ['auth', 'api']],
+      ['ui', ['web'], undefined],
+    ]);
+    // a1 → b1 and b2 → a2: no cycle between services, one between the two groups' processes.
+    const cycle = write('group-cycle.json', {
+      services: {
+        a1: { entry: 'service.js', group: 'ga', dependsOn: ['b1'] },
+        a2: { entry: 'service.js', group: 'ga' },
+        b1: { entry: 'service.js', group: 'gb' },
+        b2: { entry: 'service.js', group: 'gb', dependsOn: ['a2'] },
+      },
+    });
+    expect(failure(cycle).message).toBe(
+      `${cycle}: services.a1.group makes a dependency cycle between processes: group ga (a1, a2) → group gb (b1, b2) → group ga (a1, a2); a group starts as one process, after what any of its services depends on`,
+    );
+    const big = write('group-env.json', {
+      services: { a: { entry: 'service.js', group: 'g', env: { BLOB: 'x'.repeat(120_000) } }, b: { entry: 'service.js', group: 'g' } },
+    });
+    expect(failure(big).message).toMatch(/services\.a\.group 'g': its services' environments take \d+ bytes; a group's must fit in 100000 \(one variable\)$/);
+  });
 });

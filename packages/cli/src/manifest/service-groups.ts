@@ -76,6 +76,15 @@ export function groupServices(file: string, manifest: Manifest, plans: ServicePl
       file,
       inside.map((m) => ({ ...m, dependsOn: m.dependsOn.filter((d) => names.has(d)) })),
     );
+    // The members travel to the group's process in one variable, which Linux caps (MAX_ARG_STRLEN).
+    const size = JSON.stringify(inside.map((m) => m.env)).length;
+    if (size > 100_000) {
+      throw new ManifestError(
+        file,
+        field(inside[0]!.name, 'group'),
+        `'${group}': its services' environments take ${size} bytes; a group's must fit in 100000 (one variable)`,
+      );
+    }
     result.push({
       name: group,
       entry: '',
