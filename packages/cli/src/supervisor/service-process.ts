@@ -37,6 +37,8 @@ export class ServiceProcess {
   private readonly lastErrors: string[] = [];
   health: DiagnosticSnapshot | undefined;
   callsPerSecond = 0;
+  /** It said it is stopping without being asked (a group whose member ended): it exits, then restarts. */
+  private draining = false;
   /** A group's members, by name: what each reported, and its own log. */
   private readonly members = new Map<string, { plan: MemberPlan; ready: boolean; health?: DiagnosticSnapshot; callsPerSecond: number; log: WriteStream }>();
   /** Set while a restart is scheduled (backoff). */
@@ -76,7 +78,7 @@ export class ServiceProcess {
       service: this.plan.name,
       instance: this.index,
       pid: this.state === 'stopped' || this.state === 'failed' ? undefined : this.pid,
-      state: this.state,
+      state: this.draining && this.state === 'ready' ? 'stopping' : this.state,
       restarts: this.restarts,
       startedAt: this.startedAt?.toISOString(),
       lastExit: this.lastExit,
@@ -89,7 +91,8 @@ export class ServiceProcess {
       ...own,
       service: member.plan.name,
       group: this.plan.name,
-      state: this.state === 'starting' && member.ready ? 'ready' : this.state,
+      // A member ready while the others still start shows as ready.
+      state: this.state === 'starting' && member.ready ? 'ready' : own.state,
       callsPerSecond: member.callsPerSecond,
       health: member.health,
     }));
@@ -117,6 +120,7 @@ export class ServiceProcess {
     this.state = 'starting';
     this.startedAt = new Date();
     this.health = undefined;
+    this.draining = false;
     for (const member of this.members.values()) {
       member.ready = false;
       member.health = undefined;
@@ -239,6 +243,10 @@ export class ServiceProcess {
       // The first snapshot follows `ready` at once: save it now, so a `ps` right after
       // `up --detach` shows the bindings instead of waiting for the next periodic save.
       if (!previous) this.events.changed(this);
+    } else if (message.type === 'stopping' && this.state === 'ready') {
+      // It drains on its own (a group whose member ended): show it, and that a restart follows its exit.
+      this.draining = true;
+      this.events.changed(this);
     } else if (message.type === 'log') {
       const member = this.members.get(message.service);
       if (!member) return;
