@@ -74,6 +74,11 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's page runs in a browser, with uPlot loaded before it.
+    files: ['packages/cli/src/dashboard/assets/**/*.js'],
+    languageOptions: { globals: { ...globals.browser, uPlot: 'readonly' }, sourceType: 'script' },
+  },
+  {
     // Decorators receive what TypeScript's own ClassDecorator/MethodDecorator types give them: `Function`.
     files: [`${SRC}/decorators/**`, `${SRC}/metadata/**`],
     rules: { '@typescript-eslint/no-unsafe-function-type': 'off' },

@@ -14,6 +14,8 @@ const TOOLS = [
   { pkg: 'iproute2', program: 'ip', usedBy: 'the cross-host tests in network namespaces' },
   { pkg: 'openssl', program: 'openssl', usedBy: 'hostmesh certs and the TLS tests' },
   { pkg: 'util-linux', program: 'unshare', usedBy: 'listing message queues without /dev/mqueue' },
+  { pkg: 'bsdutils', program: 'script', usedBy: 'the REPL test (a pseudo-terminal)' },
+  { pkg: 'chromium', program: 'chromium', usedBy: 'the dashboard test (a real headless browser)' },
   // Debian's own python3 (the one python3-msgpack installs into), whatever python3 comes first on PATH.
   {
     pkg: 'python3-msgpack',

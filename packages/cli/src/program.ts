@@ -11,6 +11,7 @@ import { logs } from './commands/logs';
 import { ps } from './commands/ps';
 import { up } from './commands/up';
 import { repl } from './repl/repl';
+import { dashboard } from './commands/dashboard';
 import { ManifestError } from './manifest/manifest-error';
 
 function integer(value: string): number {
@@ -64,12 +65,18 @@ export function program(): Command {
     .option('--json', 'machine-readable output (no live view)')
     .option('-w, --watch', 'rebuild when sources change and restart the services whose code changed (the others keep serving)')
     .option('--build <command>', 'the build --watch runs (default: nx run-many -t build in an nx workspace, else tsc -b)')
+    .option('--dashboard', 'also serve the live dashboard (its URL is printed)')
     .action(
-      run((manifest: string, options: { detach?: boolean; runtimeDir?: string; json?: boolean; host?: string; watch?: boolean; build?: string }) => {
-        // Through the environment, so a --detach'ed supervisor and every service see it too.
-        if (options.host !== undefined) process.env.HOSTMESH_HOST = options.host;
-        return up(manifest, options);
-      }),
+      run(
+        (
+          manifest: string,
+          options: { detach?: boolean; runtimeDir?: string; json?: boolean; host?: string; watch?: boolean; build?: string; dashboard?: boolean },
+        ) => {
+          // Through the environment, so a --detach'ed supervisor and every service see it too.
+          if (options.host !== undefined) process.env.HOSTMESH_HOST = options.host;
+          return up(manifest, options);
+        },
+      ),
     );
 
   target(cli.command('down').description('drain and stop the deployment of a namespace'))
@@ -101,6 +108,10 @@ export function program(): Command {
     .option('--priority <n>', 'message queue priority, 0-31', integer, 0)
     .option('--timeout-ms <ms>', 'wait this long for a full subscriber queue', integer, 5000)
     .action(run((event: string, json: string, options: Parameters<typeof emit>[2]) => emit(event, json, options)));
+
+  target(cli.command('dashboard').description('a live page of the deployment on 127.0.0.1 (topology, calls/s, latency); prints its URL'))
+    .option('--port <n>', 'port on 127.0.0.1 (default: any free one)', integer, 0)
+    .action(run((options: Parameters<typeof dashboard>[0]) => dashboard(options)));
 
   target(cli.command('repl').description('an interactive shell on the deployment: call, emit, services, endpoints, subscribe, ps (Tab completes)')).action(
     run((options: Parameters<typeof repl>[0]) => repl(options)),

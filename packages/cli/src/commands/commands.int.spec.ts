@@ -85,7 +85,7 @@ describe('hostmesh emit, doctor, logs and version', () => {
 
   it('prints versions, and --help for every command', async () => {
     expect(JSON.parse((await hostmesh(['version', '--json'], env)).output)).toMatchObject({ cli: '0.1.0', framework: '0.1.0', native: '0.1.0' });
-    for (const command of ['up', 'down', 'ps', 'logs', 'call', 'emit', 'repl', 'doctor', 'certs', 'version']) {
+    for (const command of ['up', 'down', 'ps', 'logs', 'call', 'emit', 'repl', 'dashboard', 'doctor', 'certs', 'version']) {
       const help = await hostmesh([command, '--help'], env);
       expect(help.code).toBe(0);
       expect(help.output).toContain(`Usage: hostmesh ${command}`);

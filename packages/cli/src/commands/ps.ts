@@ -10,6 +10,27 @@ import { meshOf, nothingRunning, runtimeOf, type TargetOptions } from './context
  * Instances started outside a supervisor are listed from the registry.
  */
 export async function ps(options: TargetOptions & { json?: boolean }): Promise<number> {
+  const { namespace, supervisor, instances } = await deploymentStatus(options);
+  if (options.json) {
+    process.stdout.write(JSON.stringify({ namespace, supervisor, instances }, null, 2) + '\n');
+    return 0;
+  }
+  if (instances.length === 0) {
+    process.stdout.write(`${nothingRunning(namespace, options)}\n`);
+    return 0;
+  }
+  process.stdout.write(`${statusTable(instances, process.stdout)}\n`);
+  return 0;
+}
+
+/** What `ps` and the dashboard show: the supervisor's view of the namespace, and every instance it or the registry knows. */
+export interface DeploymentStatus {
+  namespace: string;
+  supervisor: { pid: number; manifest: string; state: string } | null;
+  instances: InstanceStatus[];
+}
+
+export async function deploymentStatus(options: TargetOptions): Promise<DeploymentStatus> {
   const dir = runtimeOf(options);
   const state = readState(dir);
   const instances: InstanceStatus[] = state ? [...state.instances] : [];
@@ -76,22 +97,7 @@ export async function ps(options: TargetOptions & { json?: boolean }): Promise<n
   }
   await mesh.close(0);
   for (const instance of instances) showPaused(instance);
-  if (options.json) {
-    process.stdout.write(
-      JSON.stringify(
-        { namespace: dir.namespace, supervisor: state ? { pid: state.pid, manifest: state.manifest, state: state.state } : null, instances },
-        null,
-        2,
-      ) + '\n',
-    );
-    return 0;
-  }
-  if (instances.length === 0) {
-    process.stdout.write(`${nothingRunning(dir.namespace, options)}\n`);
-    return 0;
-  }
-  process.stdout.write(`${statusTable(instances, process.stdout)}\n`);
-  return 0;
+  return { namespace: dir.namespace, supervisor: state ? { pid: state.pid, manifest: state.manifest, state: state.state } : null, instances };
 }
 
 /** Replica numbers stay numbers (sorting, JSON); named instances (HOSTMESH_INSTANCE=blue) keep their name. */

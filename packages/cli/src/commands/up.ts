@@ -10,6 +10,7 @@ import type { InstanceStatus } from '../supervisor/state';
 import { readState } from '../supervisor/state-file';
 import { Rebuilder } from '../watch/rebuilder';
 import { watchDeployment } from '../watch/watch-deployment';
+import { DashboardServer } from '../dashboard/dashboard-server';
 
 export interface UpOptions {
   detach?: boolean;
@@ -18,6 +19,8 @@ export interface UpOptions {
   json?: boolean;
   /** Rebuild on source changes and restart the services whose code changed. */
   watch?: boolean;
+  /** Also serve the dashboard (foreground only). */
+  dashboard?: boolean;
   /** The build command for --watch (default: nx run-many -t build in an nx workspace, else tsc -b). */
   build?: string;
 }
@@ -84,8 +87,11 @@ export async function up(manifestPath: string, options: UpOptions): Promise<numb
   await supervisor.start();
   const note = (line: string, stream: 'out' | 'err' = 'out') => write(stream === 'err' ? process.stderr : out, `${style.cyan('hostmesh')} | ${line}\n`);
   const watcher = build ? watchDeployment(supervisor, deployment, build, note) : undefined;
+  const page = options.dashboard ? await DashboardServer.listen({ namespace: deployment.namespace, runtimeDir: options.runtimeDir }) : undefined;
+  if (page) note(`dashboard: ${page.url}`);
   await supervisor.stopped;
   await watcher?.close();
+  await page?.close();
   // A service given up on makes the whole run a failure, even though the others kept serving.
   const failures = supervisor.failures();
   for (const failure of failures) process.stderr.write(`hostmesh: ${failure}\n`);

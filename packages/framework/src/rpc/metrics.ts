@@ -16,6 +16,13 @@ export class LatencyHistogram {
     if (ns > this.maxNs) this.maxNs = ns;
   }
 
+  /** The non-empty buckets as [upper bound in µs, count], fastest first: the distribution to draw. */
+  bucketsMicros(): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    for (let i = 0; i < this.buckets.length; i++) if (this.buckets[i]! > 0) out.push([2 ** (i + 1) / 1000, this.buckets[i]!]);
+    return out;
+  }
+
   /** The upper bound, in µs, below which a fraction `q` of the recorded durations fell. */
   quantileMicros(q: number): number {
     if (this.count === 0) return 0;
@@ -42,13 +49,14 @@ export class RouteMetrics {
     this.latency.record((performance.now() - startedMs) * 1e6);
   }
 
-  summary(): { calls: number; errors: number; p50Us: number; p99Us: number; maxUs: number } {
+  summary(): { calls: number; errors: number; p50Us: number; p99Us: number; maxUs: number; histogram: Array<[number, number]> } {
     return {
       calls: this.calls,
       errors: this.errors,
       p50Us: this.latency.quantileMicros(0.5),
       p99Us: this.latency.quantileMicros(0.99),
       maxUs: this.latency.maxNs / 1000,
+      histogram: this.latency.bucketsMicros(),
     };
   }
 }

@@ -11,6 +11,8 @@ export interface RouteSnapshot {
   p50Us: number;
   p99Us: number;
   maxUs: number;
+  /** Latency distribution: [upper bound in µs, calls], power-of-two buckets, empty ones left out. */
+  histogram?: Array<[number, number]>;
 }
 
 /** What SIGUSR2 writes, and what `hostmesh ps` reads: the state of one service instance. */
