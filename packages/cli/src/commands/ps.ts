@@ -1,3 +1,4 @@
+import type { Mesh } from '@hostmesh/framework';
 import { processState } from '@hostmesh/native';
 import type { InstanceStatus } from '../supervisor/state';
 import { readState } from '../supervisor/state-file';
@@ -30,11 +31,20 @@ export interface DeploymentStatus {
   instances: InstanceStatus[];
 }
 
-export async function deploymentStatus(options: TargetOptions): Promise<DeploymentStatus> {
+/** `mesh`: one to use (the dashboard keeps one); else one is opened and closed for this call. */
+export async function deploymentStatus(options: TargetOptions, shared?: Mesh): Promise<DeploymentStatus> {
+  const mesh = shared ?? meshOf(options);
+  try {
+    return await statusFrom(options, mesh);
+  } finally {
+    if (!shared) await mesh.close(0);
+  }
+}
+
+async function statusFrom(options: TargetOptions, mesh: Mesh): Promise<DeploymentStatus> {
   const dir = runtimeOf(options);
   const state = readState(dir);
   const instances: InstanceStatus[] = state ? [...state.instances] : [];
-  const mesh = meshOf(options);
   // With NATS configured (HOSTMESH_NATS_SERVERS), also the services other hosts announce there.
   for (const descriptor of await mesh.registry.listAll()) {
     if (descriptor.remote) {
@@ -95,7 +105,6 @@ export async function deploymentStatus(options: TargetOptions): Promise<Deployme
       },
     });
   }
-  await mesh.close(0);
   for (const instance of instances) showPaused(instance);
   return { namespace: dir.namespace, supervisor: state ? { pid: state.pid, manifest: state.manifest, state: state.state } : null, instances };
 }

@@ -31,6 +31,8 @@ export interface UpOptions {
  * with --detach, in the background (logs in <runtime>/<namespace>/logs).
  */
 export async function up(manifestPath: string, options: UpOptions): Promise<number> {
+  if (options.dashboard && options.detach)
+    throw new Error('--dashboard runs with the supervisor in the foreground: leave out --detach, or run `hostmesh dashboard` beside it');
   const build = options.watch ? await firstBuild(manifestPath, options) : undefined;
   if (build === null) return 1;
   const deployment = loadManifest(manifestPath);
@@ -39,6 +41,8 @@ export async function up(manifestPath: string, options: UpOptions): Promise<numb
   const style = styler(out);
   const live = out.isTTY === true && !options.json;
   let lastView = '';
+  /** Shown in the live view's footer: a line printed once would be cleared by its next redraw. */
+  let dashboardUrl: string | undefined;
   // Whoever reads our output may go first (`npm start | cat` and Ctrl-C: cat dies with us):
   // a broken pipe ends the writing, never the drain (services' lines are in their log files too).
   const closed = new Set<NodeJS.WriteStream>();
@@ -67,7 +71,7 @@ export async function up(manifestPath: string, options: UpOptions): Promise<numb
         lastView = view;
         write(
           out,
-          `\x1b[2J\x1b[H${style.bold(`hostmesh up: ${deployment.file}`)} (namespace ${deployment.namespace}, ${state.state}) — Ctrl-C to stop\n\n${view}\n\nlogs: hostmesh logs -F\n`,
+          `\x1b[2J\x1b[H${style.bold(`hostmesh up: ${deployment.file}`)} (namespace ${deployment.namespace}, ${state.state}) — Ctrl-C to stop\n\n${view}\n\nlogs: hostmesh logs -F${dashboardUrl ? `\ndashboard: ${dashboardUrl}` : ''}\n`,
         );
       },
     },
@@ -88,7 +92,10 @@ export async function up(manifestPath: string, options: UpOptions): Promise<numb
   const note = (line: string, stream: 'out' | 'err' = 'out') => write(stream === 'err' ? process.stderr : out, `${style.cyan('hostmesh')} | ${line}\n`);
   const watcher = build ? watchDeployment(supervisor, deployment, build, note) : undefined;
   const page = options.dashboard ? await DashboardServer.listen({ namespace: deployment.namespace, runtimeDir: options.runtimeDir }) : undefined;
-  if (page) note(`dashboard: ${page.url}`);
+  if (page) {
+    dashboardUrl = page.url;
+    note(`dashboard: ${page.url}`);
+  }
   await supervisor.stopped;
   await watcher?.close();
   await page?.close();

@@ -1,9 +1,10 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { TargetOptions } from '../commands/context';
+import type { Mesh } from '@hostmesh/framework';
+import { meshOf, type TargetOptions } from '../commands/context';
 import { deploymentStatus, type DeploymentStatus } from '../commands/ps';
 
 /** The page and its script, shipped in src (from dist/dashboard and src/dashboard alike). */
@@ -37,6 +38,10 @@ export interface DashboardOptions extends TargetOptions {
 export class DashboardServer {
   private readonly streams = new Set<ServerResponse>();
   private timer: NodeJS.Timeout | undefined;
+  /** One for the server's life: a registry scan a second, not a new mesh (and NATS connection) each. */
+  private mesh: Mesh | undefined;
+  private pushing = false;
+  private closed = false;
 
   private constructor(
     private readonly server: Server,
@@ -48,7 +53,15 @@ export class DashboardServer {
     const token = randomBytes(16).toString('hex');
     const server = createServer();
     const dashboard = new DashboardServer(server, token, options);
-    server.on('request', (request, response) => dashboard.serve(request, response));
+    server.on('request', (request, response) => {
+      // Whatever a request holds, it costs its own answer, never the process (with `up --dashboard`, the supervisor).
+      try {
+        dashboard.serve(request, response);
+      } catch {
+        if (!response.headersSent) response.writeHead(400, { 'Content-Type': 'text/plain' });
+        response.end('bad request\n');
+      }
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
@@ -61,9 +74,11 @@ export class DashboardServer {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
     for (const stream of this.streams) stream.end();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.mesh?.close(0);
   }
 
   private serve(request: IncomingMessage, response: ServerResponse): void {
@@ -78,15 +93,21 @@ export class DashboardServer {
     if (!this.authorized(url.searchParams.get('token')))
       return void response.writeHead(403, { 'Content-Type': 'text/plain' }).end('a token is needed: open the URL hostmesh dashboard printed\n');
     if (url.pathname === '/') return this.file(response, join(ASSETS, 'dashboard.html'), PAGES['/']!.type);
-    if (url.pathname === '/state')
-      return void this.state().then((state) => response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(state)));
+    if (url.pathname === '/state') {
+      return void this.state().then(
+        (state) => response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(state)),
+        (error: Error) => response.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: error.message })),
+      );
+    }
     if (url.pathname === '/events') return this.stream(response);
     response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
   }
 
+  /** Compared as digests: equal lengths whatever was sent, and no timing to learn it from. */
   private authorized(given: string | null): boolean {
-    if (given === null || given.length !== this.token.length) return false;
-    return timingSafeEqual(Buffer.from(given), Buffer.from(this.token));
+    if (given === null) return false;
+    const digest = (value: string) => createHash('sha256').update(value).digest();
+    return timingSafeEqual(digest(given), digest(this.token));
   }
 
   private file(response: ServerResponse, path: string, type: string): void {
@@ -100,7 +121,8 @@ export class DashboardServer {
   }
 
   private state(): Promise<DeploymentStatus & { at: string }> {
-    return deploymentStatus(this.options).then((status) => ({ ...status, at: new Date().toISOString() }));
+    this.mesh ??= meshOf(this.options);
+    return deploymentStatus(this.options, this.mesh).then((status) => ({ ...status, at: new Date().toISOString() }));
   }
 
   private stream(response: ServerResponse): void {
@@ -120,12 +142,21 @@ export class DashboardServer {
 
   /** One snapshot to every open page. */
   private async push(): Promise<void> {
+    if (this.pushing || this.closed) return; // a slow registry scan: skip a tick rather than pile them up
+    this.pushing = true;
     let data: string;
     try {
       data = JSON.stringify(await this.state());
     } catch (error) {
       data = JSON.stringify({ error: (error as Error).message });
+    } finally {
+      this.pushing = false;
     }
-    for (const stream of this.streams) stream.write(`data: ${data}\n\n`);
+    for (const stream of this.streams) {
+      // A page that stops reading is dropped, not buffered for.
+      if (stream.writableEnded || stream.destroyed) continue;
+      if (stream.writableLength > 1 << 20) stream.destroy();
+      else stream.write(`data: ${data}\n\n`);
+    }
   }
 }

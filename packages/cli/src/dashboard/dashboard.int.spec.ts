@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -80,6 +81,18 @@ describe('hostmesh dashboard, in Chromium', () => {
       expect(state.namespace).toBe('dash-up');
       expect(state.instances.map((i) => i.service)).toEqual(['echo']);
       expect((await fetch(`${url.origin}/state`)).status).toBe(403);
+      // What a request holds costs its own answer, never the supervisor serving the page.
+      expect((await fetch(`${url.origin}/state?token=${'é'.repeat(32)}`)).status).toBe(403);
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(url.port), '127.0.0.1', () => socket.write('GET http://a:99999/ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'));
+        let answer = '';
+        socket.on('data', (chunk) => (answer += chunk));
+        socket.on('end', () => resolve(answer));
+        socket.on('error', reject);
+      });
+      expect(raw).toMatch(/^HTTP\/1\.1 400/);
+      expect((await fetch(`${url.origin}/state?token=${url.searchParams.get('token')}`)).status).toBe(200);
+      expect(supervisor.running).toBe(true);
     } finally {
       await supervisor.stop('SIGINT', 10_000);
     }

@@ -255,8 +255,17 @@ describe('loadManifest', () => {
       },
     });
     expect(failure(cycle).message).toBe(
-      `${cycle}: services.a1.group makes a dependency cycle between processes: group ga (a1, a2) → group gb (b1, b2) → group ga (a1, a2); a group starts as one process, after what any of its services depends on`,
+      `${cycle}: services.b1.group makes a dependency cycle between processes: group gb (b1, b2) → group ga (a1, a2) → group gb (b1, b2); a group starts as one process, after what any of its services depends on`,
     );
+    // A cycle between services is named as one, group or not.
+    const real = write('real-cycle.json', {
+      services: {
+        a: { entry: 'service.js', group: 'g', dependsOn: ['b'] },
+        b: { entry: 'service.js', dependsOn: ['a'] },
+        c: { entry: 'service.js', group: 'g' },
+      },
+    });
+    expect(failure(real).message).toBe(`${real}: services.a.dependsOn dependency cycle: a → b → a`);
     const big = write('group-env.json', {
       services: { a: { entry: 'service.js', group: 'g', env: { BLOB: 'x'.repeat(120_000) } }, b: { entry: 'service.js', group: 'g' } },
     });

@@ -102,7 +102,8 @@ export function loadManifest(path: string, env: NodeJS.ProcessEnv = process.env)
     },
     prometheusPort: manifest.metrics?.prometheusPort,
     host: here.host,
-    services: startOrder(file, groupServices(file, manifest, services, { ...shared, HOSTMESH_GRACE_PERIOD_MS: String(gracePeriodMs) })),
+    // A cycle between services is named as one first; one only groups make, after.
+    services: startOrder(file, groupServices(file, manifest, startOrder(file, services), { ...shared, HOSTMESH_GRACE_PERIOD_MS: String(gracePeriodMs) })),
     remote,
   };
 }

@@ -161,6 +161,8 @@ export class ServiceProcess {
   async stop(graceMs: number): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) {
+      // It ended on its own: wait until that exit is handled (reclaimed, crash noted) first.
+      await this.exited;
       this.state = this.state === 'failed' ? 'failed' : 'stopped';
       return;
     }

@@ -105,9 +105,11 @@ export class Supervisor {
     let ready = true;
     for (const instance of this.processes.filter((p) => p.plan === plan)) {
       if (this.stopping) return false;
+      // Stopped (and its exit, crash or not, fully handled) before its restart timer is cleared:
+      // a crash handled after would schedule a second start of the same instance.
+      await instance.stop(this.deployment.gracePeriodMs);
       clearTimeout(instance.restartTimer);
       instance.restartTimer = undefined;
-      await instance.stop(this.deployment.gracePeriodMs);
       if (this.stopping) return false;
       instance.restarts++;
       instance.crashes = [];

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 
 /** Paths a build writes or tools keep: changes there never start a build. */
@@ -23,9 +23,11 @@ export interface BuildResult {
  * build went go to `built`.
  */
 export class Rebuilder {
-  private watcher: FSWatcher | undefined;
+  private readonly watchers: FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private child: ChildProcess | undefined;
+  private closed = false;
   private readonly changed = new Set<string>();
 
   constructor(
@@ -43,18 +45,40 @@ export class Rebuilder {
     return existsSync(join(manifestDir, 'tsconfig.json')) ? 'npx tsc -b' : undefined;
   }
 
-  start(): void {
-    this.watcher = watch(this.root, { recursive: true }, (_event, name) => {
-      if (name === null || !SOURCE.test(name) || name.split(sep).some((part) => IGNORED.has(part)) || name.endsWith('.tsbuildinfo')) return;
-      this.changed.add(name);
+  /**
+   * Watches the root's own files, and each folder under it recursively except the ignored
+   * ones: Linux's recursive watch sets an inotify watch on every directory below, and a
+   * node_modules has tens of thousands (fs.inotify.max_user_watches).
+   */
+  start(onError: (error: Error) => void = () => undefined): void {
+    const seen = (prefix: string) => (_event: string, name: string | null) => {
+      if (name === null) return;
+      const path = prefix ? join(prefix, name) : name;
+      if (!SOURCE.test(path) || path.split(sep).some((part) => IGNORED.has(part)) || path.endsWith('.tsbuildinfo')) return;
+      this.changed.add(path);
       clearTimeout(this.timer);
       this.timer = setTimeout(() => void this.build(), SETTLE_MS);
-    });
+    };
+    const add = (path: string, prefix: string, recursive: boolean) => {
+      const watcher = watch(path, { recursive }, seen(prefix));
+      // A watch that fails (a folder removed, the inotify limit) ends that watch, not `up`.
+      watcher.on('error', (error) => {
+        watcher.close();
+        onError(error);
+      });
+      this.watchers.push(watcher);
+    };
+    add(this.root, '', false);
+    for (const entry of readdirSync(this.root, { withFileTypes: true })) {
+      if (entry.isDirectory() && !IGNORED.has(entry.name) && !entry.name.startsWith('.')) add(join(this.root, entry.name), entry.name, true);
+    }
   }
 
   async close(): Promise<void> {
-    this.watcher?.close();
+    this.closed = true;
+    for (const watcher of this.watchers) watcher.close();
     clearTimeout(this.timer);
+    this.child?.kill('SIGTERM');
     await this.running;
   }
 
@@ -62,6 +86,7 @@ export class Rebuilder {
   run(): Promise<{ ok: boolean; output: string }> {
     return new Promise((resolveRun) => {
       const child = spawn('sh', ['-c', this.command], { cwd: this.root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+      this.child = child;
       let output = '';
       const append = (chunk: Buffer) => {
         output = (output + chunk.toString()).slice(-64 * 1024);
@@ -74,16 +99,17 @@ export class Rebuilder {
   }
 
   private async build(): Promise<void> {
-    if (this.running) return; // the build in progress starts another when it ends
+    if (this.running || this.closed) return; // the build in progress starts another when it ends
     const changed = [...this.changed].map((name) => relative(this.root, join(this.root, name)));
     this.changed.clear();
     this.running = (async () => {
       const result = await this.run();
+      if (this.closed) return;
       const output = result.ok ? result.output : result.output.split('\n').slice(-SHOWN_LINES).join('\n');
       await this.built({ ok: result.ok, output, changed });
-    })();
+    })().catch((error: unknown) => this.built({ ok: false, output: `the rebuild failed: ${String(error)}`, changed }));
     await this.running;
     this.running = undefined;
-    if (this.changed.size > 0) await this.build();
+    if (this.changed.size > 0 && !this.closed) await this.build();
   }
 }

@@ -38,7 +38,7 @@ export function watchDeployment(
       note(ready ? `${plan.name} restarted with the new build` : `${plan.name} did not become ready after the rebuild`, ready ? 'out' : 'err');
     }
   });
-  watcher.start();
+  watcher.start((error) => note(`a source watch stopped: ${error.message}`, 'err'));
   note(`watching ${rebuilder.root} (build: ${rebuilder.command})`);
   return watcher;
 }

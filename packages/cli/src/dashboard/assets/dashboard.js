@@ -29,7 +29,8 @@ function routesOf(instances) {
       ['event', health.events],
     ]) {
       for (const route of list) {
-        const key = `${kind}:${route.name}`;
+        // An event has a route in each service that subscribes to it: one each, with its own mechanism.
+        const key = kind === 'event' ? `event:${instance.service}:${route.name}` : `endpoint:${route.name}`;
         const entry = routes.get(key) ?? {
           kind,
           name: route.name,
@@ -83,7 +84,7 @@ function drawTopology(instances, routes) {
     });
     top += height + 24;
   }
-  svg.setAttribute('height', String(Math.max(200, top)));
+  svg.style.height = `${Math.max(200, top)}px`;
 }
 
 function histogramSvg(histogram) {
@@ -132,7 +133,7 @@ function drawTables(instances, routes, rates) {
         .join(' ');
       for (const value of [
         `${i.service}@${i.instance}`,
-        i.group ? `${i.pid} (${i.group})` : String(i.pid ?? '-'),
+        i.pid === undefined ? '-' : i.group ? `${i.pid} (${i.group})` : String(i.pid),
         i.state,
         String(i.restarts),
         String(i.health?.inFlight ?? '-'),

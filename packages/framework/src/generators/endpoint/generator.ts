@@ -20,7 +20,7 @@ export async function endpointGenerator(tree: Tree, options: EndpointSchema): Pr
   const contract = contractFile(service);
   if (!tree.exists(contract)) throw new BootstrapError(`no contract for '${service.fileName}': ${contract} does not exist`);
   const source = tree.read(path, 'utf-8')!;
-  if (new RegExp(`^\\s*(async\\s+)?${method}\\(`, 'm').test(source))
+  if (new RegExp(`^\\s*(?:(?:public|private|protected)\\s+)?(?:async\\s+)?${method}\\(`, 'm').test(source))
     throw new BootstrapError(`${service.className}Service already has a method ${method} (${path})`);
 
   insertAtMarker(tree, contract, MARKERS.api, [`${method}(input: string): Promise<string>;`]);
