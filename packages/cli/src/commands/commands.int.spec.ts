@@ -31,7 +31,7 @@ describe('hostmesh emit, doctor, logs and version', () => {
   it('fails an event nobody subscribes to, naming the events that have subscribers', async () => {
     expect(await hostmesh(['emit', 'echo.nte', '{"text":"typo"}', '-n', 'tools'], env)).toEqual({
       code: 1,
-      output: "no service subscribes to 'echo.nte' in namespace 'tools'; events with subscribers: echo.note\n",
+      output: "NoSubscriberError: no service subscribes to 'echo.nte' in namespace 'tools'; events with subscribers: echo.note\n",
     });
   }, 30_000);
 

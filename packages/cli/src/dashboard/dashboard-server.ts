@@ -9,15 +9,15 @@ import { deploymentStatus, type DeploymentStatus } from '../commands/ps';
 
 /** The page and its script, shipped in src (from dist/dashboard and src/dashboard alike). */
 const ASSETS = join(__dirname, '..', '..', 'src', 'dashboard', 'assets');
-/** The charting library, served from node_modules: the page needs nothing outside this machine. */
-const VENDOR: Record<string, { file: () => string; type: string }> = {
+/**
+ * Code and style, served to anyone who asks (they show nothing of the deployment): the page's
+ * own and the charting library's, from node_modules, so the page needs nothing outside this machine.
+ */
+const STATIC: Record<string, { file: () => string; type: string }> = {
+  '/dashboard.js': { file: () => join(ASSETS, 'dashboard.js'), type: 'text/javascript' },
+  '/dashboard.css': { file: () => join(ASSETS, 'dashboard.css'), type: 'text/css' },
   '/vendor/uPlot.iife.min.js': { file: () => require.resolve('uplot/dist/uPlot.iife.min.js'), type: 'text/javascript' },
   '/vendor/uPlot.min.css': { file: () => require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css' },
-};
-const PAGES: Record<string, { file: string; type: string }> = {
-  '/': { file: 'dashboard.html', type: 'text/html; charset=utf-8' },
-  '/dashboard.js': { file: 'dashboard.js', type: 'text/javascript' },
-  '/dashboard.css': { file: 'dashboard.css', type: 'text/css' },
 };
 /** How often the page gets the deployment's state. */
 const INTERVAL_MS = 1000;
@@ -85,14 +85,12 @@ export class DashboardServer {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     response.setHeader('X-Content-Type-Options', 'nosniff');
     if (request.method !== 'GET') return void response.writeHead(405).end();
-    const vendor = VENDOR[url.pathname];
-    if (vendor) return this.file(response, vendor.file(), vendor.type);
-    if (url.pathname === '/dashboard.js' || url.pathname === '/dashboard.css')
-      return this.file(response, join(ASSETS, PAGES[url.pathname]!.file), PAGES[url.pathname]!.type);
+    const asset = STATIC[url.pathname];
+    if (asset) return this.file(response, asset.file(), asset.type);
     // What shows the deployment needs the token.
     if (!this.authorized(url.searchParams.get('token')))
       return void response.writeHead(403, { 'Content-Type': 'text/plain' }).end('a token is needed: open the URL hostmesh dashboard printed\n');
-    if (url.pathname === '/') return this.file(response, join(ASSETS, 'dashboard.html'), PAGES['/']!.type);
+    if (url.pathname === '/') return this.file(response, join(ASSETS, 'dashboard.html'), 'text/html; charset=utf-8');
     if (url.pathname === '/state') {
       return void this.state().then(
         (state) => response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(state)),

@@ -1,8 +1,8 @@
 import { start, type REPLServer } from 'node:repl';
 import { inspect } from 'node:util';
-import { defineContract, describeError, type Mesh } from '@hostmesh/framework';
+import { describeError, type Mesh } from '@hostmesh/framework';
 import type { ServiceDescriptor } from '@hostmesh/framework/internal';
-import { mustBeComing } from '../commands/call';
+import { callByName, parseJson, publishByName } from '../commands/by-name';
 import { meshOf, targetNamespace, type TargetOptions } from '../commands/context';
 import { ps } from '../commands/ps';
 import { ReplListener } from './repl-listener';
@@ -105,13 +105,6 @@ async function run(line: string, { mesh, namespace, options, listener }: Command
   if (line === '') return undefined;
   // The command, its first word, and the rest as typed (JSON keeps its spacing).
   const [, command = '', first, remainder = ''] = /^(\S+)(?:\s+(\S+))?(?:\s+([\s\S]*))?$/.exec(line) ?? [];
-  const json = (text: string, what: string) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (error) {
-      throw new Error(`${what} is not JSON: ${(error as Error).message}`);
-    }
-  };
   switch (command) {
     case 'help':
       return helpText().trimEnd();
@@ -123,24 +116,12 @@ async function run(line: string, { mesh, namespace, options, listener }: Command
       if (!descriptor) throw new Error(`no instance of '${first}' runs in namespace '${namespace}'`);
       return Object.fromEntries(descriptor.routes.map((route) => [route.name, route.binding]));
     }
-    case 'call': {
-      const dot = first?.lastIndexOf('.') ?? -1;
-      if (!first || dot <= 0 || dot === first.length - 1) throw new Error('call <service>.<endpoint> [json]');
-      const [service, endpoint] = [first.slice(0, dot), first.slice(dot + 1)];
-      const args = remainder === '' ? [] : [json(remainder, 'the argument')];
-      await mustBeComing(mesh, service, { ...options, namespace });
-      const client = mesh.client(defineContract<Record<string, (...a: unknown[]) => Promise<unknown>>>(service)) as unknown as Record<
-        string,
-        (...a: unknown[]) => Promise<unknown>
-      >;
-      return await client[endpoint]!(...args);
-    }
+    case 'call':
+      if (!first) throw new Error('call <service>.<endpoint> [json]');
+      return await callByName(mesh, first, remainder === '' ? [] : [parseJson(remainder, 'the argument')], { ...options, namespace });
     case 'emit': {
       if (!first || remainder === '') throw new Error('emit <event> <json>');
-      const payload = json(remainder, 'the event');
-      if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new Error('the event must be a JSON object');
-      const delivered = await mesh.events.publishNamed(first, payload);
-      if (delivered === 0) throw new Error(`no service subscribes to '${first}' in namespace '${namespace}'`);
+      const delivered = await publishByName(mesh, first, parseJson(remainder, 'the event'), { ...options, namespace });
       return `${first} published to ${delivered} subscriber(s)`;
     }
     case 'subscribe':

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, watch, type FSWatcher } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 
 /** Paths a build writes or tools keep: changes there never start a build. */
 const IGNORED = new Set(['node_modules', 'dist', 'out-tsc', '.nx', '.git', 'coverage', 'tmp']);
@@ -100,7 +100,7 @@ export class Rebuilder {
 
   private async build(): Promise<void> {
     if (this.running || this.closed) return; // the build in progress starts another when it ends
-    const changed = [...this.changed].map((name) => relative(this.root, join(this.root, name)));
+    const changed = [...this.changed];
     this.changed.clear();
     this.running = (async () => {
       const result = await this.run();

@@ -67,11 +67,6 @@ export class ServiceGroup {
     }
   }
 
-  /** The services running, in start order. */
-  get services(): string[] {
-    return this.running.map((r) => r.member.service);
-  }
-
   /** Delivers `signal` to every member, as the process's main thread received it. */
   signal(signal: NodeJS.Signals): void {
     for (const { worker } of this.running) worker.signal(signal);
