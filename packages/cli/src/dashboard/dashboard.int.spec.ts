@@ -65,6 +65,11 @@ describe('hostmesh dashboard, in Chromium', () => {
 
     const shot = process.env.HOSTMESH_DOCS_SCREENSHOT ?? join(tmpdir(), `hostmesh-dashboard-${process.pid}.png`);
     await page.screenshot({ path: shot, fullPage: true });
+    // The dashboard reads the runtime directory every second: it ends before the directory is removed.
+    await browser.close();
+    browser = undefined;
+    expect(await dashboard.stop('SIGTERM', 5000)).toEqual({ code: 0, signal: null });
+    dashboard = undefined;
     await supervisor.stop('SIGINT');
   }, 120_000);
 

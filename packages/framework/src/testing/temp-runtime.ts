@@ -23,7 +23,8 @@ export function tempRuntimeDir(prefix = 'hm-'): { path: string; remove(): void }
           // a namespace whose key is unreadable (a test made it so) named no object we could find
         }
       }
-      rmSync(path, { recursive: true, force: true });
+      // A process that ends just before may still be writing into it: retry a directory that was not empty yet.
+      rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     },
   };
 }
