@@ -1,12 +1,15 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tempRuntimeDir } from '@hostmesh/framework/testing';
 
 const REPO = join(__dirname, '..', '..', '..');
+const SETUP_MARKER = '<!-- e2e: set-up, run line by line by examples/first-service/src/generators.e2e.spec.ts';
 const MARKER = '<!-- e2e: run line by line by examples/first-service/src/generators.e2e.spec.ts';
 const COMMAND_TIMEOUT_MS = 120_000;
+// The set-up installs nx, packs hostmesh and builds its native addon: minutes on a cold cache.
+const SETUP_TIMEOUT_MS = 420_000;
 // `hostmesh logs` may run before the subscriber has written the line the event caused.
 const RETRIED = /^npx hostmesh (logs|ps)\b/;
 
@@ -15,23 +18,41 @@ interface Step {
   expected?: string;
 }
 
+/** The first ```sh block after `marker` in the README. */
+function readmeBlock(marker: string): string {
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const at = readme.indexOf(marker);
+  if (at < 0) throw new Error(`README.md lost the e2e block marker ${marker}`);
+  return /```sh\n([\s\S]*?)```/.exec(readme.slice(at))![1]!;
+}
+
 /** The README's "Your first service" block, each line with the output its `# →` comment promises. */
 function readmeSteps(): Step[] {
-  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-  const at = readme.indexOf(MARKER);
-  if (at < 0) throw new Error('README.md lost the e2e block marker');
-  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(at))![1]!;
-  return block
+  return readmeBlock(MARKER)
     .split('\n')
     .filter((line) => line.trim())
     .map((line) => ({ line, expected: /# → (.*)$/.exec(line)?.[1]?.trim() }));
 }
 
+/**
+ * This process's environment without what `npm test` put in it: a nested npm must see the new
+ * workspace as a user's shell would, not the configuration of hostmesh's own root package.
+ */
+function userEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name) && name !== 'INIT_CWD'));
+}
+
 describe("the README's first service, generated with nx in a fresh workspace", () => {
   const runtime = tempRuntimeDir();
-  const workspace = mkdtempSync(join(tmpdir(), 'hostmesh-e2e-'));
+  // The README's set-up runs here: the tarballs land in it, and `mkdir acme` makes the workspace.
+  const home = mkdtempSync(join(tmpdir(), 'hostmesh-e2e-'));
+  const workspace = join(home, 'acme');
   const env = {
-    ...process.env,
+    ...userEnvironment(),
+    // npm's cache, which this checkout's own install filled, before the registry; no audit or funding requests.
+    npm_config_prefer_offline: 'true',
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
     HOSTMESH_RUNTIME_DIR: runtime.path,
     NX_DAEMON: 'false',
     NX_NO_CLOUD: 'true',
@@ -45,18 +66,18 @@ describe("the README's first service, generated with nx in a fresh workspace", (
   };
 
   beforeAll(() => {
-    // What the README's set-up block does, offline: a bare nx workspace, hostmesh and its
-    // tools taken from this checkout (its node_modules links packages/* as @hostmesh/*).
-    writeFileSync(join(workspace, 'package.json'), JSON.stringify({ name: 'acme', version: '1.0.0', private: true }, null, 2));
-    writeFileSync(join(workspace, 'nx.json'), '{}\n');
-    symlinkSync(join(REPO, 'node_modules'), join(workspace, 'node_modules'), 'dir');
-    mkdirSync(join(workspace, '.nx'), { recursive: true });
-  });
+    // The README's set-up lines, as one shell would run them (`cd acme` carries on to the next line),
+    // with this checkout, built by its own `npm install`, for /path/to/hostmesh.
+    const script = readmeBlock(SETUP_MARKER).replaceAll('/path/to/hostmesh', REPO);
+    const result = spawnSync('bash', ['-e', '-c', script], { cwd: home, env, encoding: 'utf8', timeout: SETUP_TIMEOUT_MS, killSignal: 'SIGKILL' });
+    if (result.status !== 0)
+      throw new Error(`the README's set-up lines failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stdout}${result.stderr}`);
+  }, SETUP_TIMEOUT_MS + 10_000);
 
   afterAll(() => {
     // Whatever happened above, nothing keeps running: down is idempotent.
     run('npx hostmesh down');
-    rmSync(workspace, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true });
     runtime.remove();
   });
 
@@ -106,4 +127,23 @@ describe("the README's first service, generated with nx in a fresh workspace", (
       clearTimeout(timer);
     }
   }, 600_000);
+
+  it(
+    'keeps depending on the packed tarballs, and installs again offline from its lockfile',
+    () => {
+      const manifest = JSON.parse(readFileSync(join(workspace, 'package.json'), 'utf8'));
+      const specs = { ...manifest.dependencies, ...manifest.devDependencies };
+      for (const name of ['native', 'framework', 'cli']) expect(specs[`@hostmesh/${name}`]).toBe(`file:../hostmesh-${name}-0.1.0.tgz`);
+      rmSync(join(workspace, 'node_modules'), { recursive: true, force: true });
+      const install = spawnSync('npm', ['install', '--offline'], { cwd: workspace, env, encoding: 'utf8', timeout: SETUP_TIMEOUT_MS, killSignal: 'SIGKILL' });
+      if (install.status !== 0)
+        throw new Error(`npm install --offline failed (${install.error?.message ?? `exit ${install.status}`}):\n${install.stdout}${install.stderr}`);
+      // What was reinstalled runs: the addon built again, and a service answers through the CLI.
+      expect(run('npx hostmesh doctor').output).toMatch(/message queues\s+ok/);
+      expect(run('npx hostmesh up --detach').code).toBe(0);
+      expect(run('npx hostmesh call pricing.bestOffer \'"ACME"\'').output).toContain('"best-offer: ACME"');
+      expect(run('npx hostmesh down').code).toBe(0);
+    },
+    SETUP_TIMEOUT_MS + 60_000,
+  );
 });

@@ -7,6 +7,7 @@ export * from './binding';
 export type { DiagnosticSnapshot, RouteSnapshot } from './runtime/diagnostics';
 export type { ControlMessage } from './runtime/control-channel';
 export { OptionReader } from './core/options';
+export { typescriptExecArgv } from './core/typescript-entry';
 export { ServiceRegistry } from './discovery/service-registry';
 export { REMOTE_DIRECTORY, type RemoteDirectory } from './discovery/remote-directory';
 export type { ServiceDescriptor, RouteDescriptor, SubscriptionDescriptor } from './discovery/descriptor';

@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { GroupMember } from '@hostmesh/framework';
-import type { ControlMessage, DiagnosticSnapshot } from '@hostmesh/framework/internal';
+import { typescriptExecArgv, type ControlMessage, type DiagnosticSnapshot } from '@hostmesh/framework/internal';
 import type { Deployment, MemberPlan, ServicePlan } from '../manifest/manifest';
 import type { InstanceState, InstanceStatus } from './state';
 
@@ -266,7 +266,7 @@ export class ServiceProcess {
 
 /** Node flags to run a TypeScript entry from sources (the examples' and tests' services). */
 function typescriptFlags(entry: string): string[] {
-  return entry.endsWith('.ts') ? ['-r', require.resolve('@hostmesh/framework/register-ts'), '--conditions=hostmesh-source'] : [];
+  return entry.endsWith('.ts') ? typescriptExecArgv() : [];
 }
 
 function groupMember(member: MemberPlan): GroupMember {

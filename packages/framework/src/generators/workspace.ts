@@ -55,7 +55,8 @@ export function requireWorkspace(tree: Tree): void {
   if (isHostmeshRepository(tree)) {
     throw new BootstrapError(
       'this is hostmesh\'s own repository, not a workspace of services: try the generators in a new workspace, made as the README\'s "Your first service" shows ' +
-        `(mkdir ../acme && cd ../acme && npm init -y && npm install -D nx@23.2.1 && echo '{}' > nx.json && npm install ${tree.root}/packages/{native,framework,cli})`,
+        `(cd .. && npm pack ${tree.root}/packages/{native,framework,cli} && mkdir acme && cd acme && npm init -y && ` +
+        `npm install -D nx@23.2.1 @nx/devkit@23.2.1 && echo '{}' > nx.json && npm install ../hostmesh-*.tgz)`,
     );
   }
 }

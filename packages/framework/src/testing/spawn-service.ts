@@ -1,15 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { WorkerService } from '../runtime/worker-host';
-import { resolve } from 'node:path';
 import { ServiceRegistry } from '../discovery/service-registry';
 import { RuntimeDir } from '../core/runtime-dir';
 import { ConsoleLogger } from '../core/logger';
+import { typescriptExecArgv } from '../core/typescript-entry';
 
-/** Node flags that let a child run TypeScript sources, as the tests do. */
-export function typescriptExecArgv(): string[] {
-  return ['-r', resolve(__dirname, '../../register-ts.cjs'), '--conditions=hostmesh-source'];
-}
+export { typescriptExecArgv };
 
 export interface SpawnOptions {
   /** Environment on top of this process's. */
