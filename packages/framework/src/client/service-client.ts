@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
 import { resolveBinding } from '../binding/binding-resolver';
 import type { CallOptions } from '../contracts/client';
-import { ServiceUnavailableError } from '../core/errors/errors';
+import { CallTimeoutError, ServiceUnavailableError } from '../core/errors/errors';
 import type { TransportKind } from '../metadata/types';
 import { endpointRoute, routeId } from '../protocol/route-id';
+import { CallContext, propagateCallContext } from '../rpc/call-context';
 import type { RpcClient } from '../rpc/rpc-client';
 import type { MeshConfig } from '../config/config';
 import type { ServiceDescriptor } from '../discovery/descriptor';
@@ -12,6 +13,9 @@ import type { TransportAddress } from '../transports/contract/transport';
 import type { TransportRegistry } from '../transports/contract/transport-registry';
 import type { Caller } from './client-proxy';
 import type { RpcClientFactory } from './rpc-client-factory';
+
+/** What a nested call leaves of its parent's remaining time, for the reply to travel back. */
+export const DEADLINE_MARGIN_MS = 2;
 
 interface RouteRef {
   name: string;
@@ -43,7 +47,10 @@ export class ServiceClient implements Caller {
     private readonly deps: ServiceClientDeps,
     /** Forces one mechanism, or one address, for every call. */
     private readonly forced?: { binding?: TransportKind; address?: TransportAddress },
-  ) {}
+  ) {
+    // Handlers of this process may now call out: their calls must find the call they serve.
+    propagateCallContext();
+  }
 
   call(method: string, args: unknown[], options: CallOptions | undefined): Promise<unknown> {
     if (this.lookedUp === null && this.forced === undefined) {
@@ -57,13 +64,21 @@ export class ServiceClient implements Caller {
 
   private send(method: string, args: unknown[], options: CallOptions | undefined): Promise<unknown> {
     const route = this.route(method);
-    return this.rpcFor(route.kind).call(
-      route.id,
-      route.name,
-      args,
-      options?.timeoutMs ?? route.timeoutMs ?? this.deps.config.defaultTimeoutMs,
-      options?.signal,
-    );
+    let timeoutMs = options?.timeoutMs ?? route.timeoutMs ?? this.deps.config.defaultTimeoutMs;
+    let signal = options?.signal;
+    // A call made while serving one inherits what is left of its deadline and its cancellation.
+    const parent = CallContext.current();
+    if (parent !== undefined) {
+      const left = parent.remainingMs - DEADLINE_MARGIN_MS;
+      if (left < timeoutMs) {
+        if (left <= 0) {
+          return Promise.reject(new CallTimeoutError(`${route.name} was not sent: the deadline of ${parent.route}, which makes it, has passed`));
+        }
+        timeoutMs = left;
+      }
+      signal = signal === undefined ? parent.signal : AbortSignal.any([signal, parent.signal]);
+    }
+    return this.rpcFor(route.kind).call(route.id, route.name, args, timeoutMs, signal, options?.headers);
   }
 
   private route(method: string): RouteRef {
@@ -123,7 +138,9 @@ export class ServiceClient implements Caller {
     const kindOf = new Map([...this.routes.values()].map((route) => [route.name, route.kind]));
     const moved = this.rpcs.get(from)?.handOver((name) => (kindOf.get(name) ?? from) !== from) ?? [];
     for (const call of moved) {
-      this.rpcFor(kindOf.get(call.routeName)!).call(call.route, call.routeName, call.args, call.remainingMs, call.signal).then(call.resolve, call.reject);
+      this.rpcFor(kindOf.get(call.routeName)!)
+        .call(call.route, call.routeName, call.args, call.remainingMs, call.signal, call.headers)
+        .then(call.resolve, call.reject);
     }
   }
 

@@ -6,6 +6,8 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Aborting rejects the call with CallAbortedError and tells the service to cancel. */
   signal?: AbortSignal;
+  /** Sent with the call as frame metadata; the handler reads them with `CallContext.header(name)`. */
+  headers?: Readonly<Record<string, string | number>>;
 }
 
 type AnyFunction = (...args: never[]) => unknown;

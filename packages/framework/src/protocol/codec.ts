@@ -1,6 +1,7 @@
 import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
 import { FrameError, PayloadTooLargeError } from '../core/errors/errors';
 import { FrameFlag, type FrameKind, frameFlags, HEADER_BYTES, writeHeader } from './frame';
+import { bodyStart, METADATA_PREFIX_BYTES } from './metadata';
 
 // msgpackr mutates the options object it is given, so every instance gets a fresh one.
 const streamOptions = () => ({ sequential: true, moreTypes: true, useRecords: true });
@@ -8,6 +9,8 @@ const statelessOptions = () => ({ moreTypes: true, useRecords: false });
 // Standard msgpack, for peers that are not msgpackr: maps are objects, undefined is nil.
 const plainOptions = () => ({ moreTypes: false, useRecords: false, mapsAsObjects: true, encodeUndefinedAsNil: true });
 const WITH_HEADER_SPACE = RESERVE_START_SPACE | HEADER_BYTES;
+/** msgpackr reserves at most 255 bytes in front of what it packs. */
+const MAX_RESERVED = 0xff;
 /** Raw bodies from this size on are sent from the caller's buffer instead of copied. */
 const GATHER_THRESHOLD = 16 * 1024;
 
@@ -49,25 +52,29 @@ export class FrameCodec {
    */
   tail: Buffer | null = null;
 
-  /** Returns the whole frame, header included; throws PayloadTooLargeError before anything is sent. */
-  encode(kind: FrameKind, id: number, route: number, body: unknown, what?: string): Buffer {
-    if (this.stateless) return encodeStatelessFrame(kind, id, route, body, this.maxPayloadBytes, what);
-    if (this.plain) return encodePlainFrame(kind, id, route, body, this.maxPayloadBytes, what);
+  /**
+   * Returns the whole frame, header included; throws PayloadTooLargeError before anything is sent.
+   * `metadata` (an encoded map, see metadata.ts) goes in front of the body, with flag Metadata.
+   */
+  encode(kind: FrameKind, id: number, route: number, body: unknown, what?: string, metadata: Buffer | null = null): Buffer {
+    if (this.stateless) return encodeStatelessFrame(kind, id, route, body, this.maxPayloadBytes, what, metadata);
+    if (this.plain) return encodePlainFrame(kind, id, route, body, this.maxPayloadBytes, what, metadata);
     let frame: Buffer;
     try {
-      frame = this.packr.pack(body, WITH_HEADER_SPACE) as Buffer;
+      frame = this.packr.pack(body, reserveFor(metadata)) as Buffer;
     } catch (error) {
       this.discardState();
       throw error;
     }
+    if (metadata !== null) frame = placeMetadata(frame, metadata);
     const bodyLength = frame.length - HEADER_BYTES;
     if (bodyLength > this.maxPayloadBytes) {
       this.discardState();
       throw new PayloadTooLargeError(bodyLength, this.maxPayloadBytes, what);
     }
-    let flags = 0;
+    let flags = metadata === null ? 0 : FrameFlag.Metadata;
     if (this.resetPending) {
-      flags = FrameFlag.CodecReset;
+      flags |= FrameFlag.CodecReset;
       this.resetPending = false;
     }
     writeHeader(frame, kind, flags, id, route, bodyLength);
@@ -78,23 +85,26 @@ export class FrameCodec {
    * Frames a Buffer as a raw body, skipping msgpack: a small one is copied behind the
    * header, a large one is not copied at all but left in `tail` for a gathered write.
    */
-  encodeBytes(kind: FrameKind, id: number, route: number, bytes: Uint8Array, what?: string): Buffer {
-    const length = bytes.byteLength;
+  encodeBytes(kind: FrameKind, id: number, route: number, bytes: Uint8Array, what?: string, metadata: Buffer | null = null): Buffer {
+    const prefix = metadata === null ? 0 : METADATA_PREFIX_BYTES + metadata.length;
+    const length = prefix + bytes.byteLength;
     if (length > this.maxPayloadBytes) throw new PayloadTooLargeError(length, this.maxPayloadBytes, what);
-    let flags = FrameFlag.RawBody;
+    let flags = metadata === null ? FrameFlag.RawBody : FrameFlag.RawBody | FrameFlag.Metadata;
     if (this.resetPending) {
       flags |= FrameFlag.CodecReset;
       this.resetPending = false;
     }
-    if (length >= GATHER_THRESHOLD) {
-      const head = Buffer.allocUnsafe(HEADER_BYTES);
+    if (bytes.byteLength >= GATHER_THRESHOLD) {
+      const head = Buffer.allocUnsafe(HEADER_BYTES + prefix);
       writeHeader(head, kind, flags, id, route, length);
-      this.tail = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, length);
+      if (metadata !== null) writeMetadataSection(head, metadata);
+      this.tail = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       return head;
     }
     const frame = Buffer.allocUnsafe(HEADER_BYTES + length);
     writeHeader(frame, kind, flags, id, route, length);
-    frame.set(bytes, HEADER_BYTES);
+    if (metadata !== null) writeMetadataSection(frame, metadata);
+    frame.set(bytes, HEADER_BYTES + prefix);
     return frame;
   }
 
@@ -106,12 +116,13 @@ export class FrameCodec {
    */
   decode(buffer: Buffer, start: number, end: number, copy = false): unknown {
     const flags = frameFlags(buffer, start);
-    this.range.start = start + HEADER_BYTES;
+    // A bad metadata section is a FrameError of its own, with its own message.
+    this.range.start = flags & FrameFlag.Metadata ? bodyStart(buffer, start, end) : start + HEADER_BYTES;
     this.range.end = end;
     try {
       if (flags & FrameFlag.RawBody) {
         if (flags & FrameFlag.CodecReset) this.unpackr = new Unpackr(streamOptions());
-        const bytes = buffer.subarray(start + HEADER_BYTES, end);
+        const bytes = buffer.subarray(this.range.start, end);
         return copy ? Buffer.from(bytes) : bytes;
       }
       if (flags & FrameFlag.Plain) this.plain = true;
@@ -135,11 +146,20 @@ const statelessPackr = new Packr(statelessOptions());
 const statelessUnpackr = new Unpackr(statelessOptions());
 
 /** Encodes a self-contained frame for transports without ordered per-peer state (datagrams, queues). */
-export function encodeStatelessFrame(kind: FrameKind, id: number, route: number, body: unknown, maxPayloadBytes: number, what?: string): Buffer {
-  const packed = statelessPackr.pack(body, WITH_HEADER_SPACE) as Buffer;
+export function encodeStatelessFrame(
+  kind: FrameKind,
+  id: number,
+  route: number,
+  body: unknown,
+  maxPayloadBytes: number,
+  what?: string,
+  metadata: Buffer | null = null,
+): Buffer {
+  let packed = statelessPackr.pack(body, reserveFor(metadata)) as Buffer;
+  if (metadata !== null) packed = placeMetadata(packed, metadata);
   const bodyLength = packed.length - HEADER_BYTES;
   if (bodyLength > maxPayloadBytes) throw new PayloadTooLargeError(bodyLength, maxPayloadBytes, what);
-  writeHeader(packed, kind, FrameFlag.Stateless, id, route, bodyLength);
+  writeHeader(packed, kind, metadata === null ? FrameFlag.Stateless : FrameFlag.Stateless | FrameFlag.Metadata, id, route, bodyLength);
   return packed;
 }
 
@@ -147,10 +167,44 @@ const plainPackr = new Packr(plainOptions());
 const plainUnpackr = new Unpackr(plainOptions());
 
 /** Encodes a frame whose body is plain msgpack (flag Plain), for peers in other languages. */
-function encodePlainFrame(kind: FrameKind, id: number, route: number, body: unknown, maxPayloadBytes: number, what?: string): Buffer {
-  const packed = plainPackr.pack(body, WITH_HEADER_SPACE) as Buffer;
+function encodePlainFrame(
+  kind: FrameKind,
+  id: number,
+  route: number,
+  body: unknown,
+  maxPayloadBytes: number,
+  what: string | undefined,
+  metadata: Buffer | null,
+): Buffer {
+  let packed = plainPackr.pack(body, reserveFor(metadata)) as Buffer;
+  if (metadata !== null) packed = placeMetadata(packed, metadata);
   const bodyLength = packed.length - HEADER_BYTES;
   if (bodyLength > maxPayloadBytes) throw new PayloadTooLargeError(bodyLength, maxPayloadBytes, what);
-  writeHeader(packed, kind, FrameFlag.Plain, id, route, bodyLength);
+  writeHeader(packed, kind, metadata === null ? FrameFlag.Plain : FrameFlag.Plain | FrameFlag.Metadata, id, route, bodyLength);
   return packed;
+}
+
+/** The space to reserve in front of a packed body: the header, and the metadata section when it fits msgpackr's reserve. */
+function reserveFor(metadata: Buffer | null): number {
+  if (metadata === null) return WITH_HEADER_SPACE;
+  const wanted = HEADER_BYTES + METADATA_PREFIX_BYTES + metadata.length;
+  return RESERVE_START_SPACE | (wanted <= MAX_RESERVED ? wanted : HEADER_BYTES);
+}
+
+/** Puts the metadata section between header and body: in the reserved space, or by one copy when it was too large for it. */
+function placeMetadata(packed: Buffer, metadata: Buffer): Buffer {
+  const section = METADATA_PREFIX_BYTES + metadata.length;
+  if (HEADER_BYTES + section <= MAX_RESERVED) {
+    writeMetadataSection(packed, metadata);
+    return packed;
+  }
+  const frame = Buffer.allocUnsafe(packed.length + section);
+  writeMetadataSection(frame, metadata);
+  packed.copy(frame, HEADER_BYTES + section, HEADER_BYTES);
+  return frame;
+}
+
+function writeMetadataSection(frame: Buffer, metadata: Buffer): void {
+  frame.writeUInt32LE(metadata.length, HEADER_BYTES);
+  metadata.copy(frame, HEADER_BYTES + METADATA_PREFIX_BYTES);
 }

@@ -41,8 +41,13 @@ export const enum FrameFlag {
    * (and every later one on the connection) the same way: how clients in other languages talk.
    */
   Plain = 0x10,
+  /**
+   * The body starts with a metadata section: a u32 length, then that many bytes of a plain
+   * msgpack map (deadline, trace context, headers; see metadata.ts). The body proper follows.
+   */
+  Metadata = 0x20,
 }
-const KNOWN_FLAGS = FrameFlag.CodecReset | FrameFlag.Stateless | FrameFlag.RawBody | FrameFlag.ShmReference | FrameFlag.Plain;
+const KNOWN_FLAGS = FrameFlag.CodecReset | FrameFlag.Stateless | FrameFlag.RawBody | FrameFlag.ShmReference | FrameFlag.Plain | FrameFlag.Metadata;
 
 export function writeHeader(frame: Buffer, kind: FrameKind, flags: number, id: number, route: number, bodyLength: number): void {
   frame[0] = FRAME_MAGIC;

@@ -1,24 +1,71 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { performance } from 'node:perf_hooks';
+import { CallTimeoutError } from '../core/errors/errors';
+import { METADATA_KEYS, type CallMetadata } from '../protocol/metadata';
 import type { PeerInfo } from '../transports/contract/transport';
 
+const scope = new AsyncLocalStorage<CallContext>();
 /**
- * What a handler can learn about the call it is serving; inject it with `@Ctx()`.
- * `signal` aborts when the caller cancels, times out or disconnects.
+ * Whether handlers run inside the async-local scope. Node 20's AsyncLocalStorage slows every
+ * promise once it is entered, so a service enters it only once it can make calls of its own
+ * (it created a client): there a nested call finds its parent. A leaf service pays nothing.
+ */
+let propagating = false;
+
+/**
+ * What a handler can learn about the call it is serving: inject it with `@Ctx()`, or read
+ * `CallContext.current()` anywhere in the handler's async code.
+ * `signal` aborts when the caller cancels, times out or disconnects, or the deadline passes.
  */
 export class CallContext {
   private controller: AbortController | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private ended = false;
 
   constructor(
     /** `service.endpoint` for calls, the event name for events. */
     readonly route: string,
     /** Correlation id of the call on its connection. */
     readonly id: number,
+    /** Who called: the mechanism, its address, and its kernel identity (pid, uid, gid) where the mechanism knows it. */
     readonly peer: PeerInfo,
     /** For events: the event id (publisher and sequence), stable across redeliveries. */
     readonly eventId?: string,
+    /** What the caller sent beside the arguments: deadline, trace context, headers. */
+    readonly metadata: CallMetadata = EMPTY,
+    /** When the caller stops waiting, on `performance.now()`'s clock; Infinity when it did not say. */
+    readonly deadline: number = deadlineOf(metadata),
   ) {}
 
+  /** The context of the call whose handler is running, in its async code; undefined outside a handler. */
+  static current(): CallContext | undefined {
+    return scope.getStore();
+  }
+
+  /** Milliseconds until the caller stops waiting (Infinity when it did not say; 0 once passed). */
+  get remainingMs(): number {
+    return this.deadline === Infinity ? Infinity : Math.max(0, this.deadline - performance.now());
+  }
+
+  /** A header the caller sent (`$with({ headers })`), or a reserved entry such as `traceparent`. */
+  header(name: string): string | number | undefined {
+    return this.metadata[name];
+  }
+
   get signal(): AbortSignal {
-    return (this.controller ??= new AbortController()).signal;
+    if (this.controller === null) {
+      this.controller = new AbortController();
+      // The deadline is watched only once someone listens: a timer per call costs otherwise.
+      if (this.deadline !== Infinity && !this.ended) {
+        const remaining = this.deadline - performance.now();
+        if (remaining <= 0) this.abort(new CallTimeoutError(`${this.route}: the caller's deadline passed`));
+        else {
+          this.timer = setTimeout(() => this.abort(new CallTimeoutError(`${this.route}: the caller's deadline passed`)), Math.ceil(remaining));
+          this.timer.unref();
+        }
+      }
+    }
+    return this.controller.signal;
   }
 
   get cancelled(): boolean {
@@ -27,6 +74,41 @@ export class CallContext {
 
   /** Called by the framework when the caller gives up. */
   cancel(reason: string): void {
-    (this.controller ??= new AbortController()).abort(new Error(reason));
+    this.abort(new Error(reason));
   }
+
+  /** Called by the framework when the handler has settled: nothing is watched any more. */
+  end(): void {
+    this.ended = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private abort(reason: Error): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    (this.controller ??= new AbortController()).abort(reason);
+  }
+}
+
+const EMPTY: CallMetadata = Object.freeze({});
+
+function deadlineOf(metadata: CallMetadata): number {
+  const remaining = metadata[METADATA_KEYS.deadline];
+  return typeof remaining === 'number' && remaining >= 0 ? performance.now() + remaining : Infinity;
+}
+
+/** From now on handlers in this process run inside the call scope (a client was created here). */
+export function propagateCallContext(): void {
+  propagating = true;
+}
+
+/** Whether handlers must run inside the call scope. */
+export function isPropagating(): boolean {
+  return propagating;
+}
+
+/** Runs `invoke(args)` with `context` as `CallContext.current()` for everything it starts. */
+export function runInScope(context: CallContext, invoke: (args: unknown[]) => unknown, args: unknown[]): unknown {
+  return scope.run(context, invoke, args);
 }

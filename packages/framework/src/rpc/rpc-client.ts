@@ -14,6 +14,7 @@ import {
 import { fromWireError } from '../core/errors/wire';
 import { FrameCodec, isRawBytes } from '../protocol/codec';
 import { CONNECTION_ERROR_ID, FrameKind, frameId, frameKind } from '../protocol/frame';
+import { encodeMetadata, metadataScratch, type CallMetadata } from '../protocol/metadata';
 import type { Logger } from '../core/logger';
 import type { Connection, ConnectionHandler, Transport, TransportAddress } from '../transports/contract/transport';
 import { Backoff } from './backoff';
@@ -47,6 +48,8 @@ interface PendingCall {
   reject(error: Error): void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  /** Sent beside the arguments, with the remaining deadline (requests) or alone (events). */
+  headers: CallMetadata | undefined;
 }
 
 /** A request taken out of one client to be sent through another (see `handOver`). */
@@ -56,6 +59,7 @@ export interface HandedOverCall {
   args: unknown[];
   remainingMs: number;
   signal: AbortSignal | undefined;
+  headers: CallMetadata | undefined;
   resolve(value: unknown): void;
   reject(error: Error): void;
 }
@@ -98,6 +102,7 @@ export class RpcClient implements ConnectionHandler {
   private deadlineTimer: NodeJS.Timeout | null = null;
   private deadlineAt = Infinity;
   private idleWaiters: Array<() => void> = [];
+  private readonly metadataScratch = metadataScratch();
 
   constructor(private readonly options: RpcClientOptions) {
     this.backoff = new Backoff(options.reconnect.initialDelayMs, options.reconnect.maxDelayMs);
@@ -112,15 +117,16 @@ export class RpcClient implements ConnectionHandler {
     return this.pending.size;
   }
 
-  call(route: number, routeName: string, args: unknown[], timeoutMs: number, signal?: AbortSignal): Promise<unknown> {
-    return this.submit(FrameKind.Request, route, routeName, args, timeoutMs, signal);
+  /** `headers` travel as frame metadata, beside the deadline every request carries. */
+  call(route: number, routeName: string, args: unknown[], timeoutMs: number, signal?: AbortSignal, headers?: CallMetadata): Promise<unknown> {
+    return this.submit(FrameKind.Request, route, routeName, args, timeoutMs, signal, headers);
   }
 
   /**
    * Sends an event; resolves once it is handed to the transport. When the peer's buffer is
    * full, `wait` holds it (up to `timeoutMs`, then QueueFullError) and `reject` fails at once.
    */
-  emit(route: number, eventName: string, body: unknown, timeoutMs: number, whenFull: 'wait' | 'reject' = 'wait'): Promise<void> {
+  emit(route: number, eventName: string, body: unknown, timeoutMs: number, whenFull: 'wait' | 'reject' = 'wait', headers?: CallMetadata): Promise<void> {
     const ready = this.state === 'connected' && !this.congested && this.queueHead === this.queue.length;
     if (whenFull === 'reject' && this.state === 'connected' && !ready) {
       return Promise.reject(new QueueFullError(`${this.options.label} is full: ${eventName} rejected (whenFull: 'reject')`));
@@ -129,7 +135,8 @@ export class RpcClient implements ConnectionHandler {
     if (ready) {
       let frame: Buffer;
       try {
-        frame = this.codec!.encode(FrameKind.Event, this.nextEventId(), route, body);
+        const metadata = headers === undefined ? null : encodeMetadata(undefined, headers, this.metadataScratch);
+        frame = this.codec!.encode(FrameKind.Event, this.nextEventId(), route, body, undefined, metadata);
       } catch (error) {
         return Promise.reject(
           error instanceof PayloadTooLargeError
@@ -140,7 +147,7 @@ export class RpcClient implements ConnectionHandler {
       if (!this.connection!.write(frame)) this.waitForDrain();
       return RESOLVED;
     }
-    return this.submit(FrameKind.Event, route, eventName, body, timeoutMs, undefined) as Promise<void>;
+    return this.submit(FrameKind.Event, route, eventName, body, timeoutMs, undefined, headers) as Promise<void>;
   }
 
   private eventSequence = 0;
@@ -177,6 +184,7 @@ export class RpcClient implements ConnectionHandler {
         args: call.body as unknown[],
         remainingMs: Math.max(1, call.deadline - performance.now()),
         signal: call.signal,
+        headers: call.headers,
         resolve: call.resolve,
         reject: call.reject,
       });
@@ -225,6 +233,7 @@ export class RpcClient implements ConnectionHandler {
     body: unknown,
     timeoutMs: number,
     signal: AbortSignal | undefined,
+    headers: CallMetadata | undefined,
   ): Promise<unknown> {
     if (this.state === 'closed') {
       return Promise.reject(new ServiceUnavailableError(`client for ${this.options.label} is closed`));
@@ -251,6 +260,7 @@ export class RpcClient implements ConnectionHandler {
         reject,
         signal,
         onAbort: undefined,
+        headers,
       };
       this.pending.set(id, call);
       this.watchDeadline(deadline);
@@ -279,11 +289,18 @@ export class RpcClient implements ConnectionHandler {
     const body = call.body;
     let frame: Buffer;
     try {
+      // A request tells the service how long its caller still waits; an event carries only headers.
+      const metadata =
+        call.kind === FrameKind.Request
+          ? encodeMetadata(call.deadline - performance.now(), call.headers, this.metadataScratch)
+          : call.headers === undefined
+            ? null
+            : encodeMetadata(undefined, call.headers, this.metadataScratch);
       // A call whose only argument is a Buffer sends it as a raw body: no codec, no copy.
       frame =
         call.kind === FrameKind.Request && !codec.plain && (body as unknown[]).length === 1 && isRawBytes((body as unknown[])[0])
-          ? codec.encodeBytes(call.kind, call.id, call.route, (body as Uint8Array[])[0]!)
-          : codec.encode(call.kind, call.id, call.route, body);
+          ? codec.encodeBytes(call.kind, call.id, call.route, (body as Uint8Array[])[0]!, undefined, metadata)
+          : codec.encode(call.kind, call.id, call.route, body, undefined, metadata);
     } catch (error) {
       this.settle(call, nameTheCall(error as Error, call));
       return;

@@ -4,7 +4,8 @@ import { FrameCodec, isRawBytes } from '../protocol/codec';
 import { FrameFlag, FrameKind, frameFlags, frameId, frameKind, frameRoute } from '../protocol/frame';
 import { describeError } from '../core/logger';
 import type { Connection, ConnectionHandler } from '../transports/contract/transport';
-import { CallContext } from './call-context';
+import { readMetadata, type CallMetadata } from '../protocol/metadata';
+import { CallContext, isPropagating, runInScope } from './call-context';
 import { isPromiseLike, type EndpointRoute, type EventRoute } from './routes';
 import type { RpcServer } from './rpc-server';
 
@@ -119,22 +120,42 @@ export class ServerConnection implements ConnectionHandler {
       );
       return;
     }
-    this.invoke(route, id, args);
+    // The metadata is read only where a context is made of it (see invoke).
+    let metadata: CallMetadata | undefined;
+    if (route.contextIndex >= 0 || isPropagating()) {
+      const read = this.metadata(buffer, start, end);
+      if (read === DROPPED) return;
+      metadata = read;
+    }
+    this.invoke(route, id, args, metadata);
   }
 
-  private invoke(route: EndpointRoute, id: number, args: unknown[]): void {
+  /** The frame's metadata, or DROPPED after ending a connection that sent a malformed section. */
+  private metadata(buffer: Buffer, start: number, end: number): CallMetadata | undefined | typeof DROPPED {
+    try {
+      return readMetadata(buffer, start, end);
+    } catch (error) {
+      this.connection.destroy(this.dropped(error as Error));
+      return DROPPED;
+    }
+  }
+
+  private invoke(route: EndpointRoute, id: number, args: unknown[], metadata: CallMetadata | undefined): void {
+    // A context is made for a handler that asks for one, and wherever calls made from the
+    // handler must find their parent (deadline, cancellation, trace).
     let context: CallContext | null = null;
-    if (route.contextIndex >= 0) {
-      context = new CallContext(route.name, id, this.connection.peer);
+    const scoped = isPropagating();
+    if (route.contextIndex >= 0 || scoped) {
+      context = new CallContext(route.name, id, this.connection.peer, undefined, metadata);
       (this.contexts ??= new Map()).set(id, context);
-      args[route.contextIndex] = context;
+      if (route.contextIndex >= 0) args[route.contextIndex] = context;
     }
     this.server.callStarted();
     this.running++;
     const started = performance.now();
     let result: unknown;
     try {
-      result = route.invoke(args);
+      result = scoped ? runInScope(context!, route.invoke, args) : route.invoke(args);
     } catch (error) {
       this.complete(route, id, context, error, true, started);
       return;
@@ -150,7 +171,10 @@ export class ServerConnection implements ConnectionHandler {
   }
 
   private complete(route: EndpointRoute, id: number, context: CallContext | null, value: unknown, failed: boolean, started: number): void {
-    if (context) this.contexts?.delete(id);
+    if (context) {
+      context.end();
+      this.contexts?.delete(id);
+    }
     route.metrics.done(started, failed);
     this.running--;
     this.server.callEnded();
@@ -199,6 +223,8 @@ export class ServerConnection implements ConnectionHandler {
   private onEvent(buffer: Buffer, start: number, end: number): void {
     const body = this.decode(buffer, start, end);
     if (body === DROPPED) return;
+    const metadata = this.metadata(buffer, start, end);
+    if (metadata === DROPPED) return;
     const routeId = frameRoute(buffer, start);
     const route = this.server.events.get(routeId);
     if (route === undefined) {
@@ -209,10 +235,10 @@ export class ServerConnection implements ConnectionHandler {
       );
       return;
     }
-    this.deliver(route, frameId(buffer, start), body);
+    this.deliver(route, frameId(buffer, start), body, metadata);
   }
 
-  private deliver(route: EventRoute, sequence: number, body: unknown): void {
+  private deliver(route: EventRoute, sequence: number, body: unknown, metadata: CallMetadata | undefined): void {
     let event: object;
     let id: string;
     try {
@@ -227,13 +253,15 @@ export class ServerConnection implements ConnectionHandler {
       return;
     }
     route.metrics.done(performance.now(), false);
+    const scoped = isPropagating();
     for (const handler of route.handlers) {
       const args: unknown[] = [event];
-      if (handler.contextIndex >= 0) args[handler.contextIndex] = new CallContext(route.name, sequence, this.connection.peer, id);
+      const context = handler.contextIndex >= 0 || scoped ? new CallContext(route.name, sequence, this.connection.peer, id, metadata) : null;
+      if (handler.contextIndex >= 0) args[handler.contextIndex] = context;
       this.server.callStarted();
       const token = this.connection.hold?.() ?? -1;
       try {
-        const result = handler.invoke(args);
+        const result = scoped ? runInScope(context!, handler.invoke, args) : handler.invoke(args);
         if (isPromiseLike(result)) {
           result.then(
             () => this.handled(token),
