@@ -1,24 +1,19 @@
-import { defineContract, EventType } from '@hostmesh/framework';
+import { defineContract, EventType, type ContractApi } from '@hostmesh/framework';
+import { z } from 'zod';
 
-export interface QuoteRequest {
-  symbol: string;
-  quantity: number;
-}
+/** The schemas are the contract: the service checks every call against them, and the types come from them. */
+export const QuoteRequest = z.object({ symbol: z.string().min(1), quantity: z.number().int().positive() });
+export type QuoteRequest = z.infer<typeof QuoteRequest>;
 
-export interface Quote {
-  symbol: string;
-  quantity: number;
-  price: number;
-  total: number;
-  at: number;
-}
+export const Quote = z.object({ symbol: z.string(), quantity: z.number(), price: z.number(), total: z.number(), at: z.number() });
+export type Quote = z.infer<typeof Quote>;
 
-/** What the pricing service offers; clients and the service share this type. */
-export interface PricingApi {
-  quote(request: QuoteRequest): Promise<Quote>;
-  symbols(): string[];
-}
-export const Pricing = defineContract<PricingApi>('pricing');
+/** What the pricing service offers; clients and the service share it. */
+export const Pricing = defineContract('pricing', {
+  quote: { args: [QuoteRequest], result: Quote },
+  symbols: { args: [], result: z.array(z.string()) },
+});
+export type PricingApi = ContractApi<typeof Pricing>;
 
 export interface MonitorApi {
   /** How many quotes and price events the monitor has seen. */

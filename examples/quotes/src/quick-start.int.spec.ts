@@ -73,6 +73,13 @@ describe("the README's quick start, as written", () => {
     const line = async (command: string) => (await run('bash', ['-c', command], { cwd: ROOT, env, timeout: 30_000 })).stdout;
     expect(await line(ps!)).toMatch(/pricing@0 +\d+ +ready[\s\S]*monitor@0 +\d+ +ready/);
     expect(JSON.parse(await line(call!))).toMatchObject({ symbol: 'ACME', quantity: 10 });
+    // The contract's schemas refuse a bad argument before the handler runs, naming it (docs/call-context.md).
+    const refused = await run('bash', ['-c', `npx hostmesh call pricing.quote '{"symbol":"ACME","quantity":"ten"}'`], { cwd: ROOT, env, timeout: 30_000 }).then(
+      () => undefined,
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(refused?.code).toBe(1);
+    expect(refused?.stderr).toMatch(/ValidationError.*invalid arguments for pricing\.quote: quantity: /);
     // `logs -F` follows until stopped: what it printed in a few seconds.
     const follow = spawn('bash', ['-c', logs!], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let followed = '';

@@ -7,7 +7,7 @@ export * from './decorators';
 export * from './contracts';
 export type { BindingRequest, TransportKind, ServiceSignal, EndpointOptions, EventTypeOptions, ServiceOptions } from './metadata/types';
 export { BINDING_REQUESTS } from './metadata/types';
-export { CallContext } from './rpc/call-context';
+export { CallContext } from './contracts/call-context';
 export { EventBus, type PublishOptions } from './events/event-bus';
 export { ClientFactory, type ClientOptions } from './client/client-factory';
 export { ServiceHost, bootstrap, type HostOptions } from './runtime/service-host';

@@ -4,7 +4,7 @@ import type { CallOptions } from '../contracts/client';
 import { CallTimeoutError, ServiceUnavailableError } from '../core/errors/errors';
 import type { TransportKind } from '../metadata/types';
 import { endpointRoute, routeId } from '../protocol/route-id';
-import { CallContext, propagateCallContext } from '../rpc/call-context';
+import { CallContext, propagateCallContext } from '../contracts/call-context';
 import type { RpcClient } from '../rpc/rpc-client';
 import type { MeshConfig } from '../config/config';
 import type { ServiceDescriptor } from '../discovery/descriptor';

@@ -1,6 +1,20 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { BootstrapError } from '../core/errors/errors';
 
 const NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,62}$/;
+
+/**
+ * Runtime schemas of one endpoint, in any Standard Schema library (zod, valibot, arktype…):
+ * one per argument, and optionally the result. The service checks arguments before its
+ * handler runs, and the result before it leaves.
+ */
+export interface EndpointSchemas {
+  readonly args?: readonly StandardSchemaV1[];
+  readonly result?: StandardSchemaV1;
+}
+
+/** An endpoint's schemas, by endpoint name. */
+export type ContractSchemas = Readonly<Record<string, EndpointSchemas>>;
 
 /**
  * A token shared by a service and its clients. `Api` exists only at compile time;
@@ -8,22 +22,71 @@ const NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,62}$/;
  */
 export interface Contract<Api> {
   readonly name: string;
+  /** The endpoints' runtime schemas, when the contract was defined with them. */
+  readonly schemas?: ContractSchemas;
   /** Compile-time only: carries the API type. */
   readonly __api?: Api;
 }
 
+type Output<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : never;
+type Arguments<A> = { -readonly [K in keyof A]: Output<A[K]> };
+
+/** The API a contract's schemas describe: the TypeScript types come from the schemas. */
+export type ApiOf<S extends ContractSchemas> = {
+  [K in keyof S]: (
+    ...args: S[K]['args'] extends readonly StandardSchemaV1[] ? Arguments<S[K]['args']> : unknown[]
+  ) => S[K]['result'] extends StandardSchemaV1 ? Output<S[K]['result']> | Promise<Output<S[K]['result']>> : unknown;
+};
+
+/** The API type of a contract, for `implements` and `Client<…>`. */
+export type ContractApi<C> = C extends Contract<infer Api> ? Api : never;
+
 const contracts = new Map<string, Contract<unknown>>();
 
-export function defineContract<Api>(name: string): Contract<Api> {
+/**
+ * A contract by name, its API given as a TypeScript interface: `defineContract<PricingApi>('pricing')`;
+ * or by its endpoints' schemas, its API inferred from them:
+ * `defineContract('pricing', { quote: { args: [QuoteRequest], result: Quote } })`.
+ */
+export function defineContract<Api>(name: string): Contract<Api>;
+export function defineContract<const S extends ContractSchemas>(name: string, schemas: S): Contract<ApiOf<S>>;
+export function defineContract(name: string, schemas?: ContractSchemas): Contract<unknown> {
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw new BootstrapError(`defineContract: invalid contract name ${JSON.stringify(name)}: use 1-63 letters, digits, '_' or '-', starting with a letter`);
   }
+  if (schemas !== undefined) checkSchemas(name, schemas);
   // Two modules defining the same name share one token, so client and server agree.
   const existing = contracts.get(name);
-  if (existing) return existing as Contract<Api>;
-  const contract: Contract<Api> = Object.freeze({ name });
-  contracts.set(name, contract as Contract<unknown>);
+  if (existing) {
+    if (schemas !== undefined && existing.schemas === undefined) {
+      // The first definition had no schemas (a client's interface-only view): this one brings them.
+      const upgraded: Contract<unknown> = Object.freeze({ name, schemas });
+      contracts.set(name, upgraded);
+      return upgraded;
+    }
+    return existing;
+  }
+  const contract: Contract<unknown> = Object.freeze(schemas === undefined ? { name } : { name, schemas });
+  contracts.set(name, contract);
   return contract;
+}
+
+function checkSchemas(name: string, schemas: ContractSchemas): void {
+  for (const [endpoint, entry] of Object.entries(schemas)) {
+    const where = `defineContract('${name}'): schemas of '${endpoint}'`;
+    if (typeof entry !== 'object' || entry === null) throw new BootstrapError(`${where} must be an object { args?, result? }`);
+    if (entry.args !== undefined && (!Array.isArray(entry.args) || !entry.args.every(isStandardSchema))) {
+      throw new BootstrapError(`${where}: args must be an array of Standard Schemas (zod, valibot, arktype…), one per argument`);
+    }
+    if (entry.result !== undefined && !isStandardSchema(entry.result)) {
+      throw new BootstrapError(`${where}: result must be a Standard Schema (zod, valibot, arktype…)`);
+    }
+  }
+}
+
+function isStandardSchema(value: unknown): value is StandardSchemaV1 {
+  const standard = (value as { '~standard'?: { version?: unknown; validate?: unknown } } | null)?.['~standard'];
+  return typeof standard === 'object' && standard !== null && standard.version === 1 && typeof standard.validate === 'function';
 }
 
 /** Contracts defined so far in this process; a container binds a client for each. */

@@ -6,3 +6,4 @@ export { OnStart } from './on-start.decorator';
 export { OnStop } from './on-stop.decorator';
 export { OnSignal } from './on-signal.decorator';
 export { Ctx } from './ctx.decorator';
+export { UseGuards, UseInterceptors } from './use.decorators';

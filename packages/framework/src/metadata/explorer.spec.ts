@@ -9,7 +9,7 @@ import { OnStop } from '../decorators/on-stop.decorator';
 import { Service } from '../decorators/service.decorator';
 import { BootstrapError } from '../core/errors/errors';
 import { routeId } from '../protocol/route-id';
-import type { CallContext } from '../rpc/call-context';
+import type { CallContext } from '../contracts/call-context';
 import type { ServiceSignal } from './types';
 import { eventDefinition, exploreService } from './explorer';
 
@@ -40,7 +40,18 @@ describe('exploreService', () => {
     const definition = exploreService(ShopService);
     expect(definition.name).toBe('shop');
     expect(definition.endpoints).toEqual([
-      { method: 'order', name: 'order', route: 'shop.order', id: routeId('shop.order'), binding: 'socket', timeoutMs: 250, contextIndex: 1, shell: false },
+      {
+        method: 'order',
+        name: 'order',
+        route: 'shop.order',
+        id: routeId('shop.order'),
+        binding: 'socket',
+        timeoutMs: 250,
+        contextIndex: 1,
+        shell: false,
+        guards: [],
+        interceptors: [],
+      },
       {
         method: 'inventory',
         name: 'stock',
@@ -50,6 +61,8 @@ describe('exploreService', () => {
         timeoutMs: undefined,
         contextIndex: -1,
         shell: false,
+        guards: [],
+        interceptors: [],
       },
     ]);
     expect(definition.subscriptions).toEqual([

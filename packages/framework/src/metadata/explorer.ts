@@ -1,3 +1,4 @@
+import type { GuardRef, InterceptorRef } from '../contracts/call-pipeline';
 import type { Contract } from '../contracts/contract';
 import { BootstrapError } from '../core/errors/errors';
 import { endpointRoute, routeId } from '../protocol/route-id';
@@ -5,6 +6,8 @@ import {
   CONTEXT_PARAMS_METADATA,
   ENDPOINTS_METADATA,
   EVENT_TYPE_METADATA,
+  GUARDS_METADATA,
+  INTERCEPTORS_METADATA,
   LIFECYCLE_METADATA,
   SERVICE_METADATA,
   SIGNALS_METADATA,
@@ -19,6 +22,7 @@ import {
   type EndpointMetadata,
   type EventTypeMetadata,
   type LifecycleMetadata,
+  type PipelineMetadata,
   type ServiceMetadata,
   type ServiceOptions,
   type ServiceSignal,
@@ -37,6 +41,9 @@ export interface EndpointDefinition {
   timeoutMs: number | undefined;
   contextIndex: number;
   shell: boolean;
+  /** From @UseGuards / @UseInterceptors: the class's first, then the method's. */
+  guards: GuardRef[];
+  interceptors: InterceptorRef[];
 }
 
 export interface EventDefinition {
@@ -101,6 +108,12 @@ export function exploreService(cls: Function): ServiceDefinition {
     handlerMethods.add(method);
   };
   checkBinding(`${className}`, service.options.binding);
+  const guards = readClassList<PipelineMetadata<GuardRef>>(GUARDS_METADATA, cls);
+  const interceptors = readClassList<PipelineMetadata<InterceptorRef>>(INTERCEPTORS_METADATA, cls);
+  const pipeline = <T>(entries: readonly PipelineMetadata<T>[], method: string): T[] => [
+    ...entries.filter((entry) => entry.method === undefined).flatMap((entry) => entry.refs),
+    ...entries.filter((entry) => entry.method === method).flatMap((entry) => entry.refs),
+  ];
 
   const byRoute = new Map<string, string>();
   const byId = new Map<number, string>();
@@ -133,8 +146,23 @@ export function exploreService(cls: Function): ServiceDefinition {
       timeoutMs,
       contextIndex: contextIndex(endpoint.method),
       shell: endpoint.options.shell === true,
+      guards: pipeline(guards, endpoint.method),
+      interceptors: pipeline(interceptors, endpoint.method),
     };
   });
+  for (const [decorator, entries] of [
+    ['@UseGuards', guards],
+    ['@UseInterceptors', interceptors],
+  ] as const) {
+    for (const entry of entries) {
+      if (entry.method !== undefined && !endpoints.some((endpoint) => endpoint.method === entry.method)) {
+        throw new BootstrapError(`${className}.${entry.method}: ${decorator} is only valid on the class or on @Endpoint methods`);
+      }
+      if (entry.refs.some((ref) => (typeof ref !== 'object' && typeof ref !== 'function') || ref === null)) {
+        throw new BootstrapError(`${className}${entry.method === undefined ? '' : `.${entry.method}`}: ${decorator} takes classes or instances`);
+      }
+    }
+  }
 
   const subscriptionDefinitions = subscriptions.map((subscription): SubscriptionDefinition => {
     requireMethod(subscription.method, '@On');

@@ -6,3 +6,5 @@ export const SUBSCRIPTIONS_METADATA = 'hostmesh:subscriptions';
 export const LIFECYCLE_METADATA = 'hostmesh:lifecycle';
 export const SIGNALS_METADATA = 'hostmesh:signals';
 export const CONTEXT_PARAMS_METADATA = 'hostmesh:context-params';
+export const GUARDS_METADATA = 'hostmesh:guards';
+export const INTERCEPTORS_METADATA = 'hostmesh:interceptors';

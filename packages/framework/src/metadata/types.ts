@@ -14,6 +14,12 @@ export const SERVICE_SIGNALS: readonly ServiceSignal[] = ['SIGHUP', 'SIGUSR2', '
 export interface ServiceOptions {
   /** Default binding for every endpoint of the service. */
   binding?: BindingRequest;
+  /**
+   * Send callers the message of any error a handler throws. By default an error that is not
+   * meant for callers (not a HostmeshError, not registered with registerErrorType, without a
+   * string `code`) reaches them as InternalError naming the call, and only the log has it.
+   */
+  exposeErrors?: boolean;
 }
 
 export interface ServiceMetadata {
@@ -75,4 +81,10 @@ export interface SignalMetadata {
 export interface ContextParamMetadata {
   method: string;
   index: number;
+}
+
+/** Guards or interceptors given by a decorator: for the whole class (`method` undefined) or one method. */
+export interface PipelineMetadata<T> {
+  method: string | undefined;
+  refs: T[];
 }

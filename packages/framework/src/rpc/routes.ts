@@ -1,3 +1,4 @@
+import type { CallContext } from '../contracts/call-context';
 import type { RouteMetrics } from './metrics';
 
 /** A server-side endpoint, ready to invoke: built once at bootstrap. */
@@ -5,9 +6,12 @@ export interface EndpointRoute {
   /** `service.endpoint` */
   name: string;
   id: number;
-  /** Where @Ctx() wants the CallContext, or -1. */
-  contextIndex: number;
-  invoke(args: unknown[]): unknown;
+  /** Whether `invoke` needs a CallContext (for @Ctx(), guards or interceptors). */
+  needsContext: boolean;
+  /** Runs the endpoint's pipeline and handler; `context` is null when none was needed. */
+  invoke(args: unknown[], context: CallContext | null): unknown;
+  /** Send callers the message of every error (ServiceOptions.exposeErrors). */
+  exposeErrors: boolean;
   readonly metrics: RouteMetrics;
 }
 

@@ -1,5 +1,6 @@
-import { TooManyConnectionsError } from '../core/errors/errors';
-import { toWireError } from '../core/errors/wire';
+import { InternalError, TooManyConnectionsError } from '../core/errors/errors';
+import { HostmeshError } from '../core/errors/hostmesh-error';
+import { isRegisteredErrorType, toWireError } from '../core/errors/wire';
 import { encodeStatelessFrame } from '../protocol/codec';
 import { CONNECTION_ERROR_ID, FrameKind } from '../protocol/frame';
 import type { Logger } from '../core/logger';
@@ -78,6 +79,45 @@ export class RpcServer {
     connection.close();
   }
 
+  private readonly unexpected = new Map<string, { since: number; logged: number; suppressed: number }>();
+
+  /**
+   * What the caller of a failed call is told. An error meant for callers (a HostmeshError, a
+   * registered type, one with a string `code`) goes as it is. Any other is a bug or an
+   * internal failure: it is logged here, with its stack (at most UNEXPECTED_LOGS per route
+   * every UNEXPECTED_WINDOW_MS), and the caller gets an InternalError naming the call,
+   * unless the service exposes its errors.
+   */
+  forCaller(route: { name: string; exposeErrors: boolean }, id: number, peer: string, error: unknown): unknown {
+    if (isMeantForCallers(error)) return error;
+    this.logUnexpected(route.name, id, peer, error);
+    if (route.exposeErrors) return error;
+    const kind = error instanceof Error ? error.name : typeof error;
+    return new InternalError(`${route.name} failed with an unexpected ${kind} (call ${id}): the log of '${this.service}' has the details`, {
+      data: { route: route.name, callId: id },
+    });
+  }
+
+  private logUnexpected(route: string, id: number, peer: string, error: unknown): void {
+    const now = Date.now();
+    let entry = this.unexpected.get(route);
+    if (entry === undefined || now - entry.since >= UNEXPECTED_WINDOW_MS) {
+      if (entry !== undefined && entry.suppressed > 0) {
+        this.logger.warn(`${route}: ${entry.suppressed} more unexpected errors were not logged in ${UNEXPECTED_WINDOW_MS / 1000} s`);
+      }
+      entry = { since: now, logged: 0, suppressed: 0 };
+      this.unexpected.set(route, entry);
+    }
+    if (entry.logged >= UNEXPECTED_LOGS) {
+      entry.suppressed++;
+      return;
+    }
+    entry.logged++;
+    // The stack is the point of this line: it is all the service keeps of a bug its caller cannot see.
+    const stack = error instanceof Error && error.stack ? `\n${error.stack}` : '';
+    this.logger.error(`${route} failed (call ${id} from ${peer})${stack}`, stack ? undefined : error);
+  }
+
   forget(connection: ServerConnection): void {
     this.connections.delete(connection);
     if (this.connections.size === 0) for (const wake of this.disconnectWaiters.splice(0)) wake();
@@ -110,6 +150,14 @@ export class RpcServer {
     for (const connection of this.connections) connection.close();
     return this.connections.size === 0 ? Promise.resolve(true) : waitFor(this.disconnectWaiters, timeoutMs);
   }
+}
+
+const UNEXPECTED_LOGS = 5;
+const UNEXPECTED_WINDOW_MS = 10_000;
+
+function isMeantForCallers(error: unknown): boolean {
+  if (HostmeshError.is(error) || isRegisteredErrorType(error)) return true;
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
 }
 
 /** Adds a waker to `waiters`; resolves true when it is called, false after `timeoutMs`. */

@@ -5,7 +5,7 @@ import { FrameFlag, FrameKind, frameFlags, frameId, frameKind, frameRoute } from
 import { describeError } from '../core/logger';
 import type { Connection, ConnectionHandler } from '../transports/contract/transport';
 import { readMetadata, type CallMetadata } from '../protocol/metadata';
-import { CallContext, isPropagating, runInScope } from './call-context';
+import { CallContext, isPropagating, runInScope } from '../contracts/call-context';
 import { isPromiseLike, type EndpointRoute, type EventRoute } from './routes';
 import type { RpcServer } from './rpc-server';
 
@@ -122,7 +122,7 @@ export class ServerConnection implements ConnectionHandler {
     }
     // The metadata is read only where a context is made of it (see invoke).
     let metadata: CallMetadata | undefined;
-    if (route.contextIndex >= 0 || isPropagating()) {
+    if (route.needsContext || isPropagating()) {
       const read = this.metadata(buffer, start, end);
       if (read === DROPPED) return;
       metadata = read;
@@ -145,17 +145,16 @@ export class ServerConnection implements ConnectionHandler {
     // handler must find their parent (deadline, cancellation, trace).
     let context: CallContext | null = null;
     const scoped = isPropagating();
-    if (route.contextIndex >= 0 || scoped) {
+    if (route.needsContext || scoped) {
       context = new CallContext(route.name, id, this.connection.peer, undefined, metadata);
       (this.contexts ??= new Map()).set(id, context);
-      if (route.contextIndex >= 0) args[route.contextIndex] = context;
     }
     this.server.callStarted();
     this.running++;
     const started = performance.now();
     let result: unknown;
     try {
-      result = scoped ? runInScope(context!, route.invoke, args) : route.invoke(args);
+      result = scoped ? runInScope(context!, route.invoke, args) : route.invoke(args, context);
     } catch (error) {
       this.complete(route, id, context, error, true, started);
       return;
@@ -180,7 +179,7 @@ export class ServerConnection implements ConnectionHandler {
     this.server.callEnded();
     if (this.closed) return;
     if (failed) {
-      this.replyError(id, route.id, value);
+      this.replyError(id, route.id, this.server.forCaller(route, id, this.peer, value));
       return;
     }
     let frame: Buffer;

@@ -3,6 +3,7 @@ import { WorkerService, type WorkerCommand, type WorkerReport, type WorkerServic
 import { pluginOf } from '../plugins/transport-plugins';
 import { hostname } from 'node:os';
 import type { Newable } from 'inversify';
+import type { PipelineOptions } from '../contracts/call-pipeline';
 import { bindingOverride, resolveBinding, type BindingDecision } from '../binding/binding-resolver';
 import { ServiceAlreadyRunningError } from '../core/errors/errors';
 import { exploreService, type EndpointDefinition, type ServiceDefinition } from '../metadata/explorer';
@@ -22,9 +23,9 @@ import { Mesh } from './mesh';
 import { ownProcessStartTime } from '@hostmesh/native';
 import { RuntimeDir } from '../core/runtime-dir';
 import { ServiceRegistry } from '../discovery/service-registry';
-import { endpointRoutes, eventRoutes } from './service-routes';
+import { containerResolver, endpointRoutes, eventRoutes } from './service-routes';
 
-export interface HostOptions extends MeshOptions {
+export interface HostOptions extends MeshOptions, PipelineOptions {
   /** Drain and exit on SIGTERM/SIGINT and run @OnSignal handlers (what `bootstrap` does). */
   handleSignals?: boolean;
 }
@@ -112,7 +113,13 @@ export class ServiceHost {
         binding: decide('auto', subscription.event.name, 'event'),
       }));
       for (const [why, names] of fallbacks) logger.info(`${names.join(', ')}: ${why}`);
-      const server = new RpcServer(definition.name, endpointRoutes(definition, instance), eventRoutes(definition, instance), logger, serverLimits(config));
+      const server = new RpcServer(
+        definition.name,
+        endpointRoutes(definition, instance, options, containerResolver(container)),
+        eventRoutes(definition, instance),
+        logger,
+        serverLimits(config),
+      );
 
       // Every service listens on its Unix socket: events and later handshakes arrive there.
       const kinds = new Set<TransportKind>(['uds', ...routes.map((r) => r.binding), ...subscriptions.map((s) => s.binding)]);

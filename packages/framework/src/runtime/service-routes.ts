@@ -1,18 +1,73 @@
-import { FrameError } from '../core/errors/errors';
+import type { Container, Newable } from 'inversify';
+import type { CallGuard, CallInterceptor, GuardRef, InterceptorRef, PipelineOptions } from '../contracts/call-pipeline';
+import { BootstrapError, FrameError } from '../core/errors/errors';
+import { endpointPipeline } from '../rpc/endpoint-pipeline';
 import type { ServiceDefinition } from '../metadata/explorer';
 import { RouteMetrics } from '../rpc/metrics';
 import type { EndpointRoute, EventRoute } from '../rpc/routes';
 
+/** Builds a guard or interceptor given as a class in the service's container (so it may @inject); an instance is used as it is. */
+export type PipelineResolver = (ref: GuardRef | InterceptorRef) => object;
+
+/** Classes come from `container`, bound on first use as singletons. */
+export function containerResolver(container: Container): PipelineResolver {
+  return (ref) => {
+    if (typeof ref !== 'function') return ref;
+    const cls = ref as unknown as Newable<object>;
+    if (!container.isBound(cls)) container.bind(cls).toSelf().inSingletonScope();
+    return container.get<object>(cls);
+  };
+}
+
 /** The routes an RpcServer serves for one service instance, built once from its definition. */
-export function endpointRoutes(definition: ServiceDefinition, instance: object): Map<number, EndpointRoute> {
+export function endpointRoutes(
+  definition: ServiceDefinition,
+  instance: object,
+  options: PipelineOptions = {},
+  resolve: PipelineResolver = (ref) => (typeof ref === 'function' ? new (ref as new () => object)() : ref),
+): Map<number, EndpointRoute> {
   const routes = new Map<number, EndpointRoute>();
+  const built = new Map<unknown, object>();
+  const instances = <T>(refs: readonly (GuardRef | InterceptorRef)[], what: string, check: (value: object) => boolean): T[] =>
+    refs.map((ref) => {
+      let value = built.get(ref);
+      if (value === undefined) {
+        value = resolve(ref);
+        if (!check(value)) {
+          const name = typeof ref === 'function' ? ref.name : (ref as object).constructor?.name;
+          throw new BootstrapError(`${definition.cls.name}: ${name || 'an entry'} is not a ${what}`);
+        }
+        built.set(ref, value);
+      }
+      return value as T;
+    });
   for (const endpoint of definition.endpoints) {
     const method = (instance as Record<string, (...args: unknown[]) => unknown>)[endpoint.method]!;
+    const guards = instances<CallGuard>(
+      [...(options.guards ?? []), ...endpoint.guards],
+      'guard (no canActivate method)',
+      (value) => typeof (value as CallGuard).canActivate === 'function',
+    );
+    const interceptors = instances<CallInterceptor>(
+      [...(options.interceptors ?? []), ...endpoint.interceptors],
+      'interceptor (no intercept method)',
+      (value) => typeof (value as CallInterceptor).intercept === 'function',
+    );
+    const pipeline = endpointPipeline({
+      route: endpoint.route,
+      instance,
+      method,
+      contextIndex: endpoint.contextIndex,
+      guards,
+      interceptors,
+      schemas: definition.contract.schemas?.[endpoint.name],
+    });
     routes.set(endpoint.id, {
       name: endpoint.route,
       id: endpoint.id,
-      contextIndex: endpoint.contextIndex,
-      invoke: (args) => method.apply(instance, args),
+      needsContext: pipeline.needsContext,
+      invoke: pipeline.invoke,
+      exposeErrors: definition.options.exposeErrors === true,
       metrics: new RouteMetrics(),
     });
   }

@@ -3,7 +3,7 @@ import { chmodSync, chownSync, fstatSync, mkdtempSync, readdirSync, rmSync, stat
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listQueues, MessageQueue, mkfifo, NamedSemaphore, objectName, ShmSegment } from '@hostmesh/native';
-import { PeerRefusedError } from '../core/errors/errors';
+import { ForbiddenError, PeerRefusedError } from '../core/errors/errors';
 import { Mesh } from '../runtime/mesh';
 import { RuntimeDir } from '../core/runtime-dir';
 import { Conformance } from '../testing/fixtures/conformance.contract';
@@ -19,6 +19,7 @@ import { tempRuntimeDir } from '../testing/temp-runtime';
 const NOBODY = 65534;
 const PROBE = join(__dirname, 'fixtures', 'probe.main.ts');
 const GUARDED = join(__dirname, 'fixtures', 'guarded.main.ts');
+const UID_GUARDED = join(__dirname, 'fixtures', 'uid-guarded.main.ts');
 const SERVICE = join(__dirname, '..', 'testing', 'fixtures', 'conformance.main.ts');
 const isRoot = process.getuid?.() === 0;
 
@@ -41,7 +42,7 @@ const children: SpawnedService[] = [];
 /** Objects this file's namespaces name (`hm.<uid>.<ns><pid>.…`), of root or of uid 65534. */
 function ours(entry: string): boolean {
   return [`hm.0.`, `hm.${NOBODY}.`].some((user) =>
-    ['perm', 'private', 'guarded', 'strict', 'open'].some((ns) => entry.startsWith(`${user}${ns}${process.pid}.`)),
+    ['perm', 'private', 'guarded', 'uidguard', 'strict', 'open'].some((ns) => entry.startsWith(`${user}${ns}${process.pid}.`)),
   );
 }
 
@@ -307,6 +308,46 @@ async function spawnAs(uid: number, entry: string, env: NodeJS.ProcessEnv): Prom
     expect(report.results['open-shm']!.message).toContain('owned by another user');
     await strict.waitForOutput(`refused connection to conformance from pid ${report.pid} (uid 0`);
     expect(open.output).not.toContain('refused connection');
+  });
+
+  it('lets an endpoint guard refuse a caller by its kernel uid: uid 65534 over uds, uid 0 over shm, and the service goes on serving', async () => {
+    const namespace = `uidguard${process.pid}`;
+    const server = await spawnService(UID_GUARDED, {
+      env: {
+        HOSTMESH_RUNTIME_DIR: runtime.path,
+        HOSTMESH_NAMESPACE: namespace,
+        HOSTMESH_BINDINGS: JSON.stringify({ 'conformance.echo': 'shm' }),
+        UID_GUARD: JSON.stringify({ 'conformance.add': [NOBODY], 'conformance.echo': [0] }),
+      },
+      ready: { service: 'conformance', runtimeDir: runtime.path, namespace },
+    });
+    children.push(server);
+    const dir = new RuntimeDir(runtime.path, namespace);
+    const socket = dir.socketPath('conformance', '0');
+    // Open the file fences, so what stops uid 65534 is the guard, not a permission.
+    const modes = [runtime.path, dir.root, dir.socketDir, socket].map((path) => [path, mode(path)] as const);
+    chmodSync(runtime.path, 0o711);
+    chmodSync(dir.root, 0o711);
+    chmodSync(dir.socketDir, 0o711);
+    chmodSync(socket, 0o666);
+    let report: ProbeReport;
+    try {
+      report = await probe([{ name: 'add', kind: 'rpc-uds', target: socket, service: 'conformance' }], { uid: NOBODY });
+    } finally {
+      for (const [path, before] of modes) chmodSync(path, before);
+    }
+    expect(report.results.add).toMatchObject({ ok: false, name: 'ForbiddenError', code: 'FORBIDDEN' });
+    expect(report.results.add!.message).toBe(`uid ${NOBODY} may not call conformance.add (over uds, pid ${report.pid})`);
+
+    // Root: add (over uds) is allowed; echo, over shared memory, is refused by the uid the shm handshake reported.
+    const mesh = Mesh.connect({ runtimeDir: runtime.path, namespace, logLevel: 'silent' });
+    meshes.push(mesh);
+    const client = mesh.client(Conformance);
+    await expect(client.add(2, 3)).resolves.toBe(5);
+    const refused = await client.echo('x').catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ForbiddenError);
+    expect((refused as Error).message).toBe(`uid 0 may not call conformance.echo (over shm, pid ${process.pid})`);
+    await expect(client.add(20, 22)).resolves.toBe(42);
   });
 
   it('lets a guard hook refuse one process by pid while the same service answers others', async () => {

@@ -2,6 +2,7 @@ import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, unlink
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { mkfifo } from '@hostmesh/native';
+import { CallContext } from '../contracts/call-context';
 import { FrameError } from '../core/errors/errors';
 import { toWireError } from '../core/errors/wire';
 import type { Logger } from '../core/logger';
@@ -134,24 +135,28 @@ export class FifoEndpoint {
       return;
     }
     this.server.callStarted();
+    // A shell is a caller too: its handler gets a context (the pipe as its peer), its guards run.
+    const call = this.lineNumber;
+    const context = this.route.needsContext ? new CallContext(this.route.name, call, { kind: 'fifo', address: this.input }) : null;
     let result: unknown;
     try {
-      result = this.route.invoke(envelope.args);
+      result = this.route.invoke(envelope.args, context);
     } catch (error) {
-      this.finish(envelope, undefined, error);
+      this.finish(envelope, call, undefined, error);
       return;
     }
     if (isPromiseLike(result))
       result.then(
-        (value) => this.finish(envelope, value),
-        (error) => this.finish(envelope, undefined, error),
+        (value) => this.finish(envelope, call, value),
+        (error) => this.finish(envelope, call, undefined, error),
       );
-    else this.finish(envelope, result);
+    else this.finish(envelope, call, result);
   }
 
-  private finish(envelope: Envelope, value: unknown, error?: unknown): void {
+  /** `call` is the request's line number: the call id an unexpected error is logged under. */
+  private finish(envelope: Envelope, call: number, value: unknown, error?: unknown): void {
     this.server.callEnded();
-    this.reply(envelope.id, envelope.replyTo, error, value);
+    this.reply(envelope.id, envelope.replyTo, error === undefined ? undefined : this.server.forCaller(this.route, call, this.input, error), value);
   }
 
   private reply(id: unknown, replyTo: string | undefined, error: unknown, value?: unknown): void {

@@ -9,6 +9,7 @@ import {
   ConnectionLostError,
   PayloadTooLargeError,
   QueueFullError,
+  InternalError,
   RemoteError,
   RouteNotFoundError,
   ServiceStoppingError,
@@ -166,16 +167,27 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
       expect(error).toMatchObject({ name: 'OutOfStockError', message: 'ACME is out of stock', code: 'OUT_OF_STOCK', retryable: true });
     });
 
-    rpcIt('delivers other errors as typed errors keeping name, message, code and retryable', async () => {
-      const plain = await main.client.fail('plain').catch((e: unknown) => e);
-      expect(plain).toBeInstanceOf(RemoteError);
-      expect(plain).toMatchObject({ name: 'TypeError', message: 'plain failure', code: 'REMOTE_ERROR', retryable: false });
+    rpcIt('delivers errors meant for callers as typed errors keeping name, message, code and retryable', async () => {
+      const coded = await main.client.fail('coded').catch((e: unknown) => e);
+      expect(coded).toBeInstanceOf(RemoteError);
+      expect(coded).toMatchObject({ name: 'Error', message: 'quota exceeded', code: 'QUOTA_EXCEEDED', retryable: true });
       const framework = await main.client.fail('framework').catch((e: unknown) => e);
       expect(framework).toBeInstanceOf(ServiceStoppingError);
       expect(framework).toMatchObject({ code: 'SERVICE_STOPPING', retryable: true, message: 'pretending to stop' });
+    });
+
+    rpcIt('answers an unexpected handler error with InternalError naming the call, not its internals', async () => {
+      const plain = await main.client.fail('plain').catch((e: unknown) => e);
+      expect(plain).toBeInstanceOf(InternalError);
+      expect(plain).toMatchObject({ code: 'INTERNAL', retryable: false, data: { route: 'conformance.fail', callId: expect.any(Number) } });
+      expect((plain as Error).message).toMatch(
+        /^conformance\.fail failed with an unexpected TypeError \(call \d+\): the log of 'conformance' has the details$/,
+      );
+      expect((plain as Error).message).not.toContain('plain failure');
       const thrownString = await main.client.fail('string').catch((e: unknown) => e);
-      expect(thrownString).toBeInstanceOf(RemoteError);
-      expect((thrownString as Error).message).toBe('a bare string');
+      expect(thrownString).toBeInstanceOf(InternalError);
+      expect((thrownString as Error).message).toContain('an unexpected string');
+      expect((thrownString as Error).message).not.toContain('a bare string');
     });
 
     rpcIt('rejects a call to an unknown endpoint with RouteNotFoundError naming it', async () => {

@@ -1,4 +1,4 @@
-import { CallTimeoutError, RemoteError } from '../core/errors/errors';
+import { CallTimeoutError, InternalError } from '../core/errors/errors';
 import { ConformanceService } from './fixtures/conformance.service';
 import { Conformance, ConformancePing } from './fixtures/conformance.contract';
 import { createTestHost } from './test-host';
@@ -9,7 +9,7 @@ describe('createTestHost', () => {
     const client = host.client(Conformance);
     await expect(client.add(20, 22)).resolves.toBe(42);
     await expect(client.echo({ nested: [1, 'two'] })).resolves.toEqual({ nested: [1, 'two'] });
-    await expect(client.fail('plain')).rejects.toBeInstanceOf(RemoteError);
+    await expect(client.fail('plain')).rejects.toBeInstanceOf(InternalError);
     await expect(client.$with({ timeoutMs: 20 }).sleep(1000, 'slow')).rejects.toBeInstanceOf(CallTimeoutError);
     await host.stop();
   });

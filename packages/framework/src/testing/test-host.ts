@@ -1,4 +1,5 @@
-import type { Newable } from 'inversify';
+import type { Newable, ServiceIdentifier } from 'inversify';
+import type { PipelineOptions } from '../contracts/call-pipeline';
 import { createClientProxy } from '../client/client-proxy';
 import type { CallOptions, Client } from '../contracts/client';
 import type { Contract } from '../contracts/contract';
@@ -8,8 +9,8 @@ import { RpcClient } from '../rpc/rpc-client';
 import { RpcServer } from '../rpc/rpc-server';
 import { resolveConfig, serverLimits, type MeshOptions } from '../config/config';
 import { createMeshContainer } from '../runtime/container';
-import { ConsoleLogger } from '../core/logger';
-import { endpointRoutes, eventRoutes } from '../runtime/service-routes';
+import { LOGGER, type Logger } from '../core/logger';
+import { containerResolver, endpointRoutes, eventRoutes } from '../runtime/service-routes';
 import type { Transport } from '../transports/contract/transport';
 import { inProcessPair } from './in-process-connection';
 import { tempRuntimeDir } from './temp-runtime';
@@ -20,6 +21,8 @@ export interface TestHost<Service> {
   readonly definition: ServiceDefinition;
   /** A typed client of the service: calls go through the codec and rpc layer, in memory. */
   client<Api>(contract: Contract<Api>): Client<Api>;
+  /** A dependency from the service's container: what its guards, interceptors and providers got. */
+  get<T>(id: ServiceIdentifier<T>): T;
   /** Delivers an event to the service's @On handlers, as a publisher would. */
   publish(event: object): Promise<void>;
   stop(): Promise<void>;
@@ -31,15 +34,22 @@ export interface TestHost<Service> {
  * transport. `options.modules` can rebind its dependencies (e.g. a fake client of another
  * service). Cross-process behaviour is what the service's `.int.spec.ts` tests check.
  */
-export async function createTestHost<Service extends object>(cls: Newable<Service>, options: MeshOptions = {}): Promise<TestHost<Service>> {
+export async function createTestHost<Service extends object>(cls: Newable<Service>, options: MeshOptions & PipelineOptions = {}): Promise<TestHost<Service>> {
   const definition = exploreService(cls);
   const runtime = tempRuntimeDir('hm-test-');
   const config = resolveConfig({ logLevel: 'warn', ...options, runtimeDir: runtime.path, namespace: 'test' }, {});
   const container = createMeshContainer(config, options, `${definition.name}@test`);
   container.bind(cls).toSelf().inSingletonScope();
   const service = container.get<Service>(cls);
-  const logger = new ConsoleLogger(definition.name, config.logLevel);
-  const server = new RpcServer(definition.name, endpointRoutes(definition, service), eventRoutes(definition, service), logger, serverLimits(config));
+  // The container's logger: `options.logger` sees what the service logs.
+  const logger = container.get<Logger>(LOGGER);
+  const server = new RpcServer(
+    definition.name,
+    endpointRoutes(definition, service, options, containerResolver(container)),
+    eventRoutes(definition, service),
+    logger,
+    serverLimits(config),
+  );
   const [clientEnd, serverEnd] = inProcessPair();
   server.accept(serverEnd);
   const transport: Transport = { kind: 'uds', listen: () => Promise.reject(new Error('in-process')), connect: async () => clientEnd };
@@ -61,10 +71,11 @@ export async function createTestHost<Service extends object>(cls: Newable<Servic
       return createClientProxy<Api>({
         call: (method: string, args: unknown[], callOptions: CallOptions | undefined) => {
           const route = endpointRoute(contract.name, method);
-          return rpc.call(routeId(route), route, args, callOptions?.timeoutMs ?? config.defaultTimeoutMs, callOptions?.signal);
+          return rpc.call(routeId(route), route, args, callOptions?.timeoutMs ?? config.defaultTimeoutMs, callOptions?.signal, callOptions?.headers);
         },
       });
     },
+    get: <T>(id: ServiceIdentifier<T>): T => container.get<T>(id),
     async publish(event: object): Promise<void> {
       const event_ = eventDefinition(event.constructor, 'publish');
       await rpc.emit(event_.id, event_.name, [`test.${++sequence}`, event], config.defaultTimeoutMs);

@@ -23,7 +23,12 @@ async function main(): Promise<void> {
   const route = 'micro-echo.echo';
   const server = new RpcServer(
     'micro-echo',
-    new Map([[routeIdOf(route), { name: route, id: routeIdOf(route), contextIndex: -1, invoke: (args: unknown[]) => args[0], metrics: new RouteMetrics() }]]),
+    new Map([
+      [
+        routeIdOf(route),
+        { name: route, id: routeIdOf(route), needsContext: false, exposeErrors: false, invoke: (args: unknown[]) => args[0], metrics: new RouteMetrics() },
+      ],
+    ]),
     new Map(),
     logger,
     { maxPayloadBytes: 1 << 26, maxConnections: 1, maxInFlightPerConnection: 1 << 20 },

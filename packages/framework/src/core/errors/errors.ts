@@ -122,3 +122,37 @@ export class RemoteError extends HostmeshError {
 export class TlsError extends PeerRefusedError {
   static override readonly code = 'TLS_FAILED';
 }
+
+// --- The call pipeline: validation, guards, unexpected handler errors ---
+
+/** One reason a value failed its schema: where in the arguments (or result), and why. */
+export interface ValidationIssue {
+  /** Property keys and indexes from the argument (or result) down to the bad value; empty for the value itself. */
+  path: Array<string | number>;
+  /** Which argument, counting from 0; absent for a result. */
+  argument?: number;
+  message: string;
+}
+
+/**
+ * Arguments (or a result) that do not satisfy the contract's schemas; the handler did not run
+ * (or its result was withheld). `data.issues` lists each issue with its path. Not retryable.
+ */
+export class ValidationError extends HostmeshError {
+  static override readonly code = 'VALIDATION_FAILED';
+  declare readonly data: { route: string; issues: ValidationIssue[] };
+}
+
+/** A guard refused the call (`data.guard` names it); the handler did not run. Not retryable. */
+export class ForbiddenError extends HostmeshError {
+  static override readonly code = 'FORBIDDEN';
+}
+
+/**
+ * A handler failed with an error that was not meant for its caller (a TypeError, a failed
+ * assertion): the caller learns which call failed and where to look, not the internals.
+ * The service's log has the error and its stack, under `data.callId`.
+ */
+export class InternalError extends HostmeshError {
+  static override readonly code = 'INTERNAL';
+}

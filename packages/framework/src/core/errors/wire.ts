@@ -28,6 +28,11 @@ export function registerErrorType(cls: ErrorClass): void {
   byName.set(cls.name, cls);
 }
 
+/** Whether `error` is an instance of a class given to registerErrorType. */
+export function isRegisteredErrorType(error: unknown): boolean {
+  return error instanceof Error && byName.get(error.name) === error.constructor;
+}
+
 export function toWireError(error: unknown): WireError {
   if (error instanceof Error) {
     const e = error as Error & { code?: unknown; retryable?: unknown; data?: unknown };

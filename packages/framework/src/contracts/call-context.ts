@@ -108,7 +108,7 @@ export function isPropagating(): boolean {
   return propagating;
 }
 
-/** Runs `invoke(args)` with `context` as `CallContext.current()` for everything it starts. */
-export function runInScope(context: CallContext, invoke: (args: unknown[]) => unknown, args: unknown[]): unknown {
-  return scope.run(context, invoke, args);
+/** Runs `invoke(args, context)` with `context` as `CallContext.current()` for everything it starts. */
+export function runInScope(context: CallContext, invoke: (args: unknown[], context: CallContext) => unknown, args: unknown[]): unknown {
+  return scope.run(context, invoke, args, context);
 }

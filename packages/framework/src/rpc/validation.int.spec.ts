@@ -1,0 +1,93 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ValidationError } from '../core/errors/errors';
+import type { TransportKind } from '../metadata/types';
+import { Mesh } from '../runtime/mesh';
+import { spawnService, type SpawnedService } from '../testing/spawn-service';
+import { tempRuntimeDir } from '../testing/temp-runtime';
+import { Orders } from './fixtures/orders.contract';
+
+const run = promisify(execFile);
+
+describe('arguments and results checked against the contract schemas (zod and valibot), in a service process', () => {
+  const runtime = tempRuntimeDir();
+  const namespace = 'validation';
+  let service: SpawnedService;
+  let mesh: Mesh;
+
+  beforeAll(async () => {
+    service = await spawnService(join(__dirname, 'fixtures', 'orders.main.ts'), {
+      env: { HOSTMESH_RUNTIME_DIR: runtime.path, HOSTMESH_NAMESPACE: namespace },
+      ready: { service: 'orders', runtimeDir: runtime.path, namespace },
+    });
+    mesh = Mesh.connect({ runtimeDir: runtime.path, namespace, logLevel: 'silent' });
+  }, 30_000);
+
+  afterAll(async () => {
+    await mesh?.close(0);
+    await service?.stop();
+    runtime.remove();
+  });
+
+  const refusal = (call: Promise<unknown>) =>
+    call.then(
+      () => undefined,
+      (error: unknown) => error as ValidationError,
+    );
+
+  it.each<TransportKind>(['shm', 'uds', 'fifo'])('refuses bad arguments over %s before the handler runs, naming the path of each issue', async (binding) => {
+    const orders = mesh.client(Orders, { binding });
+    const before = await orders.handled();
+
+    const wrongType = await refusal(orders.place({ symbol: 'ACME', quantity: 'ten' as unknown as number }));
+    expect(wrongType).toBeInstanceOf(ValidationError);
+    expect(wrongType).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      retryable: false,
+      data: { route: 'orders.place', issues: [{ path: ['quantity'], argument: 0 }] },
+    });
+    expect(wrongType!.message).toMatch(/^invalid arguments for orders\.place: quantity: /);
+
+    // valibot, on the second argument.
+    const tooFew = await refusal(orders.placeLegacy('ACME', 0));
+    expect(tooFew).toBeInstanceOf(ValidationError);
+    expect(tooFew!.data.issues).toEqual([{ path: [], argument: 1, message: expect.stringContaining('1') }]);
+    expect(tooFew!.message).toContain('argument 1');
+
+    const missing = await refusal((orders.place as unknown as () => Promise<unknown>)());
+    expect(missing).toBeInstanceOf(ValidationError);
+    const extra = await refusal((orders.place as unknown as (...args: unknown[]) => Promise<unknown>)({ symbol: 'A', quantity: 1 }, 'more'));
+    expect(extra!.message).toBe('orders.place takes 1 argument, got 2');
+
+    expect(await orders.handled()).toBe(before);
+    await expect(orders.place({ symbol: 'ACME', quantity: 3 })).resolves.toEqual({ symbol: 'ACME', quantity: 3, total: 30 });
+    await expect(orders.placeLegacy('ACME', 2)).resolves.toBe('2 ACME');
+    expect(await orders.handled()).toBe(before + 2);
+  });
+
+  it('withholds a result the contract does not allow', async () => {
+    const error = await refusal(mesh.client(Orders).broken());
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error!.message).toMatch(/^orders\.broken returned a result its contract does not allow: /);
+  });
+
+  it('refuses bad arguments from a shell pipe the same way', async () => {
+    const pipes = join(runtime.path, namespace, 'pipes', 'orders@0');
+    const before = await mesh.client(Orders).handled();
+    const shell = async (script: string) => JSON.parse((await run('sh', ['-c', script], { cwd: pipes, timeout: 10_000 })).stdout);
+    const bad = await shell(`head -n 1 place.out & sleep 0.1; echo '{"symbol":"ACME","quantity":"ten"}' > place.in; wait`);
+    expect(bad).toEqual({
+      error: {
+        name: 'ValidationError',
+        code: 'VALIDATION_FAILED',
+        retryable: false,
+        message: expect.stringMatching(/^invalid arguments for orders\.place: quantity: /),
+        data: { route: 'orders.place', issues: [{ path: ['quantity'], argument: 0, message: expect.any(String) }] },
+      },
+    });
+    const good = await shell(`head -n 1 place.out & sleep 0.1; echo '{"symbol":"ACME","quantity":2}' > place.in; wait`);
+    expect(good).toEqual({ result: { symbol: 'ACME', quantity: 2, total: 20 } });
+    expect(await mesh.client(Orders).handled()).toBe(before + 1);
+  });
+});

@@ -1,0 +1,85 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { EndpointSchemas } from '../contracts/contract';
+import { ValidationError, type ValidationIssue } from '../core/errors/errors';
+import { isPromiseLike } from './routes';
+
+type Result = StandardSchemaV1.Result<unknown>;
+
+/**
+ * Checks a call's arguments against its endpoint's schemas: returns the arguments as the
+ * schemas output them (defaults, coercions), or a promise of them when a schema is async;
+ * throws ValidationError with every issue otherwise.
+ */
+export function argumentsValidator(route: string, schemas: readonly StandardSchemaV1[]): (args: unknown[]) => unknown[] | Promise<unknown[]> {
+  const count = schemas.length;
+  return (args) => {
+    if (args.length > count) {
+      throw new ValidationError(`${route} takes ${count} argument${count === 1 ? '' : 's'}, got ${args.length}`, {
+        data: { route, issues: [{ path: [], argument: count, message: `unexpected argument ${count}` }] },
+      });
+    }
+    const results: Array<Result | Promise<Result>> = new Array(count);
+    let pending = false;
+    for (let i = 0; i < count; i++) {
+      const result = schemas[i]!['~standard'].validate(args[i]);
+      if (isPromiseLike(result)) pending = true;
+      results[i] = result;
+    }
+    if (pending) return Promise.all(results).then((settled) => outputs(route, settled, args));
+    return outputs(route, results as Result[], args);
+  };
+}
+
+/** Checks a handler's result: the output, or ValidationError (the caller is not sent a result its contract forbids). */
+export function resultValidator(route: string, schema: StandardSchemaV1): (value: unknown) => unknown {
+  return (value) => {
+    const result = schema['~standard'].validate(value);
+    const check = (settled: Result) => {
+      if (settled.issues === undefined) return settled.value;
+      const issues = settled.issues.map((issue) => ({ path: pathOf(issue), message: issue.message }));
+      throw new ValidationError(`${route} returned a result its contract does not allow: ${describe(issues)}`, { data: { route, issues } });
+    };
+    return isPromiseLike(result) ? Promise.resolve(result).then(check) : check(result);
+  };
+}
+
+function outputs(route: string, results: readonly Result[], args: unknown[]): unknown[] {
+  let issues: ValidationIssue[] | undefined;
+  for (let i = 0; i < results.length; i++) {
+    const result = results[i]!;
+    if (result.issues === undefined) args[i] = result.value;
+    else for (const issue of result.issues) (issues ??= []).push({ path: pathOf(issue), argument: i, message: issue.message });
+  }
+  if (issues !== undefined) {
+    throw new ValidationError(`invalid arguments for ${route}: ${describe(issues)}`, { data: { route, issues } });
+  }
+  return args;
+}
+
+function pathOf(issue: StandardSchemaV1.Issue): Array<string | number> {
+  if (issue.path === undefined) return [];
+  return issue.path.map((segment) => {
+    const key = typeof segment === 'object' ? segment.key : segment;
+    return typeof key === 'number' ? key : String(key);
+  });
+}
+
+/** `quantity: Expected number, received string; symbol: Required` */
+function describe(issues: readonly ValidationIssue[]): string {
+  return issues
+    .map((issue) => {
+      const argument = issue.argument !== undefined && issue.argument > 0 ? `argument ${issue.argument}` : '';
+      const where = [argument, issue.path.join('.')].filter(Boolean).join(' ');
+      return where ? `${where}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}
+
+/** The validators of one endpoint, or undefined when its contract gives no schemas for it. */
+export function endpointValidators(route: string, schemas: EndpointSchemas | undefined) {
+  if (schemas === undefined) return undefined;
+  return {
+    args: schemas.args === undefined ? undefined : argumentsValidator(route, schemas.args),
+    result: schemas.result === undefined ? undefined : resultValidator(route, schemas.result),
+  };
+}
