@@ -5,6 +5,7 @@ import { CallTimeoutError, ServiceUnavailableError } from '../core/errors/errors
 import type { TransportKind } from '../metadata/types';
 import { endpointRoute, routeId } from '../protocol/route-id';
 import { CallContext, propagateCallContext } from '../contracts/call-context';
+import { endSpan, startClientSpan, traceHeaders, tracing } from '../rpc/tracing';
 import type { RpcClient } from '../rpc/rpc-client';
 import type { MeshConfig } from '../config/config';
 import type { ServiceDescriptor } from '../discovery/descriptor';
@@ -78,7 +79,15 @@ export class ServiceClient implements Caller {
       }
       signal = signal === undefined ? parent.signal : AbortSignal.any([signal, parent.signal]);
     }
-    return this.rpcFor(route.kind).call(route.id, route.name, args, timeoutMs, signal, options?.headers);
+    const rpc = this.rpcFor(route.kind);
+    if (!tracing()) return rpc.call(route.id, route.name, args, timeoutMs, signal, options?.headers);
+    const span = startClientSpan(this.service, method, route.kind, parent?.trace);
+    const call = rpc.call(route.id, route.name, args, timeoutMs, signal, traceHeaders(span, parent?.metadata, options?.headers));
+    call.then(
+      () => endSpan(span),
+      (error: unknown) => endSpan(span, error),
+    );
+    return call;
   }
 
   private route(method: string): RouteRef {

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Context, Span } from '@opentelemetry/api';
 import { performance } from 'node:perf_hooks';
 import { CallTimeoutError } from '../core/errors/errors';
 import { METADATA_KEYS, type CallMetadata } from '../protocol/metadata';
@@ -21,6 +22,10 @@ export class CallContext {
   private controller: AbortController | null = null;
   private timer: NodeJS.Timeout | null = null;
   private ended = false;
+  /** The OpenTelemetry context the handler runs in (its server or consumer span), when an SDK is registered. */
+  trace: Context | undefined = undefined;
+  /** That span, ended by the framework when the handler settles. */
+  span: Span | undefined = undefined;
 
   constructor(
     /** `service.endpoint` for calls, the event name for events. */

@@ -6,6 +6,9 @@ import { eventDefinition, namedEvent, type EventDefinition } from '../metadata/e
 import type { TransportKind } from '../metadata/types';
 import { RpcClientFactory } from '../client/rpc-client-factory';
 import type { RpcClient } from '../rpc/rpc-client';
+import { endSpan, startProducerSpan, traceHeaders, tracing } from '../rpc/tracing';
+import { CallContext, propagateCallContext } from '../contracts/call-context';
+import type { CallMetadata } from '../protocol/metadata';
 import { MESH_CONFIG, type MeshConfig } from '../config/config';
 import { ServiceRegistry } from '../discovery/service-registry';
 import type { TransportAddress } from '../transports/contract/transport';
@@ -56,7 +59,10 @@ export class EventBus {
     @inject(ServiceRegistry) private readonly registry: ServiceRegistry,
     @inject(TransportRegistry) private readonly transports: TransportRegistry,
     @inject(RpcClientFactory) private readonly rpcClients: RpcClientFactory,
-  ) {}
+  ) {
+    // Events published from a handler carry its trace context: they must find the call they serve.
+    propagateCallContext();
+  }
 
   /**
    * Resolves once the event is handed to every subscriber's transport; rejects if one of
@@ -76,10 +82,26 @@ export class EventBus {
     // Sequence numbers are taken now, so events keep the order publish() was called in.
     const body = [`${this.publisherId}.${(++this.sequence).toString(36)}`, event];
     const timeoutMs = options.timeoutMs ?? this.config.defaultTimeoutMs;
+    if (tracing()) return this.publishTraced(definition, body, timeoutMs);
     if (performance.now() - this.cachedAt <= SUBSCRIBERS_TTL_MS && this.unwatch !== null && this.refreshing === null) {
       return this.fanOut(definition, body, timeoutMs, this.cache.get(definition.name) ?? NOBODY);
     }
     return this.subscribersOf(definition.name).then((subscribers) => this.fanOut(definition, body, timeoutMs, subscribers));
+  }
+
+  /** A producer span around the fan-out, its context in every copy's metadata (a child of the call being served, if any). */
+  private async publishTraced(definition: EventDefinition, body: unknown[], timeoutMs: number): Promise<void> {
+    const parent = CallContext.current();
+    const span = startProducerSpan(definition.name, parent?.trace);
+    span.setAttribute('messaging.message.id', body[0] as string);
+    try {
+      const subscribers = await this.subscribersOf(definition.name);
+      await this.fanOut(definition, body, timeoutMs, subscribers, traceHeaders(span, parent?.metadata));
+      endSpan(span);
+    } catch (error) {
+      endSpan(span, error);
+      throw error;
+    }
   }
 
   /**
@@ -94,14 +116,20 @@ export class EventBus {
     return subscribers.length;
   }
 
-  private fanOut(definition: EventDefinition, body: unknown[], timeoutMs: number, subscribers: Subscriber[]): Promise<void> {
+  private fanOut(definition: EventDefinition, body: unknown[], timeoutMs: number, subscribers: Subscriber[], headers?: CallMetadata): Promise<void> {
     if (subscribers.length === 0) return RESOLVED;
-    if (subscribers.length === 1) return this.clientFor(subscribers[0]!).emit(definition.id, definition.name, body, timeoutMs, definition.whenFull);
-    return this.fanOutToMany(definition, body, timeoutMs, subscribers);
+    if (subscribers.length === 1) return this.clientFor(subscribers[0]!).emit(definition.id, definition.name, body, timeoutMs, definition.whenFull, headers);
+    return this.fanOutToMany(definition, body, timeoutMs, subscribers, headers);
   }
 
-  private async fanOutToMany(definition: EventDefinition, body: unknown[], timeoutMs: number, subscribers: Subscriber[]): Promise<void> {
-    const emit = (subscriber: Subscriber) => this.clientFor(subscriber).emit(definition.id, definition.name, body, timeoutMs, definition.whenFull);
+  private async fanOutToMany(
+    definition: EventDefinition,
+    body: unknown[],
+    timeoutMs: number,
+    subscribers: Subscriber[],
+    headers?: CallMetadata,
+  ): Promise<void> {
+    const emit = (subscriber: Subscriber) => this.clientFor(subscriber).emit(definition.id, definition.name, body, timeoutMs, definition.whenFull, headers);
     const results = await Promise.allSettled(subscribers.map(emit));
     const failed = results.flatMap((result, i) => (result.status === 'rejected' ? [`${subscribers[i]!.key}: ${(result.reason as Error).message}`] : []));
     if (failed.length > 0) {

@@ -6,6 +6,7 @@ import { describeError } from '../core/logger';
 import type { Connection, ConnectionHandler } from '../transports/contract/transport';
 import { readMetadata, type CallMetadata } from '../protocol/metadata';
 import { CallContext, isPropagating, runInScope } from '../contracts/call-context';
+import { endSpan, startConsumerSpan, startServerSpan, tracing, withTraceContext } from './tracing';
 import { isPromiseLike, type EndpointRoute, type EventRoute } from './routes';
 import type { RpcServer } from './rpc-server';
 
@@ -122,7 +123,7 @@ export class ServerConnection implements ConnectionHandler {
     }
     // The metadata is read only where a context is made of it (see invoke).
     let metadata: CallMetadata | undefined;
-    if (route.needsContext || isPropagating()) {
+    if (route.needsContext || isPropagating() || tracing()) {
       const read = this.metadata(buffer, start, end);
       if (read === DROPPED) return;
       metadata = read;
@@ -145,7 +146,8 @@ export class ServerConnection implements ConnectionHandler {
     // handler must find their parent (deadline, cancellation, trace).
     let context: CallContext | null = null;
     const scoped = isPropagating();
-    if (route.needsContext || scoped) {
+    const traced = tracing();
+    if (route.needsContext || scoped || traced) {
       context = new CallContext(route.name, id, this.connection.peer, undefined, metadata);
       (this.contexts ??= new Map()).set(id, context);
     }
@@ -154,7 +156,14 @@ export class ServerConnection implements ConnectionHandler {
     const started = performance.now();
     let result: unknown;
     try {
-      result = scoped ? runInScope(context!, route.invoke, args) : route.invoke(args, context);
+      if (traced) {
+        const { span, context: active } = startServerSpan(route.name, this.connection.peer.kind, metadata);
+        context!.span = span;
+        context!.trace = active;
+        result = scoped ? withTraceContext(active, runInScope, context!, route.invoke, args) : withTraceContext(active, route.invoke, args, context);
+      } else {
+        result = scoped ? runInScope(context!, route.invoke, args) : route.invoke(args, context);
+      }
     } catch (error) {
       this.complete(route, id, context, error, true, started);
       return;
@@ -173,6 +182,7 @@ export class ServerConnection implements ConnectionHandler {
     if (context) {
       context.end();
       this.contexts?.delete(id);
+      if (context.span) endSpan(context.span, failed ? value : undefined);
     }
     route.metrics.done(started, failed);
     this.running--;
@@ -253,38 +263,48 @@ export class ServerConnection implements ConnectionHandler {
     }
     route.metrics.done(performance.now(), false);
     const scoped = isPropagating();
+    const traced = tracing();
     for (const handler of route.handlers) {
       const args: unknown[] = [event];
-      const context = handler.contextIndex >= 0 || scoped ? new CallContext(route.name, sequence, this.connection.peer, id, metadata) : null;
+      const context = handler.contextIndex >= 0 || scoped || traced ? new CallContext(route.name, sequence, this.connection.peer, id, metadata) : null;
       if (handler.contextIndex >= 0) args[handler.contextIndex] = context;
       this.server.callStarted();
       const token = this.connection.hold?.() ?? -1;
       try {
-        const result = scoped ? runInScope(context!, handler.invoke, args) : handler.invoke(args);
+        let result: unknown;
+        if (traced) {
+          const { span, context: active } = startConsumerSpan(route.name, this.connection.peer.kind, metadata, id);
+          context!.span = span;
+          context!.trace = active;
+          result = scoped ? withTraceContext(active, runInScope, context!, handler.invoke, args) : withTraceContext(active, handler.invoke, args);
+        } else {
+          result = scoped ? runInScope(context!, handler.invoke, args) : handler.invoke(args);
+        }
         if (isPromiseLike(result)) {
           result.then(
-            () => this.handled(token),
-            (error) => this.handlerFailed(handler.label, error, token),
+            () => this.handled(token, context),
+            (error) => this.handlerFailed(handler.label, error, token, context),
           );
           continue;
         }
       } catch (error) {
-        this.handlerFailed(handler.label, error, token);
+        this.handlerFailed(handler.label, error, token, context);
         continue;
       }
-      this.handled(token);
+      this.handled(token, context);
     }
   }
 
-  private handled(token: number): void {
+  private handled(token: number, context: CallContext | null, error?: unknown): void {
+    if (context?.span) endSpan(context.span, error);
     this.server.callEnded();
     this.connection.release?.(token);
   }
 
   /** A failed handler counts as handled: the error is logged, and the event is not delivered again. */
-  private handlerFailed(label: string, error: unknown, token: number): void {
+  private handlerFailed(label: string, error: unknown, token: number, context: CallContext | null): void {
     this.server.logger.error(`${label} failed`, error);
-    this.handled(token);
+    this.handled(token, context, error);
   }
 
   private onCancel(buffer: Buffer, start: number, end: number): void {
