@@ -8,6 +8,8 @@ export * from './contracts';
 export type { BindingRequest, TransportKind, ServiceSignal, EndpointOptions, EventTypeOptions, ServiceOptions } from './metadata/types';
 export { BINDING_REQUESTS } from './metadata/types';
 export { CallContext } from './contracts/call-context';
+export type { CallGuard, CallInterceptor, GuardRef, InterceptorRef, PipelineOptions } from './contracts/call-pipeline';
+export type { CallMetadata } from './protocol/metadata';
 export { EventBus, type PublishOptions } from './events/event-bus';
 export { ClientFactory, type ClientOptions } from './client/client-factory';
 export { ServiceHost, bootstrap, type HostOptions } from './runtime/service-host';
