@@ -189,6 +189,9 @@ export class ServerConnection implements ConnectionHandler {
     this.server.callEnded();
     if (this.closed) return;
     if (failed) {
+      // The caller gave up (it cancelled, left, or its deadline passed) and is not waiting to
+      // learn how the handler stopped: no reply, and no unexpected error in the log for it.
+      if (context?.cancelled) return;
       this.replyError(id, route.id, this.server.forCaller(route, id, this.peer, value));
       return;
     }

@@ -161,6 +161,14 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
       expect(generated.every((byte) => byte === 0xab)).toBe(true);
     });
 
+    rpcIt("carries the caller's headers and remaining deadline to the handler's CallContext (frame metadata)", async () => {
+      const answer = await main.client.$with({ timeoutMs: 5_000, headers: { tenant: 'acme', tries: 2 } }).context('tenant');
+      expect(answer.header).toBe('acme');
+      expect(answer.remainingMs).toBeGreaterThan(0);
+      expect(answer.remainingMs).toBeLessThanOrEqual(5_000);
+      await expect(main.client.$with({ headers: { tries: 2 } }).context('tries')).resolves.toMatchObject({ header: 2 });
+    });
+
     rpcIt('delivers a registered error type as an instance of its class', async () => {
       const error = await main.client.fail('typed').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OutOfStockError);
