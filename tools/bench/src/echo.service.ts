@@ -1,6 +1,7 @@
-import { readlinkSync } from 'node:fs';
+import { readlinkSync, writeSync } from 'node:fs';
 import { isMainThread, parentPort } from 'node:worker_threads';
-import { bootstrap, Endpoint, On, Service } from '@hostmesh/framework';
+import { bootstrap, Endpoint, On, Service, type CallInterceptor, type HostOptions } from '@hostmesh/framework';
+import type { benchTracing } from './pipeline/tracing';
 import { BenchTick, Echo, type EchoApi } from './targets';
 
 @Service(Echo)
@@ -24,8 +25,34 @@ class EchoService implements EchoApi {
   }
 }
 
+/** The no-op interceptor of the pipeline bench (pipeline/main.ts): what having one at all costs. */
+const noop: CallInterceptor = {
+  intercept(_ctx, _args, next) {
+    return next();
+  },
+};
+
+/**
+ * HOSTMESH_BENCH_PIPELINE (the pipeline bench): `interceptor` registers `noop` globally,
+ * `tracing` the OpenTelemetry SDK, reporting `bench:spans <total>` on stdout as it empties its
+ * exporter and at exit. Unset: nothing configured, the service every other bench measures.
+ */
+function pipelineOptions(): HostOptions {
+  const pipeline = process.env.HOSTMESH_BENCH_PIPELINE ?? '';
+  if (pipeline === '') return {};
+  if (pipeline === 'interceptor') return { interceptors: [noop] };
+  if (pipeline === 'tracing') {
+    // Loaded only here: the other configurations do not even load the SDK.
+    const tracing = (require('./pipeline/tracing') as { benchTracing: typeof benchTracing }).benchTracing((spans) => writeSync(1, `bench:spans ${spans}\n`));
+    tracing.enable();
+    process.once('exit', () => writeSync(1, `bench:spans ${tracing.spans()}\n`));
+    return {};
+  }
+  throw new Error(`HOSTMESH_BENCH_PIPELINE='${pipeline}': expected interceptor or tracing`);
+}
+
 // Mechanism, namespace and runtime directory come from the HOSTMESH_* variables the bench sets.
 // In a worker thread of the bench (the thread mechanism), once ready: its kernel thread id, for CPU accounting and pinning.
-void bootstrap(EchoService).then(() => {
+void bootstrap(EchoService, pipelineOptions()).then(() => {
   if (!isMainThread) parentPort?.postMessage({ type: 'bench:tid', tid: Number(readlinkSync('/proc/thread-self').split('/').pop()) });
 });
