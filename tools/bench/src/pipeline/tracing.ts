@@ -1,17 +1,12 @@
-import { dirname } from 'node:path';
-import type * as OtelApi from '@opentelemetry/api';
+import * as api from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 /**
  * The real OpenTelemetry SDK, recording into memory, as an application would register it: the
  * tracing configuration of the pipeline bench, in the echo service and in the measuring client.
- *
- * The API is the copy the framework itself loads. The checkout has two: the framework pins
- * @opentelemetry/api 1.10.0, the root holds 1.9.1 (hoisted for the CLI's prom-client). A provider
- * registered through 1.9.1 is invisible to 1.10.0 (its global is "incompatible" with a newer
- * minor), so the framework would see no SDK and this configuration would measure nothing.
+ * The framework takes @opentelemetry/api as a peer dependency, so this is the copy it uses too
+ * (a provider registered through an older copy than the framework's would be invisible to it).
  */
-const api = require(require.resolve('@opentelemetry/api', { paths: [dirname(require.resolve('@hostmesh/framework/package.json'))] })) as typeof OtelApi;
 
 /** Spans kept in memory at most: the exporter is emptied each time this many have ended. */
 const RESET_EVERY = 10_000;
