@@ -26,3 +26,4 @@ export { RpcClient, type RpcClientOptions } from './rpc/rpc-client';
 export { RpcServer } from './rpc/rpc-server';
 export { RouteMetrics, LatencyHistogram } from './rpc/metrics';
 export type { EndpointRoute, EventRoute } from './rpc/routes';
+export { inProcessPair } from './testing/in-process-connection';

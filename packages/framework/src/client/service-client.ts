@@ -67,8 +67,11 @@ export class ServiceClient implements Caller {
     const route = this.route(method);
     let timeoutMs = options?.timeoutMs ?? route.timeoutMs ?? this.deps.config.defaultTimeoutMs;
     let signal = options?.signal;
-    // A call made while serving one inherits what is left of its deadline and its cancellation.
     const parent = CallContext.current();
+    // The deadline is sent when the caller chose a timeout or inherits one; otherwise the
+    // service assumes the endpoint's own, and the frame carries no metadata section.
+    const sendDeadline = options?.timeoutMs !== undefined || parent !== undefined;
+    // A call made while serving one inherits what is left of its deadline and its cancellation.
     if (parent !== undefined) {
       const left = parent.remainingMs - DEADLINE_MARGIN_MS;
       if (left < timeoutMs) {
@@ -80,9 +83,9 @@ export class ServiceClient implements Caller {
       signal = signal === undefined ? parent.signal : AbortSignal.any([signal, parent.signal]);
     }
     const rpc = this.rpcFor(route.kind);
-    if (!tracing()) return rpc.call(route.id, route.name, args, timeoutMs, signal, options?.headers);
+    if (!tracing()) return rpc.call(route.id, route.name, args, timeoutMs, signal, options?.headers, sendDeadline);
     const span = startClientSpan(this.service, method, route.kind, parent?.trace);
-    const call = rpc.call(route.id, route.name, args, timeoutMs, signal, traceHeaders(span, parent?.metadata, options?.headers));
+    const call = rpc.call(route.id, route.name, args, timeoutMs, signal, traceHeaders(span, parent?.metadata, options?.headers), sendDeadline);
     call.then(
       () => endSpan(span),
       (error: unknown) => endSpan(span, error),
@@ -148,7 +151,7 @@ export class ServiceClient implements Caller {
     const moved = this.rpcs.get(from)?.handOver((name) => (kindOf.get(name) ?? from) !== from) ?? [];
     for (const call of moved) {
       this.rpcFor(kindOf.get(call.routeName)!)
-        .call(call.route, call.routeName, call.args, call.remainingMs, call.signal, call.headers)
+        .call(call.route, call.routeName, call.args, call.remainingMs, call.signal, call.headers, call.sendDeadline)
         .then(call.resolve, call.reject);
     }
   }

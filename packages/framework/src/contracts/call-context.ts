@@ -38,8 +38,8 @@ export class CallContext {
     readonly eventId?: string,
     /** What the caller sent beside the arguments: deadline, trace context, headers. */
     readonly metadata: CallMetadata = EMPTY,
-    /** When the caller stops waiting, on `performance.now()`'s clock; Infinity when it did not say. */
-    readonly deadline: number = deadlineOf(metadata),
+    /** When the caller stops waiting, on `performance.now()`'s clock; Infinity when unknown. */
+    readonly deadline: number = deadlineFrom(metadata),
   ) {}
 
   /** The context of the call whose handler is running, in its async code; undefined outside a handler. */
@@ -98,9 +98,14 @@ export class CallContext {
 
 const EMPTY: CallMetadata = Object.freeze({});
 
-function deadlineOf(metadata: CallMetadata): number {
-  const remaining = metadata[METADATA_KEYS.deadline];
-  return typeof remaining === 'number' && remaining >= 0 ? performance.now() + remaining : Infinity;
+/**
+ * The deadline a call's metadata gives, on this process's clock; without one, `fallbackMs`
+ * from now: callers that set no timeout of their own wait the endpoint's, and do not send it.
+ */
+export function deadlineFrom(metadata: CallMetadata | undefined, fallbackMs = Infinity): number {
+  const remaining = metadata?.[METADATA_KEYS.deadline];
+  if (typeof remaining === 'number' && remaining >= 0) return performance.now() + remaining;
+  return fallbackMs === Infinity ? Infinity : performance.now() + fallbackMs;
 }
 
 /** From now on handlers in this process run inside the call scope (a client was created here). */

@@ -10,6 +10,8 @@ export interface EndpointRoute {
   needsContext: boolean;
   /** Runs the endpoint's pipeline and handler; `context` is null when none was needed. */
   invoke(args: unknown[], context: CallContext | null): unknown;
+  /** The endpoint's own timeout, which callers wait by default: the deadline of a call that sends none. */
+  timeoutMs: number;
   /** Send callers the message of every error (ServiceOptions.exposeErrors). */
   exposeErrors: boolean;
   readonly metrics: RouteMetrics;

@@ -48,8 +48,10 @@ interface PendingCall {
   reject(error: Error): void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
-  /** Sent beside the arguments, with the remaining deadline (requests) or alone (events). */
+  /** Sent beside the arguments (with the remaining deadline, for a request that sends it). */
   headers: CallMetadata | undefined;
+  /** Whether a request tells the service its deadline (see `call`). */
+  sendDeadline: boolean;
 }
 
 /** A request taken out of one client to be sent through another (see `handOver`). */
@@ -60,6 +62,7 @@ export interface HandedOverCall {
   remainingMs: number;
   signal: AbortSignal | undefined;
   headers: CallMetadata | undefined;
+  sendDeadline: boolean;
   resolve(value: unknown): void;
   reject(error: Error): void;
 }
@@ -117,9 +120,21 @@ export class RpcClient implements ConnectionHandler {
     return this.pending.size;
   }
 
-  /** `headers` travel as frame metadata, beside the deadline every request carries. */
-  call(route: number, routeName: string, args: unknown[], timeoutMs: number, signal?: AbortSignal, headers?: CallMetadata): Promise<unknown> {
-    return this.submit(FrameKind.Request, route, routeName, args, timeoutMs, signal, headers);
+  /**
+   * `headers` travel as frame metadata. With `sendDeadline`, so does the time left of
+   * `timeoutMs` when the frame leaves; without it the service assumes the endpoint's own
+   * timeout, which is what a caller that sets none waits (and the hot path sends no section).
+   */
+  call(
+    route: number,
+    routeName: string,
+    args: unknown[],
+    timeoutMs: number,
+    signal?: AbortSignal,
+    headers?: CallMetadata,
+    sendDeadline = false,
+  ): Promise<unknown> {
+    return this.submit(FrameKind.Request, route, routeName, args, timeoutMs, signal, headers, sendDeadline);
   }
 
   /**
@@ -147,7 +162,7 @@ export class RpcClient implements ConnectionHandler {
       if (!this.connection!.write(frame)) this.waitForDrain();
       return RESOLVED;
     }
-    return this.submit(FrameKind.Event, route, eventName, body, timeoutMs, undefined, headers) as Promise<void>;
+    return this.submit(FrameKind.Event, route, eventName, body, timeoutMs, undefined, headers, false) as Promise<void>;
   }
 
   private eventSequence = 0;
@@ -185,6 +200,7 @@ export class RpcClient implements ConnectionHandler {
         remainingMs: Math.max(1, call.deadline - performance.now()),
         signal: call.signal,
         headers: call.headers,
+        sendDeadline: call.sendDeadline,
         resolve: call.resolve,
         reject: call.reject,
       });
@@ -234,6 +250,7 @@ export class RpcClient implements ConnectionHandler {
     timeoutMs: number,
     signal: AbortSignal | undefined,
     headers: CallMetadata | undefined,
+    sendDeadline: boolean,
   ): Promise<unknown> {
     if (this.state === 'closed') {
       return Promise.reject(new ServiceUnavailableError(`client for ${this.options.label} is closed`));
@@ -261,6 +278,7 @@ export class RpcClient implements ConnectionHandler {
         signal,
         onAbort: undefined,
         headers,
+        sendDeadline,
       };
       this.pending.set(id, call);
       this.watchDeadline(deadline);
@@ -291,11 +309,9 @@ export class RpcClient implements ConnectionHandler {
     try {
       // A request tells the service how long its caller still waits; an event carries only headers.
       const metadata =
-        call.kind === FrameKind.Request
-          ? encodeMetadata(call.deadline - performance.now(), call.headers, this.metadataScratch)
-          : call.headers === undefined
-            ? null
-            : encodeMetadata(undefined, call.headers, this.metadataScratch);
+        call.sendDeadline || call.headers !== undefined
+          ? encodeMetadata(call.sendDeadline ? call.deadline - performance.now() : undefined, call.headers, this.metadataScratch)
+          : null;
       // A call whose only argument is a Buffer sends it as a raw body: no codec, no copy.
       frame =
         call.kind === FrameKind.Request && !codec.plain && (body as unknown[]).length === 1 && isRawBytes((body as unknown[])[0])

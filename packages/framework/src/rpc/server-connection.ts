@@ -5,7 +5,7 @@ import { FrameFlag, FrameKind, frameFlags, frameId, frameKind, frameRoute } from
 import { describeError } from '../core/logger';
 import type { Connection, ConnectionHandler } from '../transports/contract/transport';
 import { readMetadata, type CallMetadata } from '../protocol/metadata';
-import { CallContext, isPropagating, runInScope } from '../contracts/call-context';
+import { CallContext, deadlineFrom, isPropagating, runInScope } from '../contracts/call-context';
 import { endSpan, startConsumerSpan, startServerSpan, tracing, withTraceContext } from './tracing';
 import { isPromiseLike, type EndpointRoute, type EventRoute } from './routes';
 import type { RpcServer } from './rpc-server';
@@ -148,7 +148,7 @@ export class ServerConnection implements ConnectionHandler {
     const scoped = isPropagating();
     const traced = tracing();
     if (route.needsContext || scoped || traced) {
-      context = new CallContext(route.name, id, this.connection.peer, undefined, metadata);
+      context = new CallContext(route.name, id, this.connection.peer, undefined, metadata, deadlineFrom(metadata, route.timeoutMs));
       (this.contexts ??= new Map()).set(id, context);
     }
     this.server.callStarted();

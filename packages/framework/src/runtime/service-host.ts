@@ -115,7 +115,7 @@ export class ServiceHost {
       for (const [why, names] of fallbacks) logger.info(`${names.join(', ')}: ${why}`);
       const server = new RpcServer(
         definition.name,
-        endpointRoutes(definition, instance, options, containerResolver(container)),
+        endpointRoutes(definition, instance, options, containerResolver(container), config.defaultTimeoutMs),
         eventRoutes(definition, instance),
         logger,
         serverLimits(config),

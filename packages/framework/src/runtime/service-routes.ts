@@ -25,6 +25,7 @@ export function endpointRoutes(
   instance: object,
   options: PipelineOptions = {},
   resolve: PipelineResolver = (ref) => (typeof ref === 'function' ? new (ref as new () => object)() : ref),
+  defaultTimeoutMs = Infinity,
 ): Map<number, EndpointRoute> {
   const routes = new Map<number, EndpointRoute>();
   const built = new Map<unknown, object>();
@@ -67,6 +68,7 @@ export function endpointRoutes(
       id: endpoint.id,
       needsContext: pipeline.needsContext,
       invoke: pipeline.invoke,
+      timeoutMs: endpoint.timeoutMs ?? defaultTimeoutMs,
       exposeErrors: definition.options.exposeErrors === true,
       metrics: new RouteMetrics(),
     });

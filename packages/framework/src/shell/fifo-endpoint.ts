@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, unlink
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { mkfifo } from '@hostmesh/native';
-import { CallContext } from '../contracts/call-context';
+import { CallContext, deadlineFrom } from '../contracts/call-context';
 import { FrameError } from '../core/errors/errors';
 import { toWireError } from '../core/errors/wire';
 import type { Logger } from '../core/logger';
@@ -137,7 +137,9 @@ export class FifoEndpoint {
     this.server.callStarted();
     // A shell is a caller too: its handler gets a context (the pipe as its peer), its guards run.
     const call = this.lineNumber;
-    const context = this.route.needsContext ? new CallContext(this.route.name, call, { kind: 'fifo', address: this.input }) : null;
+    const context = this.route.needsContext
+      ? new CallContext(this.route.name, call, { kind: 'fifo', address: this.input }, undefined, undefined, deadlineFrom(undefined, this.route.timeoutMs))
+      : null;
     let result: unknown;
     try {
       result = this.route.invoke(envelope.args, context);

@@ -167,6 +167,11 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
       expect(answer.remainingMs).toBeGreaterThan(0);
       expect(answer.remainingMs).toBeLessThanOrEqual(5_000);
       await expect(main.client.$with({ headers: { tries: 2 } }).context('tries')).resolves.toMatchObject({ header: 2 });
+      // A caller that sets no timeout sends no deadline: the service takes the endpoint's own (the default, 5 s).
+      const plain = await main.client.context('tenant');
+      expect(plain.header).toBeNull();
+      expect(plain.remainingMs).toBeGreaterThan(4_000);
+      expect(plain.remainingMs).toBeLessThanOrEqual(5_000);
     });
 
     rpcIt('delivers a registered error type as an instance of its class', async () => {

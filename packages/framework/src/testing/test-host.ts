@@ -45,7 +45,7 @@ export async function createTestHost<Service extends object>(cls: Newable<Servic
   const logger = container.get<Logger>(LOGGER);
   const server = new RpcServer(
     definition.name,
-    endpointRoutes(definition, service, options, containerResolver(container)),
+    endpointRoutes(definition, service, options, containerResolver(container), config.defaultTimeoutMs),
     eventRoutes(definition, service),
     logger,
     serverLimits(config),
@@ -71,7 +71,15 @@ export async function createTestHost<Service extends object>(cls: Newable<Servic
       return createClientProxy<Api>({
         call: (method: string, args: unknown[], callOptions: CallOptions | undefined) => {
           const route = endpointRoute(contract.name, method);
-          return rpc.call(routeId(route), route, args, callOptions?.timeoutMs ?? config.defaultTimeoutMs, callOptions?.signal, callOptions?.headers);
+          return rpc.call(
+            routeId(route),
+            route,
+            args,
+            callOptions?.timeoutMs ?? config.defaultTimeoutMs,
+            callOptions?.signal,
+            callOptions?.headers,
+            callOptions?.timeoutMs !== undefined,
+          );
         },
       });
     },

@@ -5,8 +5,7 @@
  *   node dist/micro/framework-overhead.js
  */
 import { ClientFactory, ConsoleLogger, defineContract, resolveConfig, type Transport } from '@hostmesh/framework';
-import { RouteMetrics, createMeshContainer, RpcServer, routeIdOf, TransportRegistry } from '@hostmesh/framework/internal';
-import { inProcessPair } from '@hostmesh/framework/testing';
+import { RouteMetrics, createMeshContainer, inProcessPair, RpcServer, routeIdOf, TransportRegistry } from '@hostmesh/framework/internal';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +25,15 @@ async function main(): Promise<void> {
     new Map([
       [
         routeIdOf(route),
-        { name: route, id: routeIdOf(route), needsContext: false, exposeErrors: false, invoke: (args: unknown[]) => args[0], metrics: new RouteMetrics() },
+        {
+          name: route,
+          id: routeIdOf(route),
+          needsContext: false,
+          exposeErrors: false,
+          timeoutMs: 30_000,
+          invoke: (args: unknown[]) => args[0],
+          metrics: new RouteMetrics(),
+        },
       ],
     ]),
     new Map(),
