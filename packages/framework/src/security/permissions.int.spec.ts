@@ -42,7 +42,7 @@ const children: SpawnedService[] = [];
 /** Objects this file's namespaces name (`hm.<uid>.<ns><pid>.…`), of root or of uid 65534. */
 function ours(entry: string): boolean {
   return [`hm.0.`, `hm.${NOBODY}.`].some((user) =>
-    ['perm', 'private', 'guarded', 'uidguard', 'strict', 'open'].some((ns) => entry.startsWith(`${user}${ns}${process.pid}.`)),
+    ['perm', 'private', 'guarded', 'uidguard', 'nobodyguard', 'strict', 'open'].some((ns) => entry.startsWith(`${user}${ns}${process.pid}.`)),
   );
 }
 
@@ -348,6 +348,30 @@ async function spawnAs(uid: number, entry: string, env: NodeJS.ProcessEnv): Prom
     expect(refused).toBeInstanceOf(ForbiddenError);
     expect((refused as Error).message).toBe(`uid 0 may not call conformance.echo (over shm, pid ${process.pid})`);
     await expect(client.add(20, 22)).resolves.toBe(42);
+  });
+
+  it('lets the endpoint guard refuse uid 65534 over shared memory too, where caller and service share the uid (shm is never mapped across uids)', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'hm-nobody-'));
+    chownSync(base, NOBODY, NOBODY);
+    cleanups.push(() => rmSync(base, { recursive: true, force: true }));
+    const namespace = `nobodyguard${process.pid}`;
+    await spawnAs(NOBODY, UID_GUARDED, {
+      HOSTMESH_RUNTIME_DIR: base,
+      HOSTMESH_NAMESPACE: namespace,
+      HOSTMESH_BINDINGS: JSON.stringify({ 'conformance.add': 'shm' }),
+      UID_GUARD: JSON.stringify({ 'conformance.add': [NOBODY] }),
+    });
+    const socket = (suffix: string) => new RuntimeDir(base, namespace).socketPath('conformance', `0${suffix}`);
+    const report = await probe(
+      [
+        { name: 'shm', kind: 'rpc-shm', target: socket('.shm'), service: 'conformance' },
+        { name: 'uds', kind: 'rpc-uds', target: socket(''), service: 'conformance' },
+      ],
+      { uid: NOBODY },
+    );
+    expect(report.results.shm).toMatchObject({ ok: false, name: 'ForbiddenError', code: 'FORBIDDEN' });
+    expect(report.results.shm!.message).toBe(`uid ${NOBODY} may not call conformance.add (over shm, pid ${report.pid})`);
+    expect(report.results.uds!.message).toBe(`uid ${NOBODY} may not call conformance.add (over uds, pid ${report.pid})`);
   });
 
   it('lets a guard hook refuse one process by pid while the same service answers others', async () => {
