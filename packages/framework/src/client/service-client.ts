@@ -67,7 +67,9 @@ export class ServiceClient implements Caller {
     const route = this.route(method);
     let timeoutMs = options?.timeoutMs ?? route.timeoutMs ?? this.deps.config.defaultTimeoutMs;
     let signal = options?.signal;
-    const parent = CallContext.current();
+    // A timer a handler left behind still sees its context: once the handler settled, it is no parent.
+    const current = CallContext.current();
+    const parent = current?.settled === false ? current : undefined;
     // The deadline is sent when the caller chose a timeout or inherits one; otherwise the
     // service assumes the endpoint's own, and the frame carries no metadata section.
     const sendDeadline = options?.timeoutMs !== undefined || parent !== undefined;

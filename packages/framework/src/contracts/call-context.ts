@@ -22,6 +22,7 @@ export class CallContext {
   private controller: AbortController | null = null;
   private timer: NodeJS.Timeout | null = null;
   private ended = false;
+  private gone = false;
   /** The OpenTelemetry context the handler runs in (its server or consumer span), when an SDK is registered. */
   trace: Context | undefined = undefined;
   /** That span, ended by the framework when the handler settles. */
@@ -54,14 +55,25 @@ export class CallContext {
 
   /** A header the caller sent (`$with({ headers })`), or a reserved entry such as `traceparent`. */
   header(name: string): string | number | undefined {
-    return this.metadata[name];
+    return Object.hasOwn(this.metadata, name) ? this.metadata[name] : undefined;
+  }
+
+  /** Whether the handler has settled: timers it left behind must not act on its behalf. */
+  get settled(): boolean {
+    return this.ended;
+  }
+
+  /** Whether the caller cancelled or went away: it waits for no answer. */
+  get callerGone(): boolean {
+    return this.gone;
   }
 
   get signal(): AbortSignal {
     if (this.controller === null) {
       this.controller = new AbortController();
       // The deadline is watched only once someone listens: a timer per call costs otherwise.
-      if (this.deadline !== Infinity && !this.ended) {
+      // Beyond what a timer can hold (2^31 - 1 ms) a deadline is as good as none.
+      if (this.deadline !== Infinity && !this.ended && this.deadline - performance.now() <= MAX_TIMER_MS) {
         const remaining = this.deadline - performance.now();
         if (remaining <= 0) this.abort(new CallTimeoutError(`${this.route}: the caller's deadline passed`));
         else {
@@ -79,6 +91,7 @@ export class CallContext {
 
   /** Called by the framework when the caller gives up. */
   cancel(reason: string): void {
+    this.gone = true;
     this.abort(new Error(reason));
   }
 
@@ -97,6 +110,8 @@ export class CallContext {
 }
 
 const EMPTY: CallMetadata = Object.freeze({});
+/** The longest delay setTimeout honours; a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The deadline a call's metadata gives, on this process's clock; without one, `fallbackMs`
@@ -104,8 +119,8 @@ const EMPTY: CallMetadata = Object.freeze({});
  */
 export function deadlineFrom(metadata: CallMetadata | undefined, fallbackMs = Infinity): number {
   const remaining = metadata?.[METADATA_KEYS.deadline];
-  if (typeof remaining === 'number' && remaining >= 0) return performance.now() + remaining;
-  return fallbackMs === Infinity ? Infinity : performance.now() + fallbackMs;
+  if (typeof remaining === 'number' && remaining >= 0) return remaining > MAX_TIMER_MS ? Infinity : performance.now() + remaining;
+  return fallbackMs > MAX_TIMER_MS ? Infinity : performance.now() + fallbackMs;
 }
 
 /** From now on handlers in this process run inside the call scope (a client was created here). */

@@ -28,13 +28,19 @@ export interface Contract<Api> {
   readonly __api?: Api;
 }
 
+type Input<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferInput<S> : never;
 type Output<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : never;
-type Arguments<A> = { -readonly [K in keyof A]: Output<A[K]> };
+type Arguments<A> = { -readonly [K in keyof A]: Input<A[K]> };
 
-/** The API a contract's schemas describe: the TypeScript types come from the schemas. */
+/**
+ * The API a contract's schemas describe: the TypeScript types come from the schemas. Arguments
+ * are what callers send (the schemas' input types); the handler receives what the schemas
+ * output, which is the same type unless a schema transforms or fills in defaults. An endpoint
+ * without `args` takes none.
+ */
 export type ApiOf<S extends ContractSchemas> = {
   [K in keyof S]: (
-    ...args: S[K]['args'] extends readonly StandardSchemaV1[] ? Arguments<S[K]['args']> : unknown[]
+    ...args: S[K]['args'] extends readonly StandardSchemaV1[] ? Arguments<S[K]['args']> : []
   ) => S[K]['result'] extends StandardSchemaV1 ? Output<S[K]['result']> | Promise<Output<S[K]['result']>> : unknown;
 };
 

@@ -44,6 +44,9 @@ export function encodeMetadata(deadlineMs: number | undefined, entries: CallMeta
     scratch.writeUInt32BE(clampDeadline(deadlineMs), 11);
     return scratch.subarray(0, DEADLINE_ONLY_BYTES);
   }
+  if (entries !== undefined && Object.hasOwn(entries, METADATA_KEYS.deadline)) {
+    throw new FrameError(`'${METADATA_KEYS.deadline}' is reserved in call metadata: give a timeout with $with({ timeoutMs }) instead`);
+  }
   const map: Record<string, string | number> = { ...entries };
   if (deadlineMs !== undefined) map[METADATA_KEYS.deadline] = clampDeadline(deadlineMs);
   checkEntries(map, 'outgoing');

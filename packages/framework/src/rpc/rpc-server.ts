@@ -157,7 +157,9 @@ const UNEXPECTED_WINDOW_MS = 10_000;
 
 function isMeantForCallers(error: unknown): boolean {
   if (HostmeshError.is(error) || isRegisteredErrorType(error)) return true;
-  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
+  // A string code marks an error of the service's API, unless it is a system call's (ENOENT, with the path in its message).
+  const e = error as { code?: unknown; syscall?: unknown; errno?: unknown };
+  return error instanceof Error && typeof e.code === 'string' && e.syscall === undefined && e.errno === undefined;
 }
 
 /** Adds a waker to `waiters`; resolves true when it is called, false after `timeoutMs`. */

@@ -4,7 +4,7 @@ import { FrameCodec, isRawBytes } from '../protocol/codec';
 import { FrameFlag, FrameKind, frameFlags, frameId, frameKind, frameRoute } from '../protocol/frame';
 import { describeError } from '../core/logger';
 import type { Connection, ConnectionHandler } from '../transports/contract/transport';
-import { readMetadata, type CallMetadata } from '../protocol/metadata';
+import { METADATA_KEYS, readMetadata, type CallMetadata } from '../protocol/metadata';
 import { CallContext, deadlineFrom, isPropagating, runInScope } from '../contracts/call-context';
 import { endSpan, startConsumerSpan, startServerSpan, tracing, withTraceContext } from './tracing';
 import { isPromiseLike, type EndpointRoute, type EventRoute } from './routes';
@@ -189,9 +189,10 @@ export class ServerConnection implements ConnectionHandler {
     this.server.callEnded();
     if (this.closed) return;
     if (failed) {
-      // The caller gave up (it cancelled, left, or its deadline passed) and is not waiting to
-      // learn how the handler stopped: no reply, and no unexpected error in the log for it.
-      if (context?.cancelled) return;
+      // The caller gave up (it cancelled or left, or the deadline it sent passed) and is not
+      // waiting to learn how the handler stopped: no reply, and no unexpected error in the log.
+      // A deadline the service only assumed (none was sent) may be wrong: the caller is answered.
+      if (context !== null && (context.callerGone || (context.cancelled && context.header(METADATA_KEYS.deadline) !== undefined))) return;
       this.replyError(id, route.id, this.server.forCaller(route, id, this.peer, value));
       return;
     }

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ValidationError } from '../core/errors/errors';
+import { InternalError, ValidationError } from '../core/errors/errors';
 import type { TransportKind } from '../metadata/types';
 import { Mesh } from '../runtime/mesh';
 import { spawnService, type SpawnedService } from '../testing/spawn-service';
@@ -66,10 +66,13 @@ describe('arguments and results checked against the contract schemas (zod and va
     expect(await orders.handled()).toBe(before + 2);
   });
 
-  it('withholds a result the contract does not allow', async () => {
+  it('withholds a result the contract does not allow: the service logs its own bug, the caller gets InternalError', async () => {
     const error = await refusal(mesh.client(Orders).broken());
-    expect(error).toBeInstanceOf(ValidationError);
-    expect(error!.message).toMatch(/^orders\.broken returned a result its contract does not allow: /);
+    expect(error).toBeInstanceOf(InternalError);
+    expect(error!.message).toMatch(/^orders\.broken failed with an unexpected ContractViolation \(call \d+\)/);
+    await service.waitForOutput(
+      /orders\.broken failed \(call \d+ from .*\n.*ContractViolation: orders\.broken returned a result its contract does not allow: /,
+    );
   });
 
   it('refuses bad arguments from a shell pipe the same way', async () => {

@@ -37,14 +37,22 @@ export function resultValidator(route: string, schema: StandardSchemaV1): (value
     const check = (settled: Result) => {
       if (settled.issues === undefined) return settled.value;
       const issues = settled.issues.map((issue) => ({ path: pathOf(issue), message: issue.message }));
-      throw new ValidationError(`${route} returned a result its contract does not allow: ${describe(issues)}`, { data: { route, issues } });
+      // The service's fault, not the caller's: logged with its stack, InternalError to the caller.
+      throw new ContractViolation(`${route} returned a result its contract does not allow: ${describe(issues)}`);
     };
     return isPromiseLike(result) ? Promise.resolve(result).then(check) : check(result);
   };
 }
 
-function outputs(route: string, results: readonly Result[], args: unknown[]): unknown[] {
+/** A handler's result that breaks its own contract: a bug in the service. */
+export class ContractViolation extends Error {
+  override readonly name = 'ContractViolation';
+}
+
+/** The outputs in a new array: the caller's (an interceptor may call `next` again with it) stays as it was. */
+function outputs(route: string, results: readonly Result[], input: unknown[]): unknown[] {
   let issues: ValidationIssue[] | undefined;
+  const args = input.slice();
   for (let i = 0; i < results.length; i++) {
     const result = results[i]!;
     if (result.issues === undefined) args[i] = result.value;

@@ -144,15 +144,25 @@ export class FifoEndpoint {
     try {
       result = this.route.invoke(envelope.args, context);
     } catch (error) {
+      context?.end();
       this.finish(envelope, call, undefined, error);
       return;
     }
     if (isPromiseLike(result))
       result.then(
-        (value) => this.finish(envelope, call, value),
-        (error) => this.finish(envelope, call, undefined, error),
+        (value) => {
+          context?.end();
+          this.finish(envelope, call, value);
+        },
+        (error) => {
+          context?.end();
+          this.finish(envelope, call, undefined, error);
+        },
       );
-    else this.finish(envelope, call, result);
+    else {
+      context?.end();
+      this.finish(envelope, call, result);
+    }
   }
 
   /** `call` is the request's line number: the call id an unexpected error is logged under. */
