@@ -13,7 +13,7 @@ import { RpcServer } from '../rpc/rpc-server';
 import type { TransportServer } from '../transports/contract/transport';
 import { FifoEndpoint } from '../shell/fifo-endpoint';
 import { TransportRegistry } from '../transports/contract/transport-registry';
-import { resolveConfig, serverLimits, type MeshConfig, type MeshOptions } from '../config/config';
+import { resolveConfig, type MeshConfig, type MeshOptions } from '../config/config';
 import { createMeshContainer } from './container';
 import type { RouteDescriptor, ServiceDescriptor, SubscriptionDescriptor } from '../discovery/descriptor';
 import { ControlChannel, ignoreBrokenPipe } from './control-channel';
@@ -23,7 +23,7 @@ import { Mesh } from './mesh';
 import { ownProcessStartTime } from '@hostmesh/native';
 import { RuntimeDir } from '../core/runtime-dir';
 import { ServiceRegistry } from '../discovery/service-registry';
-import { containerResolver, endpointRoutes, eventRoutes } from './service-routes';
+import { serviceServer } from './service-routes';
 
 export interface HostOptions extends MeshOptions, PipelineOptions {
   /** Drain and exit on SIGTERM/SIGINT and run @OnSignal handlers (what `bootstrap` does). */
@@ -113,13 +113,7 @@ export class ServiceHost {
         binding: decide('auto', subscription.event.name, 'event'),
       }));
       for (const [why, names] of fallbacks) logger.info(`${names.join(', ')}: ${why}`);
-      const server = new RpcServer(
-        definition.name,
-        endpointRoutes(definition, instance, options, containerResolver(container), config.defaultTimeoutMs),
-        eventRoutes(definition, instance),
-        logger,
-        serverLimits(config),
-      );
+      const server = serviceServer(definition, instance, options, container, config, logger);
 
       // Every service listens on its Unix socket: events and later handshakes arrive there.
       const kinds = new Set<TransportKind>(['uds', ...routes.map((r) => r.binding), ...subscriptions.map((s) => s.binding)]);

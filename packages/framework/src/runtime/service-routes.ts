@@ -2,6 +2,9 @@ import type { Container, Newable } from 'inversify';
 import type { CallGuard, CallInterceptor, GuardRef, InterceptorRef, PipelineOptions } from '../contracts/call-pipeline';
 import { BootstrapError, FrameError } from '../core/errors/errors';
 import { endpointPipeline } from '../rpc/endpoint-pipeline';
+import { RpcServer } from '../rpc/rpc-server';
+import { serverLimits, type MeshConfig } from '../config/config';
+import type { Logger } from '../core/logger';
 import type { ServiceDefinition } from '../metadata/explorer';
 import { RouteMetrics } from '../rpc/metrics';
 import type { EndpointRoute, EventRoute } from '../rpc/routes';
@@ -104,4 +107,22 @@ export function eventRoutes(definition: ServiceDefinition, instance: object): Ma
     });
   }
   return routes;
+}
+
+/** The server of one service instance: its endpoints (pipelines built in `container`) and its event handlers. */
+export function serviceServer(
+  definition: ServiceDefinition,
+  instance: object,
+  options: PipelineOptions,
+  container: Container,
+  config: MeshConfig,
+  logger: Logger,
+): RpcServer {
+  return new RpcServer(
+    definition.name,
+    endpointRoutes(definition, instance, options, containerResolver(container), config.defaultTimeoutMs),
+    eventRoutes(definition, instance),
+    logger,
+    serverLimits(config),
+  );
 }

@@ -6,11 +6,10 @@ import type { Contract } from '../contracts/contract';
 import { eventDefinition, exploreService, type ServiceDefinition } from '../metadata/explorer';
 import { endpointRoute, routeId } from '../protocol/route-id';
 import { RpcClient } from '../rpc/rpc-client';
-import { RpcServer } from '../rpc/rpc-server';
-import { resolveConfig, serverLimits, type MeshOptions } from '../config/config';
+import { resolveConfig, type MeshOptions } from '../config/config';
 import { createMeshContainer } from '../runtime/container';
 import { LOGGER, type Logger } from '../core/logger';
-import { containerResolver, endpointRoutes, eventRoutes } from '../runtime/service-routes';
+import { serviceServer } from '../runtime/service-routes';
 import type { Transport } from '../transports/contract/transport';
 import { inProcessPair } from './in-process-connection';
 import { tempRuntimeDir } from './temp-runtime';
@@ -43,13 +42,7 @@ export async function createTestHost<Service extends object>(cls: Newable<Servic
   const service = container.get<Service>(cls);
   // The container's logger: `options.logger` sees what the service logs.
   const logger = container.get<Logger>(LOGGER);
-  const server = new RpcServer(
-    definition.name,
-    endpointRoutes(definition, service, options, containerResolver(container), config.defaultTimeoutMs),
-    eventRoutes(definition, service),
-    logger,
-    serverLimits(config),
-  );
+  const server = serviceServer(definition, service, options, container, config, logger);
   const [clientEnd, serverEnd] = inProcessPair();
   server.accept(serverEnd);
   const transport: Transport = { kind: 'uds', listen: () => Promise.reject(new Error('in-process')), connect: async () => clientEnd };
