@@ -300,6 +300,7 @@ export class ServerConnection implements ConnectionHandler {
   }
 
   private handled(token: number, context: CallContext | null, error?: unknown): void {
+    context?.end();
     if (context?.span) endSpan(context.span, error);
     this.server.callEnded();
     this.connection.release?.(token);
