@@ -19,6 +19,21 @@ export function hasTaskset(): boolean {
   return spawnSync('taskset', ['-p', String(process.pid)]).status === 0;
 }
 
+/**
+ * With --pin, runs `script` again under `taskset -c 0` (the measuring client on CPU 0, the
+ * services on CPU 1) and exits with its status; returns at once in the pinned run itself.
+ */
+export function rerunPinned(pin: boolean, script: string, args: string[], timeoutMs?: number): void {
+  if (!pin || process.env.HOSTMESH_BENCH_PINNED) return;
+  if (!hasTaskset()) throw new Error('--pin needs taskset (util-linux)');
+  const rerun = spawnSync('taskset', ['-c', '0', process.execPath, ...process.execArgv, script, ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, HOSTMESH_BENCH_PINNED: '1' },
+    timeout: timeoutMs,
+  });
+  process.exit(rerun.status ?? 1);
+}
+
 /** Runs `file` (a sibling module of this one) with node and resolves once it prints `ready`. */
 export function startChild(file: string, extra: string[], env: NodeJS.ProcessEnv, stdin: 'ignore' | 'pipe' = 'ignore'): Promise<ChildProcess> {
   const argv = [process.execPath, ...process.execArgv, join(__dirname, file + ext), ...extra];

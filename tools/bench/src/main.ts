@@ -16,7 +16,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Mesh } from '@hostmesh/framework';
-import { hasTaskset, pinServers, startChild, startInWorker, stopChildren } from './children';
+import { pinServers, rerunPinned, startChild, startInWorker, stopChildren } from './children';
 import { processCpuMs, selfCpuMs, stolenSeconds } from './cpu';
 import { hostmeshEvents, rawEvents } from './events';
 import { ipcTarget } from './peers/ipc-target';
@@ -166,14 +166,7 @@ async function startEchoServices(runtime: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  if (pin && !process.env.HOSTMESH_BENCH_PINNED) {
-    if (!hasTaskset()) throw new Error('--pin needs taskset (util-linux)');
-    const rerun = spawnSync('taskset', ['-c', '0', process.execPath, ...process.execArgv, __filename, ...args], {
-      stdio: 'inherit',
-      env: { ...process.env, HOSTMESH_BENCH_PINNED: '1' },
-    });
-    process.exit(rerun.status ?? 1);
-  }
+  rerunPinned(pin, __filename, args);
   pinServers(pin);
   const runtime = mkdtempSync(join(tmpdir(), 'hm-bench-'));
   cleanUp = cleanUpAfter(runtime);

@@ -121,14 +121,18 @@ export class ServerConnection implements ConnectionHandler {
       );
       return;
     }
-    // The metadata is read only where a context is made of it (see invoke).
-    let metadata: CallMetadata | undefined;
-    if (route.needsContext || isPropagating() || tracing()) {
-      const read = this.metadata(buffer, start, end);
-      if (read === DROPPED) return;
-      metadata = read;
+    // A context (and the metadata it is made of) only where the handler asks for one, or calls
+    // made from it must find their parent (deadline, cancellation), or spans are recorded.
+    const scoped = isPropagating();
+    const traced = tracing();
+    let context: CallContext | null = null;
+    if (route.needsContext || scoped || traced) {
+      const metadata = this.metadata(buffer, start, end);
+      if (metadata === DROPPED) return;
+      context = new CallContext(route.name, id, this.connection.peer, undefined, metadata, deadlineFrom(metadata, route.timeoutMs));
+      (this.contexts ??= new Map()).set(id, context);
     }
-    this.invoke(route, id, args, metadata);
+    this.invoke(route, id, args, context, scoped, traced);
   }
 
   /** The frame's metadata, or DROPPED after ending a connection that sent a malformed section. */
@@ -141,23 +145,14 @@ export class ServerConnection implements ConnectionHandler {
     }
   }
 
-  private invoke(route: EndpointRoute, id: number, args: unknown[], metadata: CallMetadata | undefined): void {
-    // A context is made for a handler that asks for one, and wherever calls made from the
-    // handler must find their parent (deadline, cancellation, trace).
-    let context: CallContext | null = null;
-    const scoped = isPropagating();
-    const traced = tracing();
-    if (route.needsContext || scoped || traced) {
-      context = new CallContext(route.name, id, this.connection.peer, undefined, metadata, deadlineFrom(metadata, route.timeoutMs));
-      (this.contexts ??= new Map()).set(id, context);
-    }
+  private invoke(route: EndpointRoute, id: number, args: unknown[], context: CallContext | null, scoped: boolean, traced: boolean): void {
     this.server.callStarted();
     this.running++;
     const started = performance.now();
     let result: unknown;
     try {
       if (traced) {
-        const { span, context: active } = startServerSpan(route.name, this.connection.peer.kind, metadata);
+        const { span, context: active } = startServerSpan(route.name, this.connection.peer.kind, context!.metadata);
         context!.span = span;
         context!.trace = active;
         result = scoped ? withTraceContext(active, runInScope, context!, route.invoke, args) : withTraceContext(active, route.invoke, args, context);

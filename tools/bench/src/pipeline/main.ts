@@ -18,14 +18,14 @@
  * configuration after the other, in the reverse order every other round. Ratios are medians of
  * the per-round ratios: each pairs numbers taken seconds, not minutes, apart.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { getHeapStatistics, GCProfiler } from 'node:v8';
 import { Mesh } from '@hostmesh/framework';
-import { hasTaskset, pinServers, startChild, stopChildren } from '../children';
+import { pinServers, rerunPinned, startChild, stopChildren } from '../children';
 import { processCpuMs, selfCpuMs, stolenSeconds } from '../cpu';
 import { formatMicros, formatRate, median, type LatencySummary } from '../stats';
 import { hostmeshTarget, MAX_PAYLOAD_BYTES, type BenchTarget } from '../targets';
@@ -276,15 +276,7 @@ function stop(reason: string, code: number): void {
 }
 
 async function main(): Promise<void> {
-  if (pin && !process.env.HOSTMESH_BENCH_PINNED) {
-    if (!hasTaskset()) throw new Error('--pin needs taskset (util-linux)');
-    const rerun = spawnSync('taskset', ['-c', '0', process.execPath, ...process.execArgv, __filename, ...args], {
-      stdio: 'inherit',
-      env: { ...process.env, HOSTMESH_BENCH_PINNED: '1' },
-      timeout: RUN_LIMIT_MS + 30_000,
-    });
-    process.exit(rerun.status ?? 1);
-  }
+  rerunPinned(pin, __filename, args, RUN_LIMIT_MS + 30_000);
   pinServers(pin);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => stop(signal, signal === 'SIGINT' ? 130 : 143));
   setTimeout(() => stop(`not finished within ${RUN_LIMIT_MS / 1000} s`, 1), RUN_LIMIT_MS).unref();
