@@ -91,6 +91,27 @@ describe('npm run bench -- --quick', () => {
     expect([...result.failures, ...result.skipped].filter((f) => f.target.startsWith('hostmesh'))).toEqual([]);
   });
 
+  it('measures the object payload of every target that can send one, and says why zeromq cannot', () => {
+    expect(result.shapes).toEqual(['buffer', 'object']);
+    const object = result.objectShape!;
+    expect(object.unsupported.map((u) => u.target)).toEqual(['zeromq ipc']);
+    for (const target of TARGETS.filter((t) => t !== 'zeromq ipc')) {
+      for (const size of SIZES.filter((s) => s <= failedFrom(target))) {
+        const row = object.latency.find((r) => r.target === target && r.size === size);
+        expect({ target, size, positive: row !== undefined && row.p50 > 0 }).toEqual({ target, size, positive: true });
+      }
+    }
+    for (const target of TARGETS.filter((t) => t === 'raw UDS' || t.startsWith('hostmesh'))) {
+      for (const size of SIZES)
+        expect({ target, size, measured: object.throughput.some((r) => r.target === target && r.size === size && r.rate > 0) }).toEqual({
+          target,
+          size,
+          measured: true,
+        });
+    }
+    expect(stdout).toContain('| target | 64 B object | 4 KiB object | 1 MiB object |');
+  });
+
   it('delivers every one-way event', () => {
     expect(result.events.map((r) => r.target)).toEqual(EVENT_TARGETS);
     for (const row of result.events)

@@ -2,7 +2,7 @@ import { readlinkSync, writeSync } from 'node:fs';
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { bootstrap, Endpoint, On, Service, type CallInterceptor, type HostOptions } from '@hostmesh/framework';
 import type { benchTracing } from './pipeline/tracing';
-import { BenchTick, Echo, type EchoApi } from './targets';
+import { BenchTick, Echo, type EchoApi, type EchoObject } from './targets';
 
 @Service(Echo)
 class EchoService implements EchoApi {
@@ -10,6 +10,12 @@ class EchoService implements EchoApi {
 
   @Endpoint()
   echo(payload: Buffer): Buffer {
+    return payload;
+  }
+
+  /** The object shape (issue 16): the same bytes inside a request object, for the codec to encode both ways. */
+  @Endpoint()
+  echoObject(payload: EchoObject): EchoObject {
     return payload;
   }
 

@@ -9,6 +9,7 @@
  *   npm run bench -- --json FILE    the result as JSON
  *   npm run bench -- --sweep / --no-sweep
  *   npm run bench -- --sizes 64,4096 --mechanisms shm,uds --peers nest
+ *   npm run bench -- --shapes object
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,7 +26,8 @@ import { nestTarget } from './peers/nest-target';
 import { zeromqTarget } from './peers/zeromq-target';
 import { writeCharts } from './report/charts';
 import { renderMarkdown } from './report/markdown';
-import type { BenchResult, CpuRow, EventRow, LatencyRow, ThroughputRow } from './result';
+import type { BenchResult, CpuRow, EventRow, LatencyRow, ObjectShapeRows, PayloadShape, ThroughputRow } from './result';
+import { lanes, objectUnsupported, parseShapes, type Lane } from './shapes';
 import { median, summarize } from './stats';
 import { clientSweep, payloadSweep, type SweepPeer } from './sweep';
 import { hostmeshTarget, MAX_PAYLOAD_BYTES, rawSocketTarget, type BenchTarget } from './targets';
@@ -37,12 +39,13 @@ const USAGE = `usage: npm run bench -- [options]
   --pin                 pin client and server to separate CPUs (needs taskset)
   --sweep / --no-sweep  run / skip the payload and client-count sweep (default: full runs only)
   --sizes 64,4096,...   payload sizes of the sequential and pipelined workloads, in bytes
+  --shapes a,b          payload shapes among buffer,object: a bare Buffer, { op, id, data: Buffer } (default: both)
   --mechanisms a,b      hostmesh mechanisms among uds,tcp,shm,fifo (default: all)
   --peers a,b           peers among ipc,nest,moleculer,zeromq (default: all; '' for none)
   --out DIR             where to write latest.{json,md} and the SVG charts (default: docs/benchmarks)
   --no-out              write no files
   --json FILE           also write the JSON result to FILE`;
-const VALUE_OPTIONS = ['--sizes', '--mechanisms', '--peers', '--out', '--json'];
+const VALUE_OPTIONS = ['--sizes', '--shapes', '--mechanisms', '--peers', '--out', '--json'];
 const FLAGS = ['--quick', '--pin', '--sweep', '--no-sweep', '--no-out'];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--help' || args[i] === '-h') {
@@ -63,6 +66,7 @@ const rounds = quick ? 1 : 3;
 const outDir = flag('--no-out') ? undefined : (option('--out') ?? (quick ? undefined : resolve(__dirname, '../../../docs/benchmarks')));
 const withSweep = flag('--sweep') || (!quick && !flag('--no-sweep'));
 const SIZES = option('--sizes')?.split(',').map(Number) ?? [64, 4096, 1 << 20];
+const SHAPES = shapesOption();
 const ITERATIONS = (size: number) => (size >= 1 << 20 ? (quick ? 20 : 300) : quick ? 1000 : 20_000);
 const PIPELINED = (size: number) => (size >= 1 << 20 ? (quick ? 64 : 1000) : size >= 4096 ? (quick ? 3000 : 100_000) : quick ? 5000 : 300_000);
 const IN_FLIGHT = 64;
@@ -74,6 +78,15 @@ const EVENT_MECHANISMS = ['mqueue', 'uds', 'tcp', 'shm', 'fifo'].filter((m) => m
 const IN_PROCESS = new Set(['thread']);
 const PEERS = option('--peers')?.split(',') ?? ['ipc', 'nest', 'moleculer', 'zeromq'];
 const NAMESPACE = 'bench';
+
+function shapesOption(): PayloadShape[] {
+  try {
+    return parseShapes(option('--shapes'));
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
 
 /**
  * One line per phase on stdout, with the seconds since the start: a run that is slow or
@@ -184,7 +197,7 @@ async function main(): Promise<void> {
     const targets = await connectTargets(runtime);
     phase('warm-up');
     await warmUp(targets);
-    const { latency, throughput } = await measure(targets);
+    const { latency, throughput, objectShape } = await measure(targets);
     phase('CPU per call and at idle');
     const cpu = await measureCpu(targets);
     phase('sparse traffic');
@@ -230,6 +243,8 @@ async function main(): Promise<void> {
       sweep,
       failures: [...failed].map(([target, reason]) => ({ target, reason })),
       skipped,
+      shapes: SHAPES,
+      objectShape,
     };
     const markdown = renderMarkdown(result);
     console.log(`\n${markdown}`);
@@ -288,9 +303,9 @@ async function warmUp(targets: BenchTarget[]): Promise<void> {
   const deadline = Date.now() + (quick ? 1000 : 4000);
   const small = Buffer.alloc(64, 1);
   while (Date.now() < deadline) {
-    for (const target of targets) {
-      await sequential([target], small, 300);
-      await pipelined(target, small, IN_FLIGHT, 1000);
+    for (const { view } of lanes(targets, SHAPES)) {
+      await sequential([view], small, 300);
+      await pipelined(view, small, IN_FLIGHT, 1000);
     }
   }
 }
@@ -301,58 +316,93 @@ const abandoned = new Set<string>();
 const skipped: BenchResult['skipped'] = [];
 const spread = (values: number[]): [number, number] => (values.length ? [Math.min(...values), Math.max(...values)] : [Number.NaN, Number.NaN]);
 
-/** Interleaves all targets within every round, alternating their order, so drift in load hits each alike. */
-async function measure(targets: BenchTarget[]): Promise<{ latency: LatencyRow[]; throughput: ThroughputRow[] }> {
+/**
+ * Interleaves all targets, each in every shape, within every round, alternating their
+ * order, so drift in load hits each alike.
+ */
+async function measure(targets: BenchTarget[]): Promise<{ latency: LatencyRow[]; throughput: ThroughputRow[]; objectShape?: ObjectShapeRows }> {
   const latency = new Map<string, ReturnType<typeof summarize>[]>();
   const rate = new Map<string, number[]>();
   const record = <T>(map: Map<string, T[]>, key: string, value: T) => map.set(key, [...(map.get(key) ?? []), value]);
+  const key = (target: string, shape: PayloadShape, size: number) => `${shape}:${target}:${size}`;
+  const objectSkipped: ObjectShapeRows['skipped'] = [];
   for (let round = 0; round < rounds; round++) {
     for (const size of SIZES) {
       const payload = Buffer.alloc(size, 7);
-      phase(`round ${round + 1}, ${size} B: sequential`);
-      const order = (round % 2 ? [...targets].reverse() : targets).filter((target) => !failed.has(target.name));
-      const summaries = await sequential(order, payload, ITERATIONS(size), 2000, quick ? 3000 : 30_000);
-      order.forEach((target, i) => record(latency, `${target.name}:${size}`, summaries[i]!));
-      for (const target of order) {
-        const skip = target.skips?.('in flight', size);
-        if (skip) {
-          if (round === 0) skipped.push({ target: target.name, size, reason: skip });
-          continue;
+      phase(`round ${round + 1}, ${size} B: sequential (${SHAPES.join(', ')})`);
+      const order = lanes(
+        (round % 2 ? [...targets].reverse() : targets).filter((target) => !failed.has(target.name)),
+        SHAPES,
+      );
+      const summaries = await sequential(
+        order.map((lane) => lane.view),
+        payload,
+        ITERATIONS(size),
+        2000,
+        quick ? 3000 : 30_000,
+      );
+      order.forEach(({ target, shape }, i) => record(latency, key(target.name, shape, size), summaries[i]!));
+      for (const lane of order) {
+        const measured = await measureInFlight(lane, payload, round, objectSkipped);
+        if (measured !== undefined && Number.isFinite(measured)) record(rate, key(lane.target.name, lane.shape, size), measured);
+      }
+    }
+  }
+  const rows = (shape: PayloadShape) => {
+    const latencyRows: LatencyRow[] = [];
+    const throughputRows: ThroughputRow[] = [];
+    for (const size of SIZES) {
+      for (const target of targets) {
+        const summaries = latency.get(key(target.name, shape, size));
+        if (summaries) {
+          const p50s = summaries.map((s) => s.p50);
+          latencyRows.push({
+            target: target.name,
+            size,
+            p50: median(p50s),
+            p90: median(summaries.map((s) => s.p90)),
+            p99: median(summaries.map((s) => s.p99)),
+            p999: median(summaries.map((s) => s.p999)),
+            spread: spread(p50s),
+          });
         }
-        phase(`round ${round + 1}, ${size} B: ${target.name}, ${IN_FLIGHT} in flight`);
-        // A peer that breaks under a workload (NestJS drops 64 × 1 MiB in flight) is reported, not fatal.
-        const measured = await withDeadline(pipelined(target, payload, IN_FLIGHT, PIPELINED(size)), PIPELINED_DEADLINE_MS, () =>
-          abandoned.add(target.name),
-        ).catch((error: Error) => {
-          failed.set(target.name, `${error.message} at ${size} B × ${IN_FLIGHT} in flight`);
-          return Number.NaN;
-        });
-        if (Number.isFinite(measured)) record(rate, `${target.name}:${size}`, measured);
+        const rates = rate.get(key(target.name, shape, size));
+        if (rates) throughputRows.push({ target: target.name, size, inFlight: IN_FLIGHT, rate: median(rates), spread: spread(rates) });
       }
     }
+    return { latency: latencyRows, throughput: throughputRows };
+  };
+  if (!SHAPES.includes('object')) return rows('buffer');
+  const unsupported = targets.flatMap((target) => {
+    const reason = objectUnsupported(target);
+    return reason === undefined ? [] : [{ target: target.name, reason }];
+  });
+  return { ...rows('buffer'), objectShape: { ...rows('object'), skipped: objectSkipped, unsupported } };
+}
+
+/**
+ * One lane's 64 in flight: messages per second, NaN if it broke, undefined if it sat out
+ * (noted once, in round 1, with the buffer shape's skips or the object shape's).
+ */
+async function measureInFlight(lane: Lane, payload: Buffer, round: number, objectSkipped: ObjectShapeRows['skipped']): Promise<number | undefined> {
+  const { target, shape } = lane;
+  // Its other shape may have broken it at this size.
+  if (failed.has(target.name)) return undefined;
+  const size = payload.length;
+  const skip = target.skips?.('in flight', size, shape);
+  if (skip) {
+    if (round === 0) (shape === 'buffer' ? skipped : objectSkipped).push({ target: target.name, size, reason: skip });
+    return undefined;
   }
-  const latencyRows: LatencyRow[] = [];
-  const throughputRows: ThroughputRow[] = [];
-  for (const size of SIZES) {
-    for (const target of targets) {
-      const summaries = latency.get(`${target.name}:${size}`);
-      if (summaries) {
-        const p50s = summaries.map((s) => s.p50);
-        latencyRows.push({
-          target: target.name,
-          size,
-          p50: median(p50s),
-          p90: median(summaries.map((s) => s.p90)),
-          p99: median(summaries.map((s) => s.p99)),
-          p999: median(summaries.map((s) => s.p999)),
-          spread: spread(p50s),
-        });
-      }
-      const rates = rate.get(`${target.name}:${size}`);
-      if (rates) throughputRows.push({ target: target.name, size, inFlight: IN_FLIGHT, rate: median(rates), spread: spread(rates) });
-    }
-  }
-  return { latency: latencyRows, throughput: throughputRows };
+  const label = shape === 'buffer' ? '' : `, ${shape} shape`;
+  phase(`round ${round + 1}, ${size} B: ${target.name}${label}, ${IN_FLIGHT} in flight`);
+  // A peer that breaks under a workload (NestJS drops 64 × 1 MiB in flight) is reported, not fatal.
+  return withDeadline(pipelined(lane.view, payload, IN_FLIGHT, PIPELINED(size)), PIPELINED_DEADLINE_MS, () => abandoned.add(target.name)).catch(
+    (error: Error) => {
+      failed.set(target.name, `${error.message} at ${size} B × ${IN_FLIGHT} in flight${label}`);
+      return Number.NaN;
+    },
+  );
 }
 
 /**

@@ -24,6 +24,32 @@ export interface BenchResult {
   failures: Array<{ target: string; reason: string }>;
   /** Workloads a target sat out by design, and why (not failures: its other rows are there). */
   skipped: Array<{ target: string; size: number; reason: string }>;
+  /**
+   * Payload shapes measured. `latency`, `throughput` and `skipped` above are the buffer
+   * shape's, as before there were shapes; absent means a buffer-only run.
+   */
+  shapes?: PayloadShape[];
+  /** The object shape's rows, when it was measured: see ObjectShapeRows. */
+  objectShape?: ObjectShapeRows;
+}
+
+/**
+ * A bare Buffer ('buffer') or `{ op: 'echo', id, data: Buffer }` ('object'): what an
+ * encoding costs once a payload is more than bytes (issue 16).
+ */
+export type PayloadShape = 'buffer' | 'object';
+
+/**
+ * The object shape's sequential and 64-in-flight rows, compared with raw UDS's own object
+ * rows of the same run. Kept apart from the buffer rows so that readers of older results,
+ * which find a row by target and size, still find the buffer one.
+ */
+export interface ObjectShapeRows {
+  latency: LatencyRow[];
+  throughput: ThroughputRow[];
+  skipped: Array<{ target: string; size: number; reason: string }>;
+  /** Targets with no object shape at all, and why (the report prints n/a). */
+  unsupported: Array<{ target: string; reason: string }>;
 }
 
 /** Sequential round trips of one target at one payload size: medians over rounds, and the spread of p50. */

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { defineContract, EventType, Mesh } from '@hostmesh/framework';
+import type { PayloadShape } from './result';
 
 /** Something the workloads can send a payload to and get it back from. */
 export interface BenchTarget {
@@ -12,8 +13,14 @@ export interface BenchTarget {
    * Workloads this target sits out, with the reason the report prints (moleculer's
    * quadratic packet reader would take minutes for 64 × 1 MiB in flight).
    */
-  skips?(workload: 'in flight', size: number): string | undefined;
+  skips?(workload: 'in flight', size: number, shape: PayloadShape): string | undefined;
   roundTrip(payload: Buffer): Promise<unknown>;
+  /**
+   * The object shape, sent the way the target's users send an object. Absent where the
+   * target moves bytes only: `objectUnsupported` says why, and the report prints n/a.
+   */
+  roundTripObject?(payload: EchoObject): Promise<unknown>;
+  objectUnsupported?: string;
   /**
    * Optional: keep `inFlight` messages outstanding with callbacks instead of promises,
    * until `total` have come back. Measures the mechanism, not promise bookkeeping.
@@ -22,8 +29,16 @@ export interface BenchTarget {
   close(): Promise<void>;
 }
 
+/** The object shape's payload: a request as an application would write one. */
+export interface EchoObject {
+  op: string;
+  id: number;
+  data: Buffer;
+}
+
 export interface EchoApi {
   echo(payload: Buffer): Buffer;
+  echoObject(payload: EchoObject): EchoObject;
   tickCount(): number;
 }
 export const Echo = defineContract<EchoApi>('bench-echo');
@@ -47,14 +62,24 @@ export function hostmeshTarget(name: string, runtimeDir: string, namespace: stri
   return {
     name,
     roundTrip: (payload) => client.echo(payload),
+    roundTripObject: (payload) => client.echoObject(payload),
     close: () => mesh.close(),
   };
 }
+
+/** Length (u32), op code (u8) and id (u32): the header of a hand-rolled binary request. */
+const OBJECT_HEADER_BYTES = 9;
+/** From this size on the data goes out from the caller's buffer (writev) rather than copied behind the header. */
+const GATHER_BYTES = 16 * 1024;
 
 /**
  * The floor for Node sockets: a raw `net` Unix-socket client and an echo server that
  * writes back whatever it reads. Replies are counted in bytes, in order, so many
  * requests can be in flight on the one stream.
+ *
+ * Raw UDS has no serialization, so its object shape is what a hand-rolled binary protocol
+ * would send for `{ op, id, data }`: a 9-byte header, then the same bytes as the buffer
+ * shape. Cheaper than any real encoding of the object, which keeps the baseline a floor.
  */
 export async function rawSocketTarget(name: string, path: string): Promise<BenchTarget> {
   const socket: Socket = connect(path);
@@ -88,6 +113,11 @@ export async function rawSocketTarget(name: string, path: string): Promise<Bench
         waiting.push({ remaining: payload.length, resolve });
         socket.write(payload);
       }),
+    roundTripObject: ({ id, data }) =>
+      new Promise<void>((resolve) => {
+        waiting.push({ remaining: OBJECT_HEADER_BYTES + data.length, resolve });
+        writeObjectFrame(socket, id, data);
+      }),
     pump: (payload, inFlight, total) =>
       new Promise<void>((resolve) => {
         let sent = 0;
@@ -107,4 +137,22 @@ export async function rawSocketTarget(name: string, path: string): Promise<Bench
       socket.destroy();
     },
   };
+}
+
+function writeObjectFrame(socket: Socket, id: number, data: Buffer): void {
+  const small = data.length < GATHER_BYTES;
+  const head = Buffer.allocUnsafe(OBJECT_HEADER_BYTES + (small ? data.length : 0));
+  head.writeUInt32LE(OBJECT_HEADER_BYTES - 4 + data.length, 0);
+  // The op travels as a code: a binary protocol does not spell out 'echo'.
+  head.writeUInt8(1, 4);
+  head.writeUInt32LE(id >>> 0, 5);
+  if (small) {
+    data.copy(head, OBJECT_HEADER_BYTES);
+    socket.write(head);
+    return;
+  }
+  socket.cork();
+  socket.write(head);
+  socket.write(data);
+  socket.uncork();
 }

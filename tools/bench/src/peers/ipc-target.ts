@@ -7,7 +7,7 @@ export interface ChildBenchTarget extends BenchTarget {
   serverPid?: number;
 }
 
-type Reply = [id: number, payload: Buffer];
+type Reply = [id: number, payload: unknown];
 
 /**
  * Node's built-in parent/child channel: `fork()` with `serialization: 'advanced'`, so a
@@ -15,14 +15,15 @@ type Reply = [id: number, payload: Buffer];
  * JSON), and `process.send` / the 'message' event at both ends. IPC exists only between a
  * parent and its child, so this target forks its own echo child (ipc-echo.child) instead
  * of connecting to a server the harness started. Each message is [correlation id,
- * payload], so any number can be in flight.
+ * payload], so any number can be in flight. The object shape goes the same way: structured
+ * clone takes the object, Buffer and all.
  */
 export async function ipcTarget(): Promise<ChildBenchTarget> {
   const child = fork(join(__dirname, `ipc-echo.child${extname(__filename)}`), [], {
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const pending = new Map<number, { resolve: (payload: Buffer) => void; reject: (error: Error) => void }>();
+  const pending = new Map<number, { resolve: (payload: unknown) => void; reject: (error: Error) => void }>();
   let nextId = 0;
   let broken: Error | undefined;
   const fail = (error: Error) => {
@@ -59,16 +60,12 @@ export async function ipcTarget(): Promise<ChildBenchTarget> {
       clearTimeout(timer);
     }
   };
-  return {
-    name: 'child_process IPC',
-    serverPid: child.pid,
-    roundTrip: (payload) =>
-      new Promise<Buffer>((resolve, reject) => {
-        if (broken) return reject(broken);
-        const id = nextId++;
-        pending.set(id, { resolve, reject });
-        child.send([id, payload] satisfies Reply);
-      }),
-    close,
-  };
+  const roundTrip = (payload: unknown) =>
+    new Promise<unknown>((resolve, reject) => {
+      if (broken) return reject(broken);
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      child.send([id, payload] satisfies Reply);
+    });
+  return { name: 'child_process IPC', serverPid: child.pid, roundTrip, roundTripObject: roundTrip, close };
 }

@@ -3,11 +3,11 @@ import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Payload, Transport, type MicroserviceOptions } from '@nestjs/microservices';
 
-/** The NestJS peer: a TCP microservice on loopback that echoes what it gets. */
+/** The NestJS peer: a TCP microservice on loopback that echoes what it gets (base64 text, or the object shape). */
 @Controller()
 class EchoController {
   @MessagePattern('echo')
-  echo(@Payload() payload: string): string {
+  echo(@Payload() payload: unknown): unknown {
     return payload;
   }
 }

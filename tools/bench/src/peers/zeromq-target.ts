@@ -54,6 +54,7 @@ export async function zeromqTarget(path: string): Promise<BenchTarget> {
   })();
   return {
     name: 'zeromq ipc',
+    objectUnsupported: 'zeromq moves frames of bytes and has no encoding of objects; its users bring their own (JSON, msgpack…)',
     roundTrip: (payload) =>
       new Promise<Buffer>((resolve, reject) => {
         if (broken) return reject(broken);

@@ -1,41 +1,9 @@
 import type { BenchResult } from '../result';
 import { formatMicros, formatRate } from '../stats';
+import { objectShapeParts } from './object-shape';
+import { bySize, formatSize, RAW, ratio, table } from './table';
 
-export const RAW = 'raw UDS';
-export const NEST = 'NestJS TCP';
-
-export function formatSize(bytes: number): string {
-  if (bytes >= 1 << 20) return `${bytes / (1 << 20)} MiB`;
-  if (bytes >= 1024) return `${bytes / 1024} KiB`;
-  return `${bytes} B`;
-}
-
-function table(header: string[], rows: string[][]): string {
-  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
-}
-
-/** "×" ratios read as "times better": baseline latency / latency, or rate / baseline rate. */
-function ratio(value: number, baseline: number | undefined, lowerIsBetter: boolean): string {
-  if (baseline === undefined || !Number.isFinite(value) || !Number.isFinite(baseline) || value <= 0) return '–';
-  const times = lowerIsBetter ? baseline / value : value / baseline;
-  return `${times >= 10 ? times.toFixed(1) : times.toFixed(2)}×`;
-}
-
-function cell(
-  value: number | undefined,
-  format: (v: number) => string,
-  raw: number | undefined,
-  nest: number | undefined,
-  lowerIsBetter: boolean,
-  target: string,
-): string {
-  if (value === undefined || !Number.isFinite(value)) return 'failed';
-  const ratios = [
-    target !== RAW ? `${ratio(value, raw, lowerIsBetter)} raw` : '',
-    target !== NEST && nest !== undefined ? `${ratio(value, nest, lowerIsBetter)} Nest` : '',
-  ].filter(Boolean);
-  return ratios.length ? `${format(value)} (${ratios.join(', ')})` : format(value);
-}
+export { formatSize, NEST, RAW } from './table';
 
 /** The whole report: what docs/benchmarks.md shows and the bench prints. */
 export function renderMarkdown(result: BenchResult): string {
@@ -47,65 +15,56 @@ export function renderMarkdown(result: BenchResult): string {
     `${result.quick ? 'Quick' : 'Full'} run of ${result.date}: ${result.rounds} interleaved round(s), ${result.pin ? 'client on CPU 0 and servers on CPU 1' : 'unpinned'}, load average ${result.load}.` +
       (result.busy ? ` **The machine was busy**: ${result.stealSeconds.toFixed(1)} s of CPU stolen by the hypervisor.` : ''),
   );
-  parts.push(
-    '**Sequential round trips, p50** (ratios: times faster than raw UDS and than NestJS TCP)\n\n' +
-      table(
-        ['target', ...sizes.map(formatSize)],
-        result.targets.map((target) => [
-          target,
-          ...sizes.map((size) =>
-            cell(
-              find(result.latency, target, size)?.p50,
-              formatMicros,
-              find(result.latency, RAW, size)?.p50,
-              find(result.latency, NEST, size)?.p50,
-              true,
-              target,
-            ),
-          ),
-        ]),
-      ),
-  );
-  parts.push(
-    `**Latency distribution at ${formatSize(sizes[0]!)}** (median over rounds; spread = min–max p50 of the rounds)\n\n` +
-      table(
-        ['target', 'p50', 'p90', 'p99', 'p99.9', 'p50 spread'],
-        result.targets.map((target) => {
-          const row = find(result.latency, target, sizes[0]!);
-          if (!row) return [target, 'failed', '', '', '', ''];
-          return [
-            target,
-            formatMicros(row.p50),
-            formatMicros(row.p90),
-            formatMicros(row.p99),
-            formatMicros(row.p999),
-            `${formatMicros(row.spread[0])}–${formatMicros(row.spread[1])}`,
-          ];
+  const inFlight = result.throughput[0]?.inFlight ?? result.objectShape?.throughput[0]?.inFlight ?? 64;
+  if (sizes.length) {
+    parts.push(
+      '**Sequential round trips, p50**, Buffer payload (ratios: times faster than raw UDS and than NestJS TCP)\n\n' +
+        bySize({
+          targets: result.targets,
+          sizes,
+          rows: result.latency,
+          value: (row) => row.p50,
+          format: formatMicros,
+          lowerIsBetter: true,
+          column: formatSize,
         }),
-      ),
-  );
-  const inFlight = result.throughput[0]?.inFlight ?? 64;
-  parts.push(
-    `**${inFlight} requests in flight**, messages per second\n\n` +
-      table(
-        ['target', ...sizes.map(formatSize)],
-        result.targets.map((target) => [
-          target,
-          ...sizes.map((size) =>
-            (result.skipped ?? []).some((s) => s.target === target && s.size === size)
-              ? 'skipped'
-              : cell(
-                  find(result.throughput, target, size)?.rate,
-                  formatRate,
-                  find(result.throughput, RAW, size)?.rate,
-                  find(result.throughput, NEST, size)?.rate,
-                  false,
-                  target,
-                ),
-          ),
-        ]),
-      ),
-  );
+    );
+    parts.push(
+      `**Latency distribution at ${formatSize(sizes[0]!)}**, Buffer payload (median over rounds; spread = min–max p50 of the rounds)\n\n` +
+        table(
+          ['target', 'p50', 'p90', 'p99', 'p99.9', 'p50 spread'],
+          result.targets.map((target) => {
+            const row = find(result.latency, target, sizes[0]!);
+            if (!row) return [target, 'failed', '', '', '', ''];
+            return [
+              target,
+              formatMicros(row.p50),
+              formatMicros(row.p90),
+              formatMicros(row.p99),
+              formatMicros(row.p999),
+              `${formatMicros(row.spread[0])}–${formatMicros(row.spread[1])}`,
+            ];
+          }),
+        ),
+    );
+    parts.push(
+      `**${inFlight} requests in flight**, Buffer payload, messages per second\n\n` +
+        bySize({
+          targets: result.targets,
+          sizes,
+          rows: result.throughput,
+          value: (row) => row.rate,
+          format: formatRate,
+          lowerIsBetter: false,
+          column: formatSize,
+          instead: (target, size) => ((result.skipped ?? []).some((s) => s.target === target && s.size === size) ? 'skipped' : undefined),
+        }),
+    );
+  }
+  if (result.objectShape) {
+    const objectSizes = [...new Set(result.objectShape.latency.map((row) => row.size))];
+    parts.push(...objectShapeParts(result, result.objectShape, sizes.length ? sizes : objectSizes, inFlight));
+  }
   const rawEvents = result.events.find((row) => row.target === RAW)?.rate;
   parts.push(
     `**One-way events** (${result.events[0]?.count ?? 0} × ~64 B, then a barrier that counts what arrived)\n\n` +
@@ -160,7 +119,19 @@ export function renderMarkdown(result: BenchResult): string {
         ),
     );
   }
-  for (const skip of result.skipped ?? []) parts.push(`${skip.target} sat out ${formatSize(skip.size)} × ${inFlight} in flight: ${skip.reason}.`);
+  for (const skip of skipNotes(result)) parts.push(`${skip.target} sat out ${formatSize(skip.size)}${skip.shapes} × ${inFlight} in flight: ${skip.reason}.`);
   for (const failure of result.failures) parts.push(`${failure.target} failed: ${failure.reason}; its later rows are missing.`);
   return parts.join('\n\n') + '\n';
+}
+
+/** Each skip once: a target sitting out a size for the same reason in both shapes is one note. */
+function skipNotes(result: BenchResult): Array<{ target: string; size: number; reason: string; shapes: string }> {
+  const buffer = result.skipped ?? [];
+  const object = result.objectShape?.skipped ?? [];
+  const same = (a: (typeof buffer)[number], b: (typeof buffer)[number]) => a.target === b.target && a.size === b.size && a.reason === b.reason;
+  if (!result.objectShape) return buffer.map((skip) => ({ ...skip, shapes: '' }));
+  return [
+    ...buffer.map((skip) => ({ ...skip, shapes: object.some((o) => same(o, skip)) ? ' (Buffer and object payloads)' : ' (Buffer payload)' })),
+    ...object.filter((o) => !buffer.some((skip) => same(o, skip))).map((skip) => ({ ...skip, shapes: ' (object payload)' })),
+  ];
 }

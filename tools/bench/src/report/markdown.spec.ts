@@ -1,0 +1,85 @@
+import type { BenchResult, LatencyRow, ThroughputRow } from '../result';
+import { renderMarkdown } from './markdown';
+
+const SIZES = [64, 1 << 20];
+const TARGETS = ['raw UDS', 'zeromq ipc', 'moleculer TCP', 'hostmesh shm'];
+
+const latency = (target: string, size: number, p50: number): LatencyRow => ({ target, size, p50, p90: p50, p99: p50, p999: p50, spread: [p50, p50] });
+const throughput = (target: string, size: number, rate: number): ThroughputRow => ({ target, size, inFlight: 64, rate, spread: [rate, rate] });
+const MOLECULER_SKIP = { target: 'moleculer TCP', size: 1 << 20, reason: 'too slow' };
+
+/** Buffer rows at 10 µs / 1000 per s for every target, as a run before issue 16 wrote them. */
+function bufferOnly(): BenchResult {
+  return {
+    date: '2025-01-01T00:00:00.000Z',
+    quick: true,
+    pin: false,
+    rounds: 1,
+    load: '0 0 0',
+    stealSeconds: 0,
+    busy: false,
+    targets: TARGETS,
+    latency: SIZES.flatMap((size) => TARGETS.map((target) => latency(target, size, 10))),
+    throughput: SIZES.flatMap((size) => TARGETS.filter((t) => t !== 'moleculer TCP' || size < 1 << 20).map((target) => throughput(target, size, 1000))),
+    events: [],
+    cpu: [],
+    sparse: [],
+    failures: [],
+    skipped: [MOLECULER_SKIP],
+  };
+}
+
+/** Raw UDS's object rows are 20 µs and 2000/s: hostmesh's are 40 µs and 500/s, so 0.50× and 0.25×. */
+function withObjects(): BenchResult {
+  const measured = TARGETS.filter((t) => t !== 'zeromq ipc');
+  const p50 = (target: string) => (target === 'raw UDS' ? 20 : 40);
+  const rate = (target: string) => (target === 'raw UDS' ? 2000 : 500);
+  return {
+    ...bufferOnly(),
+    shapes: ['buffer', 'object'],
+    objectShape: {
+      latency: SIZES.flatMap((size) => measured.map((target) => latency(target, size, p50(target)))),
+      throughput: SIZES.flatMap((size) =>
+        measured.filter((t) => t !== 'moleculer TCP' || size < 1 << 20).map((target) => throughput(target, size, rate(target))),
+      ),
+      skipped: [MOLECULER_SKIP],
+      unsupported: [{ target: 'zeromq ipc', reason: 'bytes only' }],
+    },
+  };
+}
+
+const section = (markdown: string, title: string) => markdown.slice(markdown.indexOf(title)).split('\n\n').slice(0, 2).join('\n\n');
+
+describe('renderMarkdown', () => {
+  it('renders a buffer-only result with no object tables', () => {
+    const markdown = renderMarkdown(bufferOnly());
+    expect(markdown).not.toContain('object');
+    expect(markdown).toContain('| target | 64 B | 1 MiB |');
+    expect(markdown).toContain('moleculer TCP sat out 1 MiB × 64 in flight: too slow.');
+  });
+
+  it('prints the object rows in their own tables, each ratio against raw UDS object rows', () => {
+    const markdown = renderMarkdown(withObjects());
+    const sequential = section(markdown, '**Sequential round trips, p50, object payload**');
+    expect(sequential).toContain('| target | 64 B object | 1 MiB object |');
+    expect(sequential).toContain('| raw UDS | 20.0 µs | 20.0 µs |');
+    expect(sequential).toContain('| hostmesh shm | 40.0 µs (0.50× raw) | 40.0 µs (0.50× raw) |');
+    expect(sequential).toContain('| zeromq ipc | n/a | n/a |');
+    const inFlight = section(markdown, '**64 requests in flight, object payload**');
+    expect(inFlight).toContain('| hostmesh shm | 500 /s (0.25× raw) | 500 /s (0.25× raw) |');
+    expect(inFlight).toContain('| moleculer TCP | 500 /s (0.25× raw) | skipped |');
+    // The buffer tables keep their own baseline.
+    expect(section(markdown, '**Sequential round trips, p50**, Buffer payload')).toContain('| hostmesh shm | 10.0 µs (1.00× raw) |');
+    expect(markdown).toContain('zeromq ipc: n/a for the object payload: bytes only.');
+    expect(markdown).toContain('raw UDS has no serialization');
+    expect(markdown).toContain('moleculer TCP sat out 1 MiB (Buffer and object payloads) × 64 in flight: too slow.');
+  });
+
+  it('renders an object-only run', () => {
+    const result = { ...withObjects(), shapes: ['object' as const], latency: [], throughput: [], skipped: [] };
+    const markdown = renderMarkdown(result);
+    expect(markdown).not.toContain('Buffer payload');
+    expect(markdown).toContain('| target | 64 B object | 1 MiB object |');
+    expect(markdown).toContain('moleculer TCP sat out 1 MiB (object payload) × 64 in flight: too slow.');
+  });
+});
