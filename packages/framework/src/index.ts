@@ -10,6 +10,8 @@ export { BINDING_REQUESTS } from './metadata/types';
 export { CallContext } from './contracts/call-context';
 export type { CallGuard, CallInterceptor, GuardRef, InterceptorRef, PipelineOptions } from './contracts/call-pipeline';
 export type { CallMetadata } from './protocol/metadata';
+// Large Buffers over shared memory: views with a lease (docs/shared-memory.md).
+export { releaseBuffer, retainBuffer } from './rpc/buffer-leases';
 export { EventBus, type PublishOptions } from './events/event-bus';
 export { ClientFactory, type ClientOptions } from './client/client-factory';
 export { ServiceHost, bootstrap, type HostOptions } from './runtime/service-host';

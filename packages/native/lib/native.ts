@@ -4,7 +4,8 @@ import { PosixError } from './posix-error';
 /** The addon's exports, as src/binding.cc registers them. Callers go through the wrappers. */
 export interface NativeAddon {
   setErrorClass(cls: typeof PosixError): void;
-  shmCreate(name: string, size: number, ownerPid: number, ownerStartTime: number): Buffer;
+  shmCreate(name: string, size: number, ownerPid: number, ownerStartTime: number, reserve: boolean): Buffer;
+  shmReserve(name: string, offset: number, length: number): void;
   shmOpen(name: string): Buffer;
   shmReadHeader(name: string): Buffer;
   shmUnlink(name: string): void;

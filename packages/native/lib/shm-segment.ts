@@ -26,18 +26,21 @@ export class ShmSegment {
     readonly name: string,
     /** The whole mapping, header included. */
     readonly buffer: Buffer,
-  ) {}
+  ) {
+    mappings.add(buffer.buffer);
+  }
 
   /**
    * Creates `name` (which must not exist) with `size` usable bytes after the header.
    * `ownerless` segments are handed over to another process (e.g. a large event waiting in
    * a queue): they carry owner pid 0 and are not reclaimed when their creator dies.
+   * `sparse` segments get no pages up front: reserve() each range before touching it.
    */
-  static create(name: string, size: number, options: { ownerless?: boolean } = {}): ShmSegment {
+  static create(name: string, size: number, options: { ownerless?: boolean; sparse?: boolean } = {}): ShmSegment {
     requirePosixName(name);
     requireInteger(size, 'size', 1, MAX_SEGMENT_BYTES);
     const [pid, start] = options.ownerless ? [0, 0] : [process.pid, ownProcessStartTime()];
-    return new ShmSegment(name, native.shmCreate(name, SEGMENT_HEADER_BYTES + size, pid, start));
+    return new ShmSegment(name, native.shmCreate(name, SEGMENT_HEADER_BYTES + size, pid, start, !options.sparse));
   }
 
   static open(name: string): ShmSegment {
@@ -67,6 +70,14 @@ export class ShmSegment {
   /** Whether `name` (a /dev/shm entry without the leading '/') is one of this user's objects. */
   static isOwnObjectName(entry: string): boolean {
     return entry.startsWith(userPrefix());
+  }
+
+  /**
+   * Reserves the pages of data[offset, offset + length) of a sparse segment: a full /dev/shm
+   * is an ENOSPC PosixError here, not a SIGBUS when the memory is first written.
+   */
+  reserve(offset: number, length: number): void {
+    native.shmReserve(this.name, SEGMENT_HEADER_BYTES + offset, length);
   }
 
   /** The usable bytes, after the header. */
@@ -99,6 +110,13 @@ export class ShmSegment {
   unlink(): void {
     ShmSegment.unlink(this.name);
   }
+}
+
+const mappings = new WeakSet<ArrayBufferLike>();
+
+/** Whether `view` lies in a shared-memory mapping (a view a peer may write, or that is handed back later). */
+export function isSharedMemory(view: Uint8Array): boolean {
+  return mappings.has(view.buffer);
 }
 
 function parseOwner(header: Buffer): SegmentOwner {

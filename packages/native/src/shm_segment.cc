@@ -41,13 +41,25 @@ void* MapFd(Napi::Env env, int fd, size_t size, const std::string& name) {
   return address;
 }
 
-// shmCreate(name, size, ownerPid, ownerStartTime): a new segment, 0600, with its owner tag.
+// posix_fallocate, retried: tmpfs gives up with EINTR when a signal is pending.
+int Reserve(int fd, off_t offset, off_t length) {
+  int reserved;
+  do {
+    reserved = posix_fallocate(fd, offset, length);
+  } while (reserved == EINTR);
+  return reserved == EOPNOTSUPP ? 0 : reserved;
+}
+
+// shmCreate(name, size, ownerPid, ownerStartTime, reserve): a new segment, 0600, with its
+// owner tag. Without `reserve` the file stays sparse: its user reserves each range with
+// shmReserve before touching it.
 Napi::Value Create(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name = StringArg(info, 0, "name");
   int64_t size = IntegerArg(info, 1, "size");
   int64_t pid = IntegerArg(info, 2, "ownerPid");
   int64_t start_time = IntegerArg(info, 3, "ownerStartTime");
+  bool reserve = info.Length() < 5 || !info[4].IsBoolean() || info[4].As<Napi::Boolean>().Value();
   if (size < static_cast<int64_t>(kSegmentHeaderBytes)) throw Napi::RangeError::New(env, "size is smaller than the segment header");
   int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) ThrowPosix(env, errno, "shm_open", name);
@@ -60,11 +72,8 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   }
   // Reserve the pages now: a sparse tmpfs file whose pages cannot be had later (a full
   // /dev/shm) would kill the process with SIGBUS on first touch instead of an error here.
-  int reserved;
-  do {
-    reserved = posix_fallocate(fd, 0, size);  // tmpfs gives up with EINTR when a signal is pending
-  } while (reserved == EINTR);
-  if (reserved != 0 && reserved != EOPNOTSUPP) {
+  int reserved = Reserve(fd, 0, reserve ? size : static_cast<int64_t>(kSegmentHeaderBytes));
+  if (reserved != 0) {
     close(fd);
     shm_unlink(name.c_str());
     ThrowPosix(env, reserved, "posix_fallocate", name);
@@ -134,6 +143,25 @@ Napi::Value ReadHeader(const Napi::CallbackInfo& info) {
   return header;
 }
 
+// shmReserve(name, offset, length): reserves the pages of a range of a sparse segment, so a
+// full /dev/shm is an ENOSPC here rather than a SIGBUS when the range is first touched.
+Napi::Value ReserveRange(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = StringArg(info, 0, "name");
+  int64_t offset = IntegerArg(info, 1, "offset");
+  int64_t length = IntegerArg(info, 2, "length");
+  struct stat st;
+  int fd = OpenChecked(env, name, &st);
+  if (offset < 0 || length <= 0 || offset + length > st.st_size) {
+    close(fd);
+    throw Napi::RangeError::New(env, "range is outside the segment");
+  }
+  int reserved = Reserve(fd, offset, length);
+  close(fd);
+  if (reserved != 0) ThrowPosix(env, reserved, "posix_fallocate", name);
+  return env.Undefined();
+}
+
 Napi::Value Unlink(const Napi::CallbackInfo& info) {
   std::string name = StringArg(info, 0, "name");
   if (shm_unlink(name.c_str()) != 0) ThrowPosix(info.Env(), errno, "shm_unlink", name);
@@ -155,6 +183,7 @@ void InitShmSegment(Napi::Env env, Napi::Object exports) {
   exports.Set("shmCreate", Napi::Function::New(env, Create, "shmCreate"));
   exports.Set("shmOpen", Napi::Function::New(env, Open, "shmOpen"));
   exports.Set("shmReadHeader", Napi::Function::New(env, ReadHeader, "shmReadHeader"));
+  exports.Set("shmReserve", Napi::Function::New(env, ReserveRange, "shmReserve"));
   exports.Set("shmUnlink", Napi::Function::New(env, Unlink, "shmUnlink"));
   exports.Set("shmDetach", Napi::Function::New(env, Detach, "shmDetach"));
 }

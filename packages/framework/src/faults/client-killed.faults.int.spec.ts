@@ -24,8 +24,9 @@ describe('fault: a client SIGKILLed while holding a ring or a lock', () => {
   let server: SpawnedService;
 
   beforeAll(async () => {
-    // Small rings: a 256 KiB echo is 8 ring messages each way, so a flooder is nearly always mid-frame.
-    server = await startConformance('shm', runtime.path, namespace, { HOSTMESH_SHM_RING_BYTES: '65536' });
+    // Small rings and no large-payload pool: a 256 KiB echo is 8 ring messages each way, so a
+    // flooder is nearly always mid-frame (shm-pool.int.spec.ts kills clients mid-pooled-call).
+    server = await startConformance('shm', runtime.path, namespace, { HOSTMESH_SHM_RING_BYTES: '65536', HOSTMESH_SHM_POOL_BYTES: '0' });
   }, 30_000);
 
   afterAll(async () => {

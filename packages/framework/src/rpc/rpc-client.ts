@@ -13,7 +13,8 @@ import {
 } from '../core/errors/errors';
 import { fromWireError } from '../core/errors/wire';
 import { FrameCodec, isRawBytes } from '../protocol/codec';
-import { CONNECTION_ERROR_ID, FrameKind, frameId, frameKind } from '../protocol/frame';
+import { lease, LeaseCounter, mayLease } from './buffer-leases';
+import { CONNECTION_ERROR_ID, FrameFlag, frameFlags, FrameKind, frameId, frameKind } from '../protocol/frame';
 import { encodeMetadata, metadataScratch, type CallMetadata } from '../protocol/metadata';
 import type { Logger } from '../core/logger';
 import type { Connection, ConnectionHandler, Transport, TransportAddress } from '../transports/contract/transport';
@@ -90,6 +91,8 @@ export class RpcClient implements ConnectionHandler {
   private state: State = 'idle';
   private connection: Connection | null = null;
   private codec: FrameCodec | null = null;
+  /** The pooled results this client's callers hold. */
+  private readonly leases = new LeaseCounter();
   private congested = false;
   private readonly pending = new Map<number, PendingCall>();
   private queue: PendingCall[] = [];
@@ -415,11 +418,25 @@ export class RpcClient implements ConnectionHandler {
       this.connection?.destroy(new FrameError(`unexpected frame kind ${kind} from ${this.options.label}`));
       return;
     }
+    // A Buffer result in the pool (shm) is handed out as a view, held until released or
+    // collected (buffer-leases.ts), while this client holds little enough of the pool.
+    let token = -1;
+    // (Not held at all past the bound: a hold given back at once would hand the bytes back before they were copied.)
+    if (
+      transient &&
+      kind === FrameKind.Response &&
+      frameFlags(buffer, start) & FrameFlag.RawBody &&
+      this.connection?.hold !== undefined &&
+      mayLease(this.leases, end - start)
+    ) {
+      token = this.connection.hold();
+    }
     // Decode every frame in order, even late ones: the codec's record state depends on it.
     let body: unknown;
     try {
-      body = this.codec!.decode(buffer, start, end, transient);
+      body = this.codec!.decode(buffer, start, end, transient && token < 0);
     } catch (error) {
+      if (token >= 0) this.connection?.release!(token);
       this.options.logger.warn(`dropping connection to ${this.options.label}: ${(error as Error).message}`);
       this.connection?.destroy(error as Error);
       return;
@@ -427,6 +444,10 @@ export class RpcClient implements ConnectionHandler {
     const id = frameId(buffer, start);
     if (id === CONNECTION_ERROR_ID && kind === FrameKind.Error) return this.onConnectionRefused(body);
     const call = this.pending.get(id);
+    if (token >= 0) {
+      if (call === undefined) this.connection!.release!(token);
+      else lease(body as Buffer, this.connection!, token, this.leases);
+    }
     if (call === undefined) return;
     this.settle(call, kind === FrameKind.Response ? undefined : this.remoteError(call, body), body);
   }

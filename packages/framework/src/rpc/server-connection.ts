@@ -73,10 +73,14 @@ export class ServerConnection implements ConnectionHandler {
     return error;
   }
 
-  /** The decoded body, or DROPPED after ending a connection whose bytes are not a frame. */
-  private decode(buffer: Buffer, start: number, end: number): unknown {
+  /**
+   * The decoded body, or DROPPED after ending a connection whose bytes are not a frame.
+   * `held`: the transport keeps a transient frame's bytes until released, so Buffers in the
+   * body are views of them rather than copies.
+   */
+  private decode(buffer: Buffer, start: number, end: number, held = false): unknown {
     try {
-      return this.codec.decode(buffer, start, end, this.transient);
+      return this.codec.decode(buffer, start, end, this.transient && !held);
     } catch (error) {
       this.connection.destroy(this.dropped(error as Error));
       return DROPPED;
@@ -84,10 +88,19 @@ export class ServerConnection implements ConnectionHandler {
   }
 
   private onRequest(buffer: Buffer, start: number, end: number): void {
+    // A pooled frame (shm) stays put while its handler runs: its Buffer arguments are views of
+    // shared memory until the handler settles (the documented lease), not copies.
+    const lease = this.transient && this.connection.hold !== undefined ? this.connection.hold() : -1;
+    const accepted = this.request(buffer, start, end, lease);
+    if (!accepted && lease >= 0) this.connection.release!(lease);
+  }
+
+  /** Starts the call; false when it was answered (or dropped) without running a handler. */
+  private request(buffer: Buffer, start: number, end: number, lease: number): boolean {
     const id = frameId(buffer, start);
     const routeId = frameRoute(buffer, start);
-    const body = this.decode(buffer, start, end);
-    if (body === DROPPED) return;
+    const body = this.decode(buffer, start, end, lease >= 0);
+    if (body === DROPPED) return false;
     // A raw body is the call's single Buffer argument.
     const args = frameFlags(buffer, start) & FrameFlag.RawBody ? [body] : body;
     const route = this.server.routes.get(routeId);
@@ -100,15 +113,15 @@ export class ServerConnection implements ConnectionHandler {
           data: { endpoints },
         }),
       );
-      return;
+      return false;
     }
     if (this.server.draining) {
       this.replyError(id, routeId, new ServiceStoppingError(`service '${this.server.service}' is stopping and accepts no new calls`));
-      return;
+      return false;
     }
     if (!Array.isArray(args)) {
       this.replyError(id, routeId, new FrameError(`request to ${route.name}: body is not an argument list`));
-      return;
+      return false;
     }
     if (this.running >= this.server.limits.maxInFlightPerConnection) {
       this.replyError(
@@ -119,7 +132,7 @@ export class ServerConnection implements ConnectionHandler {
           { data: { limit: this.server.limits.maxInFlightPerConnection } },
         ),
       );
-      return;
+      return false;
     }
     // A context (and the metadata it is made of) only where the handler asks for one, or calls
     // made from it must find their parent (deadline, cancellation), or spans are recorded.
@@ -128,11 +141,12 @@ export class ServerConnection implements ConnectionHandler {
     let context: CallContext | null = null;
     if (route.needsContext || scoped || traced) {
       const metadata = this.metadata(buffer, start, end);
-      if (metadata === DROPPED) return;
+      if (metadata === DROPPED) return false;
       context = new CallContext(route.name, id, this.connection.peer, undefined, metadata, deadlineFrom(metadata, route.timeoutMs));
       (this.contexts ??= new Map()).set(id, context);
     }
-    this.invoke(route, id, args, context, scoped, traced);
+    this.invoke(route, id, args, context, scoped, traced, lease);
+    return true;
   }
 
   /** The frame's metadata, or DROPPED after ending a connection that sent a malformed section. */
@@ -145,7 +159,7 @@ export class ServerConnection implements ConnectionHandler {
     }
   }
 
-  private invoke(route: EndpointRoute, id: number, args: unknown[], context: CallContext | null, scoped: boolean, traced: boolean): void {
+  private invoke(route: EndpointRoute, id: number, args: unknown[], context: CallContext | null, scoped: boolean, traced: boolean, lease: number): void {
     this.server.callStarted();
     this.running++;
     const started = performance.now();
@@ -160,20 +174,26 @@ export class ServerConnection implements ConnectionHandler {
         result = scoped ? runInScope(context!, route.invoke, args) : route.invoke(args, context);
       }
     } catch (error) {
-      this.complete(route, id, context, error, true, started);
+      this.complete(route, id, context, error, true, started, lease);
       return;
     }
     if (isPromiseLike(result)) {
       result.then(
-        (value) => this.complete(route, id, context, value, false, started),
-        (error) => this.complete(route, id, context, error, true, started),
+        (value) => this.complete(route, id, context, value, false, started, lease),
+        (error) => this.complete(route, id, context, error, true, started, lease),
       );
     } else {
-      this.complete(route, id, context, result, false, started);
+      this.complete(route, id, context, result, false, started, lease);
     }
   }
 
-  private complete(route: EndpointRoute, id: number, context: CallContext | null, value: unknown, failed: boolean, started: number): void {
+  /** Answers the call, then gives back the pooled bytes of its arguments (a result may be one of them). */
+  private complete(route: EndpointRoute, id: number, context: CallContext | null, value: unknown, failed: boolean, started: number, lease: number): void {
+    this.answer(route, id, context, value, failed, started);
+    if (lease >= 0) this.connection.release!(lease);
+  }
+
+  private answer(route: EndpointRoute, id: number, context: CallContext | null, value: unknown, failed: boolean, started: number): void {
     if (context) {
       context.end();
       this.contexts?.delete(id);

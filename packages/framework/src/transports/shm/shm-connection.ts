@@ -1,7 +1,8 @@
 import type { Socket } from 'node:net';
-import { discardPages, type ShmChannel } from '@hostmesh/native';
+import { discardPages, isSharedMemory, type ShmChannel, type ShmPool } from '@hostmesh/native';
 import { FrameError } from '../../core/errors/errors';
 import { checkHeader, HEADER_BYTES } from '../../protocol/frame';
+import { isPoolRef, POOL_MIN_BYTES, POOL_REF_BYTES, writePoolRef } from './pool-ref';
 import { STALLED_FRAME_MS, type InboundLimits } from '../../protocol/inbound-limits';
 import { NO_HANDLER, type Connection, type ConnectionHandler, type PeerInfo } from '../contract/transport';
 
@@ -21,6 +22,12 @@ interface Pending {
  * place (transient: the RPC layer copies what it keeps). Larger frames are streamed as
  * consecutive fragments and reassembled into one buffer on arrival. When the ring is
  * full, frames wait in order in `pending` and `write` returns false until it drains.
+ *
+ * With a pool, frames of POOL_MIN_BYTES and more are copied once into it instead and the
+ * ring carries where they are (pool-ref.ts). They are delivered in place, transient: a
+ * receiver that wants to keep reading them (a handler's Buffer arguments, a caller's Buffer
+ * result) takes a `hold()` while the frame is delivered and gives it back with `release`;
+ * the run goes back to the sender when the last hold is released.
  */
 export class ShmConnection implements Connection {
   private handler: ConnectionHandler = NO_HANDLER;
@@ -33,6 +40,14 @@ export class ShmConnection implements Connection {
   /** On a service's side, while a frame is assembled: the same stall and rate rules as a socket's. */
   private assembleWatch: NodeJS.Timeout | null = null;
   private closeError: Error | undefined;
+  private pool: ShmPool | null = null;
+  /** Scratch for the pool references this side sends. */
+  private readonly ref = Buffer.alloc(POOL_REF_BYTES);
+  /** The pool offset of the pooled frame being delivered, -1 outside such a delivery. */
+  private delivering = -1;
+  private deliveringHeld = false;
+  /** Holds per pooled frame (by its offset) not yet released. */
+  private readonly holds = new Map<number, number>();
 
   constructor(
     private channel: ShmChannel | null,
@@ -55,9 +70,15 @@ export class ShmConnection implements Connection {
   }
 
   /** Attaches the channel once it exists (the handshake opens it after this object). */
-  attach(channel: ShmChannel): void {
+  attach(channel: ShmChannel, pool: ShmPool | null = null): void {
     if (this.paused) channel.pause();
     this.channel = channel;
+    this.pool = pool;
+  }
+
+  /** The large-payload pool, when the connection has one. */
+  get sharedPool(): ShmPool | null {
+    return this.pool;
   }
 
   get writable(): boolean {
@@ -71,14 +92,92 @@ export class ShmConnection implements Connection {
   write(frame: Buffer, tail?: Buffer): boolean {
     if (this.closed || this.channel === null) return false;
     const channel = this.channel;
+    const length = frame.length + (tail === undefined ? 0 : tail.length);
+    if (length >= POOL_MIN_BYTES && this.pool !== null && this.toPool(frame, tail, length)) {
+      // The frame is in the pool; what goes through the ring is the reference in `ref`.
+      if (this.pending.length === 0 && channel.send(this.ref)) return true;
+      this.pending.push({ frame: Buffer.from(this.ref), tail: undefined, sent: 0 });
+      void this.flush();
+      return false;
+    }
     if (this.pending.length === 0) {
-      const length = frame.length + (tail === undefined ? 0 : tail.length);
       if (length <= channel.maxMessageBytes && channel.send(frame, tail)) return true;
     }
-    // Keeps the caller's buffers (no copy) until the ring has room for them.
+    // Keeps the caller's buffers (no copy) until the ring has room for them, but not views of
+    // shared memory: a pooled argument echoed back goes back to its sender when its call ends.
+    if (tail !== undefined && isSharedMemory(tail)) tail = Buffer.from(tail);
     this.pending.push({ frame, tail, sent: 0 });
     void this.flush();
     return false;
+  }
+
+  /**
+   * Copies the frame into a free run of the pool (or, for a tail lent by this pool, writes
+   * only the header part in front of it) and leaves its reference in `ref`. False when the
+   * pool has no room: the frame goes through the ring instead.
+   */
+  private toPool(frame: Buffer, tail: Buffer | undefined, length: number): boolean {
+    const writer = this.pool!.outbound;
+    const loan = tail === undefined ? -1 : writer.loanOf(tail);
+    let offset: number;
+    if (loan >= 0 && tail!.byteOffset - writer.bytes.byteOffset - writer.base - loan >= frame.length) {
+      offset = tail!.byteOffset - writer.bytes.byteOffset - writer.base - frame.length;
+      writer.bytes.set(frame, writer.base + offset);
+      writer.sendLoan(loan);
+    } else {
+      offset = writer.claim(length);
+      if (offset < 0) return false;
+      const at = writer.base + offset;
+      writer.bytes.set(frame, at);
+      if (tail !== undefined) writer.bytes.set(tail, at + frame.length);
+      // A loan with no room before it for this header was copied: its run comes back now.
+      if (loan >= 0) writer.unclaim(loan);
+    }
+    writePoolRef(this.ref, offset, length);
+    return true;
+  }
+
+  /**
+   * A run of the pool to fill and send as a Buffer argument or result without a copy (the
+   * loan API): a view of `size` bytes, or undefined when the connection has no pool or no room.
+   */
+  lend(size: number): Buffer | undefined {
+    if (this.pool === null || this.closed) return undefined;
+    const writer = this.pool.outbound;
+    const offset = writer.claim(LOAN_HEADROOM + size);
+    if (offset < 0) return undefined;
+    writer.lend(offset);
+    const at = writer.base + offset + LOAN_HEADROOM;
+    return writer.bytes.subarray(at, at + size);
+  }
+
+  /** Gives back a lent run that will not be sent. */
+  unlend(view: Buffer): void {
+    const writer = this.pool?.outbound;
+    const loan = writer?.loanOf(view) ?? -1;
+    if (loan >= 0) writer!.unclaim(loan);
+  }
+
+  /** While a pooled frame is delivered: keeps its bytes until `release(token)`. -1 (nothing to keep) otherwise. */
+  hold(): number {
+    const offset = this.delivering;
+    if (offset < 0) return -1;
+    this.deliveringHeld = true;
+    this.holds.set(offset, (this.holds.get(offset) ?? 0) + 1);
+    return offset;
+  }
+
+  release(token: number): void {
+    if (token < 0) return;
+    const count = this.holds.get(token);
+    if (count === undefined) return;
+    if (count > 1) {
+      this.holds.set(token, count - 1);
+      return;
+    }
+    this.holds.delete(token);
+    this.pool?.inbound.release(token);
+    if (this.closed && this.holds.size === 0) this.pool?.close();
   }
 
   whenWritable(): Promise<void> {
@@ -123,6 +222,10 @@ export class ShmConnection implements Connection {
         this.continueFrame(buffer, start, end);
         return;
       }
+      if (isPoolRef(buffer, start, end)) {
+        this.onPoolRef(buffer.readUInt32LE(start + HEADER_BYTES), buffer.readUInt32LE(start + HEADER_BYTES + 4));
+        return;
+      }
       if (end - start < HEADER_BYTES) throw new FrameError(`ring message of ${end - start} bytes is shorter than a frame header`);
       const total = HEADER_BYTES + checkHeader(buffer, start, this.maxPayloadBytes);
       if (end - start === total) {
@@ -145,6 +248,26 @@ export class ShmConnection implements Connection {
       this.destroy(error);
     }
   };
+
+  /** A frame the peer put in the pool: checked like any other, delivered in place, its run handed back unless held. */
+  private onPoolRef(offset: number, length: number): void {
+    const reader = this.pool?.inbound;
+    if (reader === undefined) throw new FrameError('the peer sent a pool reference, but this connection has no pool');
+    const at = reader.locate(offset, length);
+    if (at < 0) throw new FrameError(`pool reference to ${length} bytes at offset ${offset} lies outside the pool's ${reader.capacity} bytes`);
+    if (length < HEADER_BYTES) throw new FrameError(`pool reference to ${length} bytes, shorter than a frame header`);
+    const total = HEADER_BYTES + checkHeader(reader.bytes, at, this.maxPayloadBytes);
+    if (total !== length) throw new FrameError(`pool reference to ${length} bytes holds a frame of ${total} bytes`);
+    this.delivering = offset;
+    this.deliveringHeld = false;
+    try {
+      this.handler.onFrame(reader.bytes, at, at + length, true);
+    } finally {
+      this.delivering = -1;
+      // Held (even if already released again, by a handler that finished at once): the last release handed it back.
+      if (!this.deliveringHeld) reader.release(offset);
+    }
+  }
 
   /** Called when the peer closed its end of the channel. */
   readonly onChannelClosed = (): void => {
@@ -232,11 +355,17 @@ export class ShmConnection implements Connection {
     }
     this.stopWatchingAssembly();
     this.channel?.close();
+    // Views still held (a handler running, a caller's result) keep the pool mapped until released.
+    if (this.holds.size === 0) this.pool?.close();
+    if (this.channel?.isCreator) this.pool?.unlink();
     this.pending.length = 0;
     for (const wake of this.drainWaiters.splice(0)) wake();
     this.handler.onClose(this.closeError);
   }
 }
+
+/** Room kept in front of a loan for the frame header (and metadata) written there when it is sent. */
+const LOAN_HEADROOM = 256;
 
 /** The next `length` bytes of a pending frame, as at most two views (frame part, tail part). */
 function slice(item: Pending, length: number): [Buffer, Buffer | undefined] {

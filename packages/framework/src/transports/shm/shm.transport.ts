@@ -1,5 +1,5 @@
 import { createServer, type Socket } from 'node:net';
-import { peerCredentials, ShmChannel } from '@hostmesh/native';
+import { peerCredentials, ShmChannel, ShmPool } from '@hostmesh/native';
 import { inject, injectable } from 'inversify';
 import { ServiceUnavailableError } from '../../core/errors/errors';
 import type { Logger } from '../../core/logger';
@@ -56,7 +56,7 @@ export class ShmTransport implements Transport {
     const socket = await connectSocket({ path }, path, request.timeoutMs);
     try {
       writeLine(socket, { v: 1, pid: process.pid });
-      const reply = (await readLine(socket, HANDSHAKE_MS)) as { channel?: unknown; error?: unknown; refused?: unknown };
+      const reply = (await readLine(socket, HANDSHAKE_MS)) as { channel?: unknown; pool?: unknown; error?: unknown; refused?: unknown };
       const refused = handshakeRefusal(reply, `shm handshake with ${path}`);
       if (refused) throw refused;
       if (typeof reply.channel !== 'string') {
@@ -69,7 +69,15 @@ export class ShmTransport implements Transport {
         onError: connection.onRingCorrupted,
         spin: this.options.spin,
       });
-      connection.attach(channel);
+      let pool: ShmPool | null = null;
+      try {
+        // The service names its pool only when it has one; one that cannot be opened is refused like its channel.
+        if (typeof reply.pool === 'string') pool = ShmPool.open(reply.pool);
+      } catch (error) {
+        channel.close();
+        throw error;
+      }
+      connection.attach(channel, pool);
       return connection;
     } catch (error) {
       socket.destroy();
@@ -90,9 +98,16 @@ export class ShmTransport implements Transport {
       onError: connection.onRingCorrupted,
       spin: this.options.spin,
     });
-    connection.attach(channel);
+    let pool: ShmPool | null = null;
+    try {
+      if (this.options.poolBytes > 0) pool = ShmPool.create(`${name}.pool`, this.options.poolBytes);
+    } catch (error) {
+      channel.close();
+      throw error;
+    }
+    connection.attach(channel, pool);
     request.onConnection(connection);
-    writeLine(socket, { v: 1, channel: name });
+    writeLine(socket, pool === null ? { v: 1, channel: name } : { v: 1, channel: name, pool: pool.name });
   }
 }
 

@@ -1,0 +1,169 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { FRAME_MAGIC, PROTOCOL_VERSION } from '../../protocol/frame';
+import { releaseBuffer, retainBuffer } from '../../rpc/buffer-leases';
+import { Mesh } from '../../runtime/mesh';
+import { rawChannelFactory } from '../../testing/raw-channel';
+import { sleep, spawnService, type SpawnedService } from '../../testing/spawn-service';
+import { tempRuntimeDir } from '../../testing/temp-runtime';
+import { faultFixture, shmEntries, startConformance, until } from '../../faults/faults.testing';
+import { PoolContract } from './fixtures/pool.contract';
+
+const FIXTURE = join(__dirname, 'fixtures', `pool.main${__filename.endsWith('.ts') ? '.ts' : '.js'}`);
+const MiB = 1 << 20;
+
+/**
+ * The large-payload pool of shm connections, between real processes: frames from 64 KiB on
+ * are copied once into shared memory and read in place on the other side; a handler's
+ * Buffer arguments stay valid until it settles, a caller's Buffer results until released;
+ * a full pool, a hostile reference and a killed client lose nothing and leak nothing.
+ */
+describe('the shm large-payload pool', () => {
+  const runtime = tempRuntimeDir('hm-pool-');
+  const namespace = `pool-${process.pid}`;
+  const services: SpawnedService[] = [];
+  const meshes: Mesh[] = [];
+
+  async function deploy(ns: string, env: NodeJS.ProcessEnv = {}): Promise<{ server: SpawnedService; mesh: Mesh }> {
+    const server = await spawnService(FIXTURE, {
+      env: { HOSTMESH_RUNTIME_DIR: runtime.path, HOSTMESH_NAMESPACE: ns, HOSTMESH_BINDINGS: '{"*":"shm"}', HOSTMESH_LOG_LEVEL: 'info', ...env },
+      ready: { service: 'pool-test', runtimeDir: runtime.path, namespace: ns },
+    });
+    const mesh = Mesh.connect({ runtimeDir: runtime.path, namespace: ns, logLevel: 'silent', maxPayloadBytes: 8 * MiB });
+    services.push(server);
+    meshes.push(mesh);
+    return { server, mesh };
+  }
+
+  let main: { server: SpawnedService; mesh: Mesh };
+  beforeAll(async () => {
+    main = await deploy(namespace);
+  }, 30_000);
+
+  afterAll(async () => {
+    for (const mesh of meshes) await mesh.close(100);
+    for (const server of services) await server.stop();
+    runtime.remove();
+  }, 30_000);
+
+  const pools = (ns: string) => shmEntries(`.${ns}.`).filter((name) => name.endsWith('.pool'));
+
+  it('carries 1 MiB both ways through a private pool, read in place on each side', async () => {
+    const client = main.mesh.client(PoolContract);
+    const data = Buffer.alloc(MiB, 0x2a);
+    const result = await client.echo(data);
+    expect(result.equals(data)).toBe(true);
+    // The result is a view of the service's half of the pool, and the argument reached the handler as one.
+    expect(retainBuffer(result)).not.toBe(result);
+    await expect(client.arrivedInPlace(data)).resolves.toBe(true);
+    // A small argument travels through the ring and is copied: no view, nothing to release.
+    await expect(client.arrivedInPlace(Buffer.alloc(100))).resolves.toBe(false);
+    const [pool] = pools(namespace);
+    expect(pool).toBeDefined();
+    const stat = statSync(`/dev/shm/${pool}`);
+    expect(stat.mode & 0o777).toBe(0o600);
+    expect(stat.uid).toBe(process.getuid!());
+    // Sparse: the pool's pages are those the payloads reached, not its 2 × 64 MiB.
+    expect(stat.blocks * 512).toBeLessThan(16 * MiB);
+    expect(releaseBuffer(result)).toBe(true);
+    expect(releaseBuffer(result)).toBe(false);
+  });
+
+  it('carries objects with large Buffers the same way', async () => {
+    const client = main.mesh.client(PoolContract);
+    const value = { op: 'echo', id: 7, data: Buffer.alloc(MiB, 3) };
+    const result = await client.echoObject(value);
+    expect(result.op).toBe('echo');
+    expect(result.id).toBe(7);
+    expect(result.data.equals(value.data)).toBe(true);
+  });
+
+  it("keeps a handler's pooled arguments intact until it settles, while other calls reuse the pool", async () => {
+    const client = main.mesh.client(PoolContract);
+    const checks = Array.from({ length: 8 }, (_, i) => client.checkLater(Buffer.alloc(MiB, i + 1), i + 1, 150));
+    // Meanwhile 40 other 1 MiB calls come and go through the same pool.
+    for (let round = 0; round < 10; round++) {
+      const echoes = await Promise.all(Array.from({ length: 4 }, (_, i) => client.echo(Buffer.alloc(MiB, 100 + i))));
+      echoes.forEach((echo, i) => expect(echo.every((byte) => byte === 100 + i)).toBe(true));
+      echoes.forEach((echo) => releaseBuffer(echo));
+    }
+    await expect(Promise.all(checks)).resolves.toEqual(new Array(8).fill(true));
+  });
+
+  it('lets a handler keep a copy with retainBuffer, which outlives the pooled bytes', async () => {
+    const client = main.mesh.client(PoolContract);
+    await client.keep(Buffer.alloc(MiB, 7));
+    for (let i = 0; i < 20; i++) releaseBuffer(await client.echo(Buffer.alloc(MiB, 9)));
+    await expect(client.kept()).resolves.toEqual([{ length: MiB, sum: 7 * MiB }]);
+  });
+
+  it('gives every held result its own bytes: views up to the lease bound, copies past it', async () => {
+    // A client of its own: the bound counts what one connection's callers hold.
+    const mesh = Mesh.connect({ runtimeDir: runtime.path, namespace, logLevel: 'silent', maxPayloadBytes: 8 * MiB });
+    meshes.push(mesh);
+    const client = mesh.client(PoolContract);
+    const results = await Promise.all(Array.from({ length: 48 }, (_, i) => client.echo(Buffer.alloc(MiB, i + 1))));
+    // Another round while all 48 are held: none of them may change.
+    await Promise.all(Array.from({ length: 16 }, () => client.echo(Buffer.alloc(MiB, 0xff))));
+    results.forEach((result, i) => expect(result.every((byte) => byte === i + 1)).toBe(true));
+    const views = results.filter((result) => retainBuffer(result) !== result);
+    expect(views.length).toBeGreaterThan(0);
+    expect(views.length).toBeLessThanOrEqual(32);
+    for (const result of results) expect(releaseBuffer(result)).toBe(views.includes(result));
+  });
+
+  it('sends through the ring when the pool is full, losing nothing', async () => {
+    const small = await deploy(`${namespace}-small`, { HOSTMESH_SHM_POOL_BYTES: String(128 * 1024) });
+    const client = small.mesh.client(PoolContract);
+    const sizes = Array.from({ length: 24 }, (_, i) => 70_000 + i * 20_000);
+    const results = await Promise.all(sizes.map((size, i) => client.echo(Buffer.alloc(size, i + 1))));
+    results.forEach((result, i) => {
+      expect(result.length).toBe(sizes[i]);
+      expect(result.every((byte) => byte === i + 1)).toBe(true);
+    });
+  });
+
+  it('uses no pool when it is configured off', async () => {
+    const off = await deploy(`${namespace}-off`, { HOSTMESH_SHM_POOL_BYTES: '0' });
+    const client = off.mesh.client(PoolContract);
+    const result = await client.echo(Buffer.alloc(MiB, 5));
+    expect(result.every((byte) => byte === 5)).toBe(true);
+    await expect(client.arrivedInPlace(Buffer.alloc(MiB))).resolves.toBe(false);
+    expect(pools(`${namespace}-off`)).toEqual([]);
+  });
+
+  it('drops a peer that points outside the pool, and serves the others', async () => {
+    const [descriptor] = await main.mesh.registry.lookup('pool-test');
+    const raw = await rawChannelFactory('shm')(descriptor!);
+    const ref = Buffer.alloc(24);
+    ref[0] = FRAME_MAGIC;
+    ref[1] = PROTOCOL_VERSION;
+    ref[2] = 6; // POOL_REF
+    ref.writeUInt32LE(8, 12);
+    ref.writeUInt32LE(0x7fff0000, 16);
+    ref.writeUInt32LE(MiB, 20);
+    raw.write(ref);
+    await main.server.waitForOutput(/dropped connection .*FrameError.*lies outside the pool/, 5000);
+    await raw.closed;
+    const client = main.mesh.client(PoolContract);
+    const result = await client.echo(Buffer.alloc(MiB, 1));
+    expect(result.every((byte) => byte === 1)).toBe(true);
+  });
+
+  it("removes a client's pool with its ring when the client is SIGKILLed mid-call", async () => {
+    const ns = `${namespace}-ck`;
+    const server = await startConformance('shm', runtime.path, ns);
+    services.push(server);
+    const flooder = await spawnService(faultFixture('flooder'), {
+      env: { HOSTMESH_RUNTIME_DIR: runtime.path, HOSTMESH_NAMESPACE: ns },
+      args: [String(MiB), '4'],
+    });
+    await flooder.waitForOutput(/replies \d+/, 15_000);
+    const ofFlooder = () => shmEntries(`.${ns}.`, `.conformance.0.${flooder.pid}.`);
+    expect(ofFlooder().filter((name) => name.endsWith('.pool'))).toHaveLength(1);
+    await sleep(50);
+    await flooder.kill();
+    await until(() => ofFlooder().length === 0, 2000, `ring and pool of killed client ${flooder.pid} removed`);
+    expect(server.running).toBe(true);
+  }, 30_000);
+});
