@@ -27,6 +27,13 @@ const DATA = 512;
 const CLOSED_CREATOR = 1;
 const CLOSED_OPENER = 2;
 const MAX_NAME = 200;
+/**
+ * How much longer to spin per byte of payload sent by reference: the peer copies what it got
+ * and what it answers (about 27 µs per MiB each here), so 1 MiB adds 84 µs; at most 500 µs.
+ * Waking a parked CPU costs ~100 µs, more than such a spin.
+ */
+const SPIN_NS_PER_PAYLOAD_BYTE = 0.08;
+const MAX_PAYLOAD_SPIN_NS = 500_000;
 
 export interface ShmChannelOptions {
   /** Called with every message, in place; the bytes are valid until it returns. */
@@ -78,6 +85,8 @@ export class ShmChannel {
   private polling = false;
   private scheduled = false;
   private sentAtLastInput = 0;
+  /** Bytes of payload sent elsewhere (the pool) since the last input: the answer comes later by the peer's copying. */
+  private payloadSinceInput = 0;
   private parkedAt = 0;
   private closed = false;
   private peerCloseReported = false;
@@ -205,12 +214,15 @@ export class ShmChannel {
 
   /**
    * Sends `message` (then `extra`, as one message). Returns false when the ring is full:
-   * wait for `whenWritable(length)` and send again. Nothing is ever dropped.
+   * wait for `whenWritable(length)` and send again. Nothing is ever dropped. `payloadBytes`:
+   * the size of what the message stands for, when it points to bytes elsewhere (a pool): the
+   * peer needs longer to answer it, so the spin for that answer lasts longer.
    */
-  send(message: Uint8Array, extra?: Uint8Array): boolean {
+  send(message: Uint8Array, extra?: Uint8Array, payloadBytes = 0): boolean {
     if (this.closed) throw new Error(`channel ${this.name} is closed`);
     if (!this.outbound.write(message, extra)) return false;
     this.stats.sent++;
+    this.payloadSinceInput += payloadBytes;
     if (this.outbound.consumerParked()) {
       native.doorbellRing(this.peerBell);
       this.stats.doorbellsRung++;
@@ -340,6 +352,7 @@ export class ShmChannel {
     try {
       for (;;) {
         const sentBefore = this.stats.sent;
+        const payloadBefore = this.payloadSinceInput;
         let delivered = 0;
         try {
           // Paused: what the peer sends waits in the ring; room in ours is still looked for.
@@ -352,6 +365,8 @@ export class ShmChannel {
         if (delivered > 0) {
           this.stats.delivered += delivered;
           this.sentAtLastInput = sentBefore;
+          // What was sent while delivering (replies) counts towards the next spin; what came before was answered.
+          this.payloadSinceInput -= payloadBefore;
           if (this.inbound.producerWaiting()) {
             native.doorbellRing(this.peerBell);
             this.stats.doorbellsRung++;
@@ -380,14 +395,10 @@ export class ShmChannel {
           setImmediate(this.continuePoll);
           return;
         }
-        if (this.stats.sent !== this.sentAtLastInput && this.spin.windowNs > 0) {
-          const changed = native.spinWhileEqual(
-            this.segment.buffer,
-            this.inbound.headByteOffset,
-            this.inbound.consumed,
-            this.spin.windowNs,
-            this.spin.yieldEveryNs,
-          );
+        // The payload's share applies even when the window has closed: it is the peer's copying, not its habits.
+        const windowNs = this.spin.maxNs === 0 ? 0 : this.spin.windowNs + Math.min(MAX_PAYLOAD_SPIN_NS, this.payloadSinceInput * SPIN_NS_PER_PAYLOAD_BYTE);
+        if (this.stats.sent !== this.sentAtLastInput && windowNs > 0) {
+          const changed = native.spinWhileEqual(this.segment.buffer, this.inbound.headByteOffset, this.inbound.consumed, windowNs, this.spin.yieldEveryNs);
           if (changed) {
             this.stats.spinHits++;
             this.spin.hit();
@@ -396,6 +407,7 @@ export class ShmChannel {
           this.stats.spinMisses++;
           this.spin.miss();
           this.sentAtLastInput = this.stats.sent;
+          this.payloadSinceInput = 0;
         }
         if (this.inbound.park()) {
           this.parkedAt = performance.now();

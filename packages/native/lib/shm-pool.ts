@@ -171,6 +171,16 @@ export class PoolWriter {
     this.loaned.delete(offset / POOL_SLOT_BYTES);
   }
 
+  /** Loans out and not sent. */
+  get lent(): number {
+    return this.loaned.size;
+  }
+
+  /** Takes back a loan that was never sent (its Buffer was collected); one already sent is the receiver's. */
+  unlend(offset: number): void {
+    if (this.loaned.has(offset / POOL_SLOT_BYTES)) this.unclaim(offset);
+  }
+
   /** Takes back a run this side claimed and will not send (a loan dropped, a send that failed). */
   unclaim(offset: number): void {
     const first = offset / POOL_SLOT_BYTES;

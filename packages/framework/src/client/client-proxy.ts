@@ -3,6 +3,8 @@ import { isCallableName } from '../metadata/explorer';
 
 export interface Caller {
   call(method: string, args: unknown[], options: CallOptions | undefined): Promise<unknown>;
+  /** A Buffer to send without a copy where the mechanism allows (`$alloc`). */
+  alloc?(size: number): Buffer;
 }
 
 /**
@@ -12,11 +14,13 @@ export interface Caller {
 export function createClientProxy<Api>(caller: Caller, options?: CallOptions): Client<Api> {
   const methods = new Map<string, (...args: unknown[]) => Promise<unknown>>();
   const withOptions = (more: CallOptions) => createClientProxy<Api>(caller, { ...options, ...more });
+  const alloc = (size: number) => caller.alloc?.(size) ?? Buffer.allocUnsafe(size);
   return new Proxy(Object.create(null) as object, {
     get(_target, property) {
       let method = methods.get(property as string);
       if (method !== undefined) return method;
       if (property === '$with') return withOptions;
+      if (property === '$alloc') return alloc;
       if (typeof property !== 'string' || !isCallableName(property)) return undefined;
       method = (...args: unknown[]) => caller.call(property, args, options);
       methods.set(property, method);

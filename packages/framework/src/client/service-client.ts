@@ -63,6 +63,16 @@ export class ServiceClient implements Caller {
     return this.send(method, args, options);
   }
 
+  /** `$alloc`: a loan from the pool of a connected shm connection to this service, else a plain Buffer. */
+  alloc(size: number): Buffer {
+    if (!Number.isInteger(size) || size < 0) throw new RangeError(`$alloc(size): size must be a non-negative integer, got ${size}`);
+    for (const rpc of this.rpcs.values()) {
+      const loan = rpc.lend(size);
+      if (loan !== undefined) return loan;
+    }
+    return Buffer.allocUnsafe(size);
+  }
+
   private send(method: string, args: unknown[], options: CallOptions | undefined): Promise<unknown> {
     const route = this.route(method);
     let timeoutMs = options?.timeoutMs ?? route.timeoutMs ?? this.deps.config.defaultTimeoutMs;

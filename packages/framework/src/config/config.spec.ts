@@ -23,7 +23,7 @@ describe('resolveConfig', () => {
       { shm: { ringBytes: 1 << 16 }, mqueue: { depth: 4, messageSize: 1024 } },
       { HOSTMESH_TCP_PORT: '4100', HOSTMESH_MQUEUE_IN_FLIGHT: '8' },
     );
-    expect(config.transports.shm).toEqual({ ringBytes: 1 << 16, poolBytes: 64 << 20, spin: {} });
+    expect(config.transports.shm).toEqual({ ringBytes: 1 << 16, poolBytes: 128 << 20, spin: {} });
     expect(resolveConfig({}, { HOSTMESH_SHM_POOL_BYTES: '0' }).transports.shm?.poolBytes).toBe(0);
     expect(() => resolveConfig({ shm: { poolBytes: 100_000 } }, {})).toThrow('invalid option shm.poolBytes=100000: expected a multiple of 65536');
     expect(config.transports.mqueue).toEqual({ depth: 4, messageSize: 1024, inFlight: 8 });

@@ -20,6 +20,13 @@ export type Client<Api> = {
 } & {
   /** The same client with per-call options (timeout, AbortSignal) applied to every call. */
   $with(options: CallOptions): Client<Api>;
+  /**
+   * `size` bytes to fill and pass as a Buffer argument. Over shared memory they are a loan from
+   * the connection's pool and cross without a copy; elsewhere (or before the first call has
+   * connected) a plain Buffer. A loan is consumed by the call it is sent with: do not touch it
+   * afterwards. One never sent returns to the pool when it is garbage-collected.
+   */
+  $alloc(size: number): Buffer;
 };
 
 const tokens = new Map<string, symbol>();

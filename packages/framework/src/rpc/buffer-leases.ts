@@ -31,9 +31,9 @@ function end(lease: Lease): void {
   lease.connection.release?.(lease.token);
 }
 
-/** Whether a result of `bytes` may be handed out as a view: its caller holds little enough. */
+/** Whether a result of `bytes` may be handed out as a view: its caller holds little enough (or nothing: one result of any size). */
 export function mayLease(owner: LeaseCounter, bytes: number): boolean {
-  return owner.bytes + bytes <= MAX_LEASED_BYTES;
+  return owner.bytes === 0 || owner.bytes + bytes <= MAX_LEASED_BYTES;
 }
 
 /** Ties the pooled bytes held by `token` to the life of `view`. */

@@ -412,6 +412,11 @@ export class RpcClient implements ConnectionHandler {
     this.retryTimer.unref();
   }
 
+  /** A Buffer to send as an argument without a copy, where the connection shares memory with the service (see Connection.lend). */
+  lend(size: number): Buffer | undefined {
+    return this.connection?.lend?.(size);
+  }
+
   onFrame(buffer: Buffer, start: number, end: number, transient: boolean): void {
     const kind = frameKind(buffer, start);
     if (kind !== FrameKind.Response && kind !== FrameKind.Error) {

@@ -75,6 +75,11 @@ export interface Connection {
    */
   hold?(): number;
   release?(token: number): void;
+  /**
+   * For connections with memory shared with the peer (shm's pool): `size` bytes there, for the
+   * caller to fill and send as a Buffer argument without a copy; undefined when there is no room.
+   */
+  lend?(size: number): Buffer | undefined;
   /** For connections bound to a kernel object by name (queues): re-checks it after the registry changed. */
   revalidate?(): void;
 }

@@ -95,7 +95,7 @@ export class ShmConnection implements Connection {
     const length = frame.length + (tail === undefined ? 0 : tail.length);
     if (length >= POOL_MIN_BYTES && this.pool !== null && this.toPool(frame, tail, length)) {
       // The frame is in the pool; what goes through the ring is the reference in `ref`.
-      if (this.pending.length === 0 && channel.send(this.ref)) return true;
+      if (this.pending.length === 0 && channel.send(this.ref, undefined, length)) return true;
       this.pending.push({ frame: Buffer.from(this.ref), tail: undefined, sent: 0 });
       void this.flush();
       return false;
@@ -148,14 +148,20 @@ export class ShmConnection implements Connection {
     if (offset < 0) return undefined;
     writer.lend(offset);
     const at = writer.base + offset + LOAN_HEADROOM;
-    return writer.bytes.subarray(at, at + size);
+    const view = writer.bytes.subarray(at, at + size);
+    this.loans.register(view, offset);
+    return view;
   }
 
-  /** Gives back a lent run that will not be sent. */
-  unlend(view: Buffer): void {
-    const writer = this.pool?.outbound;
-    const loan = writer?.loanOf(view) ?? -1;
-    if (loan >= 0) writer!.unclaim(loan);
+  /** A loan whose Buffer was collected unsent goes back to the pool. */
+  private readonly loans = new FinalizationRegistry<number>((offset) => {
+    this.pool?.outbound.unlend(offset);
+    this.closePoolWhenUnused();
+  });
+
+  /** The pool is unmapped (every view of it emptied) only once nothing of it is held or lent; until then the views keep it. */
+  private closePoolWhenUnused(): void {
+    if (this.closed && this.holds.size === 0 && this.pool?.outbound.lent === 0) this.pool.close();
   }
 
   /** While a pooled frame is delivered: keeps its bytes until `release(token)`. -1 (nothing to keep) otherwise. */
@@ -177,7 +183,7 @@ export class ShmConnection implements Connection {
     }
     this.holds.delete(token);
     this.pool?.inbound.release(token);
-    if (this.closed && this.holds.size === 0) this.pool?.close();
+    this.closePoolWhenUnused();
   }
 
   whenWritable(): Promise<void> {
@@ -355,8 +361,8 @@ export class ShmConnection implements Connection {
     }
     this.stopWatchingAssembly();
     this.channel?.close();
-    // Views still held (a handler running, a caller's result) keep the pool mapped until released.
-    if (this.holds.size === 0) this.pool?.close();
+    // Views still held (a handler running, a caller's result, a loan) keep the pool mapped until released.
+    this.closePoolWhenUnused();
     if (this.channel?.isCreator) this.pool?.unlink();
     this.pending.length = 0;
     for (const wake of this.drainWaiters.splice(0)) wake();

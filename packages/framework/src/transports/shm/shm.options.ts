@@ -2,13 +2,16 @@ import { POOL_SLOT_BYTES, type SpinOptions } from '@hostmesh/native';
 import type { OptionReader } from '../../core/options';
 import type { ManifestLimit } from '../contract/plugin';
 
-/** The large-payload pool's default size per direction per connection: 64 in flight of 1 MiB. */
-const DEFAULT_POOL_BYTES = 64 << 20;
+/**
+ * The large-payload pool's default size per direction per connection: room for 64 MiB
+ * payloads, or 100 in flight of 1 MiB. Its pages are taken only as payloads reach them.
+ */
+const DEFAULT_POOL_BYTES = 128 << 20;
 
 /**
  * Shared-memory rings: bytes per direction per connection (a power of two; default 1 MiB),
  * spin policy, and the large-payload pool (bytes per direction per connection, whole 64 KiB
- * slots, 0 for none; default 64 MiB, its pages taken only as payloads reach them).
+ * slots, 0 for none; default 128 MiB, its pages taken only as payloads reach them).
  * Env: HOSTMESH_SHM_RING_BYTES, HOSTMESH_SHM_POOL_BYTES.
  */
 export interface ShmOptionsInput {
