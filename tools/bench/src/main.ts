@@ -30,7 +30,7 @@ import type { BenchResult, CpuRow, EventRow, LatencyRow, ObjectShapeRows, Payloa
 import { lanes, objectUnsupported, parseShapes, type Lane } from './shapes';
 import { median, summarize } from './stats';
 import { clientSweep, payloadSweep, type SweepPeer } from './sweep';
-import { hostmeshTarget, MAX_PAYLOAD_BYTES, rawSocketTarget, type BenchTarget } from './targets';
+import { hostmeshTarget, MAX_PAYLOAD_BYTES, rawSocketTarget, type BenchTarget, type BufferUse } from './targets';
 import { pipelined, sequential, sparse } from './workloads';
 
 const args = process.argv.slice(2);
@@ -67,8 +67,9 @@ const outDir = flag('--no-out') ? undefined : (option('--out') ?? (quick ? undef
 const withSweep = flag('--sweep') || (!quick && !flag('--no-sweep'));
 const SIZES = option('--sizes')?.split(',').map(Number) ?? [64, 4096, 1 << 20];
 const SHAPES = shapesOption();
-const ITERATIONS = (size: number) => (size >= 1 << 20 ? (quick ? 20 : 300) : quick ? 1000 : 20_000);
-const PIPELINED = (size: number) => (size >= 1 << 20 ? (quick ? 64 : 1000) : size >= 4096 ? (quick ? 3000 : 100_000) : quick ? 5000 : 300_000);
+// Quick 1 MiB runs long enough to get past JIT warm-up and first-touch page faults.
+const ITERATIONS = (size: number) => (size >= 1 << 20 ? (quick ? 200 : 300) : quick ? 1000 : 20_000);
+const PIPELINED = (size: number) => (size >= 1 << 20 ? (quick ? 256 : 1000) : size >= 4096 ? (quick ? 3000 : 100_000) : quick ? 5000 : 300_000);
 const IN_FLIGHT = 64;
 /** A target that has not finished its pipelined run by then has failed it (its calls are abandoned). */
 const PIPELINED_DEADLINE_MS = quick ? 30_000 : 180_000;
@@ -145,10 +146,13 @@ async function connectTargets(runtime: string): Promise<BenchTarget[]> {
     targets.push(Object.assign(await zeromqTarget(path), { serverPid: server.pid }));
   }
   for (const mechanism of MECHANISMS) {
-    const pid = servicePids.get(mechanism);
-    targets.push(
-      Object.assign(hostmeshTarget(`hostmesh ${mechanism}`, runtime, `${NAMESPACE}-${mechanism}`), { serverPid: pid, serverTid: serviceTids.get(mechanism) }),
-    );
+    const server = { serverPid: servicePids.get(mechanism), serverTid: serviceTids.get(mechanism) };
+    // Only shm lends pooled Buffers: its callers that release them, or send loans, against the one service.
+    const uses: BufferUse[] = mechanism === 'shm' ? ['plain', 'released', 'loans'] : ['plain'];
+    for (const use of uses) {
+      const name = `hostmesh ${mechanism}${use === 'plain' ? '' : `, ${use}`}`;
+      targets.push(Object.assign(hostmeshTarget(name, runtime, `${NAMESPACE}-${mechanism}`, use), server));
+    }
   }
   return targets;
 }

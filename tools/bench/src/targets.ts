@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { defineContract, EventType, Mesh } from '@hostmesh/framework';
+import { defineContract, EventType, Mesh, releaseBuffer } from '@hostmesh/framework';
 import type { PayloadShape } from './result';
 
 /** Something the workloads can send a payload to and get it back from. */
@@ -55,15 +55,38 @@ export class BenchTick {
 /** Room for the scaling sweep's 64 MiB payloads plus their framing (the default limit is 64 MiB). */
 export const MAX_PAYLOAD_BYTES = 80 * 1024 * 1024;
 
-/** hostmesh end to end: typed client, codec, framing, routing, promises. */
-export function hostmeshTarget(name: string, runtimeDir: string, namespace: string): BenchTarget {
+/**
+ * What a caller does with shm's pooled Buffers: nothing, as naive code does ('plain': results
+ * held until GC, then copies past the lease cap), `releaseBuffer` on each result ('released'),
+ * or that and sending a loan of the pool filled in place ('loans').
+ */
+export type BufferUse = 'plain' | 'released' | 'loans';
+
+/** hostmesh end to end: typed client, codec, framing, routing, promises. Its own Mesh, so its leases are its own. */
+export function hostmeshTarget(name: string, runtimeDir: string, namespace: string, use: BufferUse = 'plain'): BenchTarget {
   const mesh = Mesh.connect({ runtimeDir, namespace, logLevel: 'warn', defaultTimeoutMs: 60_000, maxPayloadBytes: MAX_PAYLOAD_BYTES });
   const client = mesh.client(Echo);
+  const close = () => mesh.close();
+  if (use === 'plain') return { name, roundTrip: (payload) => client.echo(payload), roundTripObject: (payload) => client.echoObject(payload), close };
+  if (use === 'released') {
+    return {
+      name,
+      roundTrip: async (payload) => releaseBuffer(await client.echo(payload)),
+      // Object results are decoded copies, so this releases nothing; it stays right if they ever are leased.
+      roundTripObject: async (payload) => releaseBuffer((await client.echoObject(payload)).data),
+      close,
+    };
+  }
   return {
     name,
-    roundTrip: (payload) => client.echo(payload),
-    roundTripObject: (payload) => client.echoObject(payload),
-    close: () => mesh.close(),
+    roundTrip: async (payload) => {
+      // The copy in stands for the application producing its data in the loan: it is the caller's cost.
+      const loan = client.$alloc(payload.length);
+      loan.set(payload);
+      return releaseBuffer(await client.echo(loan));
+    },
+    objectUnsupported: 'a loan crosses without a copy only as the single Buffer argument of a call; inside an object the codec copies it like any Buffer',
+    close,
   };
 }
 

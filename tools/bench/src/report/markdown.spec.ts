@@ -58,6 +58,16 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain('moleculer TCP sat out 1 MiB × 64 in flight: too slow.');
   });
 
+  it('prints the latency distribution at the first size and at every size from 1 MiB, with p99 / p50 there', () => {
+    const result = bufferOnly();
+    result.latency = result.latency.map((row) => (row.size === 1 << 20 ? { ...row, p90: 20, p99: 25, p999: 40 } : row));
+    const markdown = renderMarkdown(result);
+    expect(section(markdown, '**Latency distribution at 64 B**')).toContain('| hostmesh shm | 10.0 µs | 10.0 µs | 10.0 µs | 10.0 µs | 10.0 µs–10.0 µs |');
+    const large = section(markdown, '**Latency distribution at 1 MiB**');
+    expect(large).toContain('| target | p50 | p90 | p99 | p99.9 | p99 / p50 | p50 spread |');
+    expect(large).toContain('| hostmesh shm | 10.0 µs | 20.0 µs | 25.0 µs | 40.0 µs | 2.50× | 10.0 µs–10.0 µs |');
+  });
+
   it('prints the object rows in their own tables, each ratio against raw UDS object rows', () => {
     const markdown = renderMarkdown(withObjects());
     const sequential = section(markdown, '**Sequential round trips, p50, object payload**');

@@ -8,8 +8,6 @@ export { formatSize, NEST, RAW } from './table';
 /** The whole report: what docs/benchmarks.md shows and the bench prints. */
 export function renderMarkdown(result: BenchResult): string {
   const sizes = [...new Set(result.latency.map((row) => row.size))];
-  const find = <T extends { target: string; size: number }>(rows: T[], target: string, size: number) =>
-    rows.find((row) => row.target === target && row.size === size);
   const parts: string[] = [];
   parts.push(
     `${result.quick ? 'Quick' : 'Full'} run of ${result.date}: ${result.rounds} interleaved round(s), ${result.pin ? 'client on CPU 0 and servers on CPU 1' : 'unpinned'}, load average ${result.load}.` +
@@ -29,24 +27,8 @@ export function renderMarkdown(result: BenchResult): string {
           column: formatSize,
         }),
     );
-    parts.push(
-      `**Latency distribution at ${formatSize(sizes[0]!)}**, Buffer payload (median over rounds; spread = min–max p50 of the rounds)\n\n` +
-        table(
-          ['target', 'p50', 'p90', 'p99', 'p99.9', 'p50 spread'],
-          result.targets.map((target) => {
-            const row = find(result.latency, target, sizes[0]!);
-            if (!row) return [target, 'failed', '', '', '', ''];
-            return [
-              target,
-              formatMicros(row.p50),
-              formatMicros(row.p90),
-              formatMicros(row.p99),
-              formatMicros(row.p999),
-              `${formatMicros(row.spread[0])}–${formatMicros(row.spread[1])}`,
-            ];
-          }),
-        ),
-    );
+    // From 1 MiB the pool's tail matters too (the goal: p99 at most 2× its own p50), so each such size has its table.
+    for (const size of sizes.filter((s, i) => i === 0 || s >= 1 << 20)) parts.push(distribution(result, size));
     parts.push(
       `**${inFlight} requests in flight**, Buffer payload, messages per second\n\n` +
         bySize({
@@ -122,6 +104,27 @@ export function renderMarkdown(result: BenchResult): string {
   for (const skip of skipNotes(result)) parts.push(`${skip.target} sat out ${formatSize(skip.size)}${skip.shapes} × ${inFlight} in flight: ${skip.reason}.`);
   for (const failure of result.failures) parts.push(`${failure.target} failed: ${failure.reason}; its later rows are missing.`);
   return parts.join('\n\n') + '\n';
+}
+
+/** Sequential percentiles of every target at one size; from 1 MiB also p99 / p50. */
+function distribution(result: BenchResult, size: number): string {
+  const tail = size >= 1 << 20;
+  return (
+    `**Latency distribution at ${formatSize(size)}**, Buffer payload (median over rounds; spread = min–max p50 of the rounds)\n\n` +
+    table(
+      ['target', 'p50', 'p90', 'p99', 'p99.9', ...(tail ? ['p99 / p50'] : []), 'p50 spread'],
+      result.targets.map((target) => {
+        const row = result.latency.find((r) => r.target === target && r.size === size);
+        if (!row) return [target, 'failed', '', '', '', ...(tail ? [''] : []), ''];
+        return [
+          target,
+          ...[row.p50, row.p90, row.p99, row.p999].map(formatMicros),
+          ...(tail ? [`${(row.p99 / row.p50).toFixed(2)}×`] : []),
+          `${formatMicros(row.spread[0])}–${formatMicros(row.spread[1])}`,
+        ];
+      }),
+    )
+  );
 }
 
 /** Each skip once: a target sitting out a size for the same reason in both shapes is one note. */
