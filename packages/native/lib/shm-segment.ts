@@ -115,7 +115,7 @@ export class ShmSegment {
 const mappings = new WeakSet<ArrayBufferLike>();
 
 /** Whether `view` lies in a shared-memory mapping (a view a peer may write, or that is handed back later). */
-export function isSharedMemory(view: Uint8Array): boolean {
+export function isSharedMemory(view: ArrayBufferView): boolean {
   return mappings.has(view.buffer);
 }
 

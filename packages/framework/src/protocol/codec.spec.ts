@@ -29,6 +29,30 @@ describe('FrameCodec', () => {
     expect(decodeWhole(receiver, sender.encode(FrameKind.Request, 1, 1, value))).toEqual(value);
   });
 
+  it('packs into lent memory when the frame fits, into its own when not, and never writes there again', () => {
+    const sender = new FrameCodec(8 << 20);
+    const receiver = new FrameCodec(8 << 20);
+    const value = { op: 'echo', id: 1, data: Buffer.alloc(100_000, 7) };
+    const first = sender.encode(FrameKind.Request, 1, 1, value);
+    expect(sender.largeHint).toBe(first.length);
+    const lent = Buffer.alloc(200_000);
+    const inPlace = sender.encodeInto(lent, FrameKind.Request, 2, 1, value);
+    expect(inPlace.buffer).toBe(lent.buffer);
+    expect(inPlace.byteOffset).toBe(lent.byteOffset);
+    const tooSmall = Buffer.alloc(50_000);
+    const elsewhere = sender.encodeInto(tooSmall, FrameKind.Request, 3, 1, value);
+    expect(elsewhere.buffer).not.toBe(tooSmall.buffer);
+    // The next frames go to the codec's own memory: the lent bytes stay the frame's.
+    const snapshot = Buffer.from(lent);
+    sender.encode(FrameKind.Request, 4, 1, { small: true });
+    sender.encode(FrameKind.Request, 5, 1, value);
+    expect(lent.equals(snapshot)).toBe(true);
+    expect(sender.largeHint).toBeGreaterThan(0);
+    sender.encode(FrameKind.Request, 6, 1, 'small');
+    expect(sender.largeHint).toBe(0);
+    for (const frame of [first, inPlace, elsewhere]) expect(decodeWhole(receiver, frame)).toEqual(value);
+  });
+
   it('describes a repeated object shape once, so later frames are smaller', () => {
     const codec = new FrameCodec(1 << 20);
     const quote = { symbol: 'ACME', price: 1.5, quantity: 10, side: 'buy', at: 1 };

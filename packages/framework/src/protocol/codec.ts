@@ -13,6 +13,8 @@ const WITH_HEADER_SPACE = RESERVE_START_SPACE | HEADER_BYTES;
 const MAX_RESERVED = 0xff;
 /** Raw bodies from this size on are sent from the caller's buffer instead of copied. */
 const GATHER_THRESHOLD = 16 * 1024;
+/** Frames from this size on are "large": the next body is packed straight into transport memory when the caller offers some (`encodeInto`). */
+export const LARGE_FRAME_BYTES = 64 * 1024;
 
 /** Buffers (and plain Uint8Arrays) travel as raw bodies; other typed arrays keep their type through msgpack. */
 export function isRawBytes(value: unknown): value is Uint8Array {
@@ -53,6 +55,13 @@ export class FrameCodec {
   tail: Buffer | null = null;
 
   /**
+   * The size of the last large frame this codec packed (0 after a small one): callers whose
+   * transport can lend memory offer that much (and a margin) to `encodeInto`, so a peer that
+   * sends large objects has them packed in place, not into a fresh buffer and then copied.
+   */
+  largeHint = 0;
+
+  /**
    * Returns the whole frame, header included; throws PayloadTooLargeError before anything is sent.
    * `metadata` (an encoded map, see metadata.ts) goes in front of the body, with flag Metadata.
    */
@@ -67,6 +76,7 @@ export class FrameCodec {
       throw error;
     }
     if (metadata !== null) frame = placeMetadata(frame, metadata);
+    this.largeHint = frame.length >= LARGE_FRAME_BYTES ? frame.length : 0;
     const bodyLength = frame.length - HEADER_BYTES;
     if (bodyLength > this.maxPayloadBytes) {
       this.discardState();
@@ -79,6 +89,23 @@ export class FrameCodec {
     }
     writeHeader(frame, kind, flags, id, route, bodyLength);
     return frame;
+  }
+
+  /**
+   * Like `encode`, but packs into `target` (memory the transport lent, e.g. shm's pool) when
+   * the frame fits there: the frame is then a view of `target`. When it does not fit, msgpackr
+   * packs into memory of its own and the frame is returned all the same; the caller tells the
+   * two apart by where the frame lies.
+   */
+  encodeInto(target: Buffer, kind: FrameKind, id: number, route: number, body: unknown, what?: string, metadata: Buffer | null = null): Buffer {
+    if (this.stateless || this.plain) return this.encode(kind, id, route, body, what, metadata);
+    this.packr.useBuffer(target);
+    try {
+      return this.encode(kind, id, route, body, what, metadata);
+    } finally {
+      // msgpackr keeps writing after its last frame: never again into lent memory, which now belongs to the frame.
+      this.packr.useBuffer(Buffer.allocUnsafeSlow(8192));
+    }
   }
 
   /**

@@ -14,7 +14,8 @@ import {
 import { fromWireError } from '../core/errors/wire';
 import { FrameCodec, isRawBytes } from '../protocol/codec';
 import { lease, LeaseCounter, mayLease } from './buffer-leases';
-import { CONNECTION_ERROR_ID, FrameFlag, frameFlags, FrameKind, frameId, frameKind } from '../protocol/frame';
+import { encodeLent } from './lent-encode';
+import { CONNECTION_ERROR_ID, FrameKind, frameId, frameKind } from '../protocol/frame';
 import { encodeMetadata, metadataScratch, type CallMetadata } from '../protocol/metadata';
 import type { Logger } from '../core/logger';
 import type { Connection, ConnectionHandler, Transport, TransportAddress } from '../transports/contract/transport';
@@ -319,7 +320,7 @@ export class RpcClient implements ConnectionHandler {
       frame =
         call.kind === FrameKind.Request && !codec.plain && (body as unknown[]).length === 1 && isRawBytes((body as unknown[])[0])
           ? codec.encodeBytes(call.kind, call.id, call.route, (body as Uint8Array[])[0]!, undefined, metadata)
-          : codec.encode(call.kind, call.id, call.route, body, undefined, metadata);
+          : encodeLent(codec, this.connection!, call.kind, call.id, call.route, body, undefined, metadata);
     } catch (error) {
       this.settle(call, nameTheCall(error as Error, call));
       return;
@@ -423,17 +424,11 @@ export class RpcClient implements ConnectionHandler {
       this.connection?.destroy(new FrameError(`unexpected frame kind ${kind} from ${this.options.label}`));
       return;
     }
-    // A Buffer result in the pool (shm) is handed out as a view, held until released or
-    // collected (buffer-leases.ts), while this client holds little enough of the pool.
-    let token = -1;
+    // A result in the pool (shm) is handed out in place: its Buffers are views, held until
+    // released or collected (buffer-leases.ts), while this client holds little enough of the pool.
     // (Not held at all past the bound: a hold given back at once would hand the bytes back before they were copied.)
-    if (
-      transient &&
-      kind === FrameKind.Response &&
-      frameFlags(buffer, start) & FrameFlag.RawBody &&
-      this.connection?.hold !== undefined &&
-      mayLease(this.leases, end - start)
-    ) {
+    let token = -1;
+    if (transient && kind === FrameKind.Response && this.connection?.hold !== undefined && mayLease(this.leases, end - start)) {
       token = this.connection.hold();
     }
     // Decode every frame in order, even late ones: the codec's record state depends on it.
@@ -451,7 +446,7 @@ export class RpcClient implements ConnectionHandler {
     const call = this.pending.get(id);
     if (token >= 0) {
       if (call === undefined) this.connection!.release!(token);
-      else lease(body as Buffer, this.connection!, token, this.leases);
+      else lease(body, this.connection!, token, this.leases, end - start);
     }
     if (call === undefined) return;
     this.settle(call, kind === FrameKind.Response ? undefined : this.remoteError(call, body), body);

@@ -8,6 +8,7 @@ import { METADATA_KEYS, readMetadata, type CallMetadata } from '../protocol/meta
 import { CallContext, deadlineFrom, isPropagating, runInScope } from '../contracts/call-context';
 import { endSpan, startConsumerSpan, startServerSpan, tracing, withTraceContext } from './tracing';
 import { isPromiseLike, type EndpointRoute, type EventRoute } from './routes';
+import { encodeLent } from './lent-encode';
 import type { RpcServer } from './rpc-server';
 
 const DROPPED = Symbol('dropped');
@@ -216,7 +217,7 @@ export class ServerConnection implements ConnectionHandler {
       frame =
         isRawBytes(value) && !this.codec.plain
           ? this.codec.encodeBytes(FrameKind.Response, id, route.id, value)
-          : this.codec.encode(FrameKind.Response, id, route.id, value);
+          : encodeLent(this.codec, this.connection, FrameKind.Response, id, route.id, value);
     } catch (error) {
       this.replyError(
         id,

@@ -80,6 +80,8 @@ export interface Connection {
    * caller to fill and send as a Buffer argument without a copy; undefined when there is no room.
    */
   lend?(size: number): Buffer | undefined;
+  /** Gives back a loan that will not be written. */
+  unlend?(view: Buffer): void;
   /** For connections bound to a kernel object by name (queues): re-checks it after the registry changed. */
   revalidate?(): void;
 }

@@ -93,7 +93,7 @@ export class ShmConnection implements Connection {
     if (this.closed || this.channel === null) return false;
     const channel = this.channel;
     const length = frame.length + (tail === undefined ? 0 : tail.length);
-    if (length >= POOL_MIN_BYTES && this.pool !== null && this.toPool(frame, tail, length)) {
+    if (this.pool !== null && (length >= POOL_MIN_BYTES || this.pool.outbound.lent > 0) && this.toPool(frame, tail, length)) {
       // The frame is in the pool; what goes through the ring is the reference in `ref`.
       if (this.pending.length === 0 && channel.send(this.ref, undefined, length)) return true;
       this.pending.push({ frame: Buffer.from(this.ref), tail: undefined, sent: 0 });
@@ -118,9 +118,15 @@ export class ShmConnection implements Connection {
    */
   private toPool(frame: Buffer, tail: Buffer | undefined, length: number): boolean {
     const writer = this.pool!.outbound;
+    // A whole frame packed into a loan (encodeLent) is in place already, whatever its size.
+    const whole = tail === undefined ? writer.loanOf(frame) : -1;
     const loan = tail === undefined ? -1 : writer.loanOf(tail);
+    if (whole < 0 && loan < 0 && length < POOL_MIN_BYTES) return false;
     let offset: number;
-    if (loan >= 0 && tail!.byteOffset - writer.bytes.byteOffset - writer.base - loan >= frame.length) {
+    if (whole >= 0) {
+      offset = frame.byteOffset - writer.bytes.byteOffset - writer.base;
+      writer.sendLoan(whole);
+    } else if (loan >= 0 && tail!.byteOffset - writer.bytes.byteOffset - writer.base - loan >= frame.length) {
       offset = tail!.byteOffset - writer.bytes.byteOffset - writer.base - frame.length;
       writer.bytes.set(frame, writer.base + offset);
       writer.sendLoan(loan);
@@ -139,10 +145,12 @@ export class ShmConnection implements Connection {
 
   /**
    * A run of the pool to fill and send as a Buffer argument or result without a copy (the
-   * loan API): a view of `size` bytes, or undefined when the connection has no pool or no room.
+   * loan API): a view of `size` bytes, or undefined when the connection has no pool or no
+   * room, or `size` is under POOL_MIN_BYTES.
    */
   lend(size: number): Buffer | undefined {
-    if (this.pool === null || this.closed) return undefined;
+    // Smaller ones go through the ring (copied once anyway): pool memory would sit idle until the loan was collected.
+    if (this.pool === null || this.closed || size < POOL_MIN_BYTES) return undefined;
     const writer = this.pool.outbound;
     const offset = writer.claim(LOAN_HEADROOM + size);
     if (offset < 0) return undefined;
@@ -151,6 +159,12 @@ export class ShmConnection implements Connection {
     const view = writer.bytes.subarray(at, at + size);
     this.loans.register(view, offset);
     return view;
+  }
+
+  unlend(view: Buffer): void {
+    const writer = this.pool?.outbound;
+    const loan = writer?.loanOf(view) ?? -1;
+    if (loan >= 0) writer!.unlend(loan);
   }
 
   /** A loan whose Buffer was collected unsent goes back to the pool. */

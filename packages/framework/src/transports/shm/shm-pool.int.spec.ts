@@ -7,7 +7,7 @@ import { rawChannelFactory } from '../../testing/raw-channel';
 import { sleep, spawnService, type SpawnedService } from '../../testing/spawn-service';
 import { tempRuntimeDir } from '../../testing/temp-runtime';
 import { faultFixture, shmEntries, startConformance, until } from '../../faults/faults.testing';
-import { PoolContract } from './fixtures/pool.contract';
+import { PoolContract, type Shaped } from './fixtures/pool.contract';
 
 const FIXTURE = join(__dirname, 'fixtures', `pool.main${__filename.endsWith('.ts') ? '.ts' : '.js'}`);
 const MiB = 1 << 20;
@@ -69,13 +69,29 @@ describe('the shm large-payload pool', () => {
     expect(releaseBuffer(result)).toBe(false);
   });
 
-  it('carries objects with large Buffers the same way', async () => {
-    const client = main.mesh.client(PoolContract);
-    const value = { op: 'echo', id: 7, data: Buffer.alloc(MiB, 3) };
-    const result = await client.echoObject(value);
-    expect(result.op).toBe('echo');
-    expect(result.id).toBe(7);
-    expect(result.data.equals(value.data)).toBe(true);
+  it('carries objects with large Buffers the same way, each Buffer of the result a view held until released', async () => {
+    const mesh = Mesh.connect({ runtimeDir: runtime.path, namespace, logLevel: 'silent', maxPayloadBytes: 8 * MiB });
+    meshes.push(mesh);
+    const client = mesh.client(PoolContract);
+    // The second and later are packed in place into the pool (the codec saw a large frame).
+    for (let i = 0; i < 3; i++) {
+      const value = { op: 'echo', id: i, data: Buffer.alloc(MiB, 3 + i), more: Buffer.alloc(200_000, 9) } as Shaped;
+      const result = (await client.echoObject(value)) as Shaped & { more: Buffer };
+      expect(result.op).toBe('echo');
+      expect(result.id).toBe(i);
+      expect(result.data.equals(value.data)).toBe(true);
+      expect(result.more.equals(Buffer.alloc(200_000, 9))).toBe(true);
+      expect(retainBuffer(result.data)).not.toBe(result.data);
+      expect(releaseBuffer(result.data)).toBe(true);
+      // The run is still held by the other view: its bytes stay put while other calls come and go.
+      for (let j = 0; j < 3; j++) releaseBuffer(await client.echo(Buffer.alloc(300_000, 0xee)));
+      expect(result.more.equals(Buffer.alloc(200_000, 9))).toBe(true);
+      expect(releaseBuffer(result.more)).toBe(true);
+      expect(releaseBuffer(result.more)).toBe(false);
+    }
+    // Objects with only small parts come back as ordinary values, nothing held.
+    const small = await client.echoObject({ op: 'echo', id: 9, data: Buffer.alloc(10, 1) });
+    expect(releaseBuffer(small.data)).toBe(false);
   });
 
   it("keeps a handler's pooled arguments intact until it settles, while other calls reuse the pool", async () => {
@@ -132,6 +148,9 @@ describe('the shm large-payload pool', () => {
     }
     const loan = client.$alloc(2 * MiB).fill(0x11);
     await expect(client.arrivedInPlace(loan)).resolves.toBe(true);
+    // Small sizes travel through the ring, copied once: a plain Buffer, no pool memory held.
+    const small = client.$alloc(100);
+    expect(retainBuffer(small)).toBe(small);
     expect(() => client.$alloc(-1)).toThrow(RangeError);
   });
 
