@@ -203,12 +203,16 @@ describe('loadManifest', () => {
 
   it('passes every limit a plugin declares to the service as the variable its options read', () => {
     const limits = Object.fromEntries(
-      Object.entries(MANIFEST_LIMITS).map(([name, limit], i) => [name, limit.powerOfTwo ? limit.minimum * 2 : limit.minimum + i + 1]),
+      Object.entries(MANIFEST_LIMITS).map(([name, limit], i) => [
+        name,
+        limit.powerOfTwo ? limit.minimum * 2 : limit.multipleOf ? limit.multipleOf * (i + 1) : limit.minimum + i + 1,
+      ]),
     );
     const path = write('limits.json', { services: { api: { entry: 'service.js', limits } } });
     const env = loadManifest(path).services[0]!.env;
-    expect(Object.keys(limits).sort()).toEqual(['maxPayloadBytes', 'mqueueDepth', 'mqueueInFlight', 'mqueueMessageSize', 'shmRingBytes']);
+    expect(Object.keys(limits).sort()).toEqual(['maxPayloadBytes', 'mqueueDepth', 'mqueueInFlight', 'mqueueMessageSize', 'shmPoolBytes', 'shmRingBytes']);
     expect(env).toMatchObject({
+      HOSTMESH_SHM_POOL_BYTES: String(limits.shmPoolBytes),
       HOSTMESH_MAX_PAYLOAD_BYTES: String(limits.maxPayloadBytes),
       HOSTMESH_SHM_RING_BYTES: String(limits.shmRingBytes),
       HOSTMESH_MQUEUE_DEPTH: String(limits.mqueueDepth),
@@ -219,6 +223,8 @@ describe('loadManifest', () => {
     expect(failure(bad).message).toBe(`${bad}: services.api.limits.mqueueInFlight must be <= 4096`);
     const odd = write('odd-ring.json', { services: { api: { entry: 'service.js', limits: { shmRingBytes: 5000 } } } });
     expect(failure(odd).message).toMatch(new RegExp(`^${odd}: services\\.api\\.limits\\.shmRingBytes must be one of 4096, 8192, 16384, .*, 1073741824$`));
+    const pool = write('odd-pool.json', { services: { api: { entry: 'service.js', limits: { shmPoolBytes: 100_000 } } } });
+    expect(failure(pool).message).toBe(`${pool}: services.api.limits.shmPoolBytes must be multiple of 65536`);
     const unknown = write('unknown-limit.json', { services: { api: { entry: 'service.js', limits: { ringBytes: 4096 } } } });
     expect(failure(unknown).message).toBe(`${unknown}: services.api.limits.ringBytes is not a known field`);
   });

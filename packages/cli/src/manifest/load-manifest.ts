@@ -175,12 +175,19 @@ function environmentOf(entry: Manifest['services'][string]): Record<string, stri
 }
 
 /** `limits.<name>` in the schema: an integer within the limit's bounds, described. */
-export function limitSchemas(): Record<string, { description: string; type: 'integer'; minimum?: number; maximum?: number; enum?: number[] }> {
+export function limitSchemas(): Record<
+  string,
+  { description: string; type: 'integer'; minimum?: number; maximum?: number; enum?: number[]; multipleOf?: number }
+> {
   return Object.fromEntries(
     Object.entries(MANIFEST_LIMITS).map(([name, limit]) => {
       const bounds = limit.powerOfTwo
         ? { enum: powersOfTwo(limit.minimum, limit.maximum ?? 2 ** 30) }
-        : { minimum: limit.minimum, ...(limit.maximum !== undefined ? { maximum: limit.maximum } : {}) };
+        : {
+            minimum: limit.minimum,
+            ...(limit.maximum !== undefined ? { maximum: limit.maximum } : {}),
+            ...(limit.multipleOf !== undefined ? { multipleOf: limit.multipleOf } : {}),
+          };
       return [name, { description: limit.description, type: 'integer' as const, ...bounds }];
     }),
   );

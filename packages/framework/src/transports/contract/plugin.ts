@@ -48,6 +48,8 @@ export interface ManifestLimit {
   readonly maximum?: number;
   /** Only powers of two (from `minimum` to `maximum`) are accepted. */
   readonly powerOfTwo?: boolean;
+  /** Only multiples of this are accepted. */
+  readonly multipleOf?: number;
 }
 
 /** Injection token of the TransportContext. */

@@ -40,6 +40,7 @@ export const SHM_LIMITS = {
     description: 'Bytes of each large-payload pool (one per direction per connection, taken as used): whole 64 KiB slots, 0 for none.',
     minimum: 0,
     maximum: 2 ** 36,
+    multipleOf: POOL_SLOT_BYTES,
   },
 } as const satisfies Record<string, ManifestLimit>;
 
