@@ -4,12 +4,17 @@ import { PosixError } from './posix-error';
 /** The addon's exports, as src/binding.cc registers them. Callers go through the wrappers. */
 export interface NativeAddon {
   setErrorClass(cls: typeof PosixError): void;
-  shmCreate(name: string, size: number, ownerPid: number, ownerStartTime: number, reserve: boolean): Buffer;
+  shmCreate(name: string, size: number, ownerPid: number, ownerStartTime: number, reserve: boolean, expose?: number): Buffer;
   shmReserve(name: string, offset: number, length: number): void;
-  shmOpen(name: string): Buffer;
+  shmOpen(name: string, expose?: number): Buffer;
   shmReadHeader(name: string): Buffer;
   shmUnlink(name: string): void;
-  shmDetach(buffer: Buffer): void;
+  shmDetach(buffer: Uint8Array): void;
+  shmLease(mapping: Buffer, offset: number, length: number, wordOffset: number, expected: number, id: number): ArrayBuffer;
+  shmEndLease(id: number, view: ArrayBufferView): void;
+  shmLeasedBytes(mapping: Buffer): number;
+  shmMappedBytes(mapping: Buffer): number;
+  shmSlice(mapping: Buffer, offset: number, length: number): ArrayBuffer;
   FdWatcher: new (fd: number, callback: (status: number, events: number) => void) => NativeFdWatcher;
   doorbellOpen(path: string): number;
   eventfd(): number;

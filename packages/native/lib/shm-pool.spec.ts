@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
 import { uniqueName } from './__fixtures__/child-process';
 import { PosixError } from './posix-error';
-import { isSharedMemory, ShmSegment } from './shm-segment';
-import { POOL_SLOT_BYTES, ShmPool } from './shm-pool';
+import { endLease, isSharedMemory, ShmSegment } from './shm-segment';
+import { LOAN_HEADROOM, POOL_SLOT_BYTES, ShmPool } from './shm-pool';
 
 /** Both ends of one pool in this process: the creator's and the opener's mapping of the same segment. */
 describe('ShmPool', () => {
@@ -30,20 +30,24 @@ describe('ShmPool', () => {
     expect(statSync(path).blocks * 512 - before).toBeGreaterThanOrEqual(3 * POOL_SLOT_BYTES);
   });
 
-  it('carries bytes from one end to the other in place, and a released run is taken again first', () => {
+  it('carries bytes from one end to the other in place; ending the lease empties its views and hands the run back', () => {
     const { creator, opener } = pair();
     const length = 2 * POOL_SLOT_BYTES + 10;
     const offset = creator.outbound.claim(length);
     expect(offset).toBe(0);
-    creator.outbound.bytes.fill(0x5a, creator.outbound.base + offset, creator.outbound.base + offset + length);
-    const start = opener.inbound.locate(offset, length);
-    const seen = opener.inbound.bytes.subarray(start, start + length);
+    // Across slots: the copy is split at their edges.
+    creator.outbound.write(offset, Buffer.alloc(100, 0x5a), Buffer.alloc(length - 100, 0x5a));
+    const seen = opener.inbound.lease(offset, length)!;
+    const part = seen.subarray(100, 200);
     expect(isSharedMemory(seen)).toBe(true);
     expect(seen.every((byte) => byte === 0x5a)).toBe(true);
     // In use: the next claim goes after it (3 slots).
     expect(creator.outbound.claim(10)).toBe(3 * POOL_SLOT_BYTES);
-    expect(creator.outbound.outstanding).toBe(2);
-    opener.inbound.release(offset);
+    expect(opener.leasedBytes).toBe(length);
+    expect(endLease(part)).toBe(true);
+    expect([seen.length, part.length]).toEqual([0, 0]);
+    expect(endLease(seen)).toBe(false);
+    expect(opener.leasedBytes).toBe(0);
     expect(creator.outbound.claim(POOL_SLOT_BYTES)).toBe(0);
   });
 
@@ -54,7 +58,7 @@ describe('ShmPool', () => {
     expect([a, b]).toEqual([0, 2 * POOL_SLOT_BYTES]);
     expect(creator.outbound.claim(1)).toBe(-1);
     expect(creator.outbound.claim(5 * POOL_SLOT_BYTES)).toBe(-1);
-    opener.inbound.release(b);
+    endLease(opener.inbound.lease(b, 100)!);
     expect(creator.outbound.claim(POOL_SLOT_BYTES + 1)).toBe(b);
   });
 
@@ -62,33 +66,64 @@ describe('ShmPool', () => {
     const { creator, opener } = pair(2);
     const fromCreator = creator.outbound.claim(100);
     const fromOpener = opener.outbound.claim(100);
-    creator.outbound.bytes[creator.outbound.base + fromCreator] = 1;
-    opener.outbound.bytes[opener.outbound.base + fromOpener] = 2;
-    expect(opener.inbound.bytes[opener.inbound.locate(fromCreator, 100)]).toBe(1);
-    expect(creator.inbound.bytes[creator.inbound.locate(fromOpener, 100)]).toBe(2);
+    creator.outbound.write(fromCreator, Buffer.from([1]));
+    opener.outbound.write(fromOpener, Buffer.from([2]));
+    expect(opener.inbound.lease(fromCreator, 100)![0]).toBe(1);
+    expect(creator.inbound.lease(fromOpener, 100)![0]).toBe(2);
   });
 
   it('refuses a payload announced outside the half it must lie in', () => {
     const { opener } = pair(2);
-    expect(opener.inbound.locate(2 * POOL_SLOT_BYTES - 10, 11)).toBe(-1);
-    expect(opener.inbound.locate(-1, 10)).toBe(-1);
-    expect(opener.inbound.locate(0, 0)).toBe(-1);
-    expect(opener.inbound.locate(POOL_SLOT_BYTES, POOL_SLOT_BYTES)).toBeGreaterThan(0);
+    expect(opener.inbound.lease(2 * POOL_SLOT_BYTES - 10, 11)).toBeUndefined();
+    expect(opener.inbound.lease(-1, 10)).toBeUndefined();
+    expect(opener.inbound.lease(0, 0)).toBeUndefined();
+    expect(opener.inbound.lease(POOL_SLOT_BYTES, POOL_SLOT_BYTES)?.length).toBe(POOL_SLOT_BYTES);
   });
 
-  it('keeps a lent run out of the receiver’s hands until it is sent, and takes it back when dropped', () => {
+  it('keeps a loan out of the receiver’s hands until it is sent, and takes it back when dropped', () => {
     const { creator, opener } = pair(2);
-    const offset = creator.outbound.claim(POOL_SLOT_BYTES);
-    creator.outbound.lend(offset);
-    const view = creator.outbound.bytes.subarray(creator.outbound.base + offset + 256, creator.outbound.base + offset + 512);
-    expect(creator.outbound.loanOf(view)).toBe(offset);
-    expect(creator.outbound.loanOf(Buffer.alloc(10))).toBe(-1);
-    // A release the receiver was never owed changes nothing while the run is lent.
-    opener.inbound.release(offset);
+    const loan = creator.outbound.lend(1000)!;
+    expect(loan.length).toBe(1000);
+    const part = loan.subarray(10, 20);
+    expect(creator.outbound.loanOf(part)).toEqual({ run: 0, at: creator.outbound.base + LOAN_HEADROOM + 10 });
+    expect(creator.outbound.loanOf(Buffer.alloc(10))).toBeUndefined();
+    expect(creator.outbound.lent).toBe(1);
+    // A release the receiver was never owed (a stale or hostile one) changes nothing while it is lent.
+    endLease(opener.inbound.lease(0, 100)!);
     expect(creator.outbound.claim(2 * POOL_SLOT_BYTES)).toBe(-1);
-    creator.outbound.unclaim(offset);
-    expect(creator.outbound.loanOf(view)).toBe(-1);
+    creator.outbound.unlend(part);
+    expect(loan.length).toBe(0);
+    expect(creator.outbound.lent).toBe(0);
+    expect(creator.outbound.loanOf(part)).toBeUndefined();
     expect(creator.outbound.claim(2 * POOL_SLOT_BYTES)).toBe(0);
+  });
+
+  it('never lets an old loan take back a newer one of the same run', () => {
+    const { creator, opener } = pair(2);
+    const first = creator.outbound.lend(1000)!;
+    expect(creator.outbound.sendLoan(first)).toBe(true);
+    expect(creator.outbound.sendLoan(first)).toBe(false);
+    // The receiver reads it and hands the run back; the same run is lent again.
+    endLease(opener.inbound.lease(LOAN_HEADROOM - 16, 1016)!);
+    const second = creator.outbound.lend(1000)!;
+    expect(creator.outbound.loanOf(second)?.run).toBe(0);
+    // The first loan's views ending now (as when collected) must not free the second.
+    endLease(first);
+    expect(creator.outbound.loanOf(second)?.run).toBe(0);
+    expect(creator.outbound.claim(POOL_SLOT_BYTES)).toBe(POOL_SLOT_BYTES);
+    expect(creator.outbound.claim(POOL_SLOT_BYTES)).toBe(-1);
+  });
+
+  it('exposes only its control bytes to V8 (which counts an external Buffer as allocated memory), however large', () => {
+    const { creator, opener } = pair(2048);
+    expect(opener.slots).toBe(2048);
+    // 128 MiB per direction, reached through views of the parts in use.
+    expect((creator as unknown as { segment: ShmSegment }).segment.buffer.length).toBeLessThan(64 * 1024);
+    expect((opener as unknown as { segment: ShmSegment }).segment.buffer.length).toBeLessThan(512 * 1024);
+    const offset = creator.outbound.claim(3 * POOL_SLOT_BYTES);
+    creator.outbound.write(offset + POOL_SLOT_BYTES - 1, Buffer.from([7, 8]));
+    const seen = opener.inbound.lease(offset, 3 * POOL_SLOT_BYTES)!;
+    expect([seen[POOL_SLOT_BYTES - 1], seen[POOL_SLOT_BYTES]]).toEqual([7, 8]);
   });
 
   it('refuses to open a segment that is not a pool', () => {
@@ -103,7 +138,8 @@ describe('ShmPool', () => {
     }
   });
 
-  it('refuses sizes that are not whole slots', () => {
+  it('refuses sizes that are not whole slots, or over 2 GiB', () => {
     expect(() => ShmPool.create(uniqueName('odd'), POOL_SLOT_BYTES + 1)).toThrow(RangeError);
+    expect(() => ShmPool.create(uniqueName('big'), 2 ** 32)).toThrow(RangeError);
   });
 });

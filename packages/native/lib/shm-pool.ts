@@ -1,5 +1,5 @@
 import { PosixError } from './posix-error';
-import { ShmSegment } from './shm-segment';
+import { endLease, ShmSegment } from './shm-segment';
 import { requireInteger } from './validate';
 
 /*
@@ -11,7 +11,8 @@ import { requireInteger } from './validate';
  *
  *   0    u32 magic "POOL", u32 version, u32 slot bytes, u32 slots (per direction)
  *   64   direction 0 (creator → opener): one u32 per slot; nonzero while the run starting
- *        there is in use (the sender sets it, the receiver clears it when done)
+ *        there is in use (the sender sets it, the receiver clears it when done): a
+ *        generation (30 bits) and a state, 1 sent, 2 lent to the sender's application
  *   64 + 4 × slots   direction 1, likewise
  *   DATA (4096-aligned)   direction 0 slots, then direction 1 slots
  *
@@ -24,6 +25,14 @@ const STATES = 64;
 const PAGE = 4096;
 /** Slot size: payloads are placed in runs of whole slots. */
 export const POOL_SLOT_BYTES = 64 * 1024;
+/** Offsets travel as u32: a direction holds at most 2 GiB. */
+export const MAX_POOL_BYTES = 2 ** 31;
+const SENT = 1;
+const LENT = 2;
+/** A run word never holds this (state 3): what a lease expects when it must hand nothing back. */
+const NEVER = 0xffffffff;
+/** Bytes kept in front of a loan for the frame header (and metadata) written there when it is sent. */
+export const LOAN_HEADROOM = 256;
 
 function dataStart(slots: number): number {
   return Math.ceil((STATES + 8 * slots) / PAGE) * PAGE;
@@ -44,16 +53,18 @@ export class ShmPool {
     const base = dataStart(slots);
     const half = slots * POOL_SLOT_BYTES;
     const [out, into] = isCreator ? [0, 1] : [1, 0];
-    this.outbound = new PoolWriter(segment, data, words, (STATES >> 2) + out * slots, base + out * half, slots);
-    this.inbound = new PoolReader(data, words, (STATES >> 2) + into * slots, base + into * half, slots);
+    this.outbound = new PoolWriter(segment, words, (STATES >> 2) + out * slots, base + out * half, slots);
+    this.inbound = new PoolReader(segment, words, (STATES >> 2) + into * slots, base + into * half, slots);
   }
 
   /** Creates the pool of channel `name` with `bytesPerDirection` (whole slots) on each side. */
   static create(name: string, bytesPerDirection: number): ShmPool {
-    requireInteger(bytesPerDirection, 'bytesPerDirection', POOL_SLOT_BYTES, 2 ** 36);
+    requireInteger(bytesPerDirection, 'bytesPerDirection', POOL_SLOT_BYTES, MAX_POOL_BYTES);
     if (bytesPerDirection % POOL_SLOT_BYTES !== 0) throw new RangeError(`pool bytes must be a multiple of ${POOL_SLOT_BYTES}, got ${bytesPerDirection}`);
     const slots = bytesPerDirection / POOL_SLOT_BYTES;
-    const segment = ShmSegment.create(name, dataStart(slots) + 2 * bytesPerDirection, { sparse: true });
+    const segment = ShmSegment.create(name, dataStart(slots) + 2 * bytesPerDirection, { sparse: true, expose: dataStart(slots) });
+    // The header and run words are touched by both ends from the start: their pages are reserved now.
+    segment.reserve(0, dataStart(slots));
     const header = new Uint32Array(segment.data.buffer, segment.data.byteOffset, 4);
     header[1] = POOL_VERSION;
     header[2] = POOL_SLOT_BYTES;
@@ -64,7 +75,8 @@ export class ShmPool {
 
   /** Opens the pool a channel's creator made; refuses one whose geometry does not fit its segment. */
   static open(name: string): ShmPool {
-    const segment = ShmSegment.open(name);
+    // Its header and run words only, however many there are: the slots are reached by views.
+    const segment = ShmSegment.open(name, { expose: dataStart(MAX_POOL_BYTES / POOL_SLOT_BYTES) });
     const header = new Uint32Array(segment.data.buffer, segment.data.byteOffset, 4);
     const [magic, version, slotBytes, slots] = [header[0]!, header[1]!, header[2]!, header[3]!];
     if (
@@ -72,6 +84,7 @@ export class ShmPool {
       version !== POOL_VERSION ||
       slotBytes !== POOL_SLOT_BYTES ||
       slots < 1 ||
+      slots > MAX_POOL_BYTES / POOL_SLOT_BYTES ||
       dataStart(slots) + 2 * slots * POOL_SLOT_BYTES > segment.size
     ) {
       segment.close();
@@ -92,7 +105,12 @@ export class ShmPool {
     return this.segment.name;
   }
 
-  /** Unmaps the pool: every view of it becomes empty at once. */
+  /** Bytes of the pool held by leases (received frames kept, loans) not yet ended or collected. */
+  get leasedBytes(): number {
+    return this.segment.leasedBytes;
+  }
+
+  /** Lets go of the mapping: it is unmapped once the last lease of it has ended or been collected. */
   close(): void {
     this.segment.close();
   }
@@ -100,6 +118,13 @@ export class ShmPool {
   unlink(): void {
     ShmSegment.unlinkIfExists(this.segment.name);
   }
+}
+
+/** A loan: the run it is in, the word that marks it lent, and where its bytes start in `bytes`. */
+interface Loan {
+  first: number;
+  word: number;
+  start: number;
 }
 
 /** The sending half: runs of free slots, taken first-fit (the same few stay hot in cache). */
@@ -113,14 +138,23 @@ export class PoolWriter {
   /** Per slot: 1 once its pages are reserved. */
   private readonly reserved: Uint8Array;
   private readonly live = new Set<number>();
-  /** Runs handed out and not sent (loans): the receiver will never release them. */
-  private readonly loaned = new Set<number>();
+  /** Loans by their ArrayBuffer (a loan's subarrays and the frames packed into it share it). */
+  private readonly loans = new WeakMap<ArrayBufferLike, Loan>();
+  /** Loans handed out and neither sent nor taken back (collected ones count until their finalizer runs). */
+  lent = 0;
+  private readonly lentCount = new FinalizationRegistry<{ counted: boolean }>((state) => {
+    if (state.counted) this.lent--;
+  });
+  private readonly loanStates = new WeakMap<ArrayBufferLike, { counted: boolean }>();
+  private generation = 0;
   /** Set when reserving pages failed (a full /dev/shm): the pool is not used again. */
   failure: Error | undefined;
 
+  /** Per slot: a view of it, made when first written (so no view covers the whole pool, see SegmentOptions.expose). */
+  private readonly slotViews: Array<Buffer | undefined>;
+
   constructor(
     private readonly segment: ShmSegment,
-    readonly bytes: Buffer,
     private readonly words: Int32Array,
     private readonly states: number,
     /** Offset in `bytes` of this direction's slot 0. */
@@ -131,18 +165,97 @@ export class PoolWriter {
     this.runs = new Int32Array(slots);
     this.used = new Uint8Array(slots);
     this.reserved = new Uint8Array(slots);
+    this.slotViews = new Array<Buffer | undefined>(slots);
   }
 
-  /** Runs currently out (sent and not yet released by the receiver, or loaned). */
+  /** Copies `frame`, then `tail`, into this half from `offset` (from slot 0) on: one copy, no allocation of its size. */
+  write(offset: number, frame: Uint8Array, tail?: Uint8Array): void {
+    this.put(frame, offset);
+    if (tail !== undefined) this.put(tail, offset + frame.byteLength);
+  }
+
+  private put(source: Uint8Array, offset: number): void {
+    for (let done = 0; done < source.byteLength;) {
+      const slot = Math.floor(offset / POOL_SLOT_BYTES);
+      const within = offset - slot * POOL_SLOT_BYTES;
+      const count = Math.min(POOL_SLOT_BYTES - within, source.byteLength - done);
+      const view = (this.slotViews[slot] ??= this.segment.slice(this.base + slot * POOL_SLOT_BYTES, POOL_SLOT_BYTES));
+      view.set(count === source.byteLength ? source : source.subarray(done, done + count), within);
+      done += count;
+      offset += count;
+    }
+  }
+
+  /** Runs currently out (sent and not yet released by the receiver, or lent), as last reclaimed. */
   get outstanding(): number {
     return this.live.size;
   }
 
   /**
-   * A run of slots for `length` bytes, marked in use: its offset from this direction's slot 0,
+   * A run of slots for `length` bytes, marked sent: its offset from this direction's slot 0,
    * or -1 when no free run is that long (or pages cannot be had): the caller sends another way.
    */
   claim(length: number): number {
+    return this.take(length, SENT);
+  }
+
+  /**
+   * `size` bytes of a fresh run, lent to the application (filled in place, sent without a
+   * copy): a Buffer with an ArrayBuffer of its own, or undefined when there is no room. If it
+   * is collected without being sent, the run comes back by itself.
+   */
+  lend(size: number): Buffer | undefined {
+    const offset = this.take(LOAN_HEADROOM + size, LENT);
+    if (offset < 0) return undefined;
+    const first = offset / POOL_SLOT_BYTES;
+    const word = Atomics.load(this.words, this.states + first);
+    const start = this.base + offset + LOAN_HEADROOM;
+    const view = this.segment.lease(start, size, (this.states + first) * 4, word >>> 0);
+    this.loans.set(view.buffer, { first, word, start });
+    const state = { counted: true };
+    this.loanStates.set(view.buffer, state);
+    this.lentCount.register(view.buffer, state);
+    this.lent++;
+    return view;
+  }
+
+  /**
+   * Where `view` lies in `bytes` if it is (part of) a loan of this pool still lent: its run's
+   * offset and its own start; undefined otherwise.
+   */
+  loanOf(view: Uint8Array): { run: number; at: number } | undefined {
+    const loan = this.loans.get(view.buffer);
+    if (loan === undefined || view.buffer.byteLength === 0 || Atomics.load(this.words, this.states + loan.first) !== loan.word) return undefined;
+    return { run: loan.first * POOL_SLOT_BYTES, at: loan.start + view.byteOffset };
+  }
+
+  /** The loan `view` is part of is being sent: from now on the receiver releases its run. False if it is no longer lent. */
+  sendLoan(view: Uint8Array): boolean {
+    const loan = this.loans.get(view.buffer);
+    if (loan === undefined) return false;
+    const index = this.states + loan.first;
+    if (Atomics.compareExchange(this.words, index, loan.word, (loan.word & ~3) | SENT) !== loan.word) return false;
+    this.forget(view.buffer);
+    return true;
+  }
+
+  /** Takes back a loan that will not be sent: every view of it becomes empty, and its run returns. */
+  unlend(view: Uint8Array): void {
+    if (!this.loans.has(view.buffer)) return;
+    this.forget(view.buffer);
+    endLease(view);
+  }
+
+  private forget(buffer: ArrayBufferLike): void {
+    this.loans.delete(buffer);
+    const state = this.loanStates.get(buffer);
+    if (state?.counted) {
+      state.counted = false;
+      this.lent--;
+    }
+  }
+
+  private take(length: number, state: number): number {
     if (this.failure !== undefined || length > this.capacity || length <= 0) return -1;
     const need = Math.ceil(length / POOL_SLOT_BYTES);
     this.reclaim();
@@ -155,53 +268,17 @@ export class PoolWriter {
       this.used.fill(1, first, first + need);
       this.runs[first] = need;
       this.live.add(first);
-      Atomics.store(this.words, this.states + first, 1);
+      this.generation = (this.generation + 1) & 0x3fffffff;
+      Atomics.store(this.words, this.states + first, (this.generation << 2) | state);
       return first * POOL_SLOT_BYTES;
     }
     return -1;
   }
 
-  /** Marks a claimed run as lent to the application (see PoolReader: it never comes back by itself). */
-  lend(offset: number): void {
-    this.loaned.add(offset / POOL_SLOT_BYTES);
-  }
-
-  /** A lent run is being sent: from now on the receiver releases it. */
-  sendLoan(offset: number): void {
-    this.loaned.delete(offset / POOL_SLOT_BYTES);
-  }
-
-  /** Loans out and not sent. */
-  get lent(): number {
-    return this.loaned.size;
-  }
-
-  /** Takes back a loan that was never sent (its Buffer was collected); one already sent is the receiver's. */
-  unlend(offset: number): void {
-    if (this.loaned.has(offset / POOL_SLOT_BYTES)) this.unclaim(offset);
-  }
-
-  /** Takes back a run this side claimed and will not send (a loan dropped, a send that failed). */
-  unclaim(offset: number): void {
-    const first = offset / POOL_SLOT_BYTES;
-    this.loaned.delete(first);
-    Atomics.store(this.words, this.states + first, 0);
-  }
-
-  /** The run `view` (a Buffer over this half) starts in, if it is a loan of this pool; else -1. */
-  loanOf(view: Uint8Array): number {
-    if (view.buffer !== this.bytes.buffer) return -1;
-    const offset = view.byteOffset - this.bytes.byteOffset - this.base;
-    if (offset < 0 || offset >= this.capacity) return -1;
-    const first = Math.floor(offset / POOL_SLOT_BYTES);
-    if (!this.loaned.has(first) || offset + view.byteLength > (first + this.runs[first]!) * POOL_SLOT_BYTES) return -1;
-    return first * POOL_SLOT_BYTES;
-  }
-
-  /** Frees the runs the receiver released. */
+  /** Frees the runs whose word went back to 0 (released by the receiver, or a loan collected unsent). */
   private reclaim(): void {
     for (const first of this.live) {
-      if (this.loaned.has(first) || Atomics.load(this.words, this.states + first) !== 0) continue;
+      if (Atomics.load(this.words, this.states + first) !== 0) continue;
       this.live.delete(first);
       this.used.fill(0, first, first + this.runs[first]!);
       this.runs[first] = 0;
@@ -221,16 +298,18 @@ export class PoolWriter {
   }
 }
 
-/** The receiving half: payloads read in place, runs handed back when their reader is done. */
+/**
+ * The receiving half: a frame the peer announced is handed out as a lease, a Buffer with an
+ * ArrayBuffer of its own over the pool: ending it (or its collection) hands the run back.
+ */
 export class PoolReader {
   readonly capacity: number;
 
   constructor(
-    /** The segment's data: payloads are read from it in place. */
-    readonly bytes: Buffer,
+    private readonly segment: ShmSegment,
     private readonly words: Int32Array,
     private readonly states: number,
-    /** Offset in `bytes` of this direction's slot 0. */
+    /** Offset in the segment's data of this direction's slot 0. */
     readonly base: number,
     readonly slots: number,
   ) {
@@ -238,17 +317,15 @@ export class PoolReader {
   }
 
   /**
-   * Where a payload the peer announced at `offset` with `length` bytes starts in `bytes`,
-   * or -1 when it does not lie inside this half (a confused or hostile peer).
+   * The frame the peer announced at `offset` with `length` bytes, as a lease on its run (the
+   * run it starts in), or undefined when it does not lie inside this half (a confused or
+   * hostile peer).
    */
-  locate(offset: number, length: number): number {
-    if (offset < 0 || length <= 0 || offset + length > this.capacity) return -1;
-    return this.base + offset;
-  }
-
-  /** Hands back the run that the payload at `offset` starts in. */
-  release(offset: number): void {
-    if (this.bytes.length === 0) return; // unmapped: the channel is closed
-    Atomics.store(this.words, this.states + Math.floor(offset / POOL_SLOT_BYTES), 0);
+  lease(offset: number, length: number): Buffer | undefined {
+    if (offset < 0 || length <= 0 || offset + length > this.capacity) return undefined;
+    const word = this.states + Math.floor(offset / POOL_SLOT_BYTES);
+    // Only a run marked sent is handed back: a reference to anything else (a peer's mistake) frees nothing.
+    const value = Atomics.load(this.words, word) >>> 0;
+    return this.segment.lease(this.base + offset, length, word * 4, (value & 3) === SENT ? value : NEVER);
   }
 }

@@ -4,6 +4,15 @@ import { requirePosixName, userPrefix } from './names';
 import { ownProcessStartTime } from './process-info';
 import { requireInteger } from './validate';
 
+export interface SegmentOptions {
+  /**
+   * Bytes after the header that `buffer` and `data` cover (all by default). V8 counts an
+   * external Buffer's length as memory allocated, so a large segment reached in parts (a pool)
+   * exposes only its control bytes; `slice` and `lease` reach the rest.
+   */
+  expose?: number;
+}
+
 /** Bytes at the start of every segment: magic, version, size, owner pid and start time. */
 export const SEGMENT_HEADER_BYTES = 64;
 const MAX_SEGMENT_BYTES = 2 ** 40;
@@ -36,15 +45,18 @@ export class ShmSegment {
    * a queue): they carry owner pid 0 and are not reclaimed when their creator dies.
    * `sparse` segments get no pages up front: reserve() each range before touching it.
    */
-  static create(name: string, size: number, options: { ownerless?: boolean; sparse?: boolean } = {}): ShmSegment {
+  static create(name: string, size: number, options: SegmentOptions & { ownerless?: boolean; sparse?: boolean } = {}): ShmSegment {
     requirePosixName(name);
     requireInteger(size, 'size', 1, MAX_SEGMENT_BYTES);
     const [pid, start] = options.ownerless ? [0, 0] : [process.pid, ownProcessStartTime()];
-    return new ShmSegment(name, native.shmCreate(name, SEGMENT_HEADER_BYTES + size, pid, start, !options.sparse));
+    const expose = options.expose === undefined ? undefined : SEGMENT_HEADER_BYTES + Math.min(options.expose, size);
+    return new ShmSegment(name, native.shmCreate(name, SEGMENT_HEADER_BYTES + size, pid, start, !options.sparse, expose));
   }
 
-  static open(name: string): ShmSegment {
-    return new ShmSegment(requirePosixName(name), native.shmOpen(name));
+  static open(name: string, options: SegmentOptions = {}): ShmSegment {
+    requirePosixName(name);
+    const expose = options.expose === undefined ? undefined : SEGMENT_HEADER_BYTES + options.expose;
+    return new ShmSegment(name, native.shmOpen(name, expose));
   }
 
   static unlink(name: string): void {
@@ -80,13 +92,40 @@ export class ShmSegment {
     native.shmReserve(this.name, SEGMENT_HEADER_BYTES + offset, length);
   }
 
+  /**
+   * A Buffer over data[offset, offset + length) with an ArrayBuffer of its own (a lease): it
+   * keeps the mapping alive however long it lives, and when it is detached (`endLease`) or
+   * collected, the u32 at data[wordOffset] goes from `expected` to 0.
+   */
+  lease(offset: number, length: number, wordOffset: number, expected: number): Buffer {
+    const id = ++leaseIds;
+    const bytes = native.shmLease(this.buffer, SEGMENT_HEADER_BYTES + offset, length, SEGMENT_HEADER_BYTES + wordOffset, expected, id);
+    mappings.add(bytes);
+    leases.set(bytes, id);
+    return Buffer.from(bytes);
+  }
+
+  /** Bytes held by this segment's leases that are neither ended nor collected. */
+  get leasedBytes(): number {
+    return this.closed ? 0 : native.shmLeasedBytes(this.buffer);
+  }
+
   /** The usable bytes, after the header. */
   get data(): Buffer {
     return this.buffer.subarray(SEGMENT_HEADER_BYTES);
   }
 
+  /** The usable bytes, after the header (`data` may cover fewer: see `expose`). */
   get size(): number {
-    return this.buffer.length - SEGMENT_HEADER_BYTES;
+    return native.shmMappedBytes(this.buffer) - SEGMENT_HEADER_BYTES;
+  }
+
+  /**
+   * A Buffer over data[offset, offset + length) with an ArrayBuffer of its own, keeping the
+   * mapping alive: how the part past `expose` is reached.
+   */
+  slice(offset: number, length: number): Buffer {
+    return Buffer.from(native.shmSlice(this.buffer, SEGMENT_HEADER_BYTES + offset, length));
   }
 
   get owner(): SegmentOwner {
@@ -113,6 +152,19 @@ export class ShmSegment {
 }
 
 const mappings = new WeakSet<ArrayBufferLike>();
+const leases = new WeakMap<ArrayBufferLike, number>();
+let leaseIds = 0;
+
+/**
+ * Ends the lease `view` belongs to (ShmSegment.lease): every view of it becomes empty at once,
+ * and its word goes back to 0. False when `view` is not a lease, or one already ended.
+ */
+export function endLease(view: ArrayBufferView): boolean {
+  const id = leases.get(view.buffer);
+  if (id === undefined || view.buffer.byteLength === 0) return false;
+  native.shmEndLease(id, view);
+  return true;
+}
 
 /** Whether `view` lies in a shared-memory mapping (a view a peer may write, or that is handed back later). */
 export function isSharedMemory(view: ArrayBufferView): boolean {

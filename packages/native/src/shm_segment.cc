@@ -1,8 +1,12 @@
 #include "shm_segment.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <mutex>
+#include <unordered_map>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -15,21 +19,90 @@ namespace hostmesh {
 
 namespace {
 
+// A mapping lives while its Buffer or any leased view of it does: each holds a reference.
+// V8 may free an external backing store on any thread, so the count and the registry are
+// thread-safe, and nothing here calls into JavaScript.
 struct Mapping {
   void* address;
   size_t size;
+  std::atomic<int> refs{1};
+  std::atomic<int64_t> leased{0};
 };
 
-// Owns the mapping until V8 releases the last view of it (after close() detaches it).
-Napi::Buffer<uint8_t> Expose(Napi::Env env, void* address, size_t size) {
-  return Napi::Buffer<uint8_t>::New(
-      env, static_cast<uint8_t*>(address), size,
-      [](Napi::Env, uint8_t*, Mapping* mapping) {
-        munmap(mapping->address, mapping->size);
-        delete mapping;
-      },
-      new Mapping{address, size});
+std::mutex registry_mutex;
+std::unordered_map<const void*, Mapping*> registry;
+
+void Unref(Mapping* mapping) {
+  if (mapping->refs.fetch_sub(1) != 1) return;
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    registry.erase(mapping->address);
+  }
+  munmap(mapping->address, mapping->size);
+  delete mapping;
 }
+
+Mapping* Find(const void* address) {
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  auto found = registry.find(address);
+  return found == registry.end() ? nullptr : found->second;
+}
+
+// Owns the mapping until V8 releases the last view of it (after close() detaches it). The
+// Buffer covers its first `exposed` bytes (all of it by default): V8 counts an external
+// Buffer's length as memory allocated, and a 256 MiB pool exposed whole set off a full GC
+// per connection. The rest is reached through views of the parts in use (shmSlice, shmLease).
+Napi::Buffer<uint8_t> Expose(Napi::Env env, void* address, size_t size, size_t exposed) {
+  auto* mapping = new Mapping{address, size};
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    registry[address] = mapping;
+  }
+  return Napi::Buffer<uint8_t>::New(env, static_cast<uint8_t*>(address), exposed, [](Napi::Env, uint8_t*, Mapping* mapping) { Unref(mapping); }, mapping);
+}
+
+// The optional `expose` argument at `index`: bytes of the mapping the returned Buffer covers.
+size_t Exposed(const Napi::CallbackInfo& info, size_t index, size_t size) {
+  if (info.Length() <= index || info[index].IsUndefined()) return size;
+  int64_t exposed = IntegerArg(info, index, "expose");
+  if (exposed < static_cast<int64_t>(kSegmentHeaderBytes)) throw Napi::RangeError::New(info.Env(), "expose must cover the segment header");
+  // Never past the end: a segment a peer made may be smaller than the caller expects.
+  return std::min(static_cast<size_t>(exposed), size);
+}
+
+// The mapping `buffer` (a Buffer shmCreate/shmOpen returned) is the start of.
+Mapping* MappingOf(const Napi::CallbackInfo& info, size_t index) {
+  if (!info[index].IsBuffer()) throw Napi::TypeError::New(info.Env(), "mapping must be a Buffer");
+  Mapping* mapping = Find(info[index].As<Napi::Buffer<uint8_t>>().Data());
+  if (mapping == nullptr) throw Napi::TypeError::New(info.Env(), "mapping must be a shared-memory segment");
+  return mapping;
+}
+
+// A leased view: when its ArrayBuffer goes (detached, or collected), the run word it names
+// goes from `expected` to 0 (handing the run back), unless the word changed meanwhile.
+struct Lease {
+  Mapping* mapping;
+  std::atomic<uint32_t>* word;
+  uint32_t expected;
+  size_t length;
+  bool ended;
+};
+
+std::unordered_map<double, Lease*> leases;  // by the id JavaScript gave, under registry_mutex
+
+// Hands the run back and stops counting the bytes, once (shmEndLease or the collection).
+void End(Lease* lease) {
+  if (lease->ended) return;
+  lease->ended = true;
+  uint32_t expected = lease->expected;
+  lease->word->compare_exchange_strong(expected, 0);
+  lease->mapping->leased.fetch_sub(static_cast<int64_t>(lease->length));
+}
+
+struct LeaseHint {
+  Lease* lease;
+  double id;
+};
 
 void* MapFd(Napi::Env env, int fd, size_t size, const std::string& name) {
   void* address = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -61,6 +134,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   int64_t start_time = IntegerArg(info, 3, "ownerStartTime");
   bool reserve = info.Length() < 5 || !info[4].IsBoolean() || info[4].As<Napi::Boolean>().Value();
   if (size < static_cast<int64_t>(kSegmentHeaderBytes)) throw Napi::RangeError::New(env, "size is smaller than the segment header");
+  size_t exposed = Exposed(info, 5, static_cast<size_t>(size));
   int fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) ThrowPosix(env, errno, "shm_open", name);
   // The mode passed to shm_open is filtered by the umask; make 0600 explicit.
@@ -97,7 +171,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   std::memcpy(header + 24, &owner, 4);
   std::memcpy(header + 32, &start, 8);
   std::memcpy(header + 40, &created, 8);
-  return Expose(env, address, static_cast<size_t>(size));
+  return Expose(env, address, static_cast<size_t>(size), exposed);
 }
 
 // Opens an existing segment; refuses one that another user owns or that is not hostmesh's.
@@ -118,6 +192,13 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   std::string name = StringArg(info, 0, "name");
   struct stat st;
   int fd = OpenChecked(env, name, &st);
+  size_t exposed;
+  try {
+    exposed = Exposed(info, 1, static_cast<size_t>(st.st_size));
+  } catch (...) {
+    close(fd);
+    throw;
+  }
   void* address = MapFd(env, fd, static_cast<size_t>(st.st_size), name);
   close(fd);
   uint32_t magic;
@@ -126,7 +207,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
     munmap(address, static_cast<size_t>(st.st_size));
     ThrowPosix(env, EBADMSG, "shm_open (not a hostmesh segment)", name);
   }
-  return Expose(env, address, static_cast<size_t>(st.st_size));
+  return Expose(env, address, static_cast<size_t>(st.st_size), exposed);
 }
 
 // shmReadHeader(name): the first 64 bytes, read without mapping (for the janitor).
@@ -168,11 +249,89 @@ Napi::Value Unlink(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// shmLease(mapping, offset, length, wordOffset, expected, id): an ArrayBuffer of its own over
+// mapping[offset, offset + length), which keeps the mapping alive; when it is ended
+// (shmEndLease(id, view)) or collected, the u32 at mapping[wordOffset] goes from `expected`
+// to 0. `mapping` is the Buffer shmCreate/shmOpen returned; `id` is unique per lease.
+Napi::Value LeaseView(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Mapping* mapping = MappingOf(info, 0);
+  int64_t offset = IntegerArg(info, 1, "offset");
+  int64_t length = IntegerArg(info, 2, "length");
+  int64_t word = IntegerArg(info, 3, "wordOffset");
+  int64_t expected = IntegerArg(info, 4, "expected");
+  double id = static_cast<double>(IntegerArg(info, 5, "id"));
+  int64_t size = static_cast<int64_t>(mapping->size);
+  if (offset < 0 || length <= 0 || offset + length > size || word < 0 || word % 4 != 0 || word + 4 > size || expected < 0 || expected > 0xffffffffLL) {
+    throw Napi::RangeError::New(env, "lease outside the mapping");
+  }
+  mapping->refs.fetch_add(1);
+  mapping->leased.fetch_add(length);
+  auto* base = static_cast<uint8_t*>(mapping->address);
+  auto* lease = new Lease{mapping, reinterpret_cast<std::atomic<uint32_t>*>(base + word), static_cast<uint32_t>(expected), static_cast<size_t>(length), false};
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    leases[id] = lease;
+  }
+  return Napi::ArrayBuffer::New(
+      env, base + offset, static_cast<size_t>(length),
+      [](Napi::Env, void*, LeaseHint* hint) {
+        {
+          std::lock_guard<std::mutex> lock(registry_mutex);
+          leases.erase(hint->id);
+          End(hint->lease);
+        }
+        Unref(hint->lease->mapping);
+        delete hint->lease;
+        delete hint;
+      },
+      new LeaseHint{lease, id});
+}
+
+// shmEndLease(id, view): ends lease `id` now (its run goes back) and detaches `view`'s
+// ArrayBuffer, so no view of it can show the bytes the peer writes there next.
+Napi::Value EndLease(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double id = static_cast<double>(IntegerArg(info, 0, "id"));
+  if (!info[1].IsTypedArray()) throw Napi::TypeError::New(env, "view must be a typed array");
+  Napi::ArrayBuffer backing = info[1].As<Napi::TypedArray>().ArrayBuffer();
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    auto found = leases.find(id);
+    if (found != leases.end()) End(found->second);
+  }
+  if (!backing.IsDetached()) backing.Detach();
+  return env.Undefined();
+}
+
+// shmLeasedBytes(mapping): bytes of the mapping held by leased views not yet released.
+Napi::Value LeasedBytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(MappingOf(info, 0)->leased.load()));
+}
+
+// shmMappedBytes(mapping): the size of the whole mapping (its Buffer may cover less).
+Napi::Value MappedBytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(MappingOf(info, 0)->size));
+}
+
+// shmSlice(mapping, offset, length): an ArrayBuffer over mapping[offset, offset + length)
+// that keeps the mapping alive while it lives: a part of it the exposed Buffer does not cover.
+Napi::Value Slice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Mapping* mapping = MappingOf(info, 0);
+  int64_t offset = IntegerArg(info, 1, "offset");
+  int64_t length = IntegerArg(info, 2, "length");
+  if (offset < 0 || length <= 0 || offset + length > static_cast<int64_t>(mapping->size)) throw Napi::RangeError::New(env, "slice outside the mapping");
+  mapping->refs.fetch_add(1);
+  return Napi::ArrayBuffer::New(
+      env, static_cast<uint8_t*>(mapping->address) + offset, static_cast<size_t>(length), [](Napi::Env, void*, Mapping* mapping) { Unref(mapping); }, mapping);
+}
+
 // shmDetach(buffer): every view of the mapping becomes empty at once, so the mapping can
 // go without any JS code ever touching unmapped memory.
 Napi::Value Detach(const Napi::CallbackInfo& info) {
-  if (!info[0].IsBuffer()) throw Napi::TypeError::New(info.Env(), "buffer must be a Buffer");
-  Napi::ArrayBuffer backing = info[0].As<Napi::Buffer<uint8_t>>().ArrayBuffer();
+  if (!info[0].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "buffer must be a Buffer or typed array");
+  Napi::ArrayBuffer backing = info[0].As<Napi::TypedArray>().ArrayBuffer();
   if (!backing.IsDetached()) backing.Detach();
   return info.Env().Undefined();
 }
@@ -185,6 +344,11 @@ void InitShmSegment(Napi::Env env, Napi::Object exports) {
   exports.Set("shmReadHeader", Napi::Function::New(env, ReadHeader, "shmReadHeader"));
   exports.Set("shmReserve", Napi::Function::New(env, ReserveRange, "shmReserve"));
   exports.Set("shmUnlink", Napi::Function::New(env, Unlink, "shmUnlink"));
+  exports.Set("shmLease", Napi::Function::New(env, LeaseView, "shmLease"));
+  exports.Set("shmEndLease", Napi::Function::New(env, EndLease, "shmEndLease"));
+  exports.Set("shmLeasedBytes", Napi::Function::New(env, LeasedBytes, "shmLeasedBytes"));
+  exports.Set("shmMappedBytes", Napi::Function::New(env, MappedBytes, "shmMappedBytes"));
+  exports.Set("shmSlice", Napi::Function::New(env, Slice, "shmSlice"));
   exports.Set("shmDetach", Napi::Function::New(env, Detach, "shmDetach"));
 }
 

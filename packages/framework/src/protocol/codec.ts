@@ -149,8 +149,11 @@ export class FrameCodec {
     try {
       if (flags & FrameFlag.RawBody) {
         if (flags & FrameFlag.CodecReset) this.unpackr = new Unpackr(streamOptions());
-        const bytes = buffer.subarray(this.range.start, end);
-        return copy ? Buffer.from(bytes) : bytes;
+        if (!copy) return buffer.subarray(this.range.start, end);
+        // One allocation, not a view and then its copy.
+        const bytes = Buffer.allocUnsafe(end - this.range.start);
+        buffer.copy(bytes, 0, this.range.start, end);
+        return bytes;
       }
       if (flags & FrameFlag.Plain) this.plain = true;
       else if (flags & FrameFlag.CodecReset && !(flags & FrameFlag.Stateless)) this.unpackr = new Unpackr(streamOptions());

@@ -13,7 +13,8 @@ import {
 } from '../core/errors/errors';
 import { fromWireError } from '../core/errors/wire';
 import { FrameCodec, isRawBytes } from '../protocol/codec';
-import { lease, LeaseCounter, mayLease } from './buffer-leases';
+import { isSharedMemory } from '@hostmesh/native';
+import { holdsSharedViews } from './buffer-leases';
 import { encodeLent } from './lent-encode';
 import { CONNECTION_ERROR_ID, FrameKind, frameId, frameKind } from '../protocol/frame';
 import { encodeMetadata, metadataScratch, type CallMetadata } from '../protocol/metadata';
@@ -92,8 +93,6 @@ export class RpcClient implements ConnectionHandler {
   private state: State = 'idle';
   private connection: Connection | null = null;
   private codec: FrameCodec | null = null;
-  /** The pooled results this client's callers hold. */
-  private readonly leases = new LeaseCounter();
   private congested = false;
   private readonly pending = new Map<number, PendingCall>();
   private queue: PendingCall[] = [];
@@ -328,7 +327,9 @@ export class RpcClient implements ConnectionHandler {
     call.sent = true;
     this.used = true;
     call.body = undefined;
-    const tail = codec.tail;
+    let tail = codec.tail;
+    // A view of shared memory (a handler passing its pooled argument on) may be released before a socket writes it.
+    if (tail !== null && this.connection!.lend === undefined && isSharedMemory(tail)) tail = Buffer.from(tail);
     let writable: boolean;
     if (tail === null) {
       writable = this.connection!.write(frame);
@@ -428,8 +429,8 @@ export class RpcClient implements ConnectionHandler {
     // released or collected (buffer-leases.ts), while this client holds little enough of the pool.
     // (Not held at all past the bound: a hold given back at once would hand the bytes back before they were copied.)
     let token = -1;
-    if (transient && kind === FrameKind.Response && this.connection?.hold !== undefined && mayLease(this.leases, end - start)) {
-      token = this.connection.hold();
+    if (transient && kind === FrameKind.Response && this.connection?.mayKeep?.(end - start) === true) {
+      token = this.connection.hold!();
     }
     // Decode every frame in order, even late ones: the codec's record state depends on it.
     let body: unknown;
@@ -444,10 +445,8 @@ export class RpcClient implements ConnectionHandler {
     const id = frameId(buffer, start);
     if (id === CONNECTION_ERROR_ID && kind === FrameKind.Error) return this.onConnectionRefused(body);
     const call = this.pending.get(id);
-    if (token >= 0) {
-      if (call === undefined) this.connection!.release!(token);
-      else lease(body, this.connection!, token, this.leases, end - start);
-    }
+    // Kept: the views' lease ends when they are released or collected; no views (or no caller): it ends now.
+    if (token >= 0) this.connection!.release!(token, call !== undefined && holdsSharedViews(body));
     if (call === undefined) return;
     this.settle(call, kind === FrameKind.Response ? undefined : this.remoteError(call, body), body);
   }

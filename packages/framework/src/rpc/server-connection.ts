@@ -1,4 +1,5 @@
 import { FrameError, PayloadTooLargeError, QueueFullError, RouteNotFoundError, ServiceStoppingError } from '../core/errors/errors';
+import { isSharedMemory } from '@hostmesh/native';
 import { toWireError } from '../core/errors/wire';
 import { FrameCodec, isRawBytes } from '../protocol/codec';
 import { FrameFlag, FrameKind, frameFlags, frameId, frameKind, frameRoute } from '../protocol/frame';
@@ -238,8 +239,10 @@ export class ServerConnection implements ConnectionHandler {
 
   /** When the caller does not read its replies, stop reading its requests until it does. */
   private write(frame: Buffer): void {
-    const tail = this.codec.tail;
+    let tail = this.codec.tail;
     if (tail !== null) this.codec.tail = null;
+    // A pooled argument echoed to a socket caller: the socket may write it after the handler's lease ended.
+    if (tail !== null && this.connection.lend === undefined && isSharedMemory(tail)) tail = Buffer.from(tail);
     if ((tail === null ? this.connection.write(frame) : this.connection.write(frame, tail)) || this.paused) return;
     this.paused = true;
     this.connection.pause();

@@ -155,9 +155,10 @@ export function describeConnectionConformance(kind: TransportKind, meshOptions: 
         const { client, server } = await pair();
         server.connection.pause();
         let written = 0;
-        // Bounded: 64 MiB of 64 KiB frames is more than any transport's buffers.
-        while (client.connection.write(frame(written, 64 << 10)) && written < 1024) written++;
-        expect(written).toBeLessThan(1024);
+        // Bounded: 256 MiB of 64 KiB frames is more than any transport's buffers (shm's: its
+        // ring and its large-payload pool, 128 MiB by default).
+        while (client.connection.write(frame(written, 64 << 10)) && written < 4096) written++;
+        expect(written).toBeLessThan(4096);
         expect(client.connection.writable).toBe(false);
         const drained = client.connection.whenWritable();
         server.connection.resume();

@@ -74,7 +74,10 @@ export interface Connection {
    * starts; the token goes back to `release` when that handler has finished.
    */
   hold?(): number;
-  release?(token: number): void;
+  /** With `keep` (shm), the views of the frame stay valid after the hold ends, until they are collected or released. */
+  release?(token: number, keep?: boolean): void;
+  /** For connections with memory shared with the peer: whether a frame of `bytes` may be kept (`release(token, true)`), or must be copied. */
+  mayKeep?(bytes: number): boolean;
   /**
    * For connections with memory shared with the peer (shm's pool): `size` bytes there, for the
    * caller to fill and send as a Buffer argument without a copy; undefined when there is no room.

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { discardPages, isSharedMemory, type ShmChannel, type ShmPool } from '@hostmesh/native';
+import { discardPages, endLease, isSharedMemory, type ShmChannel, type ShmPool } from '@hostmesh/native';
 import { FrameError } from '../../core/errors/errors';
 import { checkHeader, HEADER_BYTES } from '../../protocol/frame';
 import { isPoolRef, POOL_MIN_BYTES, POOL_REF_BYTES, writePoolRef } from './pool-ref';
@@ -43,11 +43,14 @@ export class ShmConnection implements Connection {
   private pool: ShmPool | null = null;
   /** Scratch for the pool references this side sends. */
   private readonly ref = Buffer.alloc(POOL_REF_BYTES);
-  /** The pool offset of the pooled frame being delivered, -1 outside such a delivery. */
-  private delivering = -1;
-  private deliveringHeld = false;
-  /** Holds per pooled frame (by its offset) not yet released. */
-  private readonly holds = new Map<number, number>();
+  /** The pooled frame being delivered (a lease on its run), null outside such a delivery. */
+  private delivering: Buffer | null = null;
+  private holdSequence = 0;
+  /** Holds not yet released, by token, and how many each frame has. */
+  private readonly holds = new Map<number, Buffer>();
+  private readonly holdCounts = new Map<Buffer, number>();
+  /** Frames whose views a receiver kept (`release(token, true)`): their leases end when collected. */
+  private readonly kept = new WeakSet<Buffer>();
 
   constructor(
     private channel: ShmChannel | null,
@@ -119,25 +122,21 @@ export class ShmConnection implements Connection {
   private toPool(frame: Buffer, tail: Buffer | undefined, length: number): boolean {
     const writer = this.pool!.outbound;
     // A whole frame packed into a loan (encodeLent) is in place already, whatever its size.
-    const whole = tail === undefined ? writer.loanOf(frame) : -1;
-    const loan = tail === undefined ? -1 : writer.loanOf(tail);
-    if (whole < 0 && loan < 0 && length < POOL_MIN_BYTES) return false;
+    const whole = tail === undefined && writer.lent > 0 ? writer.loanOf(frame) : undefined;
+    const loan = tail !== undefined && writer.lent > 0 ? writer.loanOf(tail) : undefined;
+    if (whole === undefined && loan === undefined && length < POOL_MIN_BYTES) return false;
     let offset: number;
-    if (whole >= 0) {
-      offset = frame.byteOffset - writer.bytes.byteOffset - writer.base;
-      writer.sendLoan(whole);
-    } else if (loan >= 0 && tail!.byteOffset - writer.bytes.byteOffset - writer.base - loan >= frame.length) {
-      offset = tail!.byteOffset - writer.bytes.byteOffset - writer.base - frame.length;
-      writer.bytes.set(frame, writer.base + offset);
-      writer.sendLoan(loan);
+    if (whole !== undefined && writer.sendLoan(frame)) {
+      offset = whole.at - writer.base;
+    } else if (loan !== undefined && loan.at - frame.length >= writer.base + loan.run && writer.sendLoan(tail!)) {
+      // The header goes in the room kept in front of the loan.
+      offset = loan.at - frame.length - writer.base;
+      writer.write(offset, frame);
     } else {
+      if (length < POOL_MIN_BYTES) return false;
       offset = writer.claim(length);
       if (offset < 0) return false;
-      const at = writer.base + offset;
-      writer.bytes.set(frame, at);
-      if (tail !== undefined) writer.bytes.set(tail, at + frame.length);
-      // A loan with no room before it for this header was copied: its run comes back now.
-      if (loan >= 0) writer.unclaim(loan);
+      writer.write(offset, frame, tail);
     }
     writePoolRef(this.ref, offset, length);
     return true;
@@ -151,53 +150,53 @@ export class ShmConnection implements Connection {
   lend(size: number): Buffer | undefined {
     // Smaller ones go through the ring (copied once anyway): pool memory would sit idle until the loan was collected.
     if (this.pool === null || this.closed || size < POOL_MIN_BYTES) return undefined;
-    const writer = this.pool.outbound;
-    const offset = writer.claim(LOAN_HEADROOM + size);
-    if (offset < 0) return undefined;
-    writer.lend(offset);
-    const at = writer.base + offset + LOAN_HEADROOM;
-    const view = writer.bytes.subarray(at, at + size);
-    this.loans.register(view, offset);
-    return view;
+    return this.pool.outbound.lend(size);
   }
 
   unlend(view: Buffer): void {
-    const writer = this.pool?.outbound;
-    const loan = writer?.loanOf(view) ?? -1;
-    if (loan >= 0) writer!.unlend(loan);
-  }
-
-  /** A loan whose Buffer was collected unsent goes back to the pool. */
-  private readonly loans = new FinalizationRegistry<number>((offset) => {
-    this.pool?.outbound.unlend(offset);
-    this.closePoolWhenUnused();
-  });
-
-  /** The pool is unmapped (every view of it emptied) only once nothing of it is held or lent; until then the views keep it. */
-  private closePoolWhenUnused(): void {
-    if (this.closed && this.holds.size === 0 && this.pool?.outbound.lent === 0) this.pool.close();
+    this.pool?.outbound.unlend(view);
   }
 
   /** While a pooled frame is delivered: keeps its bytes until `release(token)`. -1 (nothing to keep) otherwise. */
   hold(): number {
-    const offset = this.delivering;
-    if (offset < 0) return -1;
-    this.deliveringHeld = true;
-    this.holds.set(offset, (this.holds.get(offset) ?? 0) + 1);
-    return offset;
+    const view = this.delivering;
+    if (view === null) return -1;
+    const token = ++this.holdSequence;
+    this.holds.set(token, view);
+    this.holdCounts.set(view, (this.holdCounts.get(view) ?? 0) + 1);
+    return token;
   }
 
-  release(token: number): void {
-    if (token < 0) return;
-    const count = this.holds.get(token);
-    if (count === undefined) return;
+  /**
+   * Ends a hold; the frame's lease ends with its last hold (every view of it empties, its run
+   * goes back). With `keep`, the caller keeps the views instead: the lease then ends when
+   * they are all collected (or `endLease`).
+   */
+  release(token: number, keep = false): void {
+    const view = this.holds.get(token);
+    if (view === undefined) return;
+    this.holds.delete(token);
+    const count = this.holdCounts.get(view)!;
+    if (keep) this.kept.add(view);
     if (count > 1) {
-      this.holds.set(token, count - 1);
+      this.holdCounts.set(view, count - 1);
       return;
     }
-    this.holds.delete(token);
-    this.pool?.inbound.release(token);
-    this.closePoolWhenUnused();
+    this.holdCounts.delete(view);
+    if (!this.kept.has(view)) endLease(view);
+  }
+
+  /**
+   * Whether a received frame of `bytes` may be kept past its delivery (its views handed to the
+   * application until released or collected): while the frames kept from this connection's
+   * pool stay under a quarter of the peer's half (one of any size up to half when none is
+   * kept), so the peer always has room to send. Past it, the receiver copies.
+   */
+  mayKeep(bytes: number): boolean {
+    if (this.pool === null) return false;
+    const held = this.pool.leasedBytes;
+    const capacity = this.pool.inbound.capacity;
+    return held === 0 ? bytes <= capacity / 2 : held + bytes <= capacity / 4;
   }
 
   whenWritable(): Promise<void> {
@@ -273,19 +272,18 @@ export class ShmConnection implements Connection {
   private onPoolRef(offset: number, length: number): void {
     const reader = this.pool?.inbound;
     if (reader === undefined) throw new FrameError('the peer sent a pool reference, but this connection has no pool');
-    const at = reader.locate(offset, length);
-    if (at < 0) throw new FrameError(`pool reference to ${length} bytes at offset ${offset} lies outside the pool's ${reader.capacity} bytes`);
     if (length < HEADER_BYTES) throw new FrameError(`pool reference to ${length} bytes, shorter than a frame header`);
-    const total = HEADER_BYTES + checkHeader(reader.bytes, at, this.maxPayloadBytes);
-    if (total !== length) throw new FrameError(`pool reference to ${length} bytes holds a frame of ${total} bytes`);
-    this.delivering = offset;
-    this.deliveringHeld = false;
+    const frame = reader.lease(offset, length);
+    if (frame === undefined) throw new FrameError(`pool reference to ${length} bytes at offset ${offset} lies outside the pool's ${reader.capacity} bytes`);
     try {
-      this.handler.onFrame(reader.bytes, at, at + length, true);
+      const total = HEADER_BYTES + checkHeader(frame, 0, this.maxPayloadBytes);
+      if (total !== length) throw new FrameError(`pool reference to ${length} bytes holds a frame of ${total} bytes`);
+      this.delivering = frame;
+      this.handler.onFrame(frame, 0, length, true);
     } finally {
-      this.delivering = -1;
-      // Held (even if already released again, by a handler that finished at once): the last release handed it back.
-      if (!this.deliveringHeld) reader.release(offset);
+      this.delivering = null;
+      // Not held: the frame's run goes back now, and its views (none kept) empty.
+      if (!this.holdCounts.has(frame) && !this.kept.has(frame)) endLease(frame);
     }
   }
 
@@ -375,17 +373,14 @@ export class ShmConnection implements Connection {
     }
     this.stopWatchingAssembly();
     this.channel?.close();
-    // Views still held (a handler running, a caller's result, a loan) keep the pool mapped until released.
-    this.closePoolWhenUnused();
+    // Leases still out (a handler running, a caller's result, a loan) keep the mapping until they end.
+    this.pool?.close();
     if (this.channel?.isCreator) this.pool?.unlink();
     this.pending.length = 0;
     for (const wake of this.drainWaiters.splice(0)) wake();
     this.handler.onClose(this.closeError);
   }
 }
-
-/** Room kept in front of a loan for the frame header (and metadata) written there when it is sent. */
-const LOAN_HEADROOM = 256;
 
 /** The next `length` bytes of a pending frame, as at most two views (frame part, tail part). */
 function slice(item: Pending, length: number): [Buffer, Buffer | undefined] {

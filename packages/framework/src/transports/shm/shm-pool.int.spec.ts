@@ -66,10 +66,11 @@ describe('the shm large-payload pool', () => {
     // Sparse: the pool's pages are those the payloads reached, not its 2 × 128 MiB.
     expect(stat.blocks * 512).toBeLessThan(16 * MiB);
     expect(releaseBuffer(result)).toBe(true);
+    expect(result.length).toBe(0);
     expect(releaseBuffer(result)).toBe(false);
   });
 
-  it('carries objects with large Buffers the same way, each Buffer of the result a view held until released', async () => {
+  it('carries objects with large Buffers the same way: the Buffers of one result share one lease, released together', async () => {
     const mesh = Mesh.connect({ runtimeDir: runtime.path, namespace, logLevel: 'silent', maxPayloadBytes: 8 * MiB });
     meshes.push(mesh);
     const client = mesh.client(PoolContract);
@@ -82,11 +83,13 @@ describe('the shm large-payload pool', () => {
       expect(result.data.equals(value.data)).toBe(true);
       expect(result.more.equals(Buffer.alloc(200_000, 9))).toBe(true);
       expect(retainBuffer(result.data)).not.toBe(result.data);
-      expect(releaseBuffer(result.data)).toBe(true);
-      // The run is still held by the other view: its bytes stay put while other calls come and go.
+      const part = result.more.subarray(10, 20);
+      // Held: other calls come and go through the pool and the result's bytes stay put.
       for (let j = 0; j < 3; j++) releaseBuffer(await client.echo(Buffer.alloc(300_000, 0xee)));
       expect(result.more.equals(Buffer.alloc(200_000, 9))).toBe(true);
-      expect(releaseBuffer(result.more)).toBe(true);
+      // Released: every view of the result is empty at once, never another call's bytes.
+      expect(releaseBuffer(result.data)).toBe(true);
+      expect([result.data.length, result.more.length, part.length]).toEqual([0, 0, 0]);
       expect(releaseBuffer(result.more)).toBe(false);
     }
     // Objects with only small parts come back as ordinary values, nothing held.
@@ -111,6 +114,14 @@ describe('the shm large-payload pool', () => {
     await client.keep(Buffer.alloc(MiB, 7));
     for (let i = 0; i < 20; i++) releaseBuffer(await client.echo(Buffer.alloc(MiB, 9)));
     await expect(client.kept()).resolves.toEqual([{ length: MiB, sum: 7 * MiB }]);
+  });
+
+  it("empties an argument a handler kept past its end without retainBuffer: never another call's bytes", async () => {
+    const client = main.mesh.client(PoolContract);
+    await client.keepView(Buffer.alloc(MiB, 4));
+    for (let i = 0; i < 5; i++) releaseBuffer(await client.echo(Buffer.alloc(MiB, 8)));
+    // Its lease ended with the handler: it reads as empty (an error to index), not as the bytes that came after.
+    await expect(client.keptView()).resolves.toEqual({ length: 0, read: 'RangeError' });
   });
 
   it('gives every held result its own bytes: views up to the lease bound, copies past it', async () => {
