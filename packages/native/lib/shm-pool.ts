@@ -229,13 +229,20 @@ export class PoolWriter {
     return { run: loan.first * POOL_SLOT_BYTES, at: loan.start + view.byteOffset };
   }
 
-  /** The loan `view` is part of is being sent: from now on the receiver releases its run. False if it is no longer lent. */
+  /**
+   * The loan `view` is part of is being sent: from now on the receiver releases its run, and
+   * every view of the loan reads as empty. False if it is no longer lent. Call it only once
+   * the loan's bytes are where they must be.
+   */
   sendLoan(view: Uint8Array): boolean {
     const loan = this.loans.get(view.buffer);
     if (loan === undefined) return false;
     const index = this.states + loan.first;
     if (Atomics.compareExchange(this.words, index, loan.word, (loan.word & ~3) | SENT) !== loan.word) return false;
     this.forget(view.buffer);
+    // Its views empty: the loan belongs to the call now (and V8 stops counting it as memory of
+    // this process, which would otherwise set off a GC every few loans). The run is the receiver's.
+    endLease(view);
     return true;
   }
 

@@ -79,11 +79,6 @@ export class ShmConnection implements Connection {
     this.pool = pool;
   }
 
-  /** The large-payload pool, when the connection has one. */
-  get sharedPool(): ShmPool | null {
-    return this.pool;
-  }
-
   get writable(): boolean {
     return !this.closed && this.pending.length === 0;
   }
