@@ -92,7 +92,7 @@ export class ServerConnection implements ConnectionHandler {
   private onRequest(buffer: Buffer, start: number, end: number): void {
     // A pooled frame (shm) stays put while its handler runs: its Buffer arguments are views of
     // shared memory until the handler settles (the documented lease), not copies.
-    const lease = this.transient && this.connection.hold !== undefined ? this.connection.hold() : -1;
+    const lease = this.transient && this.connection.holdKind === 'bytes' ? this.connection.hold!() : -1;
     const accepted = this.request(buffer, start, end, lease);
     if (!accepted && lease >= 0) this.connection.release!(lease);
   }
@@ -292,7 +292,8 @@ export class ServerConnection implements ConnectionHandler {
       const context = handler.contextIndex >= 0 || scoped || traced ? new CallContext(route.name, sequence, this.connection.peer, id, metadata) : null;
       if (handler.contextIndex >= 0) args[handler.contextIndex] = context;
       this.server.callStarted();
-      const token = this.connection.hold?.() ?? -1;
+      // A delivery hold (the event queue's journal); event bodies are copies, so shared bytes need none.
+      const token = this.connection.holdKind === 'bytes' ? -1 : (this.connection.hold?.() ?? -1);
       try {
         let result: unknown;
         if (traced) {

@@ -76,6 +76,11 @@ export interface Connection {
   hold?(): number;
   /** With `keep` (shm), the views of the frame stay valid after the hold ends, until they are collected or released. */
   release?(token: number, keep?: boolean): void;
+  /**
+   * What a hold keeps: `'bytes'` (shm's pool: the frame's memory, so it may be read as views
+   * until released) or, by default, the delivery (the event queue's journal slot).
+   */
+  readonly holdKind?: 'bytes' | 'delivery';
   /** For connections with memory shared with the peer: whether a frame of `bytes` may be kept (`release(token, true)`), or must be copied. */
   mayKeep?(bytes: number): boolean;
   /**

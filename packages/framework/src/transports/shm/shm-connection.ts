@@ -30,6 +30,7 @@ interface Pending {
  * the run goes back to the sender when the last hold is released.
  */
 export class ShmConnection implements Connection {
+  readonly holdKind = 'bytes' as const;
   private handler: ConnectionHandler = NO_HANDLER;
   private readonly pending: Pending[] = [];
   private drainWaiters: Array<() => void> = [];
@@ -47,7 +48,7 @@ export class ShmConnection implements Connection {
   private delivering: Buffer | null = null;
   private holdSequence = 0;
   /** Holds not yet released, by token, and how many each frame has. */
-  private readonly holds = new Map<number, Buffer>();
+  private readonly held = new Map<number, Buffer>();
   private readonly holdCounts = new Map<Buffer, number>();
   /** Frames whose views a receiver kept (`release(token, true)`): their leases end when collected. */
   private readonly kept = new WeakSet<Buffer>();
@@ -157,7 +158,7 @@ export class ShmConnection implements Connection {
     const view = this.delivering;
     if (view === null) return -1;
     const token = ++this.holdSequence;
-    this.holds.set(token, view);
+    this.held.set(token, view);
     this.holdCounts.set(view, (this.holdCounts.get(view) ?? 0) + 1);
     return token;
   }
@@ -168,9 +169,9 @@ export class ShmConnection implements Connection {
    * they are all collected (or `endLease`).
    */
   release(token: number, keep = false): void {
-    const view = this.holds.get(token);
+    const view = this.held.get(token);
     if (view === undefined) return;
-    this.holds.delete(token);
+    this.held.delete(token);
     const count = this.holdCounts.get(view)!;
     if (keep) this.kept.add(view);
     if (count > 1) {
