@@ -127,10 +127,26 @@ interface Loan {
   start: number;
 }
 
-/** The sending half: runs of free slots, taken first-fit (the same few stay hot in cache). */
-export class PoolWriter {
+/** One direction of a pool: its run words and its slots. */
+abstract class PoolHalf {
   /** Bytes in the largest run a payload can have. */
   readonly capacity: number;
+
+  constructor(
+    protected readonly segment: ShmSegment,
+    protected readonly words: Int32Array,
+    /** Index in `words` of this direction's first run word. */
+    protected readonly states: number,
+    /** Offset in the segment's data of this direction's slot 0. */
+    readonly base: number,
+    readonly slots: number,
+  ) {
+    this.capacity = slots * POOL_SLOT_BYTES;
+  }
+}
+
+/** The sending half: runs of free slots, taken first-fit (the same few stay hot in cache). */
+export class PoolWriter extends PoolHalf {
   /** Per slot: the length of the run starting there while this side holds it, else 0. */
   private readonly runs: Int32Array;
   /** Per slot: 1 while some run covers it. */
@@ -153,15 +169,8 @@ export class PoolWriter {
   /** Per slot: a view of it, made when first written (so no view covers the whole pool, see SegmentOptions.expose). */
   private readonly slotViews: Array<Buffer | undefined>;
 
-  constructor(
-    private readonly segment: ShmSegment,
-    private readonly words: Int32Array,
-    private readonly states: number,
-    /** Offset in `bytes` of this direction's slot 0. */
-    readonly base: number,
-    readonly slots: number,
-  ) {
-    this.capacity = slots * POOL_SLOT_BYTES;
+  constructor(segment: ShmSegment, words: Int32Array, states: number, base: number, slots: number) {
+    super(segment, words, states, base, slots);
     this.runs = new Int32Array(slots);
     this.used = new Uint8Array(slots);
     this.reserved = new Uint8Array(slots);
@@ -309,20 +318,7 @@ export class PoolWriter {
  * The receiving half: a frame the peer announced is handed out as a lease, a Buffer with an
  * ArrayBuffer of its own over the pool: ending it (or its collection) hands the run back.
  */
-export class PoolReader {
-  readonly capacity: number;
-
-  constructor(
-    private readonly segment: ShmSegment,
-    private readonly words: Int32Array,
-    private readonly states: number,
-    /** Offset in the segment's data of this direction's slot 0. */
-    readonly base: number,
-    readonly slots: number,
-  ) {
-    this.capacity = slots * POOL_SLOT_BYTES;
-  }
-
+export class PoolReader extends PoolHalf {
   /**
    * The frame the peer announced at `offset` with `length` bytes, as a lease on its run (the
    * run it starts in), or undefined when it does not lie inside this half (a confused or
