@@ -10,8 +10,8 @@ export interface NativeAddon {
   shmReadHeader(name: string): Buffer;
   shmUnlink(name: string): void;
   shmDetach(buffer: Uint8Array): void;
-  shmLease(mapping: Buffer, offset: number, length: number, wordOffset: number, expected: number, id: number): ArrayBuffer;
-  shmEndLease(id: number, view: ArrayBufferView): void;
+  shmLease(mapping: Buffer, offset: number, length: number, wordOffset: number, expected: number): [ArrayBuffer, number];
+  shmEndLease(id: number, lease: ArrayBuffer): void;
   shmLeasedBytes(mapping: Buffer): number;
   shmMappedBytes(mapping: Buffer): number;
   shmSlice(mapping: Buffer, offset: number, length: number): ArrayBuffer;

@@ -112,6 +112,7 @@ export class ShmPool {
 
   /** Lets go of the mapping: it is unmapped once the last lease of it has ended or been collected. */
   close(): void {
+    this.outbound.dropViews();
     this.segment.close();
   }
 
@@ -120,7 +121,12 @@ export class ShmPool {
   }
 }
 
-/** A loan: the run it is in, the word that marks it lent, and where its bytes start in `bytes`. */
+interface LoanCount {
+  counted: boolean;
+  bytes: number;
+}
+
+/** A loan: the run it is in, the word that marks it lent, and where its bytes start in the segment's data. */
 interface Loan {
   first: number;
   word: number;
@@ -156,12 +162,11 @@ export class PoolWriter extends PoolHalf {
   private readonly live = new Set<number>();
   /** Loans by their ArrayBuffer (a loan's subarrays and the frames packed into it share it). */
   private readonly loans = new WeakMap<ArrayBufferLike, Loan>();
-  /** Loans handed out and neither sent nor taken back (collected ones count until their finalizer runs). */
+  /** Loans handed out and neither sent nor taken back (collected ones count until their finalizer runs), and their bytes. */
   lent = 0;
-  private readonly lentCount = new FinalizationRegistry<{ counted: boolean }>((state) => {
-    if (state.counted) this.lent--;
-  });
-  private readonly loanStates = new WeakMap<ArrayBufferLike, { counted: boolean }>();
+  lentBytes = 0;
+  private readonly lentCount = new FinalizationRegistry<LoanCount>((state) => this.uncount(state));
+  private readonly loanStates = new WeakMap<ArrayBufferLike, LoanCount>();
   private generation = 0;
   /** Set when reserving pages failed (a full /dev/shm): the pool is not used again. */
   failure: Error | undefined;
@@ -221,10 +226,11 @@ export class PoolWriter extends PoolHalf {
     const start = this.base + offset + LOAN_HEADROOM;
     const view = this.segment.lease(start, size, (this.states + first) * 4, word >>> 0);
     this.loans.set(view.buffer, { first, word, start });
-    const state = { counted: true };
+    const state: LoanCount = { counted: true, bytes: size };
     this.loanStates.set(view.buffer, state);
     this.lentCount.register(view.buffer, state);
     this.lent++;
+    this.lentBytes += size;
     return view;
   }
 
@@ -265,10 +271,19 @@ export class PoolWriter extends PoolHalf {
   private forget(buffer: ArrayBufferLike): void {
     this.loans.delete(buffer);
     const state = this.loanStates.get(buffer);
-    if (state?.counted) {
-      state.counted = false;
-      this.lent--;
-    }
+    if (state !== undefined) this.uncount(state);
+  }
+
+  private uncount(state: LoanCount): void {
+    if (!state.counted) return;
+    state.counted = false;
+    this.lent--;
+    this.lentBytes -= state.bytes;
+  }
+
+  /** Lets go of the views of its slots (each keeps the mapping alive), once the pool is closed. */
+  dropViews(): void {
+    this.slotViews.fill(undefined);
   }
 
   private take(length: number, state: number): number {

@@ -98,8 +98,7 @@ export class ShmSegment {
    * collected, the u32 at data[wordOffset] goes from `expected` to 0.
    */
   lease(offset: number, length: number, wordOffset: number, expected: number): Buffer {
-    const id = ++leaseIds;
-    const bytes = native.shmLease(this.buffer, SEGMENT_HEADER_BYTES + offset, length, SEGMENT_HEADER_BYTES + wordOffset, expected, id);
+    const [bytes, id] = native.shmLease(this.buffer, SEGMENT_HEADER_BYTES + offset, length, SEGMENT_HEADER_BYTES + wordOffset, expected);
     mappings.add(bytes);
     leases.set(bytes, id);
     return Buffer.from(bytes);
@@ -153,7 +152,6 @@ export class ShmSegment {
 
 const mappings = new WeakSet<ArrayBufferLike>();
 const leases = new WeakMap<ArrayBufferLike, number>();
-let leaseIds = 0;
 
 /**
  * Ends the lease `view` belongs to (ShmSegment.lease): every view of it becomes empty at once,
@@ -162,7 +160,7 @@ let leaseIds = 0;
 export function endLease(view: ArrayBufferView): boolean {
   const id = leases.get(view.buffer);
   if (id === undefined || view.buffer.byteLength === 0) return false;
-  native.shmEndLease(id, view);
+  native.shmEndLease(id, view.buffer as ArrayBuffer);
   return true;
 }
 

@@ -88,7 +88,9 @@ struct Lease {
   bool ended;
 };
 
-std::unordered_map<double, Lease*> leases;  // by the id JavaScript gave, under registry_mutex
+// By id, under registry_mutex. Ids are process-wide (worker threads share this addon's state).
+std::unordered_map<uint64_t, Lease*> leases;
+std::atomic<uint64_t> next_lease_id{1};
 
 // Hands the run back and stops counting the bytes, once (shmEndLease or the collection).
 void End(Lease* lease) {
@@ -101,7 +103,7 @@ void End(Lease* lease) {
 
 struct LeaseHint {
   Lease* lease;
-  double id;
+  uint64_t id;
 };
 
 void* MapFd(Napi::Env env, int fd, size_t size, const std::string& name) {
@@ -249,10 +251,10 @@ Napi::Value Unlink(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// shmLease(mapping, offset, length, wordOffset, expected, id): an ArrayBuffer of its own over
-// mapping[offset, offset + length), which keeps the mapping alive; when it is ended
-// (shmEndLease(id, view)) or collected, the u32 at mapping[wordOffset] goes from `expected`
-// to 0. `mapping` is the Buffer shmCreate/shmOpen returned; `id` is unique per lease.
+// shmLease(mapping, offset, length, wordOffset, expected): [ArrayBuffer, id]: an ArrayBuffer of
+// its own over mapping[offset, offset + length), which keeps the mapping alive; when it is
+// ended (shmEndLease(id, arrayBuffer)) or collected, the u32 at mapping[wordOffset] goes from
+// `expected` to 0. `mapping` is the Buffer shmCreate/shmOpen returned.
 Napi::Value LeaseView(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Mapping* mapping = MappingOf(info, 0);
@@ -260,7 +262,7 @@ Napi::Value LeaseView(const Napi::CallbackInfo& info) {
   int64_t length = IntegerArg(info, 2, "length");
   int64_t word = IntegerArg(info, 3, "wordOffset");
   int64_t expected = IntegerArg(info, 4, "expected");
-  double id = static_cast<double>(IntegerArg(info, 5, "id"));
+  uint64_t id = next_lease_id.fetch_add(1);
   int64_t size = static_cast<int64_t>(mapping->size);
   if (offset < 0 || length <= 0 || offset + length > size || word < 0 || word % 4 != 0 || word + 4 > size || expected < 0 || expected > 0xffffffffLL) {
     throw Napi::RangeError::New(env, "lease outside the mapping");
@@ -273,7 +275,7 @@ Napi::Value LeaseView(const Napi::CallbackInfo& info) {
     std::lock_guard<std::mutex> lock(registry_mutex);
     leases[id] = lease;
   }
-  return Napi::ArrayBuffer::New(
+  Napi::ArrayBuffer bytes = Napi::ArrayBuffer::New(
       env, base + offset, static_cast<size_t>(length),
       [](Napi::Env, void*, LeaseHint* hint) {
         {
@@ -286,19 +288,26 @@ Napi::Value LeaseView(const Napi::CallbackInfo& info) {
         delete hint;
       },
       new LeaseHint{lease, id});
+  Napi::Array result = Napi::Array::New(env, 2);
+  result.Set(0u, bytes);
+  result.Set(1u, Napi::Number::New(env, static_cast<double>(id)));
+  return result;
 }
 
-// shmEndLease(id, view): ends lease `id` now (its run goes back) and detaches `view`'s
+// shmEndLease(id, arrayBuffer): ends lease `id` now (its run goes back) and detaches its
 // ArrayBuffer, so no view of it can show the bytes the peer writes there next.
 Napi::Value EndLease(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  double id = static_cast<double>(IntegerArg(info, 0, "id"));
-  if (!info[1].IsTypedArray()) throw Napi::TypeError::New(env, "view must be a typed array");
-  Napi::ArrayBuffer backing = info[1].As<Napi::TypedArray>().ArrayBuffer();
+  auto id = static_cast<uint64_t>(IntegerArg(info, 0, "id"));
+  if (!info[1].IsArrayBuffer()) throw Napi::TypeError::New(env, "the lease must be an ArrayBuffer");
+  Napi::ArrayBuffer backing = info[1].As<Napi::ArrayBuffer>();
   {
     std::lock_guard<std::mutex> lock(registry_mutex);
     auto found = leases.find(id);
-    if (found != leases.end()) End(found->second);
+    if (found != leases.end()) {
+      End(found->second);
+      leases.erase(found);
+    }
   }
   if (!backing.IsDetached()) backing.Detach();
   return env.Undefined();

@@ -75,6 +75,13 @@ type State = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /** Says which call a size error belongs to; the message is built only when it is needed. */
+/** A loan sent once already, or a released result, reads as empty: sending it would send nothing. */
+function refuseSpent(argument: unknown, routeName: string): void {
+  if (argument instanceof Uint8Array && argument.buffer.byteLength === 0 && isSharedMemory(argument)) {
+    throw new TypeError(`${routeName}: its Buffer argument is a loan already sent, or a released result (it reads as empty)`);
+  }
+}
+
 function nameTheCall(error: Error, call: PendingCall): Error {
   if (error instanceof PayloadTooLargeError) {
     const what = call.kind === FrameKind.Event ? `event ${call.routeName}` : `request to ${call.routeName}`;
@@ -316,6 +323,7 @@ export class RpcClient implements ConnectionHandler {
           ? encodeMetadata(call.sendDeadline ? call.deadline - performance.now() : undefined, call.headers, this.metadataScratch)
           : null;
       // A call whose only argument is a Buffer sends it as a raw body: no codec, no copy.
+      if (call.kind === FrameKind.Request && (body as unknown[]).length === 1) refuseSpent((body as unknown[])[0], call.routeName);
       frame =
         call.kind === FrameKind.Request && !codec.plain && (body as unknown[]).length === 1 && isRawBytes((body as unknown[])[0])
           ? codec.encodeBytes(call.kind, call.id, call.route, (body as Uint8Array[])[0]!, undefined, metadata)
@@ -336,6 +344,11 @@ export class RpcClient implements ConnectionHandler {
     } else {
       codec.tail = null;
       writable = this.connection!.write(frame, tail);
+    }
+    // A loan the codec copied (a small part of one) is spent too: its run goes back now, not at the next GC.
+    if (tail === null && this.connection?.unlend !== undefined && (body as unknown[]).length === 1) {
+      const argument = (body as unknown[])[0];
+      if (argument instanceof Uint8Array && isSharedMemory(argument)) this.connection.unlend(argument as Buffer);
     }
     if (call.kind === FrameKind.Event) this.settle(call, undefined);
     if (!writable) this.waitForDrain();

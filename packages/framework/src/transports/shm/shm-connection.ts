@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { discardPages, endLease, isSharedMemory, type ShmChannel, type ShmPool } from '@hostmesh/native';
+import { discardPages, endLease, isSharedMemory, POOL_SLOT_BYTES, type ShmChannel, type ShmPool } from '@hostmesh/native';
 import { FrameError } from '../../core/errors/errors';
 import { checkHeader, HEADER_BYTES } from '../../protocol/frame';
 import { isPoolRef, POOL_MIN_BYTES, POOL_REF_BYTES, writePoolRef } from './pool-ref';
@@ -99,12 +99,19 @@ export class ShmConnection implements Connection {
       void this.flush();
       return false;
     }
+    // A loan that goes through the ring after all (no room in the pool) is copied: it is spent all the same.
+    const writer = this.pool?.outbound;
+    const spent = tail !== undefined && writer !== undefined && writer.lent > 0 && writer.loanOf(tail) !== undefined ? tail : undefined;
     if (this.pending.length === 0) {
-      if (length <= channel.maxMessageBytes && channel.send(frame, tail)) return true;
+      if (length <= channel.maxMessageBytes && channel.send(frame, tail)) {
+        if (spent !== undefined) writer!.unlend(spent);
+        return true;
+      }
     }
     // Keeps the caller's buffers (no copy) until the ring has room for them, but not views of
     // shared memory: a pooled argument echoed back goes back to its sender when its call ends.
     if (tail !== undefined && isSharedMemory(tail)) tail = Buffer.from(tail);
+    if (spent !== undefined) writer!.unlend(spent);
     this.pending.push({ frame, tail, sent: 0 });
     void this.flush();
     return false;
@@ -124,7 +131,7 @@ export class ShmConnection implements Connection {
     let offset: number;
     if (whole !== undefined && writer.sendLoan(frame)) {
       offset = whole.at - writer.base;
-    } else if (loan !== undefined && loan.at - frame.length >= writer.base + loan.run && writer.sendLoan(tail!)) {
+    } else if (loan !== undefined && fitsBefore(loan, frame.length, writer.base) && writer.sendLoan(tail!)) {
       // The header goes in the room kept in front of the loan.
       offset = loan.at - frame.length - writer.base;
       writer.write(offset, frame);
@@ -133,6 +140,8 @@ export class ShmConnection implements Connection {
       offset = writer.claim(length);
       if (offset < 0) return false;
       writer.write(offset, frame, tail);
+      // A loan that could not go in place (its header did not fit, a part of it) was copied: it is spent all the same.
+      if (loan !== undefined) writer.unlend(tail!);
     }
     writePoolRef(this.ref, offset, length);
     return true;
@@ -190,7 +199,8 @@ export class ShmConnection implements Connection {
    */
   mayKeep(bytes: number): boolean {
     if (this.pool === null) return false;
-    const held = this.pool.leasedBytes;
+    // What this side keeps of the peer's half: not its own loans, nor the frame being delivered.
+    const held = this.pool.leasedBytes - this.pool.outbound.lentBytes - (this.delivering?.length ?? 0);
     const capacity = this.pool.inbound.capacity;
     return held === 0 ? bytes <= capacity / 2 : held + bytes <= capacity / 4;
   }
@@ -376,6 +386,15 @@ export class ShmConnection implements Connection {
     for (const wake of this.drainWaiters.splice(0)) wake();
     this.handler.onClose(this.closeError);
   }
+}
+
+/**
+ * Whether a header of `length` bytes fits in front of a loan (or the part of one being sent),
+ * inside its run's first slot: the receiver hands back the run the frame starts in.
+ */
+function fitsBefore(loan: { run: number; at: number }, length: number, base: number): boolean {
+  const start = loan.at - length - base;
+  return start >= loan.run && start < loan.run + POOL_SLOT_BYTES;
 }
 
 /** The next `length` bytes of a pending frame, as at most two views (frame part, tail part). */

@@ -161,6 +161,14 @@ describe('the shm large-payload pool', () => {
     }
     const loan = client.$alloc(2 * MiB).fill(0x11);
     await expect(client.arrivedInPlace(loan)).resolves.toBe(true);
+    // A part of a loan that starts past its run's first slot is copied, and the loan is spent all the same.
+    const big = client.$alloc(3 * 65_536).fill(0x22);
+    const part = await client.echo(big.subarray(100_000));
+    expect(part.length).toBe(3 * 65_536 - 100_000);
+    expect(part.every((byte) => byte === 0x22)).toBe(true);
+    expect(big.length).toBe(0);
+    // Sent twice: refused, rather than sending nothing.
+    await expect(client.echo(big)).rejects.toThrow(/loan already sent/);
     // Small sizes travel through the ring, copied once: a plain Buffer, no pool memory held.
     const small = client.$alloc(100);
     expect(retainBuffer(small)).toBe(small);
@@ -170,6 +178,14 @@ describe('the shm large-payload pool', () => {
   it('sends through the ring when the pool is full, losing nothing', async () => {
     const small = await deploy(`${namespace}-small`, { HOSTMESH_SHM_POOL_BYTES: String(128 * 1024) });
     const client = small.mesh.client(PoolContract);
+    await client.echo(Buffer.alloc(1));
+    // A loan that fills the pool, sent in part through the ring: copied, spent, and its run back for the next.
+    const loan = client.$alloc(70_000).fill(0x33);
+    expect(retainBuffer(loan)).not.toBe(loan);
+    expect((await client.echo(loan.subarray(66_000))).every((byte) => byte === 0x33)).toBe(true);
+    const next = client.$alloc(70_000);
+    expect(retainBuffer(next)).not.toBe(next);
+    await client.echo(next.fill(1));
     const sizes = Array.from({ length: 24 }, (_, i) => 70_000 + i * 20_000);
     const results = await Promise.all(sizes.map((size, i) => client.echo(Buffer.alloc(size, i + 1))));
     results.forEach((result, i) => {
