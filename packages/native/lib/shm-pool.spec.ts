@@ -1,4 +1,7 @@
+import { once } from 'node:events';
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { uniqueName } from './__fixtures__/child-process';
 import { PosixError } from './posix-error';
 import { endLease, isSharedMemory, ShmSegment } from './shm-segment';
@@ -124,6 +127,44 @@ describe('ShmPool', () => {
     creator.outbound.write(offset + POOL_SLOT_BYTES - 1, Buffer.from([7, 8]));
     const seen = opener.inbound.lease(offset, 3 * POOL_SLOT_BYTES)!;
     expect([seen[POOL_SLOT_BYTES - 1], seen[POOL_SLOT_BYTES]]).toEqual([7, 8]);
+  });
+
+  it('ends a lease through any view of it (a DataView too), once', () => {
+    const { creator, opener } = pair(2);
+    const offset = creator.outbound.claim(100);
+    const seen = opener.inbound.lease(offset, 100)!;
+    expect(endLease(new DataView(seen.buffer))).toBe(true);
+    expect(seen.length).toBe(0);
+    expect(endLease(seen)).toBe(false);
+  });
+
+  it("keeps leases of different threads apart: ending one never ends another thread's", async () => {
+    const { creator, opener } = pair(4);
+    const mine = creator.outbound.claim(100);
+    const theirs = creator.outbound.claim(100);
+    // A worker thread leases the second run (its module state, lease counters included, is its own).
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const { ShmPool } = require(workerData.native);
+       const pool = ShmPool.open(workerData.name);
+       const view = pool.inbound.lease(workerData.offset, 100);
+       parentPort.postMessage('leased');
+       parentPort.once('message', () => { parentPort.postMessage(view.length); });`,
+      { eval: true, workerData: { native: join(__dirname, '..', 'dist', 'index.js'), name: creator.name, offset: theirs } },
+    );
+    try {
+      await once(worker, 'message');
+      endLease(opener.inbound.lease(mine, 100)!);
+      // Only the run this thread released comes back: the worker's is still in use, and its view still reads.
+      expect(creator.outbound.claim(2 * POOL_SLOT_BYTES)).toBe(2 * POOL_SLOT_BYTES);
+      expect(creator.outbound.claim(POOL_SLOT_BYTES)).toBe(0);
+      expect(creator.outbound.claim(POOL_SLOT_BYTES)).toBe(-1);
+      worker.postMessage('length?');
+      const [length] = (await once(worker, 'message')) as [number];
+      expect(length).toBe(100);
+    } finally {
+      await worker.terminate();
+    }
   });
 
   it('refuses to open a segment that is not a pool', () => {
