@@ -30,7 +30,7 @@ export async function doctor(options: TargetOptions & { clean?: boolean; json?: 
   checks.push({
     check: '/dev/shm',
     status: free < 64 * 2 ** 20 ? 'warn' : 'ok',
-    detail: `${mib(free)} free of ${mib(total)} (rings take 2 × shm.ringBytes per connection)`,
+    detail: `${mib(free)} free of ${mib(total)} (rings take 2 × shm.ringBytes per connection; large-payload pools up to 2 × shm.poolBytes, as payloads reach them)`,
   });
 
   const limits = MessageQueue.limits();
