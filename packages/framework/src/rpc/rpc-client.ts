@@ -1,3 +1,4 @@
+import { isSharedMemory } from '@hostmesh/native';
 import { performance } from 'node:perf_hooks';
 import {
   CallAbortedError,
@@ -13,7 +14,6 @@ import {
 } from '../core/errors/errors';
 import { fromWireError } from '../core/errors/wire';
 import { FrameCodec, isRawBytes } from '../protocol/codec';
-import { isSharedMemory } from '@hostmesh/native';
 import { holdsSharedViews } from './buffer-leases';
 import { encodeLent } from './lent-encode';
 import { CONNECTION_ERROR_ID, FrameKind, frameId, frameKind } from '../protocol/frame';
@@ -74,7 +74,6 @@ type State = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
-/** Says which call a size error belongs to; the message is built only when it is needed. */
 /** A loan sent once already, or a released result, reads as empty: sending it would send nothing. */
 function refuseSpent(argument: unknown, routeName: string): void {
   if (argument instanceof Uint8Array && argument.buffer.byteLength === 0 && isSharedMemory(argument)) {
@@ -82,6 +81,7 @@ function refuseSpent(argument: unknown, routeName: string): void {
   }
 }
 
+/** Says which call a size error belongs to; the message is built only when it is needed. */
 function nameTheCall(error: Error, call: PendingCall): Error {
   if (error instanceof PayloadTooLargeError) {
     const what = call.kind === FrameKind.Event ? `event ${call.routeName}` : `request to ${call.routeName}`;
@@ -439,16 +439,19 @@ export class RpcClient implements ConnectionHandler {
       return;
     }
     // A result in the pool (shm) is handed out in place: its Buffers are views, held until
-    // released or collected (buffer-leases.ts), while this client holds little enough of the pool.
-    // (Not held at all past the bound: a hold given back at once would hand the bytes back before they were copied.)
+    // released or collected (buffer-leases.ts), while this client keeps little enough of the
+    // pool; past that it is copied, and its hold ends once the copy is made. (A frame in the
+    // ring has no hold: -1, with no further cost on the small-call path.)
     let token = -1;
-    if (transient && kind === FrameKind.Response && this.connection?.mayKeep?.(end - start) === true) {
+    let keep = false;
+    if (transient && kind === FrameKind.Response && this.connection?.holdKind === 'bytes') {
       token = this.connection.hold!();
+      keep = token >= 0 && this.connection.mayKeep!(end - start);
     }
     // Decode every frame in order, even late ones: the codec's record state depends on it.
     let body: unknown;
     try {
-      body = this.codec!.decode(buffer, start, end, transient && token < 0);
+      body = this.codec!.decode(buffer, start, end, transient && !keep);
     } catch (error) {
       if (token >= 0) this.connection?.release!(token);
       this.options.logger.warn(`dropping connection to ${this.options.label}: ${(error as Error).message}`);
@@ -459,7 +462,7 @@ export class RpcClient implements ConnectionHandler {
     if (id === CONNECTION_ERROR_ID && kind === FrameKind.Error) return this.onConnectionRefused(body);
     const call = this.pending.get(id);
     // Kept: the views' lease ends when they are released or collected; no views (or no caller): it ends now.
-    if (token >= 0) this.connection!.release!(token, call !== undefined && holdsSharedViews(body));
+    if (token >= 0) this.connection!.release!(token, keep && call !== undefined && holdsSharedViews(body));
     if (call === undefined) return;
     this.settle(call, kind === FrameKind.Response ? undefined : this.remoteError(call, body), body);
   }
