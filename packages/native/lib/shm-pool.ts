@@ -200,11 +200,6 @@ export class PoolWriter extends PoolHalf {
     }
   }
 
-  /** Runs currently out (sent and not yet released by the receiver, or lent), as last reclaimed. */
-  get outstanding(): number {
-    return this.live.size;
-  }
-
   /**
    * A run of slots for `length` bytes, marked sent: its offset from this direction's slot 0,
    * or -1 when no free run is that long (or pages cannot be had): the caller sends another way.
@@ -263,7 +258,7 @@ export class PoolWriter extends PoolHalf {
 
   /** Takes back a loan that will not be sent: every view of it becomes empty, and its run returns. */
   unlend(view: Uint8Array): void {
-    if (!this.loans.has(view.buffer)) return;
+    if (this.lent === 0 || !this.loans.has(view.buffer)) return;
     this.forget(view.buffer);
     endLease(view);
   }

@@ -345,10 +345,11 @@ export class RpcClient implements ConnectionHandler {
       codec.tail = null;
       writable = this.connection!.write(frame, tail);
     }
-    // A loan the codec copied (a small part of one) is spent too: its run goes back now, not at the next GC.
+    // A loan the codec copied (a small part of one) is spent too: its run goes back now, not at
+    // the next GC. (Free when no loan is out: the connection looks no further.)
     if (tail === null && this.connection?.unlend !== undefined && (body as unknown[]).length === 1) {
       const argument = (body as unknown[])[0];
-      if (argument instanceof Uint8Array && isSharedMemory(argument)) this.connection.unlend(argument as Buffer);
+      if (argument instanceof Uint8Array) this.connection.unlend(argument as Buffer);
     }
     if (call.kind === FrameKind.Event) this.settle(call, undefined);
     if (!writable) this.waitForDrain();
