@@ -1,6 +1,6 @@
 import { inject, injectable } from 'inversify';
 import type { Client } from '../contracts/client';
-import type { Contract } from '../contracts/contract';
+import { streamingEndpoints, type Contract } from '../contracts/contract';
 import type { TransportKind } from '../metadata/types';
 import { MESH_CONFIG, type MeshConfig } from '../config/config';
 import { ServiceRegistry } from '../discovery/service-registry';
@@ -39,7 +39,7 @@ export class ClientFactory {
       { config: this.config, registry: this.registry, transports: this.transports, rpcClients: this.rpcClients },
       options,
     );
-    const client = createClientProxy<Api>(service);
+    const client = createClientProxy<Api>(service, undefined, streamingEndpoints(contract as Contract<unknown>));
     if (!options) this.shared.set(contract.name, client as Client<unknown>);
     return client;
   }

@@ -3,17 +3,21 @@ import { isCallableName } from '../metadata/explorer';
 
 export interface Caller {
   call(method: string, args: unknown[], options: CallOptions | undefined): Promise<unknown>;
+  /** A call whose result is a stream, returned at once. */
+  stream?(method: string, args: unknown[], options: CallOptions | undefined): AsyncIterableIterator<unknown>;
   /** A Buffer to send without a copy where the mechanism allows (`$alloc`). */
   alloc?(size: number): Buffer;
 }
+
+const NO_STREAMS: ReadonlySet<string> = new Set();
 
 /**
  * A typed client over a Caller. Contracts exist only as types, so methods are found by
  * name on first use and cached; probes such as `then` (await) or `toJSON` are not calls.
  */
-export function createClientProxy<Api>(caller: Caller, options?: CallOptions): Client<Api> {
-  const methods = new Map<string, (...args: unknown[]) => Promise<unknown>>();
-  const withOptions = (more: CallOptions) => createClientProxy<Api>(caller, { ...options, ...more });
+export function createClientProxy<Api>(caller: Caller, options?: CallOptions, streams: ReadonlySet<string> = NO_STREAMS): Client<Api> {
+  const methods = new Map<string, (...args: unknown[]) => unknown>();
+  const withOptions = (more: CallOptions) => createClientProxy<Api>(caller, { ...options, ...more }, streams);
   const alloc = (size: number) => caller.alloc?.(size) ?? Buffer.allocUnsafe(size);
   return new Proxy(Object.create(null) as object, {
     get(_target, property) {
@@ -22,7 +26,10 @@ export function createClientProxy<Api>(caller: Caller, options?: CallOptions): C
       if (property === '$with') return withOptions;
       if (property === '$alloc') return alloc;
       if (typeof property !== 'string' || !isCallableName(property)) return undefined;
-      method = (...args: unknown[]) => caller.call(property, args, options);
+      method =
+        streams.has(property) && caller.stream !== undefined
+          ? (...args: unknown[]) => caller.stream!(property, args, options)
+          : (...args: unknown[]) => caller.call(property, args, options);
       methods.set(property, method);
       return method;
     },

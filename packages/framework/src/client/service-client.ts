@@ -13,6 +13,9 @@ import type { ServiceRegistry } from '../discovery/service-registry';
 import type { TransportAddress } from '../transports/contract/transport';
 import type { TransportRegistry } from '../transports/contract/transport-registry';
 import type { Caller } from './client-proxy';
+import type { StreamReceiver } from '../rpc/streams/stream-receiver';
+import { windowFrom } from '../rpc/streams/stream-window';
+import { lateStream } from '../rpc/streams/late-stream';
 import type { RpcClientFactory } from './rpc-client-factory';
 
 /** What a nested call leaves of its parent's remaining time, for the reply to travel back. */
@@ -61,6 +64,42 @@ export class ServiceClient implements Caller {
       return this.lookedUp!.then(() => this.send(method, args, options));
     }
     return this.send(method, args, options);
+  }
+
+  /**
+   * A call that streams its results, returned at once: before the service is looked up, a
+   * stream that starts the call once it is (the first `next()` waits for it).
+   */
+  stream(method: string, args: unknown[], options: CallOptions | undefined): AsyncIterableIterator<unknown> {
+    if (this.descriptor !== undefined || this.forced !== undefined) return this.openStream(method, args, options);
+    this.lookedUp ??= this.refresh().catch(() => undefined);
+    return lateStream(this.lookedUp.then(() => this.openStream(method, args, options)));
+  }
+
+  private openStream(method: string, args: unknown[], options: CallOptions | undefined): StreamReceiver {
+    const route = this.route(method);
+    const openTimeoutMs = route.timeoutMs ?? this.deps.config.defaultTimeoutMs;
+    let deadlineMs = options?.timeoutMs;
+    let signal = options?.signal;
+    const current = CallContext.current();
+    const parent = current?.settled === false ? current : undefined;
+    // A stream opened while serving a call ends with it: its deadline and its cancellation.
+    if (parent !== undefined) {
+      const left = parent.remainingMs - DEADLINE_MARGIN_MS;
+      if (left !== Infinity && (deadlineMs === undefined || left < deadlineMs)) deadlineMs = Math.max(1, left);
+      signal = signal === undefined ? parent.signal : AbortSignal.any([signal, parent.signal]);
+    }
+    // A stream's client span lasts until the stream is over.
+    const span = tracing() ? startClientSpan(this.service, method, route.kind, parent?.trace) : undefined;
+    const stream = this.rpcFor(route.kind).stream(route.id, route.name, args, openTimeoutMs, {
+      signal,
+      headers: span === undefined ? options?.headers : traceHeaders(span, parent?.metadata, options?.headers),
+      deadlineMs,
+      idleTimeoutMs: options?.idleTimeoutMs,
+      window: options?.window === undefined ? undefined : windowFrom(options.window),
+    });
+    if (span !== undefined) stream.whenDone((error) => endSpan(span, error));
+    return stream;
   }
 
   /** `$alloc`: a loan from the pool of a connected shm connection to this service, else a plain Buffer. */

@@ -40,8 +40,24 @@ export class CallContext {
     /** What the caller sent beside the arguments: deadline, trace context, headers. */
     readonly metadata: CallMetadata = EMPTY,
     /** When the caller stops waiting, on `performance.now()`'s clock; Infinity when unknown. */
-    readonly deadline: number = deadlineFrom(metadata),
+    private _deadline: number = deadlineFrom(metadata),
   ) {}
+
+  /** When the caller stops waiting, on `performance.now()`'s clock; Infinity when unknown. */
+  get deadline(): number {
+    return this._deadline;
+  }
+
+  /**
+   * The call streams its results: it lasts as long as its caller reads, so the deadline the
+   * service assumed (the endpoint's timeout) no longer applies. One the caller sent still does.
+   */
+  unbound(): void {
+    if (this.header(METADATA_KEYS.deadline) !== undefined || this._deadline === Infinity) return;
+    this._deadline = Infinity;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
 
   /** The context of the call whose handler is running, in its async code; undefined outside a handler. */
   static current(): CallContext | undefined {
@@ -50,7 +66,7 @@ export class CallContext {
 
   /** Milliseconds until the caller stops waiting (Infinity when it did not say; 0 once passed). */
   get remainingMs(): number {
-    return this.deadline === Infinity ? Infinity : Math.max(0, this.deadline - performance.now());
+    return this._deadline === Infinity ? Infinity : Math.max(0, this._deadline - performance.now());
   }
 
   /** A header the caller sent (`$with({ headers })`), or a reserved entry such as `traceparent`. */

@@ -10,8 +10,17 @@ const NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,62}$/;
  */
 export interface EndpointSchemas {
   readonly args?: readonly StandardSchemaV1[];
+  /** The result; for a streaming endpoint, each item of the stream. */
   readonly result?: StandardSchemaV1;
+  /**
+   * The endpoint returns an async iterable (a result stream): callers get it at once from the
+   * call, `for await (const item of client.method())`, rather than from a promise.
+   */
+  readonly stream?: boolean;
 }
+
+/** Declarations for a contract given as an interface: which of its endpoints stream. */
+export type EndpointDeclarations<Api> = { readonly [K in keyof Api]?: Pick<EndpointSchemas, 'stream'> };
 
 /** An endpoint's schemas, by endpoint name. */
 export type ContractSchemas = Readonly<Record<string, EndpointSchemas>>;
@@ -41,7 +50,11 @@ type Arguments<A> = { -readonly [K in keyof A]: Input<A[K]> };
 export type ApiOf<S extends ContractSchemas> = {
   [K in keyof S]: (
     ...args: S[K]['args'] extends readonly StandardSchemaV1[] ? Arguments<S[K]['args']> : []
-  ) => S[K]['result'] extends StandardSchemaV1 ? Output<S[K]['result']> | Promise<Output<S[K]['result']>> : unknown;
+  ) => S[K]['stream'] extends true
+    ? AsyncIterable<S[K]['result'] extends StandardSchemaV1 ? Output<S[K]['result']> : unknown>
+    : S[K]['result'] extends StandardSchemaV1
+      ? Output<S[K]['result']> | Promise<Output<S[K]['result']>>
+      : unknown;
 };
 
 /** The API type of a contract, for `implements` and `Client<…>`. */
@@ -56,7 +69,10 @@ const contracts = new Map<string, Contract<unknown>>();
  */
 export function defineContract<Api>(name: string): Contract<Api>;
 export function defineContract<const S extends ContractSchemas>(name: string, schemas: S): Contract<ApiOf<S>>;
-export function defineContract(name: string, schemas?: ContractSchemas): Contract<unknown> {
+/** An interface's contract that says which endpoints stream: `defineContract<PricingApi>('pricing', { ticks: { stream: true } })`. */
+export function defineContract<Api>(name: string, endpoints: EndpointDeclarations<Api>): Contract<Api>;
+export function defineContract(name: string, declared?: object): Contract<unknown> {
+  const schemas = declared as ContractSchemas | undefined;
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw new BootstrapError(`defineContract: invalid contract name ${JSON.stringify(name)}: use 1-63 letters, digits, '_' or '-', starting with a letter`);
   }
@@ -80,19 +96,27 @@ export function defineContract(name: string, schemas?: ContractSchemas): Contrac
 function checkSchemas(name: string, schemas: ContractSchemas): void {
   for (const [endpoint, entry] of Object.entries(schemas)) {
     const where = `defineContract('${name}'): schemas of '${endpoint}'`;
-    if (typeof entry !== 'object' || entry === null) throw new BootstrapError(`${where} must be an object { args?, result? }`);
+    if (typeof entry !== 'object' || entry === null) throw new BootstrapError(`${where} must be an object { args?, result?, stream? }`);
     if (entry.args !== undefined && (!Array.isArray(entry.args) || !entry.args.every(isStandardSchema))) {
       throw new BootstrapError(`${where}: args must be an array of Standard Schemas (zod, valibot, arktype…), one per argument`);
     }
     if (entry.result !== undefined && !isStandardSchema(entry.result)) {
       throw new BootstrapError(`${where}: result must be a Standard Schema (zod, valibot, arktype…)`);
     }
+    if (entry.stream !== undefined && typeof entry.stream !== 'boolean') throw new BootstrapError(`${where}: stream must be true or false`);
   }
 }
 
 function isStandardSchema(value: unknown): value is StandardSchemaV1 {
   const standard = (value as { '~standard'?: { version?: unknown; validate?: unknown } } | null)?.['~standard'];
   return typeof standard === 'object' && standard !== null && standard.version === 1 && typeof standard.validate === 'function';
+}
+
+/** The endpoints of `contract` declared to stream their results. */
+export function streamingEndpoints(contract: Contract<unknown>): ReadonlySet<string> {
+  const names = new Set<string>();
+  for (const [endpoint, entry] of Object.entries(contract.schemas ?? {})) if (entry.stream === true) names.add(endpoint);
+  return names;
 }
 
 /** Contracts defined so far in this process; a container binds a client for each. */

@@ -20,8 +20,18 @@ export const enum FrameKind {
   Error = 3,
   Event = 4,
   Cancel = 5,
+  /**
+   * Items of a stream: a msgpack array of items, or one Buffer item as a raw body. From the
+   * service, the results of call `id`; from the caller, its streamed argument. An empty array
+   * opens a result stream (the caller learns the call streams before any item exists).
+   */
+  StreamData = 6,
+  /** The sender's stream of call `id` has no more items (from the service: the call succeeded). */
+  StreamEnd = 7,
+  /** Flow control: body `[items, bytes]`, more the receiver of stream `id` lets its sender send. */
+  Credit = 8,
 }
-const LAST_KIND = FrameKind.Cancel;
+const LAST_KIND = FrameKind.Credit;
 
 export const enum FrameFlag {
   /** The receiver must drop its per-connection decoder state before decoding this body. */
@@ -46,8 +56,14 @@ export const enum FrameFlag {
    * msgpack map (deadline, trace context, headers; see metadata.ts). The body proper follows.
    */
   Metadata = 0x20,
+  /**
+   * On a request: one argument is a stream, sent after the request as StreamData frames; its
+   * place in the argument list holds nil, and the metadata key `stream` gives its index.
+   */
+  StreamArgument = 0x40,
 }
-const KNOWN_FLAGS = FrameFlag.CodecReset | FrameFlag.Stateless | FrameFlag.RawBody | FrameFlag.ShmReference | FrameFlag.Plain | FrameFlag.Metadata;
+const KNOWN_FLAGS =
+  FrameFlag.CodecReset | FrameFlag.Stateless | FrameFlag.RawBody | FrameFlag.ShmReference | FrameFlag.Plain | FrameFlag.Metadata | FrameFlag.StreamArgument;
 
 export function writeHeader(frame: Buffer, kind: FrameKind, flags: number, id: number, route: number, bodyLength: number): void {
   frame[0] = FRAME_MAGIC;

@@ -15,6 +15,8 @@ export const METADATA_KEYS = {
   traceparent: 'traceparent',
   tracestate: 'tracestate',
   baggage: 'baggage',
+  /** On a request with flag StreamArgument: the index of the streamed argument. */
+  stream: 'stream',
 } as const;
 
 /** What a peer may put in one metadata section; more is a FrameError, like any malformed frame. */

@@ -16,11 +16,16 @@ import { fromWireError } from '../core/errors/wire';
 import { FrameCodec, isRawBytes } from '../protocol/codec';
 import { holdsSharedViews } from './buffer-leases';
 import { encodeLent } from './lent-encode';
-import { CONNECTION_ERROR_ID, FrameKind, frameId, frameKind } from '../protocol/frame';
-import { encodeMetadata, metadataScratch, type CallMetadata } from '../protocol/metadata';
+import { CONNECTION_ERROR_ID, FrameFlag, FrameKind, HEADER_BYTES, frameFlags, frameId, frameKind } from '../protocol/frame';
+import { encodeMetadata, METADATA_KEYS, metadataScratch, type CallMetadata } from '../protocol/metadata';
 import type { Logger } from '../core/logger';
 import type { Connection, ConnectionHandler, Transport, TransportAddress } from '../transports/contract/transport';
 import { Backoff } from './backoff';
+import { StreamTable, type StreamConnection } from './streams/stream-table';
+import type { StreamReceiver } from './streams/stream-receiver';
+import type { StreamSender } from './streams/stream-sender';
+import { streamedArgument } from './streams/is-stream';
+import { DEFAULT_WINDOW, type StreamWindow } from './streams/stream-window';
 
 export interface RpcClientOptions {
   /** Who we talk to, for messages: `pricing`, `pricing@0`. */
@@ -55,6 +60,32 @@ interface PendingCall {
   headers: CallMetadata | undefined;
   /** Whether a request tells the service its deadline (see `call`). */
   sendDeadline: boolean;
+  /** The call's result stream: made up front for a call declared to stream, else when the service opens one. */
+  stream: StreamReceiver | null;
+  /** Whether the service opened the result stream (its first StreamData frame arrived). */
+  opened: boolean;
+  /** The streamed argument's index, or -1; its sender runs once the request is sent. */
+  streamArg: number;
+  sender: StreamSender | null;
+  /** Stream options: the credit window, the idle timeout (0: none), the overall deadline (Infinity: none). */
+  window: StreamWindow;
+  idleMs: number;
+  endsAt: number;
+  /** The consumer left a stream the service had not opened yet: it is cancelled when it opens. */
+  abandoned: boolean;
+}
+
+/** What a streaming call adds to a call's options. */
+export interface StreamCallOptions {
+  signal?: AbortSignal;
+  headers?: CallMetadata;
+  sendDeadline?: boolean;
+  /** The receive window: how much the service may send ahead of the consumer. */
+  window?: StreamWindow;
+  /** Fail with CallTimeoutError when the consumer waits longer than this for an item. */
+  idleTimeoutMs?: number;
+  /** The stream's overall deadline, from now (it is also sent to the service); none by default. */
+  deadlineMs?: number;
 }
 
 /** A request taken out of one client to be sent through another (see `handOver`). */
@@ -96,10 +127,11 @@ function nameTheCall(error: Error, call: PendingCall): Error {
  * timeout) and reconnects with backoff. Nothing is dropped silently: every call ends in
  * a reply, a typed error or a timeout.
  */
-export class RpcClient implements ConnectionHandler {
+export class RpcClient implements ConnectionHandler, StreamConnection {
   private state: State = 'idle';
   private connection: Connection | null = null;
-  private codec: FrameCodec | null = null;
+  /** The current connection's codec (streams encode with it too). */
+  codec: FrameCodec | null = null;
   private congested = false;
   private readonly pending = new Map<number, PendingCall>();
   private queue: PendingCall[] = [];
@@ -116,6 +148,8 @@ export class RpcClient implements ConnectionHandler {
   private deadlineAt = Infinity;
   private idleWaiters: Array<() => void> = [];
   private readonly metadataScratch = metadataScratch();
+  /** Streams of calls in flight, both ways; made when the first one starts. */
+  private streams: StreamTable | null = null;
 
   constructor(private readonly options: RpcClientOptions) {
     this.backoff = new Backoff(options.reconnect.initialDelayMs, options.reconnect.maxDelayMs);
@@ -144,7 +178,29 @@ export class RpcClient implements ConnectionHandler {
     headers?: CallMetadata,
     sendDeadline = false,
   ): Promise<unknown> {
-    return this.submit(FrameKind.Request, route, routeName, args, timeoutMs, signal, headers, sendDeadline);
+    return this.submit(FrameKind.Request, route, routeName, args, timeoutMs, signal, headers, sendDeadline, null);
+  }
+
+  /**
+   * A call whose result is a stream (the contract says so): returns the stream at once.
+   * `openTimeoutMs` bounds the wait for the service to open it; after that only
+   * `options.idleTimeoutMs` and `options.deadlineMs` do.
+   */
+  stream(route: number, routeName: string, args: unknown[], openTimeoutMs: number, options: StreamCallOptions = {}): StreamReceiver {
+    const receiver = (this.streams ??= new StreamTable(this)).createReceiver(0, route, options.window ?? DEFAULT_WINDOW);
+    const more = {
+      window: options.window ?? DEFAULT_WINDOW,
+      idleMs: options.idleTimeoutMs ?? 0,
+      endsAt: options.deadlineMs === undefined ? Infinity : performance.now() + options.deadlineMs,
+      receiver,
+    };
+    const timeoutMs = options.deadlineMs === undefined ? openTimeoutMs : Math.min(openTimeoutMs, options.deadlineMs);
+    const sendDeadline = options.sendDeadline === true || options.deadlineMs !== undefined;
+    this.submit(FrameKind.Request, route, routeName, args, timeoutMs, options.signal, options.headers, sendDeadline, more).then(
+      (value) => receiver.fail(new TypeError(`${routeName} answered with a single value, not a stream (${typeof value})`)),
+      (error: Error) => receiver.fail(error),
+    );
+    return receiver;
   }
 
   /**
@@ -172,7 +228,7 @@ export class RpcClient implements ConnectionHandler {
       if (!this.connection!.write(frame)) this.waitForDrain();
       return RESOLVED;
     }
-    return this.submit(FrameKind.Event, route, eventName, body, timeoutMs, undefined, headers, false) as Promise<void>;
+    return this.submit(FrameKind.Event, route, eventName, body, timeoutMs, undefined, headers, false, null) as Promise<void>;
   }
 
   private eventSequence = 0;
@@ -200,7 +256,7 @@ export class RpcClient implements ConnectionHandler {
   handOver(take: (routeName: string) => boolean): HandedOverCall[] {
     const moved: HandedOverCall[] = [];
     for (const call of [...this.pending.values()]) {
-      if (call.sent || call.kind !== FrameKind.Request || !take(call.routeName)) continue;
+      if (call.sent || call.kind !== FrameKind.Request || call.stream !== null || !take(call.routeName)) continue;
       this.pending.delete(call.id);
       if (call.onAbort) call.signal!.removeEventListener('abort', call.onAbort);
       moved.push({
@@ -261,6 +317,7 @@ export class RpcClient implements ConnectionHandler {
     signal: AbortSignal | undefined,
     headers: CallMetadata | undefined,
     sendDeadline: boolean,
+    stream: { window: StreamWindow; idleMs: number; endsAt: number; receiver: StreamReceiver } | null,
   ): Promise<unknown> {
     if (this.state === 'closed') {
       return Promise.reject(new ServiceUnavailableError(`client for ${this.options.label} is closed`));
@@ -289,7 +346,24 @@ export class RpcClient implements ConnectionHandler {
         onAbort: undefined,
         headers,
         sendDeadline,
+        stream: null,
+        opened: false,
+        streamArg: -1,
+        sender: null,
+        window: stream?.window ?? DEFAULT_WINDOW,
+        idleMs: stream?.idleMs ?? 0,
+        endsAt: stream?.endsAt ?? Infinity,
+        abandoned: false,
       };
+      if (kind === FrameKind.Request) {
+        try {
+          call.streamArg = streamedArgument(body as unknown[], routeName);
+        } catch (error) {
+          reject(error as Error);
+          return;
+        }
+      }
+      if (stream !== null) call.stream = stream.receiver;
       this.pending.set(id, call);
       this.watchDeadline(deadline);
       if (signal) {
@@ -318,16 +392,21 @@ export class RpcClient implements ConnectionHandler {
     let frame: Buffer;
     try {
       // A request tells the service how long its caller still waits; an event carries only headers.
+      const streamed = call.streamArg >= 0;
+      const headers = streamed ? { ...call.headers, [METADATA_KEYS.stream]: call.streamArg } : call.headers;
       const metadata =
-        call.sendDeadline || call.headers !== undefined
-          ? encodeMetadata(call.sendDeadline ? call.deadline - performance.now() : undefined, call.headers, this.metadataScratch)
+        call.sendDeadline || headers !== undefined
+          ? encodeMetadata(call.sendDeadline ? Math.min(call.deadline, call.endsAt) - performance.now() : undefined, headers, this.metadataScratch)
           : null;
+      // The streamed argument follows the request as StreamData frames; nil holds its place.
+      const args = streamed ? (body as unknown[]).map((arg, i) => (i === call.streamArg ? null : arg)) : body;
       // A call whose only argument is a Buffer sends it as a raw body: no codec, no copy.
       if (call.kind === FrameKind.Request && (body as unknown[]).length === 1) refuseSpent((body as unknown[])[0], call.routeName);
       frame =
-        call.kind === FrameKind.Request && !codec.plain && (body as unknown[]).length === 1 && isRawBytes((body as unknown[])[0])
-          ? codec.encodeBytes(call.kind, call.id, call.route, (body as Uint8Array[])[0]!, undefined, metadata)
-          : encodeLent(codec, this.connection!, call.kind, call.id, call.route, body, undefined, metadata);
+        call.kind === FrameKind.Request && !codec.plain && (args as unknown[]).length === 1 && isRawBytes((args as unknown[])[0])
+          ? codec.encodeBytes(call.kind, call.id, call.route, (args as Uint8Array[])[0]!, undefined, metadata)
+          : encodeLent(codec, this.connection!, call.kind, call.id, call.route, args, undefined, metadata);
+      if (streamed) frame[3] |= FrameFlag.StreamArgument;
     } catch (error) {
       this.settle(call, nameTheCall(error as Error, call));
       return;
@@ -352,7 +431,68 @@ export class RpcClient implements ConnectionHandler {
       if (argument instanceof Uint8Array) this.connection.unlend(argument as Buffer);
     }
     if (call.kind === FrameKind.Event) this.settle(call, undefined);
+    else if (call.stream !== null) this.streams!.track(call.stream, call.id);
+    if (call.streamArg >= 0) this.sendArgument(call, (body as unknown[])[call.streamArg] as AsyncIterable<unknown>);
     if (!writable) this.waitForDrain();
+  }
+
+  /** Sends a call's streamed argument as the service's credit allows, then StreamEnd; a source that throws fails the call. */
+  private sendArgument(call: PendingCall, source: AsyncIterable<unknown>): void {
+    const streams = (this.streams ??= new StreamTable(this));
+    const sender = streams.startSender(call.id, call.route, source, `the streamed argument of ${call.routeName}`);
+    call.sender = sender;
+    const codec = this.codec;
+    sender.run().then(
+      (ended) => {
+        streams.senderDone(sender);
+        if (ended && this.codec === codec && this.pending.get(call.id) === call) this.writeFrame(codec!.encode(FrameKind.StreamEnd, call.id, call.route, null));
+      },
+      (error: unknown) => {
+        streams.senderDone(sender);
+        if (this.pending.get(call.id) !== call) return;
+        this.cancelRemote(call);
+        this.settle(call, error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  }
+
+  // StreamConnection: what the streams write through.
+  get writable(): boolean {
+    return this.state === 'connected' && !this.congested && this.connection!.writable;
+  }
+
+  whenWritable(): Promise<void> {
+    return this.connection === null ? RESOLVED : this.connection.whenWritable();
+  }
+
+  writeFrame(frame: Buffer): boolean {
+    const connection = this.connection;
+    const codec = this.codec;
+    if (connection === null || codec === null) return false;
+    let tail = codec.tail;
+    if (tail !== null) {
+      codec.tail = null;
+      if (connection.lend === undefined && isSharedMemory(tail)) tail = Buffer.from(tail);
+    }
+    if (!(tail === null ? connection.write(frame) : connection.write(frame, tail)) && !this.congested) this.waitForDrain();
+    return true;
+  }
+
+  /** The consumer of call `id`'s stream waits for an item, or no longer does: the idle timeout runs only while it waits. */
+  waiting(id: number, waiting: boolean): void {
+    const call = this.pending.get(id);
+    if (call === undefined || call.idleMs <= 0 || !call.opened) return;
+    call.deadline = waiting ? Math.min(call.endsAt, performance.now() + call.idleMs) : call.endsAt;
+    if (waiting) this.watchDeadline(call.deadline);
+  }
+
+  /** The consumer left its result stream: the call is over for this side (StreamTable has sent the cancel). */
+  cancelled(id: number): void {
+    const call = this.pending.get(id);
+    if (call === undefined || call.stream === null) return;
+    // The service may not have made the stream yet, and would not know what the cancel meant.
+    if (call.sent && !call.opened) call.abandoned = true;
+    else this.settle(call, undefined, undefined, true);
   }
 
   private waitForDrain(): void {
@@ -436,6 +576,7 @@ export class RpcClient implements ConnectionHandler {
   onFrame(buffer: Buffer, start: number, end: number, transient: boolean): void {
     const kind = frameKind(buffer, start);
     if (kind !== FrameKind.Response && kind !== FrameKind.Error) {
+      if (kind >= FrameKind.StreamData || kind === FrameKind.Cancel) return this.onStreamFrame(buffer, start, end, transient, kind);
       this.connection?.destroy(new FrameError(`unexpected frame kind ${kind} from ${this.options.label}`));
       return;
     }
@@ -465,7 +606,69 @@ export class RpcClient implements ConnectionHandler {
     // Kept: the views' lease ends when they are released or collected; no views (or no caller): it ends now.
     if (token >= 0) this.connection!.release!(token, keep && call !== undefined && holdsSharedViews(body));
     if (call === undefined) return;
+    if (kind === FrameKind.Response && call.stream !== null) {
+      this.settle(call, new TypeError(`${call.routeName} answered with a single value, not a stream`));
+      return;
+    }
     this.settle(call, kind === FrameKind.Response ? undefined : this.remoteError(call, body), body);
+  }
+
+  private onStreamFrame(buffer: Buffer, start: number, end: number, transient: boolean, kind: FrameKind): void {
+    let body: unknown;
+    try {
+      // Decoded in order, even for a stream already gone: the codec's record state depends on it.
+      body = this.codec!.decode(buffer, start, end, transient);
+    } catch (error) {
+      this.options.logger.warn(`dropping connection to ${this.options.label}: ${(error as Error).message}`);
+      this.connection?.destroy(error as Error);
+      return;
+    }
+    const id = frameId(buffer, start);
+    const call = this.pending.get(id);
+    if (call === undefined) return;
+    this.streams ??= new StreamTable(this);
+    if (call.abandoned) {
+      if (kind === FrameKind.StreamData) this.cancelRemote(call);
+      if (kind === FrameKind.StreamData || kind === FrameKind.StreamEnd) this.settle(call, undefined, undefined, true);
+      return;
+    }
+    let error: FrameError | undefined;
+    switch (kind) {
+      case FrameKind.StreamData:
+        if (!call.opened) this.opened(call);
+        error = this.streams.onData(id, body, (frameFlags(buffer, start) & FrameFlag.RawBody) !== 0, end - start - HEADER_BYTES);
+        break;
+      case FrameKind.StreamEnd:
+        if (!call.opened) this.opened(call);
+        this.streams.onEnd(id);
+        this.settle(call, undefined, undefined, true);
+        break;
+      case FrameKind.Credit:
+        error = this.streams.onCredit(id, body);
+        break;
+      default:
+        // Cancel: the service reads no more of the streamed argument.
+        this.streams.stopSender(id);
+    }
+    if (error !== undefined) {
+      this.options.logger.warn(`dropping connection to ${this.options.label}: ${error.message}`);
+      this.connection?.destroy(error);
+    }
+  }
+
+  /** The service opened the call's result stream: it lasts now until it ends, is cancelled, idles out or reaches its deadline. */
+  private opened(call: PendingCall): void {
+    call.opened = true;
+    if (call.stream === null) {
+      // Not declared as a stream: the call's promise resolves to the stream.
+      call.stream = this.streams!.createReceiver(call.id, call.route, call.window);
+      this.streams!.track(call.stream, call.id);
+      call.resolve(call.stream);
+    }
+    call.stream.open();
+    call.deadline = call.endsAt;
+    // A consumer already waiting starts its idle clock now.
+    if (call.stream.isWaiting) this.waiting(call.id, true);
   }
 
   /** The service said why it is closing this connection (a limit, a refused peer): the calls sent on it fail with that. */
@@ -490,6 +693,8 @@ export class RpcClient implements ConnectionHandler {
     this.codec = null;
     this.congested = false;
     const reason = error ? `: ${error.message}` : '';
+    // Streams cannot resume on another connection: their calls fail below, their senders stop.
+    if (this.streams !== null) for (const sender of this.streams.activeSenders()) sender.stop();
     for (const call of [...this.pending.values()]) {
       if (call.sent) {
         this.settle(call, new ConnectionLostError(`connection to ${this.options.label} lost while ${call.routeName} was in flight${reason}`));
@@ -516,12 +721,20 @@ export class RpcClient implements ConnectionHandler {
     return error;
   }
 
-  /** Ends a call exactly once: `error` undefined resolves with `value`. */
-  private settle(call: PendingCall, error: Error | undefined, value?: unknown): void {
+  /**
+   * Ends a call exactly once: `error` undefined resolves with `value`. A streaming call's
+   * stream gets the error instead (after the items it holds); `streamOver`: its stream ended or was cancelled.
+   */
+  private settle(call: PendingCall, error: Error | undefined, value?: unknown, streamOver = false): void {
     if (this.pending.get(call.id) !== call) return;
     this.pending.delete(call.id);
     if (call.onAbort) call.signal!.removeEventListener('abort', call.onAbort);
-    if (error) call.reject(error);
+    if (call.sender !== null && !call.sender.isStopped) call.sender.stop();
+    if (call.stream !== null && (call.opened || streamOver || error !== undefined)) {
+      if (error !== undefined) call.stream.fail(error);
+      this.streams!.forget(call.id);
+      if (!call.opened) call.reject(error ?? new TypeError(`${call.routeName} ended before it opened`));
+    } else if (error) call.reject(error);
     else call.resolve(value);
     if (this.pending.size === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
@@ -574,6 +787,12 @@ export class RpcClient implements ConnectionHandler {
   }
 
   private expire(call: PendingCall): void {
+    if (call.opened) {
+      this.cancelRemote(call);
+      const why = call.deadline >= call.endsAt ? 'reached its deadline' : `sent no item for ${call.idleMs} ms (idleTimeoutMs)`;
+      this.settle(call, new CallTimeoutError(`the stream of ${call.routeName} on ${this.options.label} ${why}`));
+      return;
+    }
     if (call.sent) {
       this.cancelRemote(call);
       this.settle(call, new CallTimeoutError(`${call.routeName} on ${this.options.label} got no reply within ${call.timeoutMs} ms`));

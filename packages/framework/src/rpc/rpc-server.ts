@@ -134,6 +134,8 @@ export class RpcServer {
   /** From now on new calls are refused with ServiceStoppingError; running ones finish. */
   startDraining(): void {
     this.draining = true;
+    // Result streams would hold the drain up for as long as their callers read: they end now.
+    for (const connection of this.connections) connection.endStreams();
   }
 
   /** Resolves true when nothing is in flight, false if `timeoutMs` passed first. */

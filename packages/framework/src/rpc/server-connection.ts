@@ -1,8 +1,16 @@
-import { FrameError, PayloadTooLargeError, QueueFullError, RouteNotFoundError, ServiceStoppingError } from '../core/errors/errors';
+import {
+  CallAbortedError,
+  ConnectionLostError,
+  FrameError,
+  PayloadTooLargeError,
+  QueueFullError,
+  RouteNotFoundError,
+  ServiceStoppingError,
+} from '../core/errors/errors';
 import { isSharedMemory } from '@hostmesh/native';
 import { toWireError } from '../core/errors/wire';
 import { FrameCodec, isRawBytes } from '../protocol/codec';
-import { FrameFlag, FrameKind, frameFlags, frameId, frameKind, frameRoute } from '../protocol/frame';
+import { FrameFlag, FrameKind, HEADER_BYTES, frameFlags, frameId, frameKind, frameRoute } from '../protocol/frame';
 import { describeError } from '../core/logger';
 import type { Connection, ConnectionHandler } from '../transports/contract/transport';
 import { METADATA_KEYS, readMetadata, type CallMetadata } from '../protocol/metadata';
@@ -11,16 +19,25 @@ import { endSpan, startConsumerSpan, startServerSpan, tracing, withTraceContext 
 import { isPromiseLike, type EndpointRoute, type EventRoute } from './routes';
 import { encodeLent } from './lent-encode';
 import type { RpcServer } from './rpc-server';
+import { StreamTable, type StreamConnection } from './streams/stream-table';
+import type { StreamSender } from './streams/stream-sender';
+import { isAsyncIterable } from './streams/is-stream';
+import { DEFAULT_WINDOW } from './streams/stream-window';
 
 const DROPPED = Symbol('dropped');
+const NO_ITEMS: unknown[] = [];
 
 /**
  * The service side of one connection: decodes requests, invokes handlers, replies.
  * A handler's failure becomes an error reply; only bytes that are not frames end the
  * connection, and never another one.
  */
-export class ServerConnection implements ConnectionHandler {
-  private readonly codec: FrameCodec;
+export class ServerConnection implements ConnectionHandler, StreamConnection {
+  readonly codec: FrameCodec;
+  /** Streams of this connection's calls, made when the first one opens. */
+  private streams: StreamTable | null = null;
+  /** Result streams ended by the service (it is stopping), with the error their callers get. */
+  private endedStreams: Map<number, Error> | null = null;
   private contexts: Map<number, CallContext> | null = null;
   private closed = false;
   private paused = false;
@@ -54,6 +71,10 @@ export class ServerConnection implements ConnectionHandler {
         return this.onEvent(buffer, start, end);
       case FrameKind.Cancel:
         return this.onCancel(buffer, start, end);
+      case FrameKind.StreamData:
+      case FrameKind.StreamEnd:
+      case FrameKind.Credit:
+        return this.onStreamFrame(buffer, start, end);
       default:
         this.connection.destroy(this.dropped(new FrameError(`unexpected frame kind ${frameKind(buffer, start)} from a client`)));
     }
@@ -67,6 +88,7 @@ export class ServerConnection implements ConnectionHandler {
     this.closed = true;
     if (this.contexts) for (const context of this.contexts.values()) context.cancel('the caller disconnected');
     this.contexts = null;
+    this.streams?.closeAll(new ConnectionLostError(`the caller ${this.peer} disconnected`));
     this.server.forget(this);
   }
 
@@ -104,7 +126,8 @@ export class ServerConnection implements ConnectionHandler {
     const body = this.decode(buffer, start, end, lease >= 0);
     if (body === DROPPED) return false;
     // A raw body is the call's single Buffer argument.
-    const args = frameFlags(buffer, start) & FrameFlag.RawBody ? [body] : body;
+    const flags = frameFlags(buffer, start);
+    const args = flags & FrameFlag.RawBody ? [body] : body;
     const route = this.server.routes.get(routeId);
     if (route === undefined) {
       const endpoints = this.server.endpointNames;
@@ -141,13 +164,28 @@ export class ServerConnection implements ConnectionHandler {
     const scoped = isPropagating();
     const traced = tracing();
     let context: CallContext | null = null;
-    if (route.needsContext || scoped || traced) {
+    const streamed = (flags & FrameFlag.StreamArgument) !== 0;
+    if (route.needsContext || scoped || traced || streamed) {
       const metadata = this.metadata(buffer, start, end);
       if (metadata === DROPPED) return false;
-      context = new CallContext(route.name, id, this.connection.peer, undefined, metadata, deadlineFrom(metadata, route.timeoutMs));
-      (this.contexts ??= new Map()).set(id, context);
+      if (streamed && !this.acceptStream(id, routeId, args, metadata)) return false;
+      if (route.needsContext || scoped || traced) {
+        context = new CallContext(route.name, id, this.connection.peer, undefined, metadata, deadlineFrom(metadata, route.timeoutMs));
+        (this.contexts ??= new Map()).set(id, context);
+      }
     }
     this.invoke(route, id, args, context, scoped, traced, lease);
+    return true;
+  }
+
+  /** Puts a receiver in the place of the streamed argument; false (the connection dropped) when the request does not say where it goes. */
+  private acceptStream(id: number, routeId: number, args: unknown[], metadata: CallMetadata | undefined): boolean {
+    const index = metadata?.[METADATA_KEYS.stream];
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= args.length || args[index] != null) {
+      this.connection.destroy(this.dropped(new FrameError(`request ${id} streams an argument but its metadata 'stream' names no nil argument`)));
+      return false;
+    }
+    args[index] = (this.streams ??= new StreamTable(this)).openReceiver(id, routeId, DEFAULT_WINDOW);
     return true;
   }
 
@@ -191,28 +229,30 @@ export class ServerConnection implements ConnectionHandler {
 
   /** Answers the call, then gives back the pooled bytes of its arguments (a result may be one of them). */
   private complete(route: EndpointRoute, id: number, context: CallContext | null, value: unknown, failed: boolean, started: number, lease: number): void {
+    // A handler that returns an async iterable streams its results; the call ends with the stream.
+    if (!failed && !this.closed && isAsyncIterable(value)) return this.streamResult(route, id, context, value, started, lease);
     this.answer(route, id, context, value, failed, started);
     if (lease >= 0) this.connection.release!(lease);
   }
 
-  private answer(route: EndpointRoute, id: number, context: CallContext | null, value: unknown, failed: boolean, started: number): void {
+  /** What every call does once its handler (or its result stream) is done, reply aside. */
+  private finish(route: EndpointRoute, id: number, context: CallContext | null, error: unknown, failed: boolean, started: number): void {
     if (context) {
       context.end();
       this.contexts?.delete(id);
-      if (context.span) endSpan(context.span, failed ? value : undefined);
+      if (context.span) endSpan(context.span, failed ? error : undefined);
     }
     route.metrics.done(started, failed);
     this.running--;
     this.server.callEnded();
+    // A streamed argument the handler did not read to its end: its sender is told to stop.
+    this.streams?.closeReceiver(id);
+  }
+
+  private answer(route: EndpointRoute, id: number, context: CallContext | null, value: unknown, failed: boolean, started: number): void {
+    this.finish(route, id, context, value, failed, started);
     if (this.closed) return;
-    if (failed) {
-      // The caller gave up (it cancelled or left, or the deadline it sent passed) and is not
-      // waiting to learn how the handler stopped: no reply, and no unexpected error in the log.
-      // A deadline the service only assumed (none was sent) may be wrong: the caller is answered.
-      if (context !== null && (context.callerGone || (context.cancelled && context.header(METADATA_KEYS.deadline) !== undefined))) return;
-      this.replyError(id, route.id, this.server.forCaller(route, id, this.peer, value));
-      return;
-    }
+    if (failed) return this.replyFailure(route, id, context, value);
     let frame: Buffer;
     try {
       frame =
@@ -230,6 +270,103 @@ export class ServerConnection implements ConnectionHandler {
       return;
     }
     this.write(frame);
+  }
+
+  private replyFailure(route: EndpointRoute, id: number, context: CallContext | null, error: unknown): void {
+    // The caller gave up (it cancelled or left, or the deadline it sent passed) and is not
+    // waiting to learn how the handler stopped: no reply, and no unexpected error in the log.
+    // A deadline the service only assumed (none was sent) may be wrong: the caller is answered.
+    if (context !== null && (context.callerGone || (context.cancelled && context.header(METADATA_KEYS.deadline) !== undefined))) return;
+    this.replyError(id, route.id, this.server.forCaller(route, id, this.peer, error));
+  }
+
+  /**
+   * Sends a handler's async iterable as the call's result stream: an empty StreamData frame
+   * opens it (the caller learns the call streams), items follow as the caller's credit allows,
+   * then StreamEnd, or an error frame after the items sent before the error.
+   */
+  private streamResult(route: EndpointRoute, id: number, context: CallContext | null, source: AsyncIterable<unknown>, started: number, lease: number): void {
+    // A stream lasts as long as its caller reads, unless the caller sent a deadline.
+    context?.unbound();
+    this.write(this.codec.encode(FrameKind.StreamData, id, route.id, NO_ITEMS));
+    const sender = (this.streams ??= new StreamTable(this)).startSender(id, route.id, source, `the result stream of ${route.name}`);
+    const run = this.runSender(sender, context);
+    run.then(
+      (ended) => this.streamDone(route, sender, context, ended ? undefined : null, started, lease),
+      (error: unknown) => this.streamDone(route, sender, context, error ?? new Error('the stream threw undefined'), started, lease),
+    );
+  }
+
+  /** Pulls the source inside the call's scope and trace context, where the handler ran. */
+  private runSender(sender: StreamSender, context: CallContext | null): Promise<boolean> {
+    if (context === null) return sender.run();
+    const pump = (): Promise<boolean> => (isPropagating() ? (runInScope(context, () => sender.run(), []) as Promise<boolean>) : sender.run());
+    return context.trace === undefined ? pump() : withTraceContext(context.trace, pump);
+  }
+
+  /** `outcome`: undefined when the source ended, null when the sender was stopped, else the error. */
+  private streamDone(route: EndpointRoute, sender: StreamSender, context: CallContext | null, outcome: unknown, started: number, lease: number): void {
+    const id = sender.id;
+    this.streams?.senderDone(sender);
+    const ended = this.endedStreams?.get(id);
+    if (ended !== undefined) this.endedStreams!.delete(id);
+    const failed = outcome !== undefined && outcome !== null;
+    this.finish(route, id, context, outcome, failed, started);
+    if (lease >= 0) this.connection.release!(lease);
+    if (this.closed) return;
+    if (ended !== undefined) this.replyError(id, route.id, ended);
+    else if (failed) this.replyFailure(route, id, context, outcome);
+    else if (outcome === undefined) this.write(this.codec.encode(FrameKind.StreamEnd, id, route.id, null));
+    // Stopped because the caller cancelled: it waits for nothing.
+  }
+
+  /** The service is stopping: result streams end now, their callers told so (retryable), rather than holding the drain up. */
+  endStreams(): void {
+    const streams = this.streams;
+    if (streams === null) return;
+    for (const sender of streams.activeSenders()) {
+      (this.endedStreams ??= new Map()).set(
+        sender.id,
+        new ServiceStoppingError(`service '${this.server.service}' is stopping: the stream ended early; call again to resume elsewhere`),
+      );
+      sender.stop();
+    }
+  }
+
+  // StreamConnection: what the streams of this connection write through.
+  get writable(): boolean {
+    return this.connection.writable;
+  }
+
+  whenWritable(): Promise<void> {
+    return this.connection.whenWritable();
+  }
+
+  writeFrame(frame: Buffer): boolean {
+    if (this.closed) return false;
+    this.write(frame);
+    return true;
+  }
+
+  private onStreamFrame(buffer: Buffer, start: number, end: number): void {
+    // Every frame is decoded, even for a stream already gone: the codec's record state depends on it.
+    const body = this.decode(buffer, start, end);
+    if (body === DROPPED) return;
+    const id = frameId(buffer, start);
+    const streams = this.streams;
+    if (streams === null) return;
+    let error: FrameError | undefined;
+    switch (frameKind(buffer, start)) {
+      case FrameKind.StreamData:
+        error = streams.onData(id, body, (frameFlags(buffer, start) & FrameFlag.RawBody) !== 0, end - start - HEADER_BYTES);
+        break;
+      case FrameKind.StreamEnd:
+        streams.onEnd(id);
+        break;
+      default:
+        error = streams.onCredit(id, body);
+    }
+    if (error !== undefined) this.connection.destroy(this.dropped(error));
   }
 
   private replyError(id: number, routeId: number, error: unknown): void {
@@ -337,5 +474,10 @@ export class ServerConnection implements ConnectionHandler {
     const id = frameId(buffer, start);
     const context = this.contexts?.get(id);
     if (context) context.cancel('the caller cancelled the call');
+    if (this.streams === null) return;
+    // A result stream stops, and a streamed argument the handler still reads ends with the cancellation.
+    this.streams.stopSender(id);
+    this.streams.receiver(id)?.fail(new CallAbortedError('the caller cancelled the call'));
+    this.streams.closeReceiver(id);
   }
 }

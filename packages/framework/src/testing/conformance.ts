@@ -28,6 +28,7 @@ import { rawChannelFactory } from './raw-channel';
 import { pluginOf } from '../plugins/transport-plugins';
 import { sleep, spawnInWorker, spawnService, type SpawnedService } from './spawn-service';
 import { tempRuntimeDir } from './temp-runtime';
+import { describeStreamCases } from './stream-conformance';
 
 const FIXTURE = join(__dirname, 'fixtures', `conformance.main${__filename.endsWith('.ts') ? '.ts' : '.js'}`);
 const SERVER_MAX_PAYLOAD = 8 * 1024 * 1024;
@@ -389,6 +390,8 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
         await empty.close();
       }
     });
+
+    if (all) describeStreamCases({ main: () => main, deploy: (namespace) => deploy(namespace) });
 
     rpcIt(
       'drains on SIGTERM: every accepted call gets its reply, a new one ServiceStoppingError, and the service exits 0',
