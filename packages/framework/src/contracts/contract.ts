@@ -17,6 +17,11 @@ export interface EndpointSchemas {
    * call, `for await (const item of client.method())`, rather than from a promise.
    */
   readonly stream?: boolean;
+  /**
+   * The index of an argument the caller streams (an AsyncIterable); its schema in `args` is
+   * its items', each checked as the handler reads it.
+   */
+  readonly streamArgument?: number;
 }
 
 /** Declarations for a contract given as an interface: which of its endpoints stream. */
@@ -39,7 +44,8 @@ export interface Contract<Api> {
 
 type Input<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferInput<S> : never;
 type Output<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : never;
-type Arguments<A> = { -readonly [K in keyof A]: Input<A[K]> };
+/** The arguments as callers send them; the streamed one (index `I`) as an async iterable of its schema's items. */
+type Arguments<A, I> = { -readonly [K in keyof A]: K extends `${I & number}` ? AsyncIterable<Input<A[K]>> : Input<A[K]> };
 
 /**
  * The API a contract's schemas describe: the TypeScript types come from the schemas. Arguments
@@ -49,7 +55,9 @@ type Arguments<A> = { -readonly [K in keyof A]: Input<A[K]> };
  */
 export type ApiOf<S extends ContractSchemas> = {
   [K in keyof S]: (
-    ...args: S[K]['args'] extends readonly StandardSchemaV1[] ? Arguments<S[K]['args']> : []
+    ...args: S[K]['args'] extends readonly StandardSchemaV1[]
+      ? Arguments<S[K]['args'], S[K] extends { readonly streamArgument: infer I extends number } ? I : never>
+      : []
   ) => S[K]['stream'] extends true
     ? AsyncIterable<S[K]['result'] extends StandardSchemaV1 ? Output<S[K]['result']> : unknown>
     : S[K]['result'] extends StandardSchemaV1
@@ -104,6 +112,10 @@ function checkSchemas(name: string, schemas: ContractSchemas): void {
       throw new BootstrapError(`${where}: result must be a Standard Schema (zod, valibot, arktype…)`);
     }
     if (entry.stream !== undefined && typeof entry.stream !== 'boolean') throw new BootstrapError(`${where}: stream must be true or false`);
+    const index = entry.streamArgument;
+    if (index !== undefined && (!Number.isInteger(index) || index < 0 || index >= (entry.args?.length ?? 0))) {
+      throw new BootstrapError(`${where}: streamArgument must be the index of one of its args`);
+    }
   }
 }
 

@@ -75,6 +75,37 @@ describe('arguments and results checked against the contract schemas (zod and va
     );
   });
 
+  it('checks each item of a stream against the schema: a bad result item ends the stream after the good ones', async () => {
+    const orders = mesh.client(Orders);
+    const good: Array<{ seq: number; price: number }> = [];
+    for await (const fill of orders.fills(3, false)) good.push(fill);
+    expect(good).toEqual([
+      { seq: 0, price: 100 },
+      { seq: 1, price: 101 },
+      { seq: 2, price: 102 },
+    ]);
+    const seen: number[] = [];
+    const error = await (async () => {
+      for await (const fill of orders.fills(5, true)) seen.push(fill.seq);
+    })().catch((e: unknown) => e);
+    expect(seen).toEqual([0, 1]);
+    expect(error).toBeInstanceOf(InternalError);
+    await service.waitForOutput(/ContractViolation: orders\.fills returned a result its contract does not allow: price: /);
+  });
+
+  it('checks each item of a streamed argument as the handler reads it, naming the item', async () => {
+    const orders = mesh.client(Orders);
+    async function* stream(bad: boolean) {
+      yield { symbol: 'ACME', quantity: 2 };
+      yield { symbol: 'ACME', quantity: bad ? -1 : 3 };
+    }
+    await expect(orders.totalQuantity(stream(false))).resolves.toBe(5);
+    const error = await refusal(orders.totalQuantity(stream(true)));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error!.message).toMatch(/^invalid item 1 of the streamed argument of orders\.totalQuantity: 1\.quantity: /);
+    expect(error!.data.issues).toEqual([{ path: [1, 'quantity'], argument: 0, message: expect.any(String) }]);
+  });
+
   it('refuses bad arguments from a shell pipe the same way', async () => {
     const pipes = join(runtime.path, namespace, 'pipes', 'orders@0');
     const before = await mesh.client(Orders).handled();

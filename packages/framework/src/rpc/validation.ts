@@ -2,6 +2,7 @@ import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { EndpointSchemas } from '../contracts/contract';
 import { ValidationError, type ValidationIssue } from '../core/errors/errors';
 import { isPromiseLike } from './routes';
+import { isAsyncIterable } from './streams/is-stream';
 
 type Result = StandardSchemaV1.Result<unknown>;
 
@@ -21,6 +22,11 @@ export function argumentsValidator(route: string, schemas: readonly StandardSche
     const results: Array<Result | Promise<Result>> = new Array(count);
     let pending = false;
     for (let i = 0; i < count; i++) {
+      // A streamed argument's schema is its items': each is checked as the handler reads it.
+      if (isAsyncIterable(args[i])) {
+        results[i] = { value: checkedItems(args[i] as AsyncIterable<unknown>, itemValidator(route, schemas[i]!, i)) };
+        continue;
+      }
       const result = schemas[i]!['~standard'].validate(args[i]);
       if (isPromiseLike(result)) pending = true;
       results[i] = result;
@@ -32,16 +38,41 @@ export function argumentsValidator(route: string, schemas: readonly StandardSche
 
 /** Checks a handler's result: the output, or ValidationError (the caller is not sent a result its contract forbids). */
 export function resultValidator(route: string, schema: StandardSchemaV1): (value: unknown) => unknown {
-  return (value) => {
+  const checkOne = (value: unknown): unknown => {
     const result = schema['~standard'].validate(value);
-    const check = (settled: Result) => {
+    const settle = (settled: Result) => {
       if (settled.issues === undefined) return settled.value;
       const issues = settled.issues.map((issue) => ({ path: pathOf(issue), message: issue.message }));
       // The service's fault, not the caller's: logged with its stack, InternalError to the caller.
       throw new ContractViolation(`${route} returned a result its contract does not allow: ${describe(issues)}`);
     };
-    return isPromiseLike(result) ? Promise.resolve(result).then(check) : check(result);
+    return isPromiseLike(result) ? Promise.resolve(result).then(settle) : settle(result);
   };
+  // A result stream's schema is its items': a bad item ends the stream after the good ones before it.
+  return (value) => (isAsyncIterable(value) ? checkedItems(value, checkOne) : checkOne(value));
+}
+
+/** Checks one item of a streamed argument: its output, or ValidationError naming the argument and the item. */
+function itemValidator(route: string, schema: StandardSchemaV1, argument: number): (item: unknown) => unknown {
+  let index = 0;
+  return (item) => {
+    const at = index++;
+    const settle = (settled: Result) => {
+      if (settled.issues === undefined) return settled.value;
+      const issues = settled.issues.map((issue) => ({ path: [at, ...pathOf(issue)], argument, message: issue.message }));
+      throw new ValidationError(`invalid item ${at} of the streamed argument of ${route}: ${describe(issues)}`, { data: { route, issues } });
+    };
+    const result = schema['~standard'].validate(item);
+    return isPromiseLike(result) ? Promise.resolve(result).then(settle) : settle(result);
+  };
+}
+
+/** `source`, each item checked (and replaced by the schema's output) as it is read. */
+async function* checkedItems(source: AsyncIterable<unknown>, check: (item: unknown) => unknown): AsyncGenerator<unknown> {
+  for await (const item of source) {
+    const checked = check(item);
+    yield isPromiseLike(checked) ? await checked : checked;
+  }
 }
 
 /** A handler's result that breaks its own contract: a bug in the service. */

@@ -14,6 +14,23 @@ describe('createTestHost', () => {
     await host.stop();
   });
 
+  it('streams results and arguments in this process, cancellation included', async () => {
+    const host = await createTestHost(ConformanceService);
+    const client = host.client(Conformance);
+    const items: number[] = [];
+    for await (const item of client.count(5)) items.push(item);
+    expect(items).toEqual([0, 1, 2, 3, 4]);
+    async function* values() {
+      yield 1;
+      yield 2;
+    }
+    await expect(client.sum(values())).resolves.toBe(3);
+    for await (const item of client.feed('test-host', 0)) if (item === 2) break;
+    for (let i = 0; i < 100 && !(await client.progress('test-host')).closed; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await client.progress('test-host')).toMatchObject({ closed: true, aborted: true });
+    await host.stop();
+  });
+
   it('delivers events to the @On handlers and exposes the instance', async () => {
     const host = await createTestHost(ConformanceService);
     await host.publish(new ConformancePing(7));

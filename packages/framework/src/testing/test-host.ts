@@ -2,10 +2,11 @@ import type { Newable, ServiceIdentifier } from 'inversify';
 import type { PipelineOptions } from '../contracts/call-pipeline';
 import { createClientProxy } from '../client/client-proxy';
 import type { CallOptions, Client } from '../contracts/client';
-import type { Contract } from '../contracts/contract';
+import { streamingEndpoints, type Contract } from '../contracts/contract';
 import { eventDefinition, exploreService, type ServiceDefinition } from '../metadata/explorer';
 import { endpointRoute, routeId } from '../protocol/route-id';
 import { RpcClient } from '../rpc/rpc-client';
+import { windowFrom } from '../rpc/streams/stream-window';
 import { resolveConfig, type MeshOptions } from '../config/config';
 import { createMeshContainer } from '../runtime/container';
 import { LOGGER, type Logger } from '../core/logger';
@@ -61,20 +62,34 @@ export async function createTestHost<Service extends object>(cls: Newable<Servic
     service,
     definition,
     client<Api>(contract: Contract<Api>): Client<Api> {
-      return createClientProxy<Api>({
-        call: (method: string, args: unknown[], callOptions: CallOptions | undefined) => {
-          const route = endpointRoute(contract.name, method);
-          return rpc.call(
-            routeId(route),
-            route,
-            args,
-            callOptions?.timeoutMs ?? config.defaultTimeoutMs,
-            callOptions?.signal,
-            callOptions?.headers,
-            callOptions?.timeoutMs !== undefined,
-          );
+      return createClientProxy<Api>(
+        {
+          call: (method: string, args: unknown[], callOptions: CallOptions | undefined) => {
+            const route = endpointRoute(contract.name, method);
+            return rpc.call(
+              routeId(route),
+              route,
+              args,
+              callOptions?.timeoutMs ?? config.defaultTimeoutMs,
+              callOptions?.signal,
+              callOptions?.headers,
+              callOptions?.timeoutMs !== undefined,
+            );
+          },
+          stream: (method: string, args: unknown[], callOptions: CallOptions | undefined) => {
+            const route = endpointRoute(contract.name, method);
+            return rpc.stream(routeId(route), route, args, config.defaultTimeoutMs, {
+              signal: callOptions?.signal,
+              headers: callOptions?.headers,
+              deadlineMs: callOptions?.timeoutMs,
+              idleTimeoutMs: callOptions?.idleTimeoutMs,
+              window: callOptions?.window === undefined ? undefined : windowFrom(callOptions.window),
+            });
+          },
         },
-      });
+        undefined,
+        streamingEndpoints(contract as Contract<unknown>),
+      );
     },
     get: <T>(id: ServiceIdentifier<T>): T => container.get<T>(id),
     async publish(event: object): Promise<void> {
