@@ -8,10 +8,18 @@ export type QuoteRequest = z.infer<typeof QuoteRequest>;
 export const Quote = z.object({ symbol: z.string(), quantity: z.number(), price: z.number(), total: z.number(), at: z.number() });
 export type Quote = z.infer<typeof Quote>;
 
+export const TickRequest = z.object({ symbols: z.array(z.string().min(1)).optional() });
+export type TickRequest = z.infer<typeof TickRequest>;
+
+export const Tick = z.object({ symbol: z.string(), price: z.number(), at: z.number() });
+export type Tick = z.infer<typeof Tick>;
+
 /** What the pricing service offers; clients and the service share it. */
 export const Pricing = defineContract('pricing', {
   quote: { args: [QuoteRequest], result: Quote },
   symbols: { args: [], result: z.array(z.string()) },
+  /** A live price feed: the current prices, then each change, for as long as the caller reads. */
+  ticks: { args: [TickRequest], result: Tick, stream: true },
 });
 export type PricingApi = ContractApi<typeof Pricing>;
 

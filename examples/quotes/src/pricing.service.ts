@@ -1,6 +1,6 @@
-import { Endpoint, EventBus, inject, LOGGER, type Logger, OnSignal, OnStart, OnStop, Service } from '@hostmesh/framework';
+import { type CallContext, Ctx, Endpoint, EventBus, inject, LOGGER, type Logger, OnSignal, OnStart, OnStop, Service } from '@hostmesh/framework';
 import { AuditLog } from './audit-log';
-import { Pricing, PriceChanged, UnknownSymbolError, type PricingApi, type Quote, type QuoteRequest } from './contracts';
+import { Pricing, PriceChanged, UnknownSymbolError, type PricingApi, type Quote, type QuoteRequest, type Tick, type TickRequest } from './contracts';
 
 const OPENING_PRICES: Record<string, number> = { ACME: 101.5, GLOBEX: 42.25, INITECH: 7.8 };
 
@@ -8,6 +8,8 @@ const OPENING_PRICES: Record<string, number> = { ACME: 101.5, GLOBEX: 42.25, INI
 export class PricingService implements PricingApi {
   private prices = { ...OPENING_PRICES };
   private ticker: NodeJS.Timeout | undefined;
+  /** Feeds waiting for the next price change. */
+  private readonly listeners = new Set<(symbol: string) => void>();
 
   constructor(
     @inject(EventBus) private readonly events: EventBus,
@@ -27,6 +29,36 @@ export class PricingService implements PricingApi {
   @Endpoint({ binding: 'fifo' })
   symbols(): string[] {
     return Object.keys(this.prices);
+  }
+
+  /**
+   * A live feed over the ring: the current prices, then every change. A consumer slower than
+   * the market gets the latest price when it reads again, not a backlog (the feed conflates).
+   */
+  @Endpoint()
+  async *ticks({ symbols }: TickRequest, @Ctx() context?: CallContext): AsyncIterable<Tick> {
+    const wanted = symbols === undefined || symbols.length === 0 ? Object.keys(this.prices) : symbols;
+    for (const symbol of wanted) if (this.prices[symbol] === undefined) throw new UnknownSymbolError(`no price for ${symbol}`);
+    for (const symbol of wanted) yield { symbol, price: this.prices[symbol]!, at: Date.now() };
+    const signal = context!.signal;
+    while (!signal.aborted) {
+      const symbol = await this.nextChange(signal);
+      if (symbol !== null && wanted.includes(symbol)) yield { symbol, price: this.prices[symbol]!, at: Date.now() };
+    }
+  }
+
+  /** The symbol whose price changes next, or null once `signal` aborts (the caller left). */
+  private nextChange(signal: AbortSignal): Promise<string | null> {
+    return new Promise((resolve) => {
+      const done = (symbol: string | null) => {
+        this.listeners.delete(done);
+        signal.removeEventListener('abort', aborted);
+        resolve(symbol);
+      };
+      const aborted = () => done(null);
+      this.listeners.add(done);
+      signal.addEventListener('abort', aborted);
+    });
   }
 
   @OnStart()
@@ -50,6 +82,7 @@ export class PricingService implements PricingApi {
     const symbol = symbols[Math.floor(Math.random() * symbols.length)]!;
     const price = Math.round(this.prices[symbol]! * (0.98 + Math.random() * 0.04) * 100) / 100;
     this.prices[symbol] = price;
+    for (const listener of [...this.listeners]) listener(symbol);
     try {
       await this.events.publish(new PriceChanged(symbol, price));
       await this.audit.record(`price ${symbol} ${price.toFixed(2)}`);

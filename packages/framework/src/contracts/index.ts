@@ -1,2 +1,11 @@
-export { defineContract, definedContracts, type Contract, type ContractApi, type ApiOf, type ContractSchemas, type EndpointSchemas } from './contract';
-export { clientOf, type Client, type CallOptions } from './client';
+export {
+  defineContract,
+  definedContracts,
+  type Contract,
+  type ContractApi,
+  type ApiOf,
+  type ContractSchemas,
+  type EndpointSchemas,
+  type EndpointDeclarations,
+} from './contract';
+export { clientOf, type Client, type CallOptions, type ClientStream, type ClientResult } from './client';
