@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Mesh, registerErrorType } from '@hostmesh/framework';
 import { spawnService, tempRuntimeDir, type SpawnedService } from '@hostmesh/framework/testing';
@@ -24,6 +25,14 @@ describe('the pricing service’s live feed (a result stream)', () => {
     await mesh?.close(0);
     await pricing?.stop();
     runtime.remove();
+  });
+
+  it('docs/streaming.md quotes its examples verbatim from code that runs', () => {
+    const root = join(__dirname, '..', '..', '..');
+    const page = readFileSync(join(root, 'docs', 'streaming.md'), 'utf8');
+    const quoted = [...page.matchAll(/<!-- verbatim: (\S+) -->\n```ts\n([\s\S]*?)```/g)];
+    expect(quoted.length).toBeGreaterThanOrEqual(4);
+    for (const [, file, code] of quoted) expect(readFileSync(join(root, file!), 'utf8')).toContain(code);
   });
 
   it('streams the current prices, then changes as they happen, until the caller breaks out', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Client } from '../contracts/client';
 import type { HostmeshError } from '../core/errors/hostmesh-error';
-import { CallAbortedError, CallTimeoutError, ConnectionLostError } from '../core/errors/errors';
+import { CallAbortedError, CallTimeoutError, ConnectionLostError, ServiceStoppingError } from '../core/errors/errors';
 import type { ConformanceApi } from './fixtures/conformance.contract';
 import { OutOfStockError } from './fixtures/conformance.contract';
 import { sleep, type SpawnedService } from './spawn-service';
@@ -125,6 +125,12 @@ export function describeStreamCases(host: StreamCaseHost): void {
         for (let i = 1; i <= n; i++) yield i;
       }
       await expect(client().sum(upTo(10_000))).resolves.toBe(50_005_000);
+      // A source that throws fails the call with its error.
+      async function* broken() {
+        yield 1;
+        throw new RangeError('the source broke');
+      }
+      await expect(client().sum(broken())).rejects.toThrow('the source broke');
       const doubled: number[] = [];
       for await (const value of client().double(upTo(500))) doubled.push(value);
       expect(doubled).toEqual(Array.from({ length: 500 }, (_, i) => (i + 1) * 2));
@@ -172,6 +178,21 @@ export function describeStreamCases(host: StreamCaseHost): void {
       await stalled.return!();
       await eventually(async () => expect(await client().progress(tag)).toMatchObject({ closed: true }));
     }, 60_000);
+
+    it('ends result streams with a retryable ServiceStoppingError when the service drains (SIGTERM), which then exits 0', async () => {
+      const stopping = await host.deploy(`stream-drain-${process.pid}`);
+      const seen: number[] = [];
+      const error = await (async () => {
+        for await (const item of stopping.client.feed('drained', 5)) {
+          seen.push(item);
+          if (seen.length === 3) stopping.server.child.kill('SIGTERM');
+        }
+      })().catch((e: unknown) => e);
+      expect(seen.length).toBeGreaterThanOrEqual(3);
+      expect(error).toBeInstanceOf(ServiceStoppingError);
+      expect((error as HostmeshError).retryable).toBe(true);
+      expect(await stopping.server.exited).toEqual({ code: 0, signal: null });
+    }, 30_000);
 
     it('fails a stream with a retryable ConnectionLostError when the service is killed mid-stream', async () => {
       const victim = await host.deploy(`stream-victim-${process.pid}`);
