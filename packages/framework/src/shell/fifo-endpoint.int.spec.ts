@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Mesh } from '../runtime/mesh';
+import { Conformance } from '../testing/fixtures/conformance.contract';
 import { spawnService, type SpawnedService } from '../testing/spawn-service';
 import { tempRuntimeDir } from '../testing/temp-runtime';
 
@@ -17,7 +18,7 @@ describe('endpoints exposed to shells on named pipes', () => {
 
   beforeAll(async () => {
     service = await spawnService(FIXTURE, {
-      env: { HOSTMESH_RUNTIME_DIR: runtime.path, HOSTMESH_NAMESPACE: namespace, HOSTMESH_SHELL: 'add,echo,fail,bytes' },
+      env: { HOSTMESH_RUNTIME_DIR: runtime.path, HOSTMESH_NAMESPACE: namespace, HOSTMESH_SHELL: 'add,echo,fail,bytes,count,feed,failAfter' },
       ready: { service: 'conformance', runtimeDir: runtime.path, namespace },
     });
   }, 30_000);
@@ -30,6 +31,11 @@ describe('endpoints exposed to shells on named pipes', () => {
   });
 
   const shell = async (script: string) => (await run('sh', ['-c', script], { cwd: pipes, timeout: 10_000 })).stdout;
+  const lines = (text: string) =>
+    text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown);
 
   it('creates 0600 request and reply FIFOs per endpoint', () => {
     for (const name of ['add.in', 'add.out', 'echo.in', 'echo.out']) {
@@ -154,4 +160,49 @@ describe('endpoints exposed to shells on named pipes', () => {
       });
     expect(replies.filter((reply) => reply.error?.message.includes('PIPE_BUF')).length).toBeGreaterThanOrEqual(perWriter);
   }, 30_000);
+
+  describe('a handler that returns an async iterable', () => {
+    const client = () => Mesh.connect({ runtimeDir: runtime.path, namespace, logLevel: 'silent' });
+    const closedFeed = async (tag: string) => {
+      const mesh = client();
+      try {
+        for (let i = 0; i < 100; i++) {
+          const progress = await mesh.client(Conformance).progress(tag);
+          if (progress.closed) return progress;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        throw new Error(`the feed ${tag} was not stopped`);
+      } finally {
+        await mesh.close(0);
+      }
+    };
+    const replyFifo = `r=$(mktemp -u) && mkfifo -m 600 $r`;
+
+    it("streams one reply line per item to the caller's FIFO, then closes it: cat ends with the stream", async () => {
+      const out = await shell(`${replyFifo} && echo '{"args":[4],"id":3,"replyTo":"'$r'"}' > count.in && cat $r; rm -f $r`);
+      expect(lines(out)).toEqual([0, 1, 2, 3].map((result) => ({ id: 3, result })));
+    });
+
+    it('streams to .out when the line names no FIFO, and an error after the items before it', async () => {
+      const out = await shell(`head -n 3 failAfter.out & sleep 0.1; echo 2 > failAfter.in; wait`);
+      expect(lines(out)).toEqual([{ result: 0 }, { result: 1 }, { error: expect.objectContaining({ name: 'OutOfStockError', code: 'OUT_OF_STOCK' }) }]);
+    });
+
+    it('stops the generator when its reader leaves early (head -n 3): return() runs, the signal aborts', async () => {
+      const tag = `head-${Date.now()}`;
+      const out = await shell(`${replyFifo} && echo '{"args":["${tag}",5],"replyTo":"'$r'"}' > feed.in && head -n 3 $r; rm -f $r`);
+      expect(lines(out)).toEqual([{ result: 0 }, { result: 1 }, { result: 2 }]);
+      expect(await closedFeed(tag)).toMatchObject({ closed: true, aborted: true });
+    });
+
+    it('pulls no further ahead than the pipe holds while its reader does not read', async () => {
+      const tag = `stall-${Date.now()}`;
+      // The reader holds the FIFO open for a second before it reads two lines and leaves.
+      await shell(`${replyFifo} && echo '{"args":["${tag}",0],"replyTo":"'$r'"}' > feed.in && (sleep 1; head -n 2 >/dev/null) < $r; rm -f $r`);
+      // A pipe holds 64 KiB: a few thousand lines of ~14 bytes, where an unbounded writer makes millions in that second.
+      const { produced } = await closedFeed(tag);
+      expect(produced).toBeGreaterThan(2);
+      expect(produced).toBeLessThan(10_000);
+    });
+  });
 });

@@ -3,10 +3,11 @@ import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { mkfifo } from '@hostmesh/native';
 import { CallContext, deadlineFrom } from '../contracts/call-context';
-import { FrameError } from '../core/errors/errors';
+import { FrameError, ServiceStoppingError } from '../core/errors/errors';
 import { toWireError } from '../core/errors/wire';
 import type { Logger } from '../core/logger';
 import { isPromiseLike, type EndpointRoute } from '../rpc/routes';
+import { isAsyncIterable } from '../rpc/streams/is-stream';
 import type { RpcServer } from '../rpc/rpc-server';
 
 /** Longest request line; a longer one is answered with an error and skipped. */
@@ -15,6 +16,11 @@ const MAX_LINE = 1 << 20;
 const REPLY_WAIT_MS = 10_000;
 /** How long a reply that started may stall on a full pipe whose reader stopped reading. */
 const WRITE_STALL_MS = 1000;
+/**
+ * How long a stream's line may wait for .out to take it. The service holds .out open itself,
+ * so no reader leaving is ever reported: one that takes nothing for this long is presumed gone.
+ */
+const OUT_STREAM_STALL_MS = 10_000;
 /** Replies to .out waiting behind one that is still being written; more are dropped. */
 const MAX_QUEUED_REPLIES = 1024;
 /** Writes to a pipe up to this size are atomic (POSIX PIPE_BUF on Linux); longer lines of two writers can interleave. */
@@ -49,7 +55,9 @@ export class FifoEndpoint {
   private readonly outputFd: number;
   private pending = '';
   private discarding = false;
-  private readonly outQueue: Buffer[] = [];
+  private readonly outQueue: Array<{ line: Buffer; stream: boolean; written?: (ok: boolean) => void }> = [];
+  /** Stops each result stream still running (close()). */
+  private readonly streams = new Set<() => void>();
   /** Replies to each caller FIFO go one after another: two writers racing for one reader lose one. */
   private readonly replyChains = new Map<string, { tail: Promise<void>; queued: number }>();
   private closed = false;
@@ -82,6 +90,7 @@ export class FifoEndpoint {
   /** Stops reading and removes both FIFOs. */
   close(): void {
     this.closed = true;
+    for (const stop of [...this.streams]) stop();
     this.reader.destroy();
     closeSync(this.outputFd);
     for (const path of [this.input, this.output]) {
@@ -144,25 +153,114 @@ export class FifoEndpoint {
     try {
       result = this.route.invoke(envelope.args, context);
     } catch (error) {
-      context?.end();
-      this.finish(envelope, call, undefined, error);
+      this.settled(envelope, call, context, undefined, error);
       return;
     }
     if (isPromiseLike(result))
       result.then(
-        (value) => {
-          context?.end();
-          this.finish(envelope, call, value);
-        },
-        (error) => {
-          context?.end();
-          this.finish(envelope, call, undefined, error);
-        },
+        (value) => this.settled(envelope, call, context, value),
+        (error) => this.settled(envelope, call, context, undefined, error),
       );
-    else {
-      context?.end();
-      this.finish(envelope, call, result);
+    else this.settled(envelope, call, context, result);
+  }
+
+  private settled(envelope: Envelope, call: number, context: CallContext | null, value: unknown, error?: unknown): void {
+    if (error === undefined && isAsyncIterable(value) && !this.closed) {
+      void this.stream(envelope, call, context, value);
+      return;
     }
+    context?.end();
+    this.finish(envelope, call, value, error);
+  }
+
+  /**
+   * A handler's async iterable: one reply line per item, as it is produced, on the caller's
+   * FIFO (closed at the end: its reader sees end-of-file) or on .out. The next item is pulled
+   * only once the pipe took the line before it. A reader that goes away (EPIPE), close() and
+   * the service's drain stop the iterator: its return() runs and the call's signal aborts.
+   */
+  private async stream(envelope: Envelope, call: number, context: CallContext | null, source: AsyncIterable<unknown>): Promise<void> {
+    // It lasts as long as its reader reads: neither the endpoint's timeout nor the drain waits for it.
+    context?.unbound();
+    this.server.callEnded();
+    const iterator = source[Symbol.asyncIterator]();
+    let stopped = false;
+    const stop = (why: string) => {
+      if (stopped) return;
+      stopped = true;
+      context?.cancel(why);
+      // An async generator busy in its body returns once it yields (or its signal made it throw).
+      void Promise.resolve(iterator.return?.()).catch(() => undefined);
+    };
+    const onClose = () => stop('the service closed the pipe');
+    this.streams.add(onClose);
+    const { id, replyTo } = envelope;
+    const lines = replyTo === undefined ? this.outLines() : await this.fifoLines(replyTo);
+    try {
+      if (lines === undefined) return stop(`nobody reads ${replyTo}`);
+      for (;;) {
+        if (this.server.draining && !stopped) {
+          stop('the service is stopping');
+          await lines.write(this.replyLine(id, new ServiceStoppingError('the service is stopping: the stream ended early')));
+          return;
+        }
+        let next: IteratorResult<unknown>;
+        try {
+          next = await iterator.next();
+        } catch (error) {
+          if (!stopped) await lines.write(this.replyLine(id, this.server.forCaller(this.route, call, this.input, error)));
+          return;
+        }
+        if (next.done || stopped) return;
+        if (!(await lines.write(this.replyLine(id, undefined, next.value)))) return stop(`the reader of ${replyTo ?? this.output} went away`);
+      }
+    } finally {
+      this.streams.delete(onClose);
+      lines?.close();
+      context?.end();
+    }
+  }
+
+  /** A stream's lines to .out, among the other replies there, each waiting for the one before. */
+  private outLines(): StreamLines {
+    return {
+      write: (line) =>
+        new Promise((written) => {
+          this.outQueue.push({ line, stream: true, written });
+          if (this.outQueue.length === 1) void this.flushOut();
+        }),
+      close: () => undefined,
+    };
+  }
+
+  /** A stream's lines to the caller's FIFO, held open for the whole stream, after the replies queued to it before. */
+  private async fifoLines(path: string): Promise<StreamLines | undefined> {
+    const refusal = checkReplyFifo(path);
+    if (refusal) {
+      this.logger.warn(`not replying to ${path}: ${refusal}`);
+      return undefined;
+    }
+    const chain = this.replyChains.get(path) ?? { tail: Promise.resolve(), queued: 0 };
+    chain.queued++;
+    this.replyChains.set(path, chain);
+    let release!: () => void;
+    const previous = chain.tail;
+    chain.tail = new Promise<void>((resolve) => (release = resolve)).finally(() => {
+      if (--chain.queued === 0) this.replyChains.delete(path);
+    });
+    await previous;
+    const fd = await this.openReplyFifo(path);
+    if (fd === undefined) {
+      release();
+      return undefined;
+    }
+    return {
+      write: (line) => this.write(fd, line, path, Infinity, true),
+      close: () => {
+        closeSync(fd);
+        release();
+      },
+    };
   }
 
   /** `call` is the request's line number: the call id an unexpected error is logged under. */
@@ -171,17 +269,21 @@ export class FifoEndpoint {
     this.reply(envelope.id, envelope.replyTo, error === undefined ? undefined : this.server.forCaller(this.route, call, this.input, error), value);
   }
 
-  private reply(id: unknown, replyTo: string | undefined, error: unknown, value?: unknown): void {
+  private replyLine(id: unknown, error: unknown, value?: unknown): Buffer {
     const body: Record<string, unknown> = id === undefined ? {} : { id };
     if (error === undefined) body.result = value ?? null;
     else body.error = toWireError(error);
-    const line = Buffer.from(encodeReply(body) + '\n');
+    return Buffer.from(encodeReply(body) + '\n');
+  }
+
+  private reply(id: unknown, replyTo: string | undefined, error: unknown, value?: unknown): void {
+    const line = this.replyLine(id, error, value);
     if (replyTo === undefined) {
       if (this.outQueue.length >= MAX_QUEUED_REPLIES) {
         this.logger.warn(`reply to ${this.output} lost: ${MAX_QUEUED_REPLIES} replies already wait for a reader`);
         return;
       }
-      this.outQueue.push(line);
+      this.outQueue.push({ line, stream: false });
       if (this.outQueue.length === 1) void this.flushOut();
       return;
     }
@@ -203,8 +305,10 @@ export class FifoEndpoint {
   /** Replies to .out one after another: a line still being written must not be cut into. */
   private async flushOut(): Promise<void> {
     while (this.outQueue.length > 0) {
-      await this.write(this.outputFd, this.outQueue[0]!, this.output);
+      const { line, stream, written } = this.outQueue[0]!;
+      const ok = stream ? await this.write(this.outputFd, line, this.output, OUT_STREAM_STALL_MS, true) : await this.write(this.outputFd, line, this.output);
       this.outQueue.shift();
+      written?.(ok);
     }
   }
 
@@ -214,22 +318,29 @@ export class FifoEndpoint {
       this.logger.warn(`not replying to ${path}: ${refusal}`);
       return;
     }
+    const fd = await this.openReplyFifo(path);
+    if (fd === undefined) return;
+    try {
+      await this.write(fd, line, path);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Opens a caller's FIFO for writing, waiting up to REPLY_WAIT_MS for its reader; undefined (logged) when that fails. */
+  private async openReplyFifo(path: string): Promise<number | undefined> {
     const deadline = Date.now() + REPLY_WAIT_MS;
     for (;;) {
       try {
         const fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
-        try {
-          if (!fstatSync(fd).isFIFO()) throw new Error('not a FIFO');
-          await this.write(fd, line, path);
-        } finally {
-          closeSync(fd);
-        }
-        return;
+        if (fstatSync(fd).isFIFO()) return fd;
+        closeSync(fd);
+        throw new Error('not a FIFO');
       } catch (error) {
         // ENXIO: nobody reads the FIFO yet; give its reader a moment to open it.
         if ((error as NodeJS.ErrnoException).code !== 'ENXIO' || Date.now() > deadline) {
           this.logger.warn(`could not reply to ${path}: ${(error as Error).message}`);
-          return;
+          return undefined;
         }
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
@@ -239,27 +350,42 @@ export class FifoEndpoint {
   /**
    * A non-blocking pipe takes what fits (64 KiB at most) and a single writeSync dropped the
    * rest: a large reply was cut and glued to the next one. A line that started goes out
-   * whole while its reader keeps reading; one that finds the pipe full is dropped as before.
+   * whole while its reader keeps reading; one that finds the pipe full is dropped as before,
+   * unless it is a stream's (`patient`): that one waits for the pipe, as backpressure.
+   * Resolves whether the line went out; a stream's reader leaving (EPIPE) is not logged.
    */
-  private async write(fd: number, line: Buffer, path: string): Promise<void> {
+  private async write(fd: number, line: Buffer, path: string, stallMs = WRITE_STALL_MS, patient = false): Promise<boolean> {
     let written = 0;
-    let deadline = Date.now() + WRITE_STALL_MS;
+    let deadline = Date.now() + stallMs;
+    let pause = 5;
     while (written < line.length) {
       // Once closed, the number may already name another file.
-      if (fd === this.outputFd && this.closed) return;
+      if ((fd === this.outputFd || patient) && this.closed) return false;
       try {
         written += writeSync(fd, line, written);
-        deadline = Date.now() + WRITE_STALL_MS;
+        deadline = Date.now() + stallMs;
+        pause = 5;
         continue;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || written === 0 || Date.now() > deadline) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (patient && code === 'EPIPE') return false;
+        if (code !== 'EAGAIN' || (written === 0 && !patient) || Date.now() > deadline) {
           this.logger.warn(`reply to ${path} lost after ${written} of ${line.length} bytes: ${(error as Error).message} (is anybody reading it?)`);
-          return;
+          return false;
         }
       }
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      // A reader that stopped for long is polled less often.
+      pause = Math.min(pause * 2, 100);
     }
+    return true;
   }
+}
+
+/** Where a result stream's lines go: `write` resolves false once they can no longer. */
+interface StreamLines {
+  write(line: Buffer): Promise<boolean>;
+  close(): void;
 }
 
 /**
