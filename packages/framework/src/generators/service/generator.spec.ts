@@ -40,6 +40,22 @@ describe('nx g @hostmesh/framework:service', () => {
     expect(read('services/pricing/src/pricing.service.ts')).toContain("@Endpoint({ binding: 'uds' })");
   });
 
+  it('--stream: a streaming endpoint beside hello, iterated by the unit and the cross-process tests', async () => {
+    await serviceGenerator(tree, { name: 'pricing', binding: 'uds', stream: true });
+    expect(read('libs/contracts/src/pricing.contract.ts')).toContain("defineContract<PricingApi>('pricing', { ticks: { stream: true } });");
+    expect(read('services/pricing/src/pricing.service.ts')).toContain(
+      "@Endpoint({ binding: 'uds' })\n  async *ticks(input: string, @Ctx() context?: CallContext): AsyncIterable<string> {",
+    );
+    expect(read('services/pricing/src/ticks.endpoint.spec.ts')).toContain('host.client(Pricing).ticks(');
+    expect(read('services/pricing/src/pricing.int.spec.ts')).toContain(
+      "for await (const item of mesh.client(Pricing).ticks('Grace')) items.push(item);\n      expect(items).toEqual(['ticks: Grace #1', 'ticks: Grace #2', 'ticks: Grace #3']);\n    } finally {",
+    );
+    // Without it, no stream anywhere.
+    await serviceGenerator(tree, { name: 'billing' });
+    expect(read('services/billing/src/billing.int.spec.ts')).not.toContain('for await');
+    expect(read('libs/contracts/src/billing.contract.ts')).toContain("defineContract<BillingApi>('billing');");
+  });
+
   it.each([
     ['PricingService', 'invalid service name "PricingService": use kebab-case'],
     ['9lives', 'invalid service name "9lives"'],

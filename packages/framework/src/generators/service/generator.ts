@@ -1,10 +1,15 @@
 import { generateFiles, joinPathFragments, readJson, type Tree } from '@nx/devkit';
 import { BootstrapError } from '../../core/errors/errors';
+import { endpointGenerator } from '../endpoint/generator';
+import { quoted, streamedItems } from '../stream';
 import { templateDir } from '../templates';
 import { checkBinding, CONTRACTS_DIR, exportFromContracts, MANIFEST, naming, requireHostmesh, SERVICES_DIR, updateManifest } from '../workspace';
 import type { ServiceSchema } from './schema';
 
-/** `nx g @hostmesh/framework:service <name>`: a runnable, tested service and its contract. */
+/** The streaming endpoint `--stream` adds beside `hello`. */
+export const STREAM_EXAMPLE = 'ticks';
+
+/** `nx g @hostmesh/framework:service <name> [--stream]`: a runnable, tested service and its contract. */
 export async function serviceGenerator(tree: Tree, options: ServiceSchema): Promise<void> {
   requireHostmesh(tree);
   checkBinding(options.binding, 'endpoint');
@@ -15,10 +20,13 @@ export async function serviceGenerator(tree: Tree, options: ServiceSchema): Prom
   if (tree.exists(contract)) throw new BootstrapError(`a contract '${name.fileName}' already exists in ${contract}: pick another service name`);
   // `nx run <service>:serve` joins the deployment of the workspace's manifest, where `hostmesh ps` and `call` look.
   const namespace = (readJson(tree, MANIFEST) as { namespace?: string }).namespace ?? 'default';
-  const substitutions = { ...name, binding: options.binding ?? 'auto', namespace, tmpl: '' };
+  const stream = options.stream ? { method: STREAM_EXAMPLE, items: quoted(streamedItems(STREAM_EXAMPLE, 'Grace')) } : null;
+  const substitutions = { ...name, binding: options.binding ?? 'auto', namespace, stream, tmpl: '' };
   generateFiles(tree, templateDir('service'), '.', substitutions);
   generateFiles(tree, templateDir('service', 'contract-files'), joinPathFragments(CONTRACTS_DIR, 'src'), substitutions);
   exportFromContracts(tree, `${name.fileName}.contract`);
+  // The same streaming endpoint `endpoint --stream` writes, with its unit test; the template's cross-process test iterates it too.
+  if (stream) await endpointGenerator(tree, { service: name.fileName, name: stream.method, binding: options.binding, stream: true });
   updateManifest(tree, (services) => {
     services[name.fileName] = { entry: `dist/services/${name.fileName}/src/main.js` };
   });
