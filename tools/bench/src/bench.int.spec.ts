@@ -135,6 +135,37 @@ describe('npm run bench -- --quick', () => {
     for (const row of [...result.sweep!.payload, ...result.sweep!.clients]) expect(row.rate).toBeGreaterThan(0);
   });
 
+  it('streams 64 B items and 1 MiB chunks from raw UDS, hostmesh shm and uds, losing none, with the goals next to the ratios', () => {
+    const streamTargets = ['raw UDS', 'hostmesh shm', 'hostmesh uds'];
+    const shapes = { items: { itemBytes: 64, items: 200_000 }, chunks: { itemBytes: 1 << 20, items: 256 } };
+    for (const workload of ['items', 'chunks'] as const) {
+      const rows = result.streams!.filter((row) => row.workload === workload);
+      expect(rows.map((row) => row.target)).toEqual(streamTargets);
+      for (const row of rows) {
+        expect({
+          workload,
+          target: row.target,
+          ...shapes[workload],
+          lost: row.lost,
+          wrong: row.wrong,
+          measured: row.rate > 0 && row.bytesPerSecond > 0,
+        }).toEqual({
+          workload,
+          target: row.target,
+          itemBytes: row.itemBytes,
+          items: row.items,
+          lost: 0,
+          wrong: 0,
+          measured: true,
+        });
+      }
+    }
+    expect(stdout).toContain('**Stream of 200 k items of 64 B**');
+    expect(stdout).toContain('**Stream of 256 MiB in 1 MiB chunks** (256 items)');
+    expect(stdout).toMatch(/^\| hostmesh shm \| [^|]+ k\/s \| [^|]+ \| [\d.]+× \| ≥ 2× raw: (met|missed) \|/m);
+    expect(stdout).toMatch(/^\| hostmesh shm \| [\d.]+ [GM]B\/s \| [^|]+ \| [\d.]+× \| ≥ 3× raw: (met|missed) \|/m);
+  });
+
   it('prints the markdown tables and writes the charts', () => {
     expect(readFileSync(join(out, 'latest.md'), 'utf8')).toBe(stdout.slice(stdout.indexOf('Quick run of')).split('\nwrote ')[0]!.trimEnd() + '\n');
     for (const target of TARGETS) expect(stdout).toMatch(new RegExp(`^\\| ${target} \\|`, 'm'));

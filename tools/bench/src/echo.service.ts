@@ -25,6 +25,16 @@ class EchoService implements EchoApi {
     return this.ticks;
   }
 
+  /**
+   * The stream rows: one Buffer of `size` bytes yielded `n` times, as the raw stream server
+   * writes one Buffer `n` times. Items of 4 KiB or more travel as raw frames of their own.
+   */
+  @Endpoint()
+  async *items(n: number, size: number): AsyncIterable<Buffer> {
+    const item = Buffer.alloc(size, 5);
+    for (let i = 0; i < n; i++) yield item;
+  }
+
   @On(BenchTick)
   onTick(): void {
     this.ticks++;

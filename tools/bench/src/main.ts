@@ -10,6 +10,7 @@
  *   npm run bench -- --sweep / --no-sweep
  *   npm run bench -- --sizes 64,4096 --mechanisms shm,uds --peers nest
  *   npm run bench -- --shapes object
+ *   npm run bench -- --quick --streams-only   the stream rows alone (raw UDS vs hostmesh shm and uds)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,9 +27,10 @@ import { nestTarget } from './peers/nest-target';
 import { zeromqTarget } from './peers/zeromq-target';
 import { writeCharts } from './report/charts';
 import { renderMarkdown } from './report/markdown';
-import type { BenchResult, CpuRow, EventRow, LatencyRow, ObjectShapeRows, PayloadShape, ThroughputRow } from './result';
+import type { BenchResult, CpuRow, EventRow, LatencyRow, ObjectShapeRows, PayloadShape, StreamRow, ThroughputRow } from './result';
 import { lanes, objectUnsupported, parseShapes, type Lane } from './shapes';
 import { median, summarize } from './stats';
+import { hostmeshStreamTarget, rawStreamTarget, type StreamRun, type StreamTarget } from './streams';
 import { clientSweep, payloadSweep, type SweepPeer } from './sweep';
 import { hostmeshTarget, MAX_PAYLOAD_BYTES, rawSocketTarget, type BenchTarget, type BufferUse } from './targets';
 import { pipelined, sequential, sparse } from './workloads';
@@ -40,13 +42,15 @@ const USAGE = `usage: npm run bench -- [options]
   --sweep / --no-sweep  run / skip the payload and client-count sweep (default: full runs only)
   --sizes 64,4096,...   payload sizes of the sequential and pipelined workloads, in bytes
   --shapes a,b          payload shapes among buffer,object: a bare Buffer, { op, id, data: Buffer } (default: both)
+  --streams / --no-streams  run / skip the stream rows: 64 B items and 1 MiB chunks, raw UDS vs hostmesh shm and uds (default: run)
+  --streams-only        the stream rows alone: no calls, events, CPU, sparse traffic nor sweep
   --mechanisms a,b      hostmesh mechanisms among uds,tcp,shm,fifo (default: all)
   --peers a,b           peers among ipc,nest,moleculer,zeromq (default: all; '' for none)
   --out DIR             where to write latest.{json,md} and the SVG charts (default: docs/benchmarks)
   --no-out              write no files
   --json FILE           also write the JSON result to FILE`;
 const VALUE_OPTIONS = ['--sizes', '--shapes', '--mechanisms', '--peers', '--out', '--json'];
-const FLAGS = ['--quick', '--pin', '--sweep', '--no-sweep', '--no-out'];
+const FLAGS = ['--quick', '--pin', '--sweep', '--no-sweep', '--no-out', '--streams', '--no-streams', '--streams-only'];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--help' || args[i] === '-h') {
     console.log(USAGE);
@@ -64,7 +68,9 @@ const quick = flag('--quick');
 const pin = flag('--pin');
 const rounds = quick ? 1 : 3;
 const outDir = flag('--no-out') ? undefined : (option('--out') ?? (quick ? undefined : resolve(__dirname, '../../../docs/benchmarks')));
-const withSweep = flag('--sweep') || (!quick && !flag('--no-sweep'));
+const streamsOnly = flag('--streams-only');
+const withStreams = streamsOnly || !flag('--no-streams');
+const withSweep = !streamsOnly && (flag('--sweep') || (!quick && !flag('--no-sweep')));
 const SIZES = option('--sizes')?.split(',').map(Number) ?? [64, 4096, 1 << 20];
 const SHAPES = shapesOption();
 // Quick 1 MiB runs long enough to get past JIT warm-up and first-touch page faults.
@@ -74,7 +80,16 @@ const IN_FLIGHT = 64;
 /** A target that has not finished its pipelined run by then has failed it (its calls are abandoned). */
 const PIPELINED_DEADLINE_MS = quick ? 30_000 : 180_000;
 const MECHANISMS = option('--mechanisms')?.split(',') ?? ['uds', 'tcp', 'shm', 'thread', 'fifo'];
-const EVENT_MECHANISMS = ['mqueue', 'uds', 'tcp', 'shm', 'fifo'].filter((m) => m === 'mqueue' || MECHANISMS.includes(m));
+const EVENT_MECHANISMS = streamsOnly ? [] : ['mqueue', 'uds', 'tcp', 'shm', 'fifo'].filter((m) => m === 'mqueue' || MECHANISMS.includes(m));
+/** The stream rows: hostmesh shm and uds (those of --mechanisms), each beside raw UDS. */
+const STREAM_MECHANISMS = withStreams ? ['shm', 'uds'].filter((m) => MECHANISMS.includes(m)) : [];
+/** 1 M items of 64 B, and 1 GiB in 1 MiB chunks; quick: 200 k items and 256 MiB. */
+const STREAM_WORKLOADS: Array<{ workload: StreamRow['workload']; size: number; count: number }> = [
+  { workload: 'items', size: 64, count: quick ? 200_000 : 1_000_000 },
+  { workload: 'chunks', size: 1 << 20, count: quick ? 256 : 1024 },
+];
+/** A stream target that has not finished one stream by then has failed it. */
+const STREAM_DEADLINE_MS = quick ? 60_000 : 180_000;
 /** Mechanisms whose echo service runs in a worker thread of the bench itself (`thread`: callers in its own process only). */
 const IN_PROCESS = new Set(['thread']);
 const PEERS = option('--peers')?.split(',') ?? ['ipc', 'nest', 'moleculer', 'zeromq'];
@@ -161,7 +176,8 @@ const servicePids = new Map<string, number | undefined>();
 const serviceTids = new Map<string, number | undefined>();
 
 async function startEchoServices(runtime: string): Promise<void> {
-  for (const mechanism of new Set([...MECHANISMS, ...EVENT_MECHANISMS])) {
+  const mechanisms = streamsOnly ? STREAM_MECHANISMS : [...MECHANISMS, ...EVENT_MECHANISMS];
+  for (const mechanism of new Set(mechanisms)) {
     const env = {
       HOSTMESH_RUNTIME_DIR: runtime,
       HOSTMESH_NAMESPACE: `${NAMESPACE}-${mechanism}`,
@@ -197,37 +213,46 @@ async function main(): Promise<void> {
   try {
     phase('starting the echo services');
     await startEchoServices(runtime);
-    phase('starting the peers and connecting');
-    const targets = await connectTargets(runtime);
-    phase('warm-up');
-    await warmUp(targets);
-    const { latency, throughput, objectShape } = await measure(targets);
-    phase('CPU per call and at idle');
-    const cpu = await measureCpu(targets);
-    phase('sparse traffic');
+    let targets: BenchTarget[] = [];
+    let latency: LatencyRow[] = [];
+    let throughput: ThroughputRow[] = [];
+    let objectShape: ObjectShapeRows | undefined;
+    let cpu: CpuRow[] = [];
     const sparseRows: LatencyRow[] = [];
-    for (const target of targets.filter((t) => ['raw UDS', 'hostmesh shm', 'hostmesh uds'].includes(t.name))) {
-      const summary = await sparse(target, Buffer.alloc(64, 1), quick ? 200 : 2000);
-      sparseRows.push({ target: target.name, size: 64, ...pick(summary), spread: [summary.p50, summary.p50] });
-    }
     let sweep: BenchResult['sweep'];
-    if (withSweep) {
-      const sweepPeers: SweepPeer[] = targets
-        .filter((t) => ['raw UDS', 'hostmesh shm', 'hostmesh uds'].includes(t.name))
-        .map((target) => ({
-          target,
-          clientArgs: target.name === 'raw UDS' ? ['raw', join(runtime, 'raw.sock')] : ['hostmesh', runtime, `${NAMESPACE}-${target.name.split(' ')[1]}`],
-        }));
-      phase('scaling sweep');
-      const sizes = quick ? [64, 1 << 20] : [64, 1024, 16 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20];
-      sweep = {
-        payload: await payloadSweep(sweepPeers, sizes, quick),
-        clients: await clientSweep(sweepPeers, quick ? [1, 2] : [1, 2, 4, 8], quick ? 500 : 2000),
-      };
+    let events: EventRow[] = [];
+    if (!streamsOnly) {
+      phase('starting the peers and connecting');
+      targets = await connectTargets(runtime);
+      phase('warm-up');
+      await warmUp(targets);
+      ({ latency, throughput, objectShape } = await measure(targets));
+      phase('CPU per call and at idle');
+      cpu = await measureCpu(targets);
+      phase('sparse traffic');
+      for (const target of targets.filter((t) => ['raw UDS', 'hostmesh shm', 'hostmesh uds'].includes(t.name))) {
+        const summary = await sparse(target, Buffer.alloc(64, 1), quick ? 200 : 2000);
+        sparseRows.push({ target: target.name, size: 64, ...pick(summary), spread: [summary.p50, summary.p50] });
+      }
+      if (withSweep) {
+        const sweepPeers: SweepPeer[] = targets
+          .filter((t) => ['raw UDS', 'hostmesh shm', 'hostmesh uds'].includes(t.name))
+          .map((target) => ({
+            target,
+            clientArgs: target.name === 'raw UDS' ? ['raw', join(runtime, 'raw.sock')] : ['hostmesh', runtime, `${NAMESPACE}-${target.name.split(' ')[1]}`],
+          }));
+        phase('scaling sweep');
+        const sizes = quick ? [64, 1 << 20] : [64, 1024, 16 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20];
+        sweep = {
+          payload: await payloadSweep(sweepPeers, sizes, quick),
+          clients: await clientSweep(sweepPeers, quick ? [1, 2] : [1, 2, 4, 8], quick ? 500 : 2000),
+        };
+      }
+      for (const target of targets) await target.close();
+      phase('one-way events');
+      events = await measureEvents(runtime);
     }
-    for (const target of targets) await target.close();
-    phase('one-way events');
-    const events = await measureEvents(runtime);
+    const streams = withStreams ? await measureStreams(runtime) : undefined;
     const stealSeconds = stolenSeconds() - stealBefore;
     const elapsed = (Date.now() - began) / 1000;
     const result: BenchResult = {
@@ -238,7 +263,8 @@ async function main(): Promise<void> {
       load,
       stealSeconds,
       busy: stealSeconds > elapsed * 0.05,
-      targets: targets.map((t) => t.name),
+      // A run of the stream rows alone lists the stream targets.
+      targets: streamsOnly ? [...new Set((streams ?? []).map((row) => row.target))] : targets.map((t) => t.name),
       latency,
       throughput,
       events,
@@ -249,6 +275,7 @@ async function main(): Promise<void> {
       skipped,
       shapes: SHAPES,
       objectShape,
+      streams,
     };
     const markdown = renderMarkdown(result);
     console.log(`\n${markdown}`);
@@ -458,6 +485,72 @@ async function measureEvents(runtime: string): Promise<EventRow[]> {
     const rates = runs.map((r) => r.rate);
     return { target: name, count, rate: median(rates), lost: runs.reduce((sum, r) => sum + r.lost, 0), spread: spread(rates) };
   });
+}
+
+/**
+ * The stream rows: each workload's stream from raw-stream.server and from the shm and uds
+ * echo services, targets interleaved within every round (order alternating), medians over
+ * rounds. CPU of both sides over each stream's wall time.
+ */
+async function measureStreams(runtime: string): Promise<StreamRow[]> {
+  phase('streams: starting the raw stream server and connecting');
+  const rawPath = join(runtime, 'raw-stream.sock');
+  const rawServer = await startChild('raw-stream.server', [rawPath], {});
+  const targets: StreamTarget[] = [Object.assign(await rawStreamTarget('raw UDS', rawPath), { serverPid: rawServer.pid })];
+  for (const mechanism of STREAM_MECHANISMS) {
+    targets.push(Object.assign(hostmeshStreamTarget(`hostmesh ${mechanism}`, runtime, `${NAMESPACE}-${mechanism}`), { serverPid: servicePids.get(mechanism) }));
+  }
+  const broken = new Map<string, string>();
+  const runs = new Map<string, Array<StreamRun & { serverCpuPercent: number; clientCpuPercent: number }>>();
+  const key = (target: string, workload: string) => `${workload}:${target}`;
+  const one = async (target: StreamTarget, workload: (typeof STREAM_WORKLOADS)[number], count: number) => {
+    const serverBefore = target.serverPid ? processCpuMs(target.serverPid) : Number.NaN;
+    const clientBefore = selfCpuMs();
+    const run = await withDeadline(target.run(count, workload.size), STREAM_DEADLINE_MS, () => undefined);
+    const wallMs = run.seconds * 1000;
+    const server = target.serverPid ? processCpuMs(target.serverPid) - serverBefore : Number.NaN;
+    return { ...run, serverCpuPercent: (server / wallMs) * 100, clientCpuPercent: ((selfCpuMs() - clientBefore) / wallMs) * 100 };
+  };
+  try {
+    phase('streams: warm-up');
+    for (const target of targets) for (const workload of STREAM_WORKLOADS) await one(target, workload, Math.ceil(workload.count / 10));
+    for (let round = 0; round < rounds; round++) {
+      for (const workload of STREAM_WORKLOADS) {
+        for (const target of round % 2 ? [...targets].reverse() : targets) {
+          if (broken.has(target.name)) continue;
+          phase(`round ${round + 1}, streams: ${target.name}, ${workload.count} × ${workload.size} B`);
+          try {
+            const run = await one(target, workload, workload.count);
+            runs.set(key(target.name, workload.workload), [...(runs.get(key(target.name, workload.workload)) ?? []), run]);
+          } catch (error) {
+            broken.set(target.name, `${(error as Error).message} in a stream of ${workload.count} × ${workload.size} B`);
+            failed.set(target.name, broken.get(target.name)!);
+          }
+        }
+      }
+    }
+  } finally {
+    for (const target of targets) await target.close();
+  }
+  return STREAM_WORKLOADS.flatMap(({ workload, size, count }) =>
+    targets.map((target): StreamRow => {
+      const measured = runs.get(key(target.name, workload)) ?? [];
+      const rates = measured.map((run) => run.items / run.seconds);
+      return {
+        target: target.name,
+        workload,
+        itemBytes: size,
+        items: count,
+        rate: measured.length ? median(rates) : Number.NaN,
+        bytesPerSecond: measured.length ? median(measured.map((run) => run.bytes / run.seconds)) : Number.NaN,
+        spread: spread(rates),
+        lost: measured.reduce((sum, run) => sum + count - run.items, 0),
+        wrong: measured.reduce((sum, run) => sum + run.wrong, 0),
+        serverCpuPercent: measured.length ? median(measured.map((run) => run.serverCpuPercent)) : Number.NaN,
+        clientCpuPercent: measured.length ? median(measured.map((run) => run.clientCpuPercent)) : Number.NaN,
+      };
+    }),
+  );
 }
 
 main().catch((error: Error) => {

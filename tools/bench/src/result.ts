@@ -31,6 +31,31 @@ export interface BenchResult {
   shapes?: PayloadShape[];
   /** The object shape's rows, when it was measured: see ObjectShapeRows. */
   objectShape?: ObjectShapeRows;
+  /** The stream rows (absent: not measured, `--no-streams` or a run before streams). */
+  streams?: StreamRow[];
+}
+
+/**
+ * One stream workload of one target: `items` Buffer items of `itemBytes` each, from the
+ * server process to the client, medians over rounds. `lost` is asked minus arrived (with
+ * `wrong`, items of another length), summed over rounds: must be 0. CPU is percent of one
+ * core over the stream's wall time, median over rounds.
+ */
+export interface StreamRow {
+  target: string;
+  /** 'items': many small items (64 B); 'chunks': 1 MiB chunks. */
+  workload: 'items' | 'chunks';
+  itemBytes: number;
+  items: number;
+  /** Items per second and bytes per second (10^9 bytes = 1 GB). */
+  rate: number;
+  bytesPerSecond: number;
+  /** min–max of the rounds' items per second. */
+  spread: [number, number];
+  lost: number;
+  wrong: number;
+  serverCpuPercent: number;
+  clientCpuPercent: number;
 }
 
 /**

@@ -40,8 +40,10 @@ export interface EchoApi {
   echo(payload: Buffer): Buffer;
   echoObject(payload: EchoObject): EchoObject;
   tickCount(): number;
+  /** The stream rows (streams.ts): `n` Buffer items of `size` bytes, as fast as the stream's credit lets them go. */
+  items(n: number, size: number): AsyncIterable<Buffer>;
 }
-export const Echo = defineContract<EchoApi>('bench-echo');
+export const Echo = defineContract<EchoApi>('bench-echo', { items: { stream: true } });
 
 /** The event of the one-way benchmark: about 64 bytes on the wire. */
 @EventType('bench.tick')

@@ -203,9 +203,10 @@ export function writeCharts(result: BenchResult, dir: string): string[] {
   const targets = targetSeries(result);
   const charts: Array<[string, Chart]> = [
     ...latencyCharts(result, targets),
-    ['throughput.svg', throughputChart(result, targets)],
-    ['events.svg', eventsChart(result, targets)],
-    ['cpu.svg', cpuChart(result, targets)],
+    // A run of the stream rows alone (--streams-only) has none of these: no empty charts.
+    ...(result.throughput.length || result.objectShape ? [['throughput.svg', throughputChart(result, targets)] as [string, Chart]] : []),
+    ...(result.events.length ? [['events.svg', eventsChart(result, targets)] as [string, Chart]] : []),
+    ...(result.cpu.length ? [['cpu.svg', cpuChart(result, targets)] as [string, Chart]] : []),
     ...(result.sweep ? sweepCharts(result, result.sweep, targets) : []),
   ];
   mkdirSync(dir, { recursive: true });

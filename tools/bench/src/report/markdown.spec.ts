@@ -1,4 +1,4 @@
-import type { BenchResult, LatencyRow, ThroughputRow } from '../result';
+import type { BenchResult, LatencyRow, StreamRow, ThroughputRow } from '../result';
 import { renderMarkdown } from './markdown';
 
 const SIZES = [64, 1 << 20];
@@ -83,6 +83,51 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain('zeromq ipc: n/a for the object payload: bytes only.');
     expect(markdown).toContain('raw UDS has no serialization');
     expect(markdown).toContain('moleculer TCP sat out 1 MiB (Buffer and object payloads) × 64 in flight: too slow.');
+  });
+
+  it('prints each stream workload with its ratio to raw UDS and the goal on the shm row, and no empty tables in a streams-only run', () => {
+    const row = (target: string, workload: 'items' | 'chunks', rate: number): StreamRow => {
+      const itemBytes = workload === 'items' ? 64 : 1 << 20;
+      return {
+        target,
+        workload,
+        itemBytes,
+        items: workload === 'items' ? 1_000_000 : 1024,
+        rate,
+        bytesPerSecond: rate * itemBytes,
+        spread: [rate, rate],
+        lost: 0,
+        wrong: 0,
+        serverCpuPercent: 50,
+        clientCpuPercent: 75,
+      };
+    };
+    const result: BenchResult = {
+      ...bufferOnly(),
+      targets: ['raw UDS', 'hostmesh shm', 'hostmesh uds'],
+      latency: [],
+      throughput: [],
+      skipped: [],
+      streams: [
+        row('raw UDS', 'items', 200_000),
+        row('hostmesh shm', 'items', 500_000),
+        row('hostmesh uds', 'items', 300_000),
+        row('raw UDS', 'chunks', 1000),
+        row('hostmesh shm', 'chunks', 2000),
+        row('hostmesh uds', 'chunks', 1000),
+      ],
+    };
+    const markdown = renderMarkdown(result);
+    const items = section(markdown, '**Stream of 1 M items of 64 B**');
+    expect(items).toContain('| target | items/s | MB/s | vs raw UDS | goal | spread | server CPU | client CPU | lost |');
+    expect(items).toContain('| raw UDS | 200.0 k/s | 12.8 MB/s | 1.00× |  | 200.0 k/s–200.0 k/s | 50 % | 75 % | 0 |');
+    expect(items).toContain('| hostmesh shm | 500.0 k/s | 32.0 MB/s | 2.50× | ≥ 2× raw: met |');
+    expect(items).toContain('| hostmesh uds | 300.0 k/s | 19.2 MB/s | 1.50× |  |');
+    const chunks = section(markdown, '**Stream of 1 GiB in 1 MiB chunks** (1024 items)');
+    expect(chunks).toContain('| hostmesh shm | 2.10 GB/s | 2.0 k/s | 2.00× | ≥ 3× raw: missed |');
+    expect(markdown).not.toContain('One-way events');
+    expect(markdown).not.toContain('**CPU**');
+    expect(markdown).not.toContain('Sparse traffic');
   });
 
   it('renders an object-only run', () => {

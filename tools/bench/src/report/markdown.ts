@@ -1,6 +1,7 @@
 import type { BenchResult } from '../result';
 import { formatMicros, formatRate } from '../stats';
 import { objectShapeParts } from './object-shape';
+import { streamParts } from './streams';
 import { bySize, formatSize, RAW, ratio, table } from './table';
 
 export { formatSize, NEST, RAW } from './table';
@@ -48,27 +49,32 @@ export function renderMarkdown(result: BenchResult): string {
     parts.push(...objectShapeParts(result, result.objectShape, sizes.length ? sizes : objectSizes, inFlight));
   }
   const rawEvents = result.events.find((row) => row.target === RAW)?.rate;
-  parts.push(
-    `**One-way events** (${result.events[0]?.count ?? 0} × ~64 B, then a barrier that counts what arrived)\n\n` +
-      table(
-        ['target', 'events/s', 'vs raw UDS', 'lost'],
-        result.events.map((row) => [row.target, formatRate(row.rate), ratio(row.rate, rawEvents, false), String(row.lost)]),
-      ),
-  );
-  parts.push(
-    `**CPU** (from /proc; per 1000 sequential 64 B calls, and with no traffic for ${result.cpu[0]?.idleSeconds ?? 0} s)\n\n` +
-      table(
-        ['target', 'server ms / 1000 calls', 'client ms / 1000 calls', 'server idle CPU'],
-        result.cpu.map((row) => [row.target, row.serverMsPerKCall.toFixed(1), row.clientMsPerKCall.toFixed(1), `${row.idleServerPercent.toFixed(2)} %`]),
-      ),
-  );
-  parts.push(
-    '**Sparse traffic**: one 64 B call per millisecond, so both ends are asleep when it comes\n\n' +
-      table(
-        ['target', 'p50', 'p99'],
-        result.sparse.map((row) => [row.target, formatMicros(row.p50), formatMicros(row.p99)]),
-      ),
-  );
+  // A run of the stream rows alone (--streams-only) has no events, CPU or sparse rows: no empty tables.
+  if (result.events.length)
+    parts.push(
+      `**One-way events** (${result.events[0]?.count ?? 0} × ~64 B, then a barrier that counts what arrived)\n\n` +
+        table(
+          ['target', 'events/s', 'vs raw UDS', 'lost'],
+          result.events.map((row) => [row.target, formatRate(row.rate), ratio(row.rate, rawEvents, false), String(row.lost)]),
+        ),
+    );
+  if (result.cpu.length)
+    parts.push(
+      `**CPU** (from /proc; per 1000 sequential 64 B calls, and with no traffic for ${result.cpu[0]?.idleSeconds ?? 0} s)\n\n` +
+        table(
+          ['target', 'server ms / 1000 calls', 'client ms / 1000 calls', 'server idle CPU'],
+          result.cpu.map((row) => [row.target, row.serverMsPerKCall.toFixed(1), row.clientMsPerKCall.toFixed(1), `${row.idleServerPercent.toFixed(2)} %`]),
+        ),
+    );
+  if (result.sparse.length)
+    parts.push(
+      '**Sparse traffic**: one 64 B call per millisecond, so both ends are asleep when it comes\n\n' +
+        table(
+          ['target', 'p50', 'p99'],
+          result.sparse.map((row) => [row.target, formatMicros(row.p50), formatMicros(row.p99)]),
+        ),
+    );
+  parts.push(...streamParts(result));
   if (result.sweep) {
     const names = [...new Set(result.sweep.payload.map((row) => row.target))];
     const payloadSizes = [...new Set(result.sweep.payload.map((row) => row.size))];
