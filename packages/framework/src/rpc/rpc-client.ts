@@ -391,12 +391,17 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
     const body = call.body;
     let frame: Buffer;
     try {
-      // A request tells the service how long its caller still waits; an event carries only headers.
+      // A request tells the service how long its caller still waits (a stream with a deadline:
+      // until that, not just until it opens); an event carries only headers.
       const streamed = call.streamArg >= 0;
       const headers = streamed ? { ...call.headers, [METADATA_KEYS.stream]: call.streamArg } : call.headers;
       const metadata =
         call.sendDeadline || headers !== undefined
-          ? encodeMetadata(call.sendDeadline ? Math.min(call.deadline, call.endsAt) - performance.now() : undefined, headers, this.metadataScratch)
+          ? encodeMetadata(
+              call.sendDeadline ? (call.endsAt === Infinity ? call.deadline : call.endsAt) - performance.now() : undefined,
+              headers,
+              this.metadataScratch,
+            )
           : null;
       // The streamed argument follows the request as StreamData frames; nil holds its place.
       const args = streamed ? (body as unknown[]).map((arg, i) => (i === call.streamArg ? null : arg)) : body;
@@ -666,6 +671,8 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
       call.resolve(call.stream);
     }
     call.stream.open();
+    // A deadline the service was sent, it keeps: so does this side (a call not declared to stream sent its own).
+    if (call.sendDeadline && call.endsAt === Infinity) call.endsAt = call.deadline;
     call.deadline = call.endsAt;
     // A consumer already waiting starts its idle clock now.
     if (call.stream.isWaiting) this.waiting(call.id, true);

@@ -30,6 +30,10 @@ export function describeStreamCases(host: StreamCaseHost): void {
       const items: number[] = [];
       for await (const item of client().count(1000)) items.push(item);
       expect(items).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+      // Seven small integers make a 24-byte frame: the size of shm's pool reference, which it must not be taken for.
+      const seven: number[] = [];
+      for await (const item of client().count(7)) seven.push(item);
+      expect(seven).toEqual([0, 1, 2, 3, 4, 5, 6]);
       // An empty stream ends at once.
       for await (const item of client().count(0)) throw new Error(`unexpected item ${item}`);
     });
@@ -98,6 +102,20 @@ export function describeStreamCases(host: StreamCaseHost): void {
       })().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(CallAbortedError);
       await eventually(async () => expect(await client().progress(tag)).toMatchObject({ closed: true }));
+    });
+
+    it('tells the service the deadline of a stream given one, and ends the stream there', async () => {
+      const tag = `deadline-${process.pid}-${Date.now()}`;
+      const seen: number[] = [];
+      const started = Date.now();
+      const error = await (async () => {
+        for await (const item of client().$with({ timeoutMs: 600 }).feed(tag, 50)) seen.push(item);
+      })().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CallTimeoutError);
+      // Items flowed until the deadline, not just until the stream opened.
+      expect(seen.length).toBeGreaterThan(3);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+      await eventually(async () => expect(await client().progress(tag)).toMatchObject({ closed: true, aborted: true }));
     });
 
     it('fails with CallTimeoutError when no item comes within idleTimeoutMs', async () => {

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FRAME_MAGIC, PROTOCOL_VERSION } from '../../protocol/frame';
+import { POOL_REF_KIND } from './pool-ref';
 import { releaseBuffer, retainBuffer } from '../../rpc/buffer-leases';
 import { Mesh } from '../../runtime/mesh';
 import { rawChannelFactory } from '../../testing/raw-channel';
@@ -209,7 +210,7 @@ describe('the shm large-payload pool', () => {
     const ref = Buffer.alloc(24);
     ref[0] = FRAME_MAGIC;
     ref[1] = PROTOCOL_VERSION;
-    ref[2] = 6; // POOL_REF
+    ref[2] = POOL_REF_KIND;
     ref.writeUInt32LE(8, 12);
     ref.writeUInt32LE(0x7fff0000, 16);
     ref.writeUInt32LE(MiB, 20);
