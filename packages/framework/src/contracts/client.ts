@@ -17,7 +17,7 @@ export interface CallOptions {
   /**
    * Streams: how far the service may run ahead of the consumer, in items and body bytes (one
    * frame may overrun the bytes). What the consumer has not read yet stays within it.
-   * Default 256 items, 4 MiB.
+   * Default 4096 items, 4 MiB.
    */
   window?: { items?: number; bytes?: number };
 }

@@ -11,7 +11,7 @@ export interface StreamWindow {
 export const INITIAL_CREDIT: Readonly<StreamWindow> = Object.freeze({ items: 16, bytes: 256 * 1024 });
 
 /** What a receiver grants up to unless the caller asks otherwise (`$with({ window })`). */
-export const DEFAULT_WINDOW: Readonly<StreamWindow> = Object.freeze({ items: 256, bytes: 4 * 1024 * 1024 });
+export const DEFAULT_WINDOW: Readonly<StreamWindow> = Object.freeze({ items: 4096, bytes: 4 * 1024 * 1024 });
 
 /** At most this many items share one StreamData frame. */
 export const MAX_BATCH_ITEMS = 64;
