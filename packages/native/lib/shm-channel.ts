@@ -85,6 +85,8 @@ export class ShmChannel {
   private polling = false;
   private scheduled = false;
   private sentAtLastInput = 0;
+  /** Messages sent that expect an answer soon (not one-way): what the spin waits for. */
+  private awaited = 0;
   /** Bytes of payload sent elsewhere (the pool) since the last input: the answer comes later by the peer's copying. */
   private payloadSinceInput = 0;
   private parkedAt = 0;
@@ -216,17 +218,21 @@ export class ShmChannel {
    * Sends `message` (then `extra`, as one message). Returns false when the ring is full:
    * wait for `whenWritable(length)` and send again. Nothing is ever dropped. `payloadBytes`:
    * the size of what the message stands for, when it points to bytes elsewhere (a pool): the
-   * peer needs longer to answer it, so the spin for that answer lasts longer.
+   * peer needs longer to answer it, so the spin for that answer lasts longer. `oneWay`: no
+   * answer is expected soon (a stream's items), so this end does not spin for one: a
+   * producer keeps its thread for producing.
    */
-  send(message: Uint8Array, extra?: Uint8Array, payloadBytes = 0): boolean {
+  send(message: Uint8Array, extra?: Uint8Array, payloadBytes = 0, oneWay = false): boolean {
     if (this.closed) throw new Error(`channel ${this.name} is closed`);
     if (!this.outbound.write(message, extra)) return false;
     this.stats.sent++;
-    this.payloadSinceInput += payloadBytes;
     if (this.outbound.consumerParked()) {
       native.doorbellRing(this.peerBell);
       this.stats.doorbellsRung++;
     }
+    if (oneWay) return true;
+    this.awaited++;
+    this.payloadSinceInput += payloadBytes;
     // An answer is likely soon: look for it (with a short spin) once this tick's work is done.
     this.schedulePoll();
     return true;
@@ -351,7 +357,7 @@ export class ShmChannel {
     const deadline = performance.now() + this.drainBudgetMs;
     try {
       for (;;) {
-        const sentBefore = this.stats.sent;
+        const sentBefore = this.awaited;
         const payloadBefore = this.payloadSinceInput;
         let delivered = 0;
         try {
@@ -397,7 +403,7 @@ export class ShmChannel {
         }
         // The payload's share applies even when the window has closed: it is the peer's copying, not its habits.
         const windowNs = this.spin.maxNs === 0 ? 0 : this.spin.windowNs + Math.min(MAX_PAYLOAD_SPIN_NS, this.payloadSinceInput * SPIN_NS_PER_PAYLOAD_BYTE);
-        if (this.stats.sent !== this.sentAtLastInput && windowNs > 0) {
+        if (this.awaited !== this.sentAtLastInput && windowNs > 0) {
           const changed = native.spinWhileEqual(this.segment.buffer, this.inbound.headByteOffset, this.inbound.consumed, windowNs, this.spin.yieldEveryNs);
           if (changed) {
             this.stats.spinHits++;
@@ -406,7 +412,7 @@ export class ShmChannel {
           }
           this.stats.spinMisses++;
           this.spin.miss();
-          this.sentAtLastInput = this.stats.sent;
+          this.sentAtLastInput = this.awaited;
           this.payloadSinceInput = 0;
         }
         if (this.inbound.park()) {

@@ -6,7 +6,7 @@ import { check, type FuzzTarget } from './target';
 const { FrameCodec, FrameParser, checkHeader, encodeStatelessFrame, writeHeader, HEADER_BYTES } = protocol;
 const MAX_BODY = 96;
 // const enums do not cross the package boundary as values: the wire numbers, as in docs/protocol.md.
-const KINDS = [1, 2, 3, 4, 5];
+const KINDS = [1, 2, 3, 4, 5, 6, 7, 8];
 const FLAGS = [0, 0x01, 0x02, 0x04, 0x03];
 const ERROR_KIND = 3;
 
@@ -54,7 +54,7 @@ function oracle(stream: Buffer): { delivered: number; error: boolean } {
   while (stream.length - at >= HEADER_BYTES) {
     const [magic, version, kind, flags] = stream.subarray(at, at + 4);
     const length = stream.readUInt32LE(at + 12);
-    if (magic !== 0xa7 || version !== 1 || kind! < 1 || kind! > 5 || (flags! & ~0x1f) !== 0 || length > MAX_BODY) return { delivered: at, error: true };
+    if (magic !== 0xa7 || version !== 1 || kind! < 1 || kind! > 8 || (flags! & ~0x7f) !== 0 || length > MAX_BODY) return { delivered: at, error: true };
     if (at + HEADER_BYTES + length > stream.length) break;
     at += HEADER_BYTES + length;
   }

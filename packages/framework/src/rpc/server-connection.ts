@@ -342,9 +342,9 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
     return this.connection.whenWritable();
   }
 
-  writeFrame(frame: Buffer): boolean {
+  writeFrame(frame: Buffer, oneWay = false): boolean {
     if (this.closed) return false;
-    this.write(frame);
+    this.write(frame, oneWay);
     return true;
   }
 
@@ -375,12 +375,12 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
   }
 
   /** When the caller does not read its replies, stop reading its requests until it does. */
-  private write(frame: Buffer): void {
+  private write(frame: Buffer, oneWay = false): void {
     let tail = this.codec.tail;
     if (tail !== null) this.codec.tail = null;
     // A pooled argument echoed to a socket caller: the socket may write it after the handler's lease ended.
     if (tail !== null && this.connection.lend === undefined && isSharedMemory(tail)) tail = Buffer.from(tail);
-    if ((tail === null ? this.connection.write(frame) : this.connection.write(frame, tail)) || this.paused) return;
+    if ((tail === null ? this.connection.write(frame, undefined, oneWay) : this.connection.write(frame, tail, oneWay)) || this.paused) return;
     this.paused = true;
     this.connection.pause();
     void this.connection.whenWritable().then(() => {

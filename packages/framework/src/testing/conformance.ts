@@ -391,7 +391,7 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
       }
     });
 
-    if (all) describeStreamCases({ main: () => main, deploy: (namespace) => deploy(namespace) });
+    if (all) describeStreamCases({ kind, main: () => main, deploy: (namespace) => deploy(namespace) });
 
     rpcIt(
       'drains on SIGTERM: every accepted call gets its reply, a new one ServiceStoppingError, and the service exits 0',

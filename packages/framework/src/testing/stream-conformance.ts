@@ -5,6 +5,8 @@ import { CallAbortedError, CallTimeoutError, ConnectionLostError, ServiceStoppin
 import type { ConformanceApi } from './fixtures/conformance.contract';
 import { OutOfStockError } from './fixtures/conformance.contract';
 import { sleep, type SpawnedService } from './spawn-service';
+import { isSharedMemory } from '@hostmesh/native';
+import { releaseBuffer } from '../rpc/buffer-leases';
 
 export interface StreamDeployment {
   server: SpawnedService;
@@ -13,6 +15,8 @@ export interface StreamDeployment {
 
 /** What the stream cases need from the transport's suite: its main deployment, and a fresh one to kill. */
 export interface StreamCaseHost {
+  /** The mechanism under test: over shm, large Buffer items are views of shared memory. */
+  kind: string;
   main(): StreamDeployment;
   deploy(namespace: string): Promise<StreamDeployment>;
 }
@@ -47,15 +51,24 @@ export function describeStreamCases(host: StreamCaseHost): void {
       expect(expected).toBe(1_000_000);
     }, 120_000);
 
-    it('carries Buffer items of 1 MiB as bytes, each intact', async () => {
+    it(`carries Buffer items of 1 MiB as bytes, each intact${host.kind === 'shm' ? ', read in place from the pool until released' : ''}`, async () => {
       let index = 0;
-      for await (const chunk of client().chunks(20, 1024 * 1024)) {
+      let shared = 0;
+      // More than the pool holds (128 MiB a direction): released items give their room back.
+      for await (const chunk of client().chunks(200, 1024 * 1024)) {
         expect(chunk.length).toBe(1024 * 1024);
         expect(chunk[0]).toBe(index % 256);
         expect(chunk[chunk.length - 1]).toBe(index % 256);
+        if (isSharedMemory(chunk)) {
+          shared++;
+          releaseBuffer(chunk);
+          expect(chunk.length).toBe(0);
+        }
         index++;
       }
-      expect(index).toBe(20);
+      expect(index).toBe(200);
+      if (host.kind === 'shm') expect(shared).toBeGreaterThan(100);
+      else expect(shared).toBe(0);
     }, 60_000);
 
     it('stops the producer while the consumer is slow: it never runs more than the window ahead', async () => {

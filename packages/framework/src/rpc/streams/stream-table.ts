@@ -10,8 +10,8 @@ export interface StreamConnection {
   readonly codec: FrameCodec | null;
   readonly writable: boolean;
   whenWritable(): Promise<void>;
-  /** Writes a frame the codec just encoded (with its tail, if it left one); false once the connection is gone. */
-  writeFrame(frame: Buffer): boolean;
+  /** Writes a frame the codec just encoded (with its tail, if it left one); false once the connection is gone. `oneWay`: no answer expected soon. */
+  writeFrame(frame: Buffer, oneWay?: boolean): boolean;
   /** The consumer of stream `id` waits for an item (true) or no longer does (false). */
   waiting?(id: number, waiting: boolean): void;
   /** The consumer of stream `id` left it (the cancel frame is written). */
@@ -158,7 +158,7 @@ export class StreamTable implements StreamOutlet, StreamInlet {
         ? codec.encode(FrameKind.StreamData, id, route, [body])
         : codec.encodeBytes(FrameKind.StreamData, id, route, body);
     const bytes = frame.length - HEADER_BYTES + (codec.tail?.length ?? 0);
-    return this.connection.writeFrame(frame) ? bytes : -1;
+    return this.connection.writeFrame(frame, true) ? bytes : -1;
   }
 
   // StreamInlet: what receivers send back.

@@ -56,9 +56,11 @@ export interface Connection {
   bind(handler: ConnectionHandler): void;
   /**
    * Queues one whole frame: `frame`, then `tail` when given (a large body sent from the
-   * caller's buffer without a copy). Returns `writable` afterwards.
+   * caller's buffer without a copy). Returns `writable` afterwards. `oneWay`: no answer to
+   * this frame is expected soon (a stream's items), for transports that wait for answers
+   * (shm spins for them); others ignore it.
    */
-  write(frame: Buffer, tail?: Buffer): boolean;
+  write(frame: Buffer, tail?: Buffer, oneWay?: boolean): boolean;
   /** Resolves when buffered frames have drained, or the connection closed. */
   whenWritable(): Promise<void>;
   /** Stops delivering frames until `resume()`: backpressure towards the peer. */

@@ -88,13 +88,13 @@ export class ShmConnection implements Connection {
     this.handler = handler;
   }
 
-  write(frame: Buffer, tail?: Buffer): boolean {
+  write(frame: Buffer, tail?: Buffer, oneWay = false): boolean {
     if (this.closed || this.channel === null) return false;
     const channel = this.channel;
     const length = frame.length + (tail === undefined ? 0 : tail.length);
     if (this.pool !== null && (length >= POOL_MIN_BYTES || this.pool.outbound.lent > 0) && this.toPool(frame, tail, length)) {
       // The frame is in the pool; what goes through the ring is the reference in `ref`.
-      if (this.pending.length === 0 && channel.send(this.ref, undefined, length)) return true;
+      if (this.pending.length === 0 && channel.send(this.ref, undefined, oneWay ? 0 : length, oneWay)) return true;
       this.pending.push({ frame: Buffer.from(this.ref), tail: undefined, sent: 0 });
       void this.flush();
       return false;
@@ -103,7 +103,7 @@ export class ShmConnection implements Connection {
     const writer = this.pool?.outbound;
     const spent = tail !== undefined && writer !== undefined && writer.lent > 0 && writer.loanOf(tail) !== undefined ? tail : undefined;
     if (this.pending.length === 0) {
-      if (length <= channel.maxMessageBytes && channel.send(frame, tail)) {
+      if (length <= channel.maxMessageBytes && channel.send(frame, tail, 0, oneWay)) {
         if (spent !== undefined) writer!.unlend(spent);
         return true;
       }
