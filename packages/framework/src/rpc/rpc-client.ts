@@ -276,6 +276,14 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
     return moved;
   }
 
+  /** The instance this client talks to left: calls not sent yet fail now (ServiceUnavailableError: never reached a handler), to go elsewhere. */
+  abandonWaiting(reason: string): void {
+    for (const call of [...this.pending.values()]) {
+      if (!call.sent && call.kind === FrameKind.Request) this.settle(call, new ServiceUnavailableError(`${this.options.label}: ${reason}`));
+    }
+    this.compactQueue();
+  }
+
   /** Resolves when nothing is pending (everything sent got its reply, every event was written). */
   whenIdle(): Promise<void> {
     if (this.pending.size === 0) return Promise.resolve();
@@ -470,7 +478,7 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
     return this.connection === null ? RESOLVED : this.connection.whenWritable();
   }
 
-  writeFrame(frame: Buffer): boolean {
+  writeFrame(frame: Buffer, oneWay = false): boolean {
     const connection = this.connection;
     const codec = this.codec;
     if (connection === null || codec === null) return false;
@@ -479,7 +487,7 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
       codec.tail = null;
       if (connection.lend === undefined && isSharedMemory(tail)) tail = Buffer.from(tail);
     }
-    if (!(tail === null ? connection.write(frame) : connection.write(frame, tail)) && !this.congested) this.waitForDrain();
+    if (!(tail === null ? connection.write(frame, undefined, oneWay) : connection.write(frame, tail, oneWay)) && !this.congested) this.waitForDrain();
     return true;
   }
 
@@ -619,15 +627,24 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
   }
 
   private onStreamFrame(buffer: Buffer, start: number, end: number, transient: boolean, kind: FrameKind): void {
+    // Items in the pool (shm) are handed out in place, as results are (see onFrame).
+    let token = -1;
+    let keep = false;
+    if (transient && kind === FrameKind.StreamData && this.connection?.holdKind === 'bytes') {
+      token = this.connection.hold!();
+      keep = token >= 0 && this.connection.mayKeep!(end - start);
+    }
     let body: unknown;
     try {
       // Decoded in order, even for a stream already gone: the codec's record state depends on it.
-      body = this.codec!.decode(buffer, start, end, transient);
+      body = this.codec!.decode(buffer, start, end, transient && !keep);
     } catch (error) {
+      if (token >= 0) this.connection?.release!(token);
       this.options.logger.warn(`dropping connection to ${this.options.label}: ${(error as Error).message}`);
       this.connection?.destroy(error as Error);
       return;
     }
+    if (token >= 0) this.connection!.release!(token, keep && holdsSharedViews(body));
     const id = frameId(buffer, start);
     const call = this.pending.get(id);
     if (call === undefined) return;
