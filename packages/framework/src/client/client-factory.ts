@@ -8,7 +8,7 @@ import type { TransportAddress } from '../transports/contract/transport';
 import { TransportRegistry } from '../transports/contract/transport-registry';
 import { createClientProxy } from './client-proxy';
 import { RpcClientFactory } from './rpc-client-factory';
-import { ServiceClient } from './service-client';
+import { ServiceClient, type ReplicaView } from './service-client';
 
 export interface ClientOptions {
   /** Use this mechanism for every call instead of the one the service announces. */
@@ -21,6 +21,8 @@ export interface ClientOptions {
 @injectable('Singleton')
 export class ClientFactory {
   private readonly shared = new Map<string, Client<unknown>>();
+  /** Every service client made, by service: what `replicas()` reports. */
+  private readonly services = new Map<string, ServiceClient[]>();
 
   constructor(
     @inject(MESH_CONFIG) private readonly config: MeshConfig,
@@ -38,9 +40,32 @@ export class ClientFactory {
       contract.name,
       { config: this.config, registry: this.registry, transports: this.transports, rpcClients: this.rpcClients },
       options,
+      contract.schemas,
     );
+    const list = this.services.get(contract.name) ?? [];
+    list.push(service);
+    this.services.set(contract.name, list);
     const client = createClientProxy<Api>(service, undefined, streamingEndpoints(contract as Contract<unknown>));
     if (!options) this.shared.set(contract.name, client as Client<unknown>);
     return client;
+  }
+
+  /**
+   * What this process's clients see of the replicas of the services they call: per instance,
+   * calls in flight, breaker state and ejections; and the retries made and refused (budget).
+   */
+  replicas(): Record<string, ReplicaView> {
+    const out: Record<string, ReplicaView> = {};
+    for (const [service, clients] of this.services) {
+      const view: ReplicaView = { replicas: [], retries: 0, retriesRefused: 0 };
+      for (const client of clients) {
+        const seen = client.describeReplicas();
+        view.replicas.push(...seen.replicas);
+        view.retries += seen.retries;
+        view.retriesRefused += seen.retriesRefused;
+      }
+      out[service] = view;
+    }
+    return out;
   }
 }

@@ -13,6 +13,7 @@ import type { Transport, TransportAddress } from '../transports/contract/transpo
 @injectable('Singleton')
 export class RpcClientFactory {
   private readonly clients = new Set<RpcClient>();
+  private readonly listeners = new Set<() => void>();
   private unwatch: (() => void) | null = null;
   readonly logger: Logger;
 
@@ -37,10 +38,21 @@ export class RpcClientFactory {
       priorityOf: eventPriority,
     });
     this.clients.add(client);
+    this.watch();
+    return client;
+  }
+
+  /** Calls `listener` whenever the registry changes (an instance came or went), until close. */
+  onRegistryChange(listener: () => void): void {
+    this.listeners.add(listener);
+    this.watch();
+  }
+
+  private watch(): void {
     this.unwatch ??= this.registry.watch(() => {
       for (const each of this.clients) each.nudge();
+      for (const listener of this.listeners) listener();
     });
-    return client;
   }
 
   /** Waits (up to `timeoutMs`) until every client has nothing pending. */
@@ -59,6 +71,7 @@ export class RpcClientFactory {
   async close(): Promise<void> {
     this.unwatch?.();
     this.unwatch = null;
+    this.listeners.clear();
     const closing = [...this.clients].map((client) => client.close());
     this.clients.clear();
     let timer: NodeJS.Timeout | undefined;

@@ -13,6 +13,9 @@ import type { ServiceRegistry } from '../discovery/service-registry';
 import type { TransportAddress } from '../transports/contract/transport';
 import type { TransportRegistry } from '../transports/contract/transport-registry';
 import type { Caller } from './client-proxy';
+import type { ContractSchemas } from '../contracts/contract';
+import { ReplicaSet } from './balancing/replica-set';
+import { ResilientCaller, type ResilientRoute } from './balancing/resilient-caller';
 import type { StreamReceiver } from '../rpc/streams/stream-receiver';
 import { windowFrom } from '../rpc/streams/stream-window';
 import { lateStream } from '../rpc/streams/late-stream';
@@ -21,11 +24,15 @@ import type { RpcClientFactory } from './rpc-client-factory';
 /** What a nested call leaves of its parent's remaining time, for the reply to travel back. */
 export const DEADLINE_MARGIN_MS = 2;
 
-interface RouteRef {
-  name: string;
-  id: number;
-  kind: TransportKind;
+interface RouteRef extends ResilientRoute {
   timeoutMs: number | undefined;
+}
+
+/** What callers see of a service's replicas (`ClientFactory.replicas()`). */
+export interface ReplicaView {
+  replicas: Array<{ instance: string; kind: TransportKind; inFlight: number; breaker: string; ejections: number }>;
+  retries: number;
+  retriesRefused: number;
 }
 
 export interface ServiceClientDeps {
@@ -45,15 +52,28 @@ export class ServiceClient implements Caller {
   private descriptor: ServiceDescriptor | undefined;
   private lookedUp: Promise<void> | null = null;
   private nextInstance = 0;
+  /** The live instances on this host, as the registry last said. */
+  private members: ServiceDescriptor[] = [];
+  private readonly sets = new Map<TransportKind, ReplicaSet>();
+  private refreshing = false;
+  private refreshAgain = false;
+  readonly calls: ResilientCaller;
 
   constructor(
     readonly service: string,
     private readonly deps: ServiceClientDeps,
     /** Forces one mechanism, or one address, for every call. */
     private readonly forced?: { binding?: TransportKind; address?: TransportAddress },
+    /** The contract's declarations: how each endpoint balances across replicas. */
+    private readonly declared?: ContractSchemas,
   ) {
     // Handlers of this process may now call out: their calls must find the call they serve.
     propagateCallContext();
+    this.calls = new ResilientCaller(
+      (kind) => this.rpcFor(kind),
+      (kind) => this.replicasOf(kind),
+    );
+    if (forced === undefined) deps.rpcClients.onRegistryChange(() => this.refreshMembers());
   }
 
   call(method: string, args: unknown[], options: CallOptions | undefined): Promise<unknown> {
@@ -133,10 +153,9 @@ export class ServiceClient implements Caller {
       }
       signal = signal === undefined ? parent.signal : AbortSignal.any([signal, parent.signal]);
     }
-    const rpc = this.rpcFor(route.kind);
-    if (!tracing()) return rpc.call(route.id, route.name, args, timeoutMs, signal, options?.headers, sendDeadline);
+    if (!tracing()) return this.calls.call(route, args, timeoutMs, signal, options?.headers, sendDeadline);
     const span = startClientSpan(this.service, method, route.kind, parent?.trace);
-    const call = rpc.call(route.id, route.name, args, timeoutMs, signal, traceHeaders(span, parent?.metadata, options?.headers), sendDeadline);
+    const call = this.calls.call(route, args, timeoutMs, signal, traceHeaders(span, parent?.metadata, options?.headers), sendDeadline);
     call.then(
       () => endSpan(span),
       (error: unknown) => endSpan(span, error),
@@ -148,7 +167,17 @@ export class ServiceClient implements Caller {
     let route = this.routes.get(method);
     if (route === undefined) {
       const name = endpointRoute(this.service, method);
-      route = { name, id: routeId(name), kind: this.defaultKind(), timeoutMs: undefined };
+      const balance = this.declared?.[method]?.balance;
+      route = {
+        name,
+        id: routeId(name),
+        kind: this.defaultKind(),
+        timeoutMs: undefined,
+        idempotent: false,
+        attemptTimeoutMs: undefined,
+        strategy: balance === undefined ? 'least-in-flight' : typeof balance === 'string' ? balance : 'key-hash',
+        key: typeof balance === 'object' ? balance.key : undefined,
+      };
       this.routes.set(method, route);
       if (this.descriptor) this.applyTo(route, method, this.descriptor);
     }
@@ -171,7 +200,70 @@ export class ServiceClient implements Caller {
 
   private async refresh(): Promise<void> {
     const live = await this.deps.registry.lookup(this.service);
+    this.members = live;
     if (live.length > 0) this.adopt(live[0]!);
+    this.updateSets();
+  }
+
+  /** The registry changed: learn the live instances again (one lookup at a time). */
+  private refreshMembers(): void {
+    if (this.lookedUp === null) return;
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return;
+    }
+    this.refreshing = true;
+    this.refresh()
+      .catch(() => undefined)
+      .finally(() => {
+        this.refreshing = false;
+        if (this.refreshAgain) {
+          this.refreshAgain = false;
+          this.refreshMembers();
+        }
+      });
+  }
+
+  /** Instances of this host that listen on `kind`. */
+  private instancesOn(kind: TransportKind): string[] {
+    const here = hostname();
+    return this.members.filter((d) => d.remote === undefined && d.host === here && d.listeners[kind] !== undefined).map((d) => d.instance);
+  }
+
+  /** The replicas of `kind` when there are two or more on this host; undefined otherwise (one connection serves). */
+  private replicasOf(kind: TransportKind): ReplicaSet | undefined {
+    if (this.forced !== undefined) return undefined;
+    let set = this.sets.get(kind);
+    if (set === undefined) {
+      if (this.instancesOn(kind).length < 2) return undefined;
+      const transport = this.deps.transports.resolve(kind);
+      set = new ReplicaSet((instance) => this.deps.rpcClients.create(`${this.service}@${instance}`, transport, () => this.addressOf(kind, instance)));
+      set.update(this.instancesOn(kind));
+      this.sets.set(kind, set);
+    }
+    return set.live.length >= 2 ? set : undefined;
+  }
+
+  private updateSets(): void {
+    for (const [kind, set] of this.sets) set.update(this.instancesOn(kind));
+  }
+
+  /** Where instance `instance` listens on `kind` now; ServiceUnavailableError once it has left. */
+  private async addressOf(kind: TransportKind, instance: string): Promise<TransportAddress> {
+    const live = await this.deps.registry.lookup(this.service);
+    const descriptor = live.find((d) => d.instance === instance && d.listeners[kind] !== undefined);
+    if (descriptor === undefined) throw new ServiceUnavailableError(`${this.service}@${instance} is no longer in the registry`);
+    return descriptor.listeners[kind]!;
+  }
+
+  /** What the callers of this service see of its replicas: per instance and mechanism, calls in flight, breaker, ejections; and the retries. */
+  describeReplicas(): ReplicaView {
+    const replicas: ReplicaView['replicas'] = [];
+    for (const [kind, set] of this.sets) {
+      for (const replica of set.live)
+        replicas.push({ instance: replica.instance, kind, inFlight: replica.inFlight, breaker: replica.health.state, ejections: replica.health.ejections });
+    }
+    return { replicas, retries: this.calls.budget.spent, retriesRefused: this.calls.budget.refused };
   }
 
   private async addressFor(kind: TransportKind): Promise<TransportAddress> {
@@ -215,7 +307,11 @@ export class ServiceClient implements Caller {
 
   private applyTo(route: RouteRef, method: string, descriptor: ServiceDescriptor): void {
     const announced = descriptor.routes.find((r) => r.name === method);
-    if (announced) route.timeoutMs = announced.timeoutMs;
+    if (announced) {
+      route.timeoutMs = announced.timeoutMs;
+      route.idempotent = announced.idempotent === true;
+      route.attemptTimeoutMs = announced.attemptTimeoutMs;
+    }
     if (this.forced) return;
     if (descriptor.remote) {
       // On another host only what crosses hosts reaches it: NATS when it was heard of over

@@ -22,10 +22,17 @@ export interface EndpointSchemas {
    * its items', each checked as the handler reads it.
    */
   readonly streamArgument?: number;
+  /**
+   * How a call picks among the service's replicas: `'least-in-flight'` (the default),
+   * `'round-robin'`, or `{ key }`: calls whose arguments give the same key go to the same
+   * replica while the set of replicas is stable (sharded state); a call whose key is
+   * undefined is balanced by load.
+   */
+  readonly balance?: 'least-in-flight' | 'round-robin' | { readonly key: (...args: never[]) => string | number | undefined };
 }
 
 /** Declarations for a contract given as an interface: which of its endpoints stream. */
-export type EndpointDeclarations<Api> = { readonly [K in keyof Api]?: Pick<EndpointSchemas, 'stream'> };
+export type EndpointDeclarations<Api> = { readonly [K in keyof Api]?: Pick<EndpointSchemas, 'stream' | 'balance'> };
 
 /** An endpoint's schemas, by endpoint name. */
 export type ContractSchemas = Readonly<Record<string, EndpointSchemas>>;
@@ -112,6 +119,10 @@ function checkSchemas(name: string, schemas: ContractSchemas): void {
       throw new BootstrapError(`${where}: result must be a Standard Schema (zod, valibot, arktype…)`);
     }
     if (entry.stream !== undefined && typeof entry.stream !== 'boolean') throw new BootstrapError(`${where}: stream must be true or false`);
+    const balance = entry.balance;
+    if (balance !== undefined && balance !== 'least-in-flight' && balance !== 'round-robin' && typeof (balance as { key?: unknown }).key !== 'function') {
+      throw new BootstrapError(`${where}: balance must be 'least-in-flight', 'round-robin' or { key: (...args) => string }`);
+    }
     const index = entry.streamArgument;
     if (index !== undefined && (!Number.isInteger(index) || index < 0 || index >= (entry.args?.length ?? 0))) {
       throw new BootstrapError(`${where}: streamArgument must be the index of one of its args`);

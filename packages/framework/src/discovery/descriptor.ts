@@ -7,6 +7,10 @@ export interface RouteDescriptor {
   id: number;
   binding: TransportKind;
   timeoutMs?: number;
+  /** Calling it again after a retryable failure is safe (`@Endpoint({ idempotent: true })`). */
+  idempotent?: boolean;
+  /** How long one attempt may take before a caller tries another replica. */
+  attemptTimeoutMs?: number;
   /** The request FIFO, when the endpoint is exposed to shells. */
   shell?: string;
 }

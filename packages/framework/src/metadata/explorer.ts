@@ -39,6 +39,8 @@ export interface EndpointDefinition {
   id: number;
   binding: BindingRequest;
   timeoutMs: number | undefined;
+  idempotent: boolean;
+  attemptTimeoutMs: number | undefined;
   contextIndex: number;
   shell: boolean;
   /** From @UseGuards / @UseInterceptors: the class's first, then the method's. */
@@ -137,6 +139,10 @@ export function exploreService(cls: Function): ServiceDefinition {
     if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
       throw new BootstrapError(`${where}: timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
     }
+    const attemptTimeoutMs = endpoint.options.attemptTimeoutMs;
+    if (attemptTimeoutMs !== undefined && (!Number.isFinite(attemptTimeoutMs) || attemptTimeoutMs <= 0)) {
+      throw new BootstrapError(`${where}: attemptTimeoutMs must be a positive number of milliseconds, got ${attemptTimeoutMs}`);
+    }
     return {
       method: endpoint.method,
       name: endpointName,
@@ -144,6 +150,8 @@ export function exploreService(cls: Function): ServiceDefinition {
       id,
       binding: endpoint.options.binding ?? service.options.binding ?? 'auto',
       timeoutMs,
+      idempotent: endpoint.options.idempotent === true,
+      attemptTimeoutMs,
       contextIndex: contextIndex(endpoint.method),
       shell: endpoint.options.shell === true,
       guards: pipeline(guards, endpoint.method),

@@ -35,6 +35,18 @@ export interface EndpointOptions {
   /** Default timeout for callers of this endpoint, in milliseconds. */
   timeoutMs?: number;
   /**
+   * Calling it twice does no harm: a caller whose call failed with a retryable error (the
+   * replica died, stopped answering, or said so) may call again, on another replica
+   * ([resilience](../../../../docs/resilience.md)). Without it only calls that never reached a
+   * handler are retried.
+   */
+  idempotent?: boolean;
+  /**
+   * For an idempotent endpoint of a service with several replicas: how long one attempt may
+   * take before the caller tries another replica. Default: half the call's timeout.
+   */
+  attemptTimeoutMs?: number;
+  /**
    * Also expose the endpoint to shells: JSON lines on a named pipe,
    * `<runtime>/<namespace>/pipes/<service>@<instance>/<endpoint>.in` (replies on `.out`).
    */

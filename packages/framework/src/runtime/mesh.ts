@@ -35,6 +35,11 @@ export class Mesh {
     return this.container.get(ClientFactory).create(contract, options);
   }
 
+  /** What this mesh's clients see of the replicas they call (breakers, calls in flight, retries). */
+  replicas(): ReturnType<ClientFactory['replicas']> {
+    return this.container.get(ClientFactory).replicas();
+  }
+
   get events(): EventBus {
     return this.container.get(EventBus);
   }

@@ -106,6 +106,8 @@ export class ServiceHost {
         id: endpoint.id,
         binding: decide(endpoint.binding, endpoint.name, 'endpoint'),
         ...(endpoint.timeoutMs === undefined ? {} : { timeoutMs: endpoint.timeoutMs }),
+        ...(endpoint.idempotent ? { idempotent: true } : {}),
+        ...(endpoint.attemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: endpoint.attemptTimeoutMs }),
       }));
       const subscriptions: SubscriptionDescriptor[] = definition.subscriptions.map((subscription) => ({
         event: subscription.event.name,

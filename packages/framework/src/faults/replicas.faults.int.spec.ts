@@ -1,0 +1,215 @@
+import { HostmeshError } from '../core/errors/hostmesh-error';
+import { Mesh } from '../runtime/mesh';
+import { sleep, spawnService, type SpawnedService } from '../testing/spawn-service';
+import { tempRuntimeDir } from '../testing/temp-runtime';
+import { faultFixture, until } from './faults.testing';
+import { Replicas } from './fixtures/replica.contract';
+
+const REPLICA = faultFixture('replica');
+
+interface Phase {
+  ok: number;
+  failed: Record<string, number>;
+  latencies: number[];
+  byInstance: Record<string, number>;
+}
+
+const newPhase = (): Phase => ({ ok: 0, failed: {}, latencies: [], byInstance: {} });
+
+function p99(latencies: number[]): number {
+  if (latencies.length === 0) return 0;
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!;
+}
+
+/** Steady load: `workers` loops, each calling and pausing 1 ms, recording into the current phase. */
+function steadyLoad(call: (n: number) => Promise<{ instance: string }>, workers = 8) {
+  let phase = newPhase();
+  let running = true;
+  let n = 0;
+  const loops = Array.from({ length: workers }, async () => {
+    for (let i = 0; running && i < 1_000_000; i++) {
+      const started = performance.now();
+      const into = phase;
+      try {
+        const { instance } = await call(n++);
+        into.ok++;
+        into.byInstance[instance] = (into.byInstance[instance] ?? 0) + 1;
+      } catch (error) {
+        const name = error instanceof Error ? error.name : String(error);
+        into.failed[name] = (into.failed[name] ?? 0) + 1;
+      }
+      into.latencies.push(performance.now() - started);
+      await sleep(1);
+    }
+  });
+  return {
+    /** Starts a new phase; returns the one that ended. */
+    next(): Phase {
+      const ended = phase;
+      phase = newPhase();
+      return ended;
+    },
+    async stop(): Promise<Phase> {
+      running = false;
+      await Promise.all(loops);
+      return phase;
+    },
+  };
+}
+
+function report(name: string, phases: Record<string, Phase>): string {
+  return Object.entries(phases)
+    .map(
+      ([label, p]) =>
+        `${name} ${label}: ${p.ok} ok, failed ${JSON.stringify(p.failed)}, p99 ${p99(p.latencies).toFixed(1)} ms, max ${Math.max(0, ...p.latencies).toFixed(0)} ms, by replica ${JSON.stringify(p.byInstance)}`,
+    )
+    .join('\n');
+}
+
+// Three replicas of an idempotent service over shm, each in its own process, under a steady
+// load of calls from this one: a replica killed, stopped, or answering retryable errors
+// costs no call, the breaker of the faulty one opens and closes again, and retries stay
+// within the budget.
+describe('three replicas under load', () => {
+  const runtime = tempRuntimeDir();
+  const namespace = `replicas-${process.pid}`;
+  const replicas: SpawnedService[] = [];
+  let mesh: Mesh;
+
+  const start = (instance: number) =>
+    spawnService(REPLICA, {
+      env: { HOSTMESH_RUNTIME_DIR: runtime.path, HOSTMESH_NAMESPACE: namespace, HOSTMESH_INSTANCE: String(instance) },
+      ready: { service: 'replicas', runtimeDir: runtime.path, namespace, instance: String(instance) },
+    });
+  const replicaView = () => mesh.replicas().replicas!;
+  const breakerOf = (instance: number) => replicaView().replicas.find((r) => r.instance === String(instance))?.breaker;
+  /** The client connected straight to one replica (to flip its mode). */
+  const direct = async (instance: number) => {
+    const [descriptor] = (await mesh.registry.lookup('replicas')).filter((d) => d.instance === String(instance));
+    return mesh.client(Replicas, { address: descriptor!.listeners.shm! });
+  };
+  const budgetHolds = (calls: number) => {
+    const { retries } = replicaView();
+    // 10 % of the calls, plus the reserve a quiet client starts with.
+    expect(retries).toBeLessThanOrEqual(calls * 0.1 + 10);
+  };
+
+  beforeAll(async () => {
+    for (let i = 0; i < 3; i++) replicas[i] = await start(i);
+    mesh = Mesh.connect({ runtimeDir: runtime.path, namespace, logLevel: 'silent' });
+    await until(async () => (await mesh.registry.lookup('replicas')).length === 3, 5000, 'three replicas announced');
+  }, 60_000);
+
+  afterAll(async () => {
+    await mesh?.close(0);
+    for (const replica of replicas) {
+      replica?.child.kill('SIGCONT');
+      await replica?.kill();
+    }
+    runtime.remove();
+  }, 30_000);
+
+  it('spreads calls: least-in-flight reaches every replica; a key stays on one replica', async () => {
+    const client = mesh.client(Replicas);
+    const answers = await Promise.all(Array.from({ length: 300 }, (_, n) => client.work(n)));
+    const counts: Record<string, number> = {};
+    for (const { instance } of answers) counts[instance] = (counts[instance] ?? 0) + 1;
+    expect(Object.keys(counts).sort()).toEqual(['0', '1', '2']);
+    for (const count of Object.values(counts)) expect(count).toBeGreaterThan(30);
+    const placed = new Map<string, Set<string>>();
+    for (let round = 0; round < 5; round++) {
+      for (const key of ['ACME', 'GLOBEX', 'INITECH', 'HOOLI', 'UMBRELLA', 'WAYNE', 'STARK', 'ACE']) {
+        const { instance } = await client.work(round, key);
+        placed.set(key, (placed.get(key) ?? new Set()).add(instance));
+      }
+    }
+    for (const [key, instances] of placed) expect([key, instances.size]).toEqual([key, 1]);
+    expect(new Set([...placed.values()].map((s) => [...s][0])).size).toBeGreaterThan(1);
+  });
+
+  it('loses no idempotent call when a replica is SIGKILLed, and takes the newcomer in', async () => {
+    const client = mesh.client(Replicas);
+    const load = steadyLoad((n) => client.work(n));
+    await sleep(800);
+    const before = load.next();
+    await replicas[1]!.kill();
+    await sleep(1500);
+    const during = load.next();
+    replicas[1] = await start(1);
+    await sleep(1500);
+    const after = await load.stop();
+    console.log(report('SIGKILL', { before, during, after }));
+    for (const phase of [before, during, after]) expect(phase.failed).toEqual({});
+    expect(during.ok).toBeGreaterThan(100);
+    expect(during.byInstance['1'] ?? 0).toBeLessThan(during.ok / 10);
+    // The restarted replica (same name) gets calls again.
+    expect(after.byInstance['1'] ?? 0).toBeGreaterThan(0);
+    budgetHolds(before.ok + during.ok + after.ok);
+  }, 30_000);
+
+  it('loses no idempotent call while a replica is SIGSTOPped for 5 s: its breaker opens, then closes', async () => {
+    const client = mesh.client(Replicas).$with({ timeoutMs: 1000 });
+    const load = steadyLoad((n) => client.work(n));
+    await sleep(800);
+    const before = load.next();
+    const ejectionsBefore = replicaView().replicas.find((r) => r.instance === '2')?.ejections ?? 0;
+    replicas[2]!.child.kill('SIGSTOP');
+    let sawOpen = false;
+    for (let i = 0; i < 50; i++) {
+      await sleep(100);
+      sawOpen ||= breakerOf(2) === 'open';
+    }
+    const during = load.next();
+    replicas[2]!.child.kill('SIGCONT');
+    await until(() => breakerOf(2) === 'closed', 5000, 'the breaker of the resumed replica closes');
+    await sleep(1000);
+    const after = await load.stop();
+    console.log(report('SIGSTOP', { before, during, after }));
+    for (const phase of [before, during, after]) expect(phase.failed).toEqual({});
+    expect(sawOpen).toBe(true);
+    expect(replicaView().replicas.find((r) => r.instance === '2')!.ejections).toBeGreaterThan(ejectionsBefore);
+    expect(after.byInstance['2'] ?? 0).toBeGreaterThan(0);
+    budgetHolds(before.ok + during.ok + after.ok);
+  }, 30_000);
+
+  it('loses no idempotent call while a replica answers retryable errors: its breaker opens, then closes', async () => {
+    const client = mesh.client(Replicas);
+    const load = steadyLoad((n) => client.work(n));
+    await sleep(800);
+    const before = load.next();
+    const faulty = await direct(0);
+    await faulty.mode('failing');
+    await until(() => breakerOf(0) === 'open', 3000, 'the breaker of the failing replica opens');
+    await sleep(1000);
+    const during = load.next();
+    await faulty.mode('ok');
+    await until(() => breakerOf(0) === 'closed', 5000, 'the breaker closes once the replica answers');
+    await sleep(500);
+    const after = await load.stop();
+    console.log(report('retryable errors', { before, during, after }));
+    for (const phase of [before, during, after]) expect(phase.failed).toEqual({});
+    expect(after.byInstance['0'] ?? 0).toBeGreaterThan(0);
+    budgetHolds(before.ok + during.ok + after.ok);
+  }, 30_000);
+
+  it('does not retry a call that is not idempotent: the retryable error reaches the caller', async () => {
+    const faulty = await direct(1);
+    await faulty.mode('failing');
+    try {
+      const client = mesh.client(Replicas);
+      const outcomes = await Promise.all(
+        Array.from({ length: 30 }, (_, n) =>
+          client.once(n).then(
+            () => 'ok',
+            (error: HostmeshError) => error.code,
+          ),
+        ),
+      );
+      expect(outcomes).toContain('REPLICA_FAILING');
+      expect(outcomes).toContain('ok');
+    } finally {
+      await faulty.mode('ok');
+    }
+  });
+});
