@@ -3,7 +3,9 @@ import { Mesh } from '../runtime/mesh';
 import { sleep, spawnService, type SpawnedService } from '../testing/spawn-service';
 import { tempRuntimeDir } from '../testing/temp-runtime';
 import { faultFixture, until } from './faults.testing';
-import { Replicas } from './fixtures/replica.contract';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Replicas, ReplicaTick } from './fixtures/replica.contract';
 
 const REPLICA = faultFixture('replica');
 
@@ -79,7 +81,7 @@ describe('three replicas under load', () => {
 
   const start = (instance: number) =>
     spawnService(REPLICA, {
-      env: { HOSTMESH_RUNTIME_DIR: runtime.path, HOSTMESH_NAMESPACE: namespace, HOSTMESH_INSTANCE: String(instance) },
+      env: { HOSTMESH_RUNTIME_DIR: runtime.path, HOSTMESH_NAMESPACE: namespace, HOSTMESH_INSTANCE: String(instance), REPLICA_EVENT_LOG: runtime.path },
       ready: { service: 'replicas', runtimeDir: runtime.path, namespace, instance: String(instance) },
     });
   const replicaView = () => mesh.replicas().replicas!;
@@ -102,6 +104,7 @@ describe('three replicas under load', () => {
   }, 60_000);
 
   afterAll(async () => {
+    await mesh?.registry.purgeSubscriptions();
     await mesh?.close(0);
     for (const replica of replicas) {
       replica?.child.kill('SIGCONT');
@@ -109,6 +112,18 @@ describe('three replicas under load', () => {
     }
     runtime.remove();
   }, 30_000);
+
+  it('docs/resilience.md quotes its examples verbatim from this fixture', () => {
+    const root = join(__dirname, '..', '..', '..', '..');
+    const page = readFileSync(join(root, 'docs', 'resilience.md'), 'utf8');
+    const quoted = [...page.matchAll(/<!-- verbatim: (\S+) -->\n\s*```ts\n([\s\S]*?)\s*```/g)];
+    expect(quoted.length).toBeGreaterThanOrEqual(2);
+    for (const [, file, code] of quoted) {
+      const source = readFileSync(join(root, file!), 'utf8');
+      // Quoted inside a list, the lines carry the list's indent.
+      for (const line of code!.split('\n')) expect(source).toContain(line.replace(/^ {2}(?= )/, ''));
+    }
+  });
 
   it('spreads calls: least-in-flight reaches every replica; a key stays on one replica', async () => {
     const client = mesh.client(Replicas);
@@ -192,6 +207,33 @@ describe('three replicas under load', () => {
     expect(after.byInstance['0'] ?? 0).toBeGreaterThan(0);
     budgetHolds(before.ok + during.ok + after.ok);
   }, 30_000);
+
+  it('shares events among the replicas (one queue, competing consumers): none lost when one is SIGKILLed mid-handler and restarts', async () => {
+    const logs = () =>
+      readdirSync(runtime.path)
+        .filter((name) => name.startsWith('events-'))
+        .map((name) => ({ instance: name.slice(7, -4), lines: readFileSync(join(runtime.path, name), 'utf8').split('\n').filter(Boolean) }));
+    const total = 600;
+    const publishing = (async () => {
+      for (let seq = 0; seq < total; seq++) await mesh.events.publish(new ReplicaTick(seq), { timeoutMs: 10_000 });
+    })();
+    await until(() => logs().reduce((n, log) => n + log.lines.length, 0) >= 150, 10_000, 'a quarter of the events handled');
+    // Mid-handler: each takes 2 ms, and every replica has some in flight.
+    await replicas[1]!.kill();
+    replicas[1] = await start(1);
+    await publishing;
+    const seqs = () => logs().flatMap((log) => log.lines.map((line) => Number(line.split(' ')[0])));
+    await until(() => new Set(seqs()).size === total, 20_000, 'every event handled');
+    const handled = seqs();
+    const duplicates = handled.length - new Set(handled).size;
+    const perReplica = Object.fromEntries(logs().map((log) => [log.instance, log.lines.length]));
+    console.log(
+      `events: ${total} published, ${handled.length} handled (${duplicates} twice: handled, then redelivered after the kill), by replica ${JSON.stringify(perReplica)}`,
+    );
+    // One event, one replica: all three took a share, and only events in flight at the kill came twice.
+    expect(Object.keys(perReplica).sort()).toEqual(['0', '1', '2']);
+    expect(duplicates).toBeLessThanOrEqual(64);
+  }, 60_000);
 
   it('does not retry a call that is not idempotent: the retryable error reaches the caller', async () => {
     const faulty = await direct(1);
