@@ -3,6 +3,7 @@ import { processState } from '@hostmesh/native';
 import type { InstanceStatus } from '../supervisor/state';
 import { readState } from '../supervisor/state-file';
 import { statusTable } from '../output/status-table';
+import { callersView, seenByCallers, type SeenByCallers } from '../output/replica-health';
 import { meshOf, nothingRunning, runtimeOf, type TargetOptions } from './context';
 
 /**
@@ -11,9 +12,9 @@ import { meshOf, nothingRunning, runtimeOf, type TargetOptions } from './context
  * Instances started outside a supervisor are listed from the registry.
  */
 export async function ps(options: TargetOptions & { json?: boolean }): Promise<number> {
-  const { namespace, supervisor, instances } = await deploymentStatus(options);
+  const { namespace, supervisor, instances, retries } = await deploymentStatus(options);
   if (options.json) {
-    process.stdout.write(JSON.stringify({ namespace, supervisor, instances }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ namespace, supervisor, instances, retries }, null, 2) + '\n');
     return 0;
   }
   if (instances.length === 0) {
@@ -28,7 +29,10 @@ export async function ps(options: TargetOptions & { json?: boolean }): Promise<n
 export interface DeploymentStatus {
   namespace: string;
   supervisor: { pid: number; manifest: string; state: string } | null;
-  instances: InstanceStatus[];
+  /** `seenByCallers`: what the deployment's services see of it as callers, when any balances across its replicas. */
+  instances: Array<InstanceStatus & { seenByCallers?: SeenByCallers }>;
+  /** Retries the deployment's services made as callers, and those their retry budgets refused. */
+  retries: { made: number; refused: number };
 }
 
 /** `mesh`: one to use (the dashboard keeps one); else one is opened and closed for this call. */
@@ -106,7 +110,16 @@ async function statusFrom(options: TargetOptions, mesh: Mesh): Promise<Deploymen
     });
   }
   for (const instance of instances) showPaused(instance);
-  return { namespace: dir.namespace, supervisor: state ? { pid: state.pid, manifest: state.manifest, state: state.state } : null, instances };
+  const callers = callersView(instances);
+  return {
+    namespace: dir.namespace,
+    supervisor: state ? { pid: state.pid, manifest: state.manifest, state: state.state } : null,
+    instances: instances.map((instance) => {
+      const seen = seenByCallers(callers, instance);
+      return seen ? { ...instance, seenByCallers: seen } : instance;
+    }),
+    retries: callers.retries,
+  };
 }
 
 /** Replica numbers stay numbers (sorting, JSON); named instances (HOSTMESH_INSTANCE=blue) keep their name. */

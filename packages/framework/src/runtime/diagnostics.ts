@@ -2,6 +2,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RpcServer } from '../rpc/rpc-server';
 import type { ServiceDescriptor } from '../discovery/descriptor';
+import type { ReplicaView } from '../client/service-client';
 
 export interface RouteSnapshot {
   name: string;
@@ -30,9 +31,21 @@ export interface DiagnosticSnapshot {
   events: RouteSnapshot[];
   transports: Array<Record<string, unknown>>;
   memory: { rssBytes: number; heapUsedBytes: number };
+  /**
+   * What this service's own clients see of the replicas they balance over (breaker, calls in
+   * flight, ejections per instance; retries): `hostmesh ps` adds up those of every caller.
+   * Only services with a replica seen; absent when there are none.
+   */
+  callers?: Record<string, ReplicaView>;
 }
 
-export function snapshot(descriptor: ServiceDescriptor, server: RpcServer, state: string, transports: Array<Record<string, unknown>>): DiagnosticSnapshot {
+export function snapshot(
+  descriptor: ServiceDescriptor,
+  server: RpcServer,
+  state: string,
+  transports: Array<Record<string, unknown>>,
+  replicas: Record<string, ReplicaView> = {},
+): DiagnosticSnapshot {
   const mechanism = new Map(descriptor.routes.map((route) => [route.id, route.binding]));
   const eventMechanism = new Map(descriptor.subscriptions.map((s) => [s.id, s.binding]));
   const memory = process.memoryUsage();
@@ -50,7 +63,14 @@ export function snapshot(descriptor: ServiceDescriptor, server: RpcServer, state
     events: [...server.events.values()].map((route) => ({ name: route.name, mechanism: eventMechanism.get(route.id) ?? '?', ...route.metrics.summary() })),
     transports,
     memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed },
+    ...callersOf(replicas),
   };
+}
+
+/** Sent every second to the supervisor: services called over a single connection (no balancing) would only be noise. */
+function callersOf(replicas: Record<string, ReplicaView>): { callers?: Record<string, ReplicaView> } {
+  const seen = Object.entries(replicas).filter(([, view]) => view.replicas.length > 0);
+  return seen.length === 0 ? {} : { callers: Object.fromEntries(seen) };
 }
 
 /** Writes the snapshot atomically (0600) and returns where. */

@@ -189,7 +189,7 @@ export class ServiceHost {
   /** Bindings, in-flight calls, queue depths and latency per endpoint, right now. */
   diagnostics(): DiagnosticSnapshot {
     const transports = [...this.listeners.entries()].map(([kind, listener]) => listener.describe?.() ?? { kind, address: listener.address });
-    return snapshot(this.descriptor, this.server, this.state, transports);
+    return snapshot(this.descriptor, this.server, this.state, transports, this.mesh.replicas());
   }
 
   /** Writes diagnostics() under the runtime directory and logs where (what SIGUSR2 does). */

@@ -139,6 +139,8 @@ function drawTables(instances, routes, rates) {
         String(i.health?.inFlight ?? '-'),
         i.callsPerSecond.toFixed(0),
         queues || '-',
+        // the worst state any caller's breaker is in for it; '-' when no caller balances across its replicas
+        i.seenByCallers?.breaker ?? '-',
       ])
         row.append(Object.assign(document.createElement('td'), { textContent: value }));
       return row;
