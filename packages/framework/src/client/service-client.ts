@@ -26,6 +26,8 @@ export const DEADLINE_MARGIN_MS = 2;
 
 interface RouteRef extends ResilientRoute {
   timeoutMs: number | undefined;
+  /** The contract's fallback for this endpoint: what a call that failed for good returns instead. */
+  fallback: ((error: Error, ...args: unknown[]) => unknown) | undefined;
 }
 
 /** What callers see of a service's replicas (`ClientFactory.replicas()`). */
@@ -153,14 +155,20 @@ export class ServiceClient implements Caller {
       }
       signal = signal === undefined ? parent.signal : AbortSignal.any([signal, parent.signal]);
     }
-    if (!tracing()) return this.calls.call(route, args, timeoutMs, signal, options?.headers, sendDeadline);
+    if (!tracing()) return this.withFallback(route, args, this.calls.call(route, args, timeoutMs, signal, options?.headers, sendDeadline));
     const span = startClientSpan(this.service, method, route.kind, parent?.trace);
     const call = this.calls.call(route, args, timeoutMs, signal, traceHeaders(span, parent?.metadata, options?.headers), sendDeadline);
     call.then(
       () => endSpan(span),
       (error: unknown) => endSpan(span, error),
     );
-    return call;
+    return this.withFallback(route, args, call);
+  }
+
+  /** A call that failed for good gives the contract's fallback, when it declares one. */
+  private withFallback(route: RouteRef, args: unknown[], call: Promise<unknown>): Promise<unknown> {
+    const fallback = route.fallback;
+    return fallback === undefined ? call : call.then(undefined, (error: Error) => fallback(error, ...args));
   }
 
   private route(method: string): RouteRef {
@@ -177,6 +185,7 @@ export class ServiceClient implements Caller {
         attemptTimeoutMs: undefined,
         strategy: balance === undefined ? 'least-in-flight' : typeof balance === 'string' ? balance : 'key-hash',
         key: typeof balance === 'object' ? balance.key : undefined,
+        fallback: this.declared?.[method]?.fallback as RouteRef['fallback'],
       };
       this.routes.set(method, route);
       if (this.descriptor) this.applyTo(route, method, this.descriptor);

@@ -29,10 +29,15 @@ export interface EndpointSchemas {
    * undefined is balanced by load.
    */
   readonly balance?: 'least-in-flight' | 'round-robin' | { readonly key: (...args: never[]) => string | number | undefined };
+  /**
+   * What a caller gets when the call failed after its retries, instead of the error: called
+   * with the error and the call's arguments (it may rethrow). Runs in the caller's process.
+   */
+  readonly fallback?: (error: Error, ...args: never[]) => unknown;
 }
 
 /** Declarations for a contract given as an interface: which of its endpoints stream. */
-export type EndpointDeclarations<Api> = { readonly [K in keyof Api]?: Pick<EndpointSchemas, 'stream' | 'balance'> };
+export type EndpointDeclarations<Api> = { readonly [K in keyof Api]?: Pick<EndpointSchemas, 'stream' | 'balance' | 'fallback'> };
 
 /** An endpoint's schemas, by endpoint name. */
 export type ContractSchemas = Readonly<Record<string, EndpointSchemas>>;
@@ -123,6 +128,8 @@ function checkSchemas(name: string, schemas: ContractSchemas): void {
     if (balance !== undefined && balance !== 'least-in-flight' && balance !== 'round-robin' && typeof (balance as { key?: unknown }).key !== 'function') {
       throw new BootstrapError(`${where}: balance must be 'least-in-flight', 'round-robin' or { key: (...args) => string }`);
     }
+    if (entry.fallback !== undefined && typeof entry.fallback !== 'function')
+      throw new BootstrapError(`${where}: fallback must be a function (error, ...args)`);
     const index = entry.streamArgument;
     if (index !== undefined && (!Number.isInteger(index) || index < 0 || index >= (entry.args?.length ?? 0))) {
       throw new BootstrapError(`${where}: streamArgument must be the index of one of its args`);

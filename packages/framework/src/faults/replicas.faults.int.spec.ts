@@ -235,6 +235,21 @@ describe('three replicas under load', () => {
     expect(duplicates).toBeLessThanOrEqual(64);
   }, 60_000);
 
+  it('limits an endpoint with a bulkhead: two run, one waits, the rest get QueueFullError at once', async () => {
+    const one = await direct(2);
+    const started = Date.now();
+    const outcomes = await Promise.all(Array.from({ length: 5 }, () => one.slow(300).then(String, (error: HostmeshError) => error.name)));
+    expect(outcomes.filter((o) => o === '300')).toHaveLength(3);
+    expect(outcomes.filter((o) => o === 'QueueFullError')).toHaveLength(2);
+    // The queued call ran after a slot freed: two rounds of 300 ms.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+    await expect(one.slow(10)).resolves.toBe(10);
+  });
+
+  it("gives the contract's fallback when a call fails for good", async () => {
+    await expect(mesh.client(Replicas).unavailable()).resolves.toBe('fallback after NEVER_AVAILABLE');
+  });
+
   it('does not retry a call that is not idempotent: the retryable error reaches the caller', async () => {
     const faulty = await direct(1);
     await faulty.mode('failing');

@@ -41,6 +41,7 @@ export interface EndpointDefinition {
   timeoutMs: number | undefined;
   idempotent: boolean;
   attemptTimeoutMs: number | undefined;
+  bulkhead: { limit: number; queue: number } | undefined;
   contextIndex: number;
   shell: boolean;
   /** From @UseGuards / @UseInterceptors: the class's first, then the method's. */
@@ -143,6 +144,13 @@ export function exploreService(cls: Function): ServiceDefinition {
     if (attemptTimeoutMs !== undefined && (!Number.isFinite(attemptTimeoutMs) || attemptTimeoutMs <= 0)) {
       throw new BootstrapError(`${where}: attemptTimeoutMs must be a positive number of milliseconds, got ${attemptTimeoutMs}`);
     }
+    const bulkhead = endpoint.options.bulkhead;
+    if (
+      bulkhead !== undefined &&
+      (!Number.isInteger(bulkhead.limit) || bulkhead.limit < 1 || (bulkhead.queue !== undefined && (!Number.isInteger(bulkhead.queue) || bulkhead.queue < 0)))
+    ) {
+      throw new BootstrapError(`${where}: bulkhead must be { limit: a positive integer, queue?: a non-negative integer }`);
+    }
     return {
       method: endpoint.method,
       name: endpointName,
@@ -152,6 +160,7 @@ export function exploreService(cls: Function): ServiceDefinition {
       timeoutMs,
       idempotent: endpoint.options.idempotent === true,
       attemptTimeoutMs,
+      bulkhead: bulkhead === undefined ? undefined : { limit: bulkhead.limit, queue: bulkhead.queue ?? 0 },
       contextIndex: contextIndex(endpoint.method),
       shell: endpoint.options.shell === true,
       guards: pipeline(guards, endpoint.method),

@@ -47,6 +47,12 @@ export interface EndpointOptions {
    */
   attemptTimeoutMs?: number;
   /**
+   * A bulkhead: at most `limit` calls of this endpoint run at once in this instance (all
+   * callers together), at most `queue` (default 0) wait for a slot; beyond that a call is
+   * refused with QueueFullError (retryable: it never reached a handler).
+   */
+  bulkhead?: { limit: number; queue?: number };
+  /**
    * Also expose the endpoint to shells: JSON lines on a named pipe,
    * `<runtime>/<namespace>/pipes/<service>@<instance>/<endpoint>.in` (replies on `.out`).
    */

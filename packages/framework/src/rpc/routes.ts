@@ -1,5 +1,6 @@
 import type { CallContext } from '../contracts/call-context';
 import type { RouteMetrics } from './metrics';
+import type { Bulkhead } from './bulkhead';
 
 /** A server-side endpoint, ready to invoke: built once at bootstrap. */
 export interface EndpointRoute {
@@ -14,6 +15,8 @@ export interface EndpointRoute {
   timeoutMs: number;
   /** Send callers the message of every error (ServiceOptions.exposeErrors). */
   exposeErrors: boolean;
+  /** The endpoint's concurrency limit, when it has one (@Endpoint({ bulkhead })). */
+  bulkhead: Bulkhead | null;
   readonly metrics: RouteMetrics;
 }
 

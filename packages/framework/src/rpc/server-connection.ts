@@ -174,8 +174,37 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
         (this.contexts ??= new Map()).set(id, context);
       }
     }
+    const bulkhead = route.bulkhead;
+    if (bulkhead === null) {
+      this.invoke(route, id, args, context, scoped, traced, lease);
+      return true;
+    }
+    if (bulkhead.enter(() => this.startGuarded(route, id, args, context, scoped, traced, lease))) return true;
+    if (context !== null) {
+      context.end();
+      this.contexts?.delete(id);
+    }
+    this.streams?.closeReceiver(id);
+    this.replyError(
+      id,
+      routeId,
+      new QueueFullError(`${route.name}: ${bulkhead.limit} calls are running and ${bulkhead.queue} waiting (its bulkhead): retry later`, {
+        data: { limit: bulkhead.limit, queue: bulkhead.queue },
+      }),
+    );
+    return false;
+  }
+
+  /** A call admitted by its endpoint's bulkhead, now or once a slot freed: not if its caller left meanwhile. */
+  private startGuarded(route: EndpointRoute, id: number, args: unknown[], context: CallContext | null, scoped: boolean, traced: boolean, lease: number): void {
+    if (this.closed || context?.cancelled === true) {
+      context?.end();
+      this.contexts?.delete(id);
+      if (lease >= 0) this.connection.release!(lease);
+      route.bulkhead!.leave();
+      return;
+    }
     this.invoke(route, id, args, context, scoped, traced, lease);
-    return true;
   }
 
   /** Puts a receiver in the place of the streamed argument; false (the connection dropped) when the request does not say where it goes. */
@@ -245,6 +274,7 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
     route.metrics.done(started, failed);
     this.running--;
     this.server.callEnded();
+    route.bulkhead?.leave();
     // A streamed argument the handler did not read to its end: its sender is told to stop.
     this.streams?.closeReceiver(id);
   }

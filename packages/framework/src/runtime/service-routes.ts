@@ -1,4 +1,5 @@
 import type { Container, Newable } from 'inversify';
+import { Bulkhead } from '../rpc/bulkhead';
 import type { CallGuard, CallInterceptor, GuardRef, InterceptorRef, PipelineOptions } from '../contracts/call-pipeline';
 import { BootstrapError, FrameError } from '../core/errors/errors';
 import { endpointPipeline } from '../rpc/endpoint-pipeline';
@@ -73,6 +74,7 @@ export function endpointRoutes(
       invoke: pipeline.invoke,
       timeoutMs: endpoint.timeoutMs ?? defaultTimeoutMs,
       exposeErrors: definition.options.exposeErrors === true,
+      bulkhead: endpoint.bulkhead === undefined ? null : new Bulkhead(endpoint.bulkhead.limit, endpoint.bulkhead.queue),
       metrics: new RouteMetrics(),
     });
   }

@@ -30,6 +30,7 @@ async function main(): Promise<void> {
           id: routeIdOf(route),
           needsContext: false,
           exposeErrors: false,
+          bulkhead: null,
           timeoutMs: 30_000,
           invoke: (args: unknown[]) => args[0],
           metrics: new RouteMetrics(),
