@@ -19,6 +19,8 @@ export interface SubscriptionDescriptor {
   event: string;
   id: number;
   binding: TransportKind;
+  /** Every instance takes this event, not one of the service's replicas (EventTypeOptions.broadcast). */
+  broadcast?: boolean;
 }
 
 /** What a running service instance announces in the registry. */

@@ -84,9 +84,9 @@ export class EventBus {
     const timeoutMs = options.timeoutMs ?? this.config.defaultTimeoutMs;
     if (tracing()) return this.publishTraced(definition, body, timeoutMs);
     if (performance.now() - this.cachedAt <= SUBSCRIBERS_TTL_MS && this.unwatch !== null && this.refreshing === null) {
-      return this.fanOut(definition, body, timeoutMs, this.cache.get(definition.name) ?? NOBODY);
+      return this.fanOut(definition, body, timeoutMs, this.listFor(definition.name, definition.broadcast));
     }
-    return this.subscribersOf(definition.name).then((subscribers) => this.fanOut(definition, body, timeoutMs, subscribers));
+    return this.subscribersOf(definition.name, definition.broadcast).then((subscribers) => this.fanOut(definition, body, timeoutMs, subscribers));
   }
 
   /** A producer span around the fan-out, its context in every copy's metadata (a child of the call being served, if any). */
@@ -95,7 +95,7 @@ export class EventBus {
     const span = startProducerSpan(definition.name, parent?.trace);
     span.setAttribute('messaging.message.id', body[0] as string);
     try {
-      const subscribers = await this.subscribersOf(definition.name);
+      const subscribers = await this.subscribersOf(definition.name, definition.broadcast);
       await this.fanOut(definition, body, timeoutMs, subscribers, traceHeaders(span, parent?.metadata));
       endSpan(span);
     } catch (error) {
@@ -143,7 +143,7 @@ export class EventBus {
    * One refresh at a time, shared by every publish waiting for it: publishes made in order
    * resume in order, so events leave in the order they were published.
    */
-  private async subscribersOf(event: string): Promise<Subscriber[]> {
+  private async subscribersOf(event: string, broadcast = false): Promise<Subscriber[]> {
     this.unwatch ??= this.registry.watch(() => {
       this.cachedAt = -Infinity;
     });
@@ -153,8 +153,20 @@ export class EventBus {
       });
       await this.refreshing;
     }
-    return this.cache.get(event) ?? [];
+    return this.listFor(event, broadcast);
   }
+
+  /**
+   * Who gets `event`: a broadcast (the class says so, or a subscriber announced it) goes to
+   * every running instance of each subscribing service; others to each service once (its queue).
+   */
+  private listFor(event: string, broadcast: boolean): Subscriber[] {
+    if (broadcast || this.broadcastEvents.has(event)) return this.everyInstance.get(event) ?? NOBODY;
+    return this.cache.get(event) ?? NOBODY;
+  }
+
+  private everyInstance = new Map<string, Subscriber[]>();
+  private broadcastEvents = new Set<string>();
 
   private refreshing: Promise<void> | null = null;
 
@@ -170,9 +182,21 @@ export class EventBus {
       }
     }
     const remoteDurable = new Set<string>();
+    const every = new Map<string, Subscriber[]>();
+    const broadcasts = new Set<string>();
     for (const descriptor of await this.registry.listAll()) {
       const elsewhere = descriptor.remote?.via === 'nats' ? descriptor.host : undefined;
       for (const subscription of descriptor.subscriptions) {
+        // A broadcast reaches each instance on its own listener: a Unix socket here, NATS elsewhere.
+        if (elsewhere !== undefined || descriptor.listeners.uds !== undefined) {
+          const key = `${descriptor.service}@${descriptor.instance}${elsewhere !== undefined ? `@${elsewhere}/${descriptor.pid}` : ''}`;
+          const kind = elsewhere !== undefined ? 'nats' : 'uds';
+          every.set(subscription.event, [
+            ...(every.get(subscription.event) ?? []),
+            { key, service: descriptor.service, instance: descriptor.instance, host: elsewhere, kind },
+          ]);
+        }
+        if (subscription.broadcast === true) broadcasts.add(subscription.event);
         if (pluginOf(subscription.binding)?.capabilities.durable) {
           // Here a durable subscription is reached through its queue. On another host its
           // queue is out of reach: NATS carries the event (at most once) to one running
@@ -191,6 +215,8 @@ export class EventBus {
       }
     }
     this.cache = fresh;
+    this.everyInstance = every;
+    this.broadcastEvents = broadcasts;
     this.cachedAt = performance.now();
   }
 

@@ -5,7 +5,7 @@ import { tempRuntimeDir } from '../testing/temp-runtime';
 import { faultFixture, until } from './faults.testing';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Replicas, ReplicaTick } from './fixtures/replica.contract';
+import { ReplicaReload, Replicas, ReplicaTick } from './fixtures/replica.contract';
 
 const REPLICA = faultFixture('replica');
 
@@ -234,6 +234,22 @@ describe('three replicas under load', () => {
     expect(Object.keys(perReplica).sort()).toEqual(['0', '1', '2']);
     expect(duplicates).toBeLessThanOrEqual(64);
   }, 60_000);
+
+  it('delivers a broadcast event to every replica', async () => {
+    for (let version = 1; version <= 5; version++) await mesh.events.publish(new ReplicaReload(version));
+    const reloads = (instance: number) => {
+      try {
+        return readFileSync(join(runtime.path, `reloads-${instance}.log`), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map(Number);
+      } catch {
+        return [];
+      }
+    };
+    await until(() => [0, 1, 2].every((i) => reloads(i).length >= 5), 5000, 'every replica took every reload');
+    for (const instance of [0, 1, 2]) expect(reloads(instance)).toEqual([1, 2, 3, 4, 5]);
+  });
 
   it('limits an endpoint with a bulkhead: two run, one waits, the rest get QueueFullError at once', async () => {
     const one = await direct(2);

@@ -53,6 +53,8 @@ export interface EventDefinition {
   name: string;
   priority: number;
   whenFull: 'wait' | 'reject';
+  /** Every instance of each subscriber gets it (EventTypeOptions.broadcast). */
+  broadcast: boolean;
   id: number;
   cls: Function;
 }
@@ -238,7 +240,8 @@ export function eventDefinition(cls: Function, where = 'publish'): EventDefiniti
   if (whenFull !== 'wait' && whenFull !== 'reject') {
     throw new BootstrapError(`${className}: whenFull must be 'wait' or 'reject', got ${JSON.stringify(whenFull)}`);
   }
-  const definition: EventDefinition = { name: metadata.name, priority, whenFull, id: routeId(metadata.name), cls };
+  const broadcast = metadata.options.broadcast === true;
+  const definition: EventDefinition = { name: metadata.name, priority, whenFull, broadcast, id: routeId(metadata.name), cls };
   eventCache.set(cls, definition);
   eventsById.set(definition.id, definition);
   return definition;
@@ -250,7 +253,7 @@ const eventsById = new Map<number, EventDefinition>();
 export function namedEvent(name: string, priority: number): EventDefinition {
   if (!EVENT_NAME.test(name)) throw new BootstrapError(`event name '${name}' must start with a letter and hold only letters, digits, '.', '_' or '-'`);
   if (!Number.isInteger(priority) || priority < 0 || priority > 31) throw new BootstrapError(`event priority must be an integer from 0 to 31, got ${priority}`);
-  const definition: EventDefinition = eventsById.get(routeId(name)) ?? { name, priority, whenFull: 'wait', id: routeId(name), cls: Object };
+  const definition: EventDefinition = eventsById.get(routeId(name)) ?? { name, priority, whenFull: 'wait', broadcast: false, id: routeId(name), cls: Object };
   if (!eventsById.has(definition.id)) eventsById.set(definition.id, definition);
   return definition;
 }

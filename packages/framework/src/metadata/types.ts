@@ -72,6 +72,12 @@ export interface EventTypeOptions {
    * timeout, then QueueFullError) or `reject` at once with QueueFullError.
    */
   whenFull?: 'wait' | 'reject';
+  /**
+   * Every running instance of each subscribing service gets the event (a cache to drop, a
+   * setting to reload), rather than one replica from the service's queue. Delivered to each
+   * instance's own listener, at most once: an instance that is down misses it.
+   */
+  broadcast?: boolean;
 }
 
 export interface EventTypeMetadata {

@@ -113,6 +113,7 @@ export class ServiceHost {
         event: subscription.event.name,
         id: subscription.event.id,
         binding: decide('auto', subscription.event.name, 'event'),
+        ...(subscription.event.broadcast ? { broadcast: true } : {}),
       }));
       for (const [why, names] of fallbacks) logger.info(`${names.join(', ')}: ${why}`);
       const server = serviceServer(definition, instance, options, container, config, logger);
