@@ -24,6 +24,7 @@ export { RuntimeDir } from './core/runtime-dir';
 export { resolveConfig, MESH_CONFIG, type MeshOptions, type MeshConfig, type ManifestLimitName } from './config/config';
 export type { PeerOptions, PeerIdentity, PeerAuthorizer } from './core/peer-policy';
 export type { TlsFileOptions } from './core/tls-files';
+export type { EndpointPolicy } from './config/endpoint-policies';
 export { LOGGER, ConsoleLogger, describeError, type Logger, type LogLevel, type LogSink } from './core/logger';
 
 // Writing a transport of one's own: a plugin, its options, its connections.

@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { BINDING_REQUESTS } from '@hostmesh/framework';
 import { MANIFEST_LIMITS } from '@hostmesh/framework/internal';
@@ -53,6 +53,18 @@ describe('loadManifest', () => {
       'must be one of auto, socket',
     ],
     ['no services', { services: {} }, 'services', 'has no services yet'],
+    [
+      'a bulkhead without a limit',
+      { services: { api: { entry: 'service.js', endpoints: { quote: { bulkhead: { queue: 2 } } } } } },
+      'services.api.endpoints.quote.bulkhead.limit',
+      'is required',
+    ],
+    [
+      'an unknown balance',
+      { services: { api: { entry: 'service.js', endpoints: { quote: { balance: 'random' } } } } },
+      'services.api.endpoints.quote.balance',
+      'must be one of least-in-flight, round-robin',
+    ],
   ])('names the file, the JSON path and what is expected for %s', (_what, manifest, path, problem) => {
     const file = write('bad.json', manifest);
     const error = failure(file);
@@ -189,6 +201,31 @@ describe('loadManifest', () => {
       expect(error!.path).toBe(path);
       expect(error!.problem).toContain(problem);
     });
+  });
+
+  it("accepts docs/cli.md's manifest example as written", () => {
+    const docs = readFileSync(join(__dirname, '..', '..', '..', '..', 'docs', 'cli.md'), 'utf8');
+    const example = JSON.parse(/```json\n(\{\n {2}"namespace": "quotes-example"[\s\S]*?)```/.exec(docs)![1]!) as {
+      services: Record<string, { entry: string }>;
+    };
+    const here = mkdtempSync(join(tmpdir(), 'hm-doc-manifest-'));
+    try {
+      for (const service of Object.values(example.services)) {
+        mkdirSync(dirname(join(here, service.entry)), { recursive: true });
+        writeFileSync(join(here, service.entry), '');
+      }
+      writeFileSync(join(here, 'hostmesh.json'), JSON.stringify(example));
+      const deployment = loadManifest(join(here, 'hostmesh.json'));
+      expect(deployment.services.find((s) => s.name === 'pricing')!.env.HOSTMESH_ENDPOINTS).toContain('"bulkhead"');
+    } finally {
+      rmSync(here, { recursive: true, force: true });
+    }
+  });
+
+  it('hands endpoint policies to the service as HOSTMESH_ENDPOINTS', () => {
+    const policies = { quote: { idempotent: true, attemptTimeoutMs: 200, bulkhead: { limit: 4, queue: 8 }, balance: 'round-robin' } };
+    const path = write('policies.json', { services: { api: { entry: 'service.js', replicas: 3, endpoints: policies } } });
+    expect(JSON.parse(loadManifest(path).services[0]!.env.HOSTMESH_ENDPOINTS!)).toEqual(policies);
   });
 
   it('says when the file is not JSON, or not there at all', () => {

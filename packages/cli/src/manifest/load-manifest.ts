@@ -170,6 +170,7 @@ function environmentOf(entry: Manifest['services'][string]): Record<string, stri
   const env: Record<string, string> = {};
   if (entry.bindings) env.HOSTMESH_BINDINGS = JSON.stringify(entry.bindings);
   if (entry.shell) env.HOSTMESH_SHELL = entry.shell.join(',');
+  if (entry.endpoints) env.HOSTMESH_ENDPOINTS = JSON.stringify(entry.endpoints);
   for (const [name, value] of Object.entries(entry.limits ?? {})) env[MANIFEST_LIMITS[name as keyof typeof MANIFEST_LIMITS].env] = String(value);
   return env;
 }

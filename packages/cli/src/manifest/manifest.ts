@@ -1,4 +1,4 @@
-import type { BindingRequest, ManifestLimitName } from '@hostmesh/framework';
+import type { BindingRequest, EndpointPolicy, ManifestLimitName } from '@hostmesh/framework';
 
 /** hostmesh.json, as schema/hostmesh.schema.json describes it. */
 export interface Manifest {
@@ -25,6 +25,8 @@ export interface ServiceEntry {
   dependsOn?: string[];
   bindings?: Record<string, BindingRequest>;
   shell?: string[];
+  /** Resilience policies per endpoint, over the decorators' (reach the service as HOSTMESH_ENDPOINTS). */
+  endpoints?: Record<string, EndpointPolicy>;
   /** Per-service settings of the mesh and its transports (MANIFEST_LIMITS lists them). */
   limits?: Partial<Record<ManifestLimitName, number>>;
   host?: string;

@@ -320,6 +320,8 @@ export class ServiceClient implements Caller {
       route.timeoutMs = announced.timeoutMs;
       route.idempotent = announced.idempotent === true;
       route.attemptTimeoutMs = announced.attemptTimeoutMs;
+      // The contract's strategy (it may need a key function) wins over the one the service announces.
+      if (announced.balance !== undefined && this.declared?.[method]?.balance === undefined) route.strategy = announced.balance;
     }
     if (this.forced) return;
     if (descriptor.remote) {

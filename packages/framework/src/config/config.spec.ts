@@ -52,6 +52,14 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig(options, {})).toThrow(message);
   });
 
+  it('reads endpoint policies from HOSTMESH_ENDPOINTS, naming the bad value by its path', () => {
+    const policies = { quote: { idempotent: true, bulkhead: { limit: 2, queue: 1 }, balance: 'round-robin' } };
+    expect(resolveConfig({}, { HOSTMESH_ENDPOINTS: JSON.stringify(policies) }).endpoints).toEqual(policies);
+    expect(() => resolveConfig({}, { HOSTMESH_ENDPOINTS: '{"quote":{"bulkhead":{"limit":0}}}' })).toThrow('HOSTMESH_ENDPOINTS.quote.bulkhead.limit');
+    expect(() => resolveConfig({}, { HOSTMESH_ENDPOINTS: '{"quote":{"retries":3}}' })).toThrow('HOSTMESH_ENDPOINTS.quote.retries');
+    expect(() => resolveConfig({}, { HOSTMESH_ENDPOINTS: 'idempotent' })).toThrow('HOSTMESH_ENDPOINTS');
+  });
+
   it('names HOSTMESH_BINDINGS when it is not a JSON object', () => {
     expect(() => resolveConfig({}, { HOSTMESH_BINDINGS: 'tcp' })).toThrow('invalid option HOSTMESH_BINDINGS="tcp": expected a JSON object');
   });

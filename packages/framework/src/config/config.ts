@@ -1,4 +1,5 @@
 import type { ContainerModule } from 'inversify';
+import { checkEndpointPolicies, parseEndpointPoliciesEnv, type EndpointPolicy } from './endpoint-policies';
 import { LOG_LEVELS, type Logger, type LogLevel } from '../core/logger';
 import { OptionReader } from '../core/options';
 import { resolvePeers, type PeerOptions, type PeerPolicyConfig } from '../core/peer-policy';
@@ -74,6 +75,11 @@ export interface MeshOptions extends TransportOptionsInput {
   bindings?: Record<string, BindingRequest>;
   /** Endpoints to expose to shells as JSON-lines FIFOs, besides those with `@Endpoint({ shell: true })`. Env: HOSTMESH_SHELL (comma-separated). */
   shell?: string[];
+  /**
+   * Resilience policies per endpoint name, over the decorators' (idempotent, timeouts,
+   * bulkhead, balance; docs/resilience.md). Env: HOSTMESH_ENDPOINTS (JSON); the manifest's `endpoints`.
+   */
+  endpoints?: Record<string, EndpointPolicy>;
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
   logger?: Logger;
   /** Env: HOSTMESH_LOG_LEVEL. */
@@ -111,6 +117,7 @@ export interface MeshConfig {
   gracePeriodMs: number;
   bindings: Record<string, BindingRequest>;
   shell: string[];
+  endpoints: Record<string, EndpointPolicy>;
   reconnect: { initialDelayMs: number; maxDelayMs: number };
   /** Each enabled transport's own options, by kind (nats only when servers are configured). */
   transports: TransportOptions;
@@ -175,6 +182,10 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
     gracePeriodMs,
     bindings,
     shell: options.shell ?? read.listEnv('HOSTMESH_SHELL') ?? [],
+    endpoints: {
+      ...parseEndpointPoliciesEnv(env.HOSTMESH_ENDPOINTS, read),
+      ...(options.endpoints === undefined ? {} : checkEndpointPolicies(options.endpoints, read, 'endpoints')),
+    },
     reconnect: {
       initialDelayMs: read.positive('reconnect.initialDelayMs', options.reconnect?.initialDelayMs ?? 25),
       maxDelayMs: read.positive('reconnect.maxDelayMs', options.reconnect?.maxDelayMs ?? 1000),

@@ -11,6 +11,8 @@ export interface RouteDescriptor {
   idempotent?: boolean;
   /** How long one attempt may take before a caller tries another replica. */
   attemptTimeoutMs?: number;
+  /** How callers spread calls over the replicas (when their contract does not say). */
+  balance?: 'least-in-flight' | 'round-robin';
   /** The request FIFO, when the endpoint is exposed to shells. */
   shell?: string;
 }

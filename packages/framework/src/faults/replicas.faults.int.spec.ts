@@ -262,6 +262,33 @@ describe('three replicas under load', () => {
     await expect(one.slow(10)).resolves.toBe(10);
   });
 
+  it("takes policies from the deployment (HOSTMESH_ENDPOINTS, the manifest's endpoints) over the decorators, and refuses one for no endpoint", async () => {
+    const fourth = await spawnService(REPLICA, {
+      env: {
+        HOSTMESH_RUNTIME_DIR: runtime.path,
+        HOSTMESH_NAMESPACE: `${namespace}-policy`,
+        HOSTMESH_ENDPOINTS: JSON.stringify({ slow: { bulkhead: { limit: 1 } }, work: { attemptTimeoutMs: 250 } }),
+      },
+      ready: { service: 'replicas', runtimeDir: runtime.path, namespace: `${namespace}-policy` },
+    });
+    const other = Mesh.connect({ runtimeDir: runtime.path, namespace: `${namespace}-policy`, logLevel: 'silent' });
+    try {
+      const [descriptor] = await other.registry.lookup('replicas');
+      expect(descriptor!.routes.find((r) => r.name === 'work')).toMatchObject({ idempotent: true, attemptTimeoutMs: 250 });
+      const client = other.client(Replicas);
+      const outcomes = await Promise.all(Array.from({ length: 3 }, () => client.slow(200).then(String, (error: HostmeshError) => error.name)));
+      expect(outcomes.sort()).toEqual(['200', 'QueueFullError', 'QueueFullError']);
+    } finally {
+      await other.close(0);
+      await fourth.stop();
+    }
+    const refused = await spawnService(REPLICA, {
+      env: { HOSTMESH_RUNTIME_DIR: runtime.path, HOSTMESH_NAMESPACE: `${namespace}-bad`, HOSTMESH_ENDPOINTS: JSON.stringify({ nope: { idempotent: true } }) },
+    });
+    expect((await refused.exited).code).not.toBe(0);
+    expect(refused.output).toContain("endpoints.nope: 'replicas' has no endpoint 'nope'");
+  });
+
   it("gives the contract's fallback when a call fails for good", async () => {
     await expect(mesh.client(Replicas).unavailable()).resolves.toBe('fallback after NEVER_AVAILABLE');
   });

@@ -42,6 +42,7 @@ export interface EndpointDefinition {
   idempotent: boolean;
   attemptTimeoutMs: number | undefined;
   bulkhead: { limit: number; queue: number } | undefined;
+  balance: 'least-in-flight' | 'round-robin' | undefined;
   contextIndex: number;
   shell: boolean;
   /** From @UseGuards / @UseInterceptors: the class's first, then the method's. */
@@ -163,6 +164,7 @@ export function exploreService(cls: Function): ServiceDefinition {
       idempotent: endpoint.options.idempotent === true,
       attemptTimeoutMs,
       bulkhead: bulkhead === undefined ? undefined : { limit: bulkhead.limit, queue: bulkhead.queue ?? 0 },
+      balance: endpoint.options.balance,
       contextIndex: contextIndex(endpoint.method),
       shell: endpoint.options.shell === true,
       guards: pipeline(guards, endpoint.method),

@@ -52,6 +52,8 @@ export interface EndpointOptions {
    * refused with QueueFullError (retryable: it never reached a handler).
    */
   bulkhead?: { limit: number; queue?: number };
+  /** How callers spread calls over the replicas, unless their contract says (`balance: { key }` needs the contract). */
+  balance?: 'least-in-flight' | 'round-robin';
   /**
    * Also expose the endpoint to shells: JSON lines on a named pipe,
    * `<runtime>/<namespace>/pipes/<service>@<instance>/<endpoint>.in` (replies on `.out`).

@@ -1,4 +1,5 @@
 import { isMainThread, parentPort, threadId } from 'node:worker_threads';
+import { applyEndpointPolicies } from './endpoint-policies';
 import { WorkerService, type WorkerCommand, type WorkerReport, type WorkerServiceOptions } from './worker-host';
 import { pluginOf } from '../plugins/transport-plugins';
 import { hostname } from 'node:os';
@@ -64,8 +65,8 @@ export class ServiceHost {
   }
 
   static async start(cls: ServiceClass, options: HostOptions = {}): Promise<ServiceHost> {
-    const definition = exploreService(cls);
     const config = resolveConfig(options);
+    const definition = applyEndpointPolicies(exploreService(cls), config.endpoints);
     const container = createMeshContainer(config, options, `${definition.name}@${config.instance}`);
     container.bind(cls).toSelf().inSingletonScope();
     const mesh = new Mesh(container, config);
@@ -108,6 +109,7 @@ export class ServiceHost {
         ...(endpoint.timeoutMs === undefined ? {} : { timeoutMs: endpoint.timeoutMs }),
         ...(endpoint.idempotent ? { idempotent: true } : {}),
         ...(endpoint.attemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: endpoint.attemptTimeoutMs }),
+        ...(endpoint.balance === undefined ? {} : { balance: endpoint.balance }),
       }));
       const subscriptions: SubscriptionDescriptor[] = definition.subscriptions.map((subscription) => ({
         event: subscription.event.name,
