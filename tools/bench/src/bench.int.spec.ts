@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchResult } from './result';
 
@@ -22,7 +22,7 @@ const TARGETS = [
   'hostmesh thread',
   'hostmesh fifo',
 ];
-// ~110 s on a busy 2-vCPU machine; the limit leaves room for a more loaded one.
+// ~120 s on a busy 2-vCPU machine (the replica rows ~8 s of it); the limit leaves room for a more loaded one.
 const RUN_LIMIT_MS = 300_000;
 const EVENT_TARGETS = ['raw UDS', 'hostmesh mqueue', 'hostmesh uds', 'hostmesh tcp', 'hostmesh shm', 'hostmesh fifo'];
 
@@ -164,6 +164,34 @@ describe('npm run bench -- --quick', () => {
     expect(stdout).toContain('**Stream of 256 MiB in 1 MiB chunks** (256 items)');
     expect(stdout).toMatch(/^\| hostmesh shm \| [^|]+ k\/s \| [^|]+ \| [\d.]+× \| ≥ 2× raw: (met|missed) \|/m);
     expect(stdout).toMatch(/^\| hostmesh shm \| [\d.]+ [GM]B\/s \| [^|]+ \| [\d.]+× \| ≥ 3× raw: (met|missed) \|/m);
+  });
+
+  it('calls a CPU-bound endpoint on 1, 2 and 3 replicas, each replica answering and none wrongly, with the cores next to the scaling', () => {
+    const replicas = result.replicas!;
+    expect({ cores: replicas.cores, inFlight: replicas.inFlight, calls: replicas.calls, placement: replicas.placement }).toEqual({
+      cores: availableParallelism(),
+      inFlight: 64,
+      calls: 5000,
+      placement: 'unpinned',
+    });
+    // Calibrated to about 50 µs here; a loaded machine times it slower, never much faster.
+    expect(replicas.rounds).toBeGreaterThan(0);
+    expect(replicas.workMicros).toBeGreaterThan(20);
+    expect(replicas.rows.map((row) => row.replicas)).toEqual([1, 2, 3]);
+    for (const row of replicas.rows) {
+      expect({
+        replicas: row.replicas,
+        measured: row.rate > 0 && row.scaling > 0,
+        shares: row.shares.length,
+        everyReplicaAnswered: row.shares.every((share) => share > 0),
+        wrong: row.wrong,
+      }).toEqual({ replicas: row.replicas, measured: true, shares: row.replicas, everyReplicaAnswered: true, wrong: 0 });
+      expect(row.shares.reduce((sum, share) => sum + share, 0)).toBeCloseTo(1, 6);
+    }
+    expect(replicas.rows[0]!.scaling).toBe(1);
+    expect(stdout).toContain('| replicas | calls/s | vs 1 replica | spread | calls per replica |');
+    expect(stdout).toContain(`This machine has ${availableParallelism()} core`);
+    expect(stdout).toMatch(/^Scaling: 2 replicas \/ 1 = [\d.]+×, 3 replicas \/ 1 = [\d.]+×\.$/m);
   });
 
   it('prints the markdown tables and writes the charts', () => {

@@ -34,11 +34,14 @@ export function rerunPinned(pin: boolean, script: string, args: string[], timeou
   process.exit(rerun.status ?? 1);
 }
 
-/** Runs `file` (a sibling module of this one) with node and resolves once it prints `ready`. */
-export function startChild(file: string, extra: string[], env: NodeJS.ProcessEnv, stdin: 'ignore' | 'pipe' = 'ignore'): Promise<ChildProcess> {
+/**
+ * Runs `file` (a sibling module of this one) with node and resolves once it prints `ready`.
+ * With --pin it runs on `cpu` (default CPU 1, the servers' CPU); unpinned, `cpu` is ignored.
+ */
+export function startChild(file: string, extra: string[], env: NodeJS.ProcessEnv, stdin: 'ignore' | 'pipe' = 'ignore', cpu = '1'): Promise<ChildProcess> {
   const argv = [process.execPath, ...process.execArgv, join(__dirname, file + ext), ...extra];
   // taskset execs node, so the child's pid is the server's pid (what the CPU accounting reads).
-  const [command, args] = pinned ? ['taskset', ['-c', '1', ...argv]] : [argv[0]!, argv.slice(1)];
+  const [command, args] = pinned ? ['taskset', ['-c', cpu, ...argv]] : [argv[0]!, argv.slice(1)];
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: [stdin, 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve, reject) => {

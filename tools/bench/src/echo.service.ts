@@ -2,7 +2,11 @@ import { readlinkSync, writeSync } from 'node:fs';
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { bootstrap, Endpoint, On, Service, type CallInterceptor, type HostOptions } from '@hostmesh/framework';
 import type { benchTracing } from './pipeline/tracing';
+import { busyWork } from './busy-work';
 import { BenchTick, Echo, type EchoApi, type EchoObject } from './targets';
+
+/** Which replica this is (the replica rows start the service 1, 2 and 3 times, instances 0, 1, 2). */
+const instance = Number(process.env.HOSTMESH_INSTANCE ?? '0');
 
 @Service(Echo)
 class EchoService implements EchoApi {
@@ -33,6 +37,15 @@ class EchoService implements EchoApi {
   async *items(n: number, size: number): AsyncIterable<Buffer> {
     const item = Buffer.alloc(size, 5);
     for (let i = 0; i < n; i++) yield item;
+  }
+
+  /**
+   * The replica rows: a CPU-bound call (about 50 µs, calibrated by the bench). Started as
+   * replicas, each with its HOSTMESH_INSTANCE; idempotent, as such work usually is.
+   */
+  @Endpoint({ idempotent: true })
+  busy(rounds: number): { instance: number; hash: number } {
+    return { instance, hash: busyWork(rounds) };
   }
 
   @On(BenchTick)

@@ -11,13 +11,15 @@
  *   npm run bench -- --sizes 64,4096 --mechanisms shm,uds --peers nest
  *   npm run bench -- --shapes object
  *   npm run bench -- --quick --streams-only   the stream rows alone (raw UDS vs hostmesh shm and uds)
+ *   npm run bench -- --quick --replicas-only  the replica rows alone (a CPU-bound endpoint on 1, 2, 3 replicas)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Mesh } from '@hostmesh/framework';
+import { calibrateBusyWork } from './busy-work';
 import { pinServers, rerunPinned, startChild, startInWorker, stopChildren } from './children';
 import { processCpuMs, selfCpuMs, stolenSeconds } from './cpu';
 import { hostmeshEvents, rawEvents } from './events';
@@ -27,7 +29,8 @@ import { nestTarget } from './peers/nest-target';
 import { zeromqTarget } from './peers/zeromq-target';
 import { writeCharts } from './report/charts';
 import { renderMarkdown } from './report/markdown';
-import type { BenchResult, CpuRow, EventRow, LatencyRow, ObjectShapeRows, PayloadShape, StreamRow, ThroughputRow } from './result';
+import type { BenchResult, CpuRow, EventRow, LatencyRow, ObjectShapeRows, PayloadShape, ReplicaRow, ReplicaRows, StreamRow, ThroughputRow } from './result';
+import { replicaTarget, type ReplicaTarget } from './replicas';
 import { lanes, objectUnsupported, parseShapes, type Lane } from './shapes';
 import { median, summarize } from './stats';
 import { hostmeshStreamTarget, rawStreamTarget, type StreamRun, type StreamTarget } from './streams';
@@ -44,13 +47,27 @@ const USAGE = `usage: npm run bench -- [options]
   --shapes a,b          payload shapes among buffer,object: a bare Buffer, { op, id, data: Buffer } (default: both)
   --streams / --no-streams  run / skip the stream rows: 64 B items and 1 MiB chunks, raw UDS vs hostmesh shm and uds (default: run)
   --streams-only        the stream rows alone: no calls, events, CPU, sparse traffic nor sweep
+  --replicas / --no-replicas  run / skip the replica rows: a ~50 µs CPU-bound endpoint on 1, 2 and 3 replica processes, over shm (default: run)
+  --replicas-only       the replica rows alone (with --streams-only: both, and nothing else)
   --mechanisms a,b      hostmesh mechanisms among uds,tcp,shm,fifo (default: all)
   --peers a,b           peers among ipc,nest,moleculer,zeromq (default: all; '' for none)
   --out DIR             where to write latest.{json,md} and the SVG charts (default: docs/benchmarks)
   --no-out              write no files
   --json FILE           also write the JSON result to FILE`;
 const VALUE_OPTIONS = ['--sizes', '--shapes', '--mechanisms', '--peers', '--out', '--json'];
-const FLAGS = ['--quick', '--pin', '--sweep', '--no-sweep', '--no-out', '--streams', '--no-streams', '--streams-only'];
+const FLAGS = [
+  '--quick',
+  '--pin',
+  '--sweep',
+  '--no-sweep',
+  '--no-out',
+  '--streams',
+  '--no-streams',
+  '--streams-only',
+  '--replicas',
+  '--no-replicas',
+  '--replicas-only',
+];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--help' || args[i] === '-h') {
     console.log(USAGE);
@@ -69,8 +86,12 @@ const pin = flag('--pin');
 const rounds = quick ? 1 : 3;
 const outDir = flag('--no-out') ? undefined : (option('--out') ?? (quick ? undefined : resolve(__dirname, '../../../docs/benchmarks')));
 const streamsOnly = flag('--streams-only');
-const withStreams = streamsOnly || !flag('--no-streams');
-const withSweep = !streamsOnly && (flag('--sweep') || (!quick && !flag('--no-sweep')));
+const replicasOnly = flag('--replicas-only');
+/** Only the rows an `--…-only` flag names: no calls, events, CPU, sparse traffic nor sweep. */
+const only = streamsOnly || replicasOnly;
+const withStreams = streamsOnly || (!replicasOnly && !flag('--no-streams'));
+const withReplicas = replicasOnly || (!streamsOnly && !flag('--no-replicas'));
+const withSweep = !only && (flag('--sweep') || (!quick && !flag('--no-sweep')));
 const SIZES = option('--sizes')?.split(',').map(Number) ?? [64, 4096, 1 << 20];
 const SHAPES = shapesOption();
 // Quick 1 MiB runs long enough to get past JIT warm-up and first-touch page faults.
@@ -80,7 +101,7 @@ const IN_FLIGHT = 64;
 /** A target that has not finished its pipelined run by then has failed it (its calls are abandoned). */
 const PIPELINED_DEADLINE_MS = quick ? 30_000 : 180_000;
 const MECHANISMS = option('--mechanisms')?.split(',') ?? ['uds', 'tcp', 'shm', 'thread', 'fifo'];
-const EVENT_MECHANISMS = streamsOnly ? [] : ['mqueue', 'uds', 'tcp', 'shm', 'fifo'].filter((m) => m === 'mqueue' || MECHANISMS.includes(m));
+const EVENT_MECHANISMS = only ? [] : ['mqueue', 'uds', 'tcp', 'shm', 'fifo'].filter((m) => m === 'mqueue' || MECHANISMS.includes(m));
 /** The stream rows: hostmesh shm and uds (those of --mechanisms), each beside raw UDS. */
 const STREAM_MECHANISMS = withStreams ? ['shm', 'uds'].filter((m) => MECHANISMS.includes(m)) : [];
 /** 1 M items of 64 B, and 1 GiB in 1 MiB chunks; quick: 200 k items and 256 MiB. */
@@ -90,6 +111,12 @@ const STREAM_WORKLOADS: Array<{ workload: StreamRow['workload']; size: number; c
 ];
 /** A stream target that has not finished one stream by then has failed it. */
 const STREAM_DEADLINE_MS = quick ? 60_000 : 180_000;
+/** The replica rows: the same CPU-bound endpoint on this many replica processes, each count its own service (namespace). */
+const REPLICA_COUNTS = [1, 2, 3];
+/** Busy work per call, µs (calibrated once); calls per measurement; a measurement not finished by then has failed. */
+const REPLICA_WORK_MICROS = 50;
+const REPLICA_CALLS = quick ? 5000 : 40_000;
+const REPLICA_DEADLINE_MS = quick ? 30_000 : 120_000;
 /** Mechanisms whose echo service runs in a worker thread of the bench itself (`thread`: callers in its own process only). */
 const IN_PROCESS = new Set(['thread']);
 const PEERS = option('--peers')?.split(',') ?? ['ipc', 'nest', 'moleculer', 'zeromq'];
@@ -176,7 +203,7 @@ const servicePids = new Map<string, number | undefined>();
 const serviceTids = new Map<string, number | undefined>();
 
 async function startEchoServices(runtime: string): Promise<void> {
-  const mechanisms = streamsOnly ? STREAM_MECHANISMS : [...MECHANISMS, ...EVENT_MECHANISMS];
+  const mechanisms = only ? STREAM_MECHANISMS : [...MECHANISMS, ...EVENT_MECHANISMS];
   for (const mechanism of new Set(mechanisms)) {
     const env = {
       HOSTMESH_RUNTIME_DIR: runtime,
@@ -199,6 +226,8 @@ async function startEchoServices(runtime: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // The machine's cores, counted before --pin reruns the bench on CPU 0 (where availableParallelism() is 1).
+  process.env.HOSTMESH_BENCH_CORES ??= String(availableParallelism());
   rerunPinned(pin, __filename, args);
   pinServers(pin);
   const runtime = mkdtempSync(join(tmpdir(), 'hm-bench-'));
@@ -221,7 +250,7 @@ async function main(): Promise<void> {
     const sparseRows: LatencyRow[] = [];
     let sweep: BenchResult['sweep'];
     let events: EventRow[] = [];
-    if (!streamsOnly) {
+    if (!only) {
       phase('starting the peers and connecting');
       targets = await connectTargets(runtime);
       phase('warm-up');
@@ -253,6 +282,7 @@ async function main(): Promise<void> {
       events = await measureEvents(runtime);
     }
     const streams = withStreams ? await measureStreams(runtime) : undefined;
+    const replicas = withReplicas ? await measureReplicas(runtime) : undefined;
     const stealSeconds = stolenSeconds() - stealBefore;
     const elapsed = (Date.now() - began) / 1000;
     const result: BenchResult = {
@@ -263,8 +293,10 @@ async function main(): Promise<void> {
       load,
       stealSeconds,
       busy: stealSeconds > elapsed * 0.05,
-      // A run of the stream rows alone lists the stream targets.
-      targets: streamsOnly ? [...new Set((streams ?? []).map((row) => row.target))] : targets.map((t) => t.name),
+      // A run of the stream or replica rows alone lists their targets.
+      targets: only
+        ? [...new Set((streams ?? []).map((row) => row.target)), ...(replicas?.rows ?? []).map((row) => `hostmesh shm × ${row.replicas}`)]
+        : targets.map((t) => t.name),
       latency,
       throughput,
       events,
@@ -276,6 +308,7 @@ async function main(): Promise<void> {
       shapes: SHAPES,
       objectShape,
       streams,
+      replicas,
     };
     const markdown = renderMarkdown(result);
     console.log(`\n${markdown}`);
@@ -551,6 +584,114 @@ async function measureStreams(runtime: string): Promise<StreamRow[]> {
       };
     }),
   );
+}
+
+/**
+ * The replica rows: the echo service started 1 + 2 + 3 times (namespaces bench-replicas-1,
+ * -2, -3; HOSTMESH_INSTANCE 0, 1, 2), one client per namespace calling `busy` with 64 in
+ * flight. Targets alternate within every round (order reversed every other round), medians
+ * over rounds; CPU of the replicas and of the client over each measurement's wall time.
+ * With --pin: the client on CPU 0, replica i on CPU (1 + i) mod cores (on 2 cores: 1, 0, 1),
+ * so one replica runs where every other server does and more spread over the cores.
+ */
+async function measureReplicas(runtime: string): Promise<ReplicaRows> {
+  phase('replicas: calibrating the busy work');
+  const work = calibrateBusyWork(REPLICA_WORK_MICROS);
+  const cores = Number(process.env.HOSTMESH_BENCH_CORES) || availableParallelism();
+  const cpuOf = (instance: number) => String((1 + instance) % cores);
+  const namespace = (count: number) => `${NAMESPACE}-replicas-${count}`;
+  phase(`replicas: ${work.rounds} rounds of busy work per call (${work.micros.toFixed(1)} µs here); starting the replicas`);
+  const started = await Promise.all(
+    REPLICA_COUNTS.flatMap((count) =>
+      Array.from({ length: count }, (_, instance) =>
+        startChild(
+          'echo.service',
+          [],
+          {
+            HOSTMESH_RUNTIME_DIR: runtime,
+            HOSTMESH_NAMESPACE: namespace(count),
+            HOSTMESH_INSTANCE: String(instance),
+            HOSTMESH_BINDINGS: JSON.stringify({ '*': 'shm' }),
+            HOSTMESH_LOG_LEVEL: 'info',
+          },
+          'ignore',
+          cpuOf(instance),
+        ).then((child) => ({ count, pid: child.pid! })),
+      ),
+    ),
+  );
+  const pids = (count: number) => started.filter((each) => each.count === count).map((each) => each.pid);
+  const targets: ReplicaTarget[] = REPLICA_COUNTS.map((count) => replicaTarget(runtime, namespace(count), count, work.rounds, work.hash));
+  const runs = new Map<number, Array<{ rate: number; replicaCpuPercent: number; clientCpuPercent: number; replicaMicrosPerCall: number }>>();
+  const answered = new Map<number, number[]>(REPLICA_COUNTS.map((count) => [count, new Array<number>(count).fill(0)]));
+  const wrong = new Map<number, number>(REPLICA_COUNTS.map((count) => [count, 0]));
+  const nothing = Buffer.alloc(0);
+  try {
+    for (const target of targets) await target.ready(10_000);
+    phase('replicas: warm-up');
+    for (const target of targets) {
+      await pipelined(target, nothing, IN_FLIGHT, quick ? 2000 : 10_000);
+      wrong.set(target.replicas, wrong.get(target.replicas)! + target.take().wrong);
+    }
+    for (let round = 0; round < rounds; round++) {
+      for (const target of round % 2 ? [...targets].reverse() : targets) {
+        if (failed.has(target.name)) continue;
+        phase(`round ${round + 1}, replicas: ${target.name}, ${REPLICA_CALLS} calls, ${IN_FLIGHT} in flight`);
+        const replicaBefore = pids(target.replicas).map((pid) => processCpuMs(pid));
+        const clientBefore = selfCpuMs();
+        const begin = process.hrtime.bigint();
+        try {
+          const rate = await withDeadline(pipelined(target, nothing, IN_FLIGHT, REPLICA_CALLS), REPLICA_DEADLINE_MS, () => abandoned.add(target.name));
+          const wallMs = Number(process.hrtime.bigint() - begin) / 1e6;
+          const replicaMs = pids(target.replicas).reduce((sum, pid, i) => sum + processCpuMs(pid) - replicaBefore[i]!, 0);
+          // pipelined's first 64 calls (its warm-up) are in the wall time, the CPU and the count.
+          const taken = target.take();
+          const calls = taken.byReplica.reduce((sum, n) => sum + n, 0) + taken.wrong;
+          answered.set(
+            target.replicas,
+            answered.get(target.replicas)!.map((n, i) => n + taken.byReplica[i]!),
+          );
+          wrong.set(target.replicas, wrong.get(target.replicas)! + taken.wrong);
+          runs.set(target.replicas, [
+            ...(runs.get(target.replicas) ?? []),
+            {
+              rate,
+              replicaCpuPercent: (replicaMs / wallMs) * 100,
+              clientCpuPercent: ((selfCpuMs() - clientBefore) / wallMs) * 100,
+              replicaMicrosPerCall: (replicaMs * 1000) / calls,
+            },
+          ]);
+        } catch (error) {
+          failed.set(target.name, `${(error as Error).message} with ${IN_FLIGHT} busy calls in flight`);
+        }
+      }
+    }
+  } finally {
+    for (const target of targets) await target.close();
+  }
+  const base = median((runs.get(1) ?? []).map((run) => run.rate));
+  const rows = REPLICA_COUNTS.map((count): ReplicaRow => {
+    const measured = runs.get(count) ?? [];
+    const rates = measured.map((run) => run.rate);
+    const rate = measured.length ? median(rates) : Number.NaN;
+    const byReplica = answered.get(count)!;
+    const total = byReplica.reduce((sum, n) => sum + n, 0);
+    return {
+      replicas: count,
+      rate,
+      spread: spread(rates),
+      scaling: measured.length && runs.get(1)?.length ? rate / base : Number.NaN,
+      shares: byReplica.map((n) => (total ? n / total : Number.NaN)),
+      replicaCpuPercent: measured.length ? median(measured.map((run) => run.replicaCpuPercent)) : Number.NaN,
+      clientCpuPercent: measured.length ? median(measured.map((run) => run.clientCpuPercent)) : Number.NaN,
+      replicaMicrosPerCall: measured.length ? median(measured.map((run) => run.replicaMicrosPerCall)) : Number.NaN,
+      wrong: wrong.get(count)!,
+    };
+  });
+  const placement = pin
+    ? `pinned: the client on CPU 0, replica i on CPU (1 + i) mod ${cores} (${REPLICA_COUNTS.map((count) => `${count} replica${count === 1 ? '' : 's'} on CPU ${Array.from({ length: count }, (_, i) => cpuOf(i)).join(', ')}`).join('; ')})`
+    : 'unpinned';
+  return { cores, rounds: work.rounds, workMicros: work.micros, inFlight: IN_FLIGHT, calls: REPLICA_CALLS, placement, rows };
 }
 
 main().catch((error: Error) => {

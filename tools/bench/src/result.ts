@@ -33,6 +33,46 @@ export interface BenchResult {
   objectShape?: ObjectShapeRows;
   /** The stream rows (absent: not measured, `--no-streams` or a run before streams). */
   streams?: StreamRow[];
+  /** The replica rows (absent: not measured, `--no-replicas` or a run before them). */
+  replicas?: ReplicaRows;
+}
+
+/**
+ * A CPU-bound endpoint (`busy`, about 50 µs of hashing per call) served by 1, 2 and 3
+ * replica processes of one service over shm, `inFlight` calls kept in flight by one client
+ * that balances them (least in flight). Measured side by side: the targets alternate within
+ * every round, medians over rounds.
+ */
+export interface ReplicaRows {
+  /** `os.availableParallelism()`: with the client, the replicas share these cores. */
+  cores: number;
+  /** Rounds of `busyWork` per call, calibrated once in the bench to `workMicros` µs (median of 200 timed runs). */
+  rounds: number;
+  workMicros: number;
+  inFlight: number;
+  /** Calls per measurement (each round, each replica count). */
+  calls: number;
+  /** Where the processes ran: 'unpinned', or with --pin the client's CPU and each replica's. */
+  placement: string;
+  rows: ReplicaRow[];
+}
+
+export interface ReplicaRow {
+  replicas: number;
+  /** Calls per second, median over rounds, and min–max of the rounds. */
+  rate: number;
+  spread: [number, number];
+  /** `rate` over the 1-replica rate of the same run. */
+  scaling: number;
+  /** Share of the measured calls each replica answered (instance 0 first), over all rounds. */
+  shares: number[];
+  /** CPU of all the replicas together and of the client, percent of one core over the wall time; median over rounds. */
+  replicaCpuPercent: number;
+  clientCpuPercent: number;
+  /** Replica CPU (all replicas) per call, µs: the work plus the framework's service side. */
+  replicaMicrosPerCall: number;
+  /** Answers with the wrong hash or from no known replica, over all rounds: must be 0. */
+  wrong: number;
 }
 
 /**

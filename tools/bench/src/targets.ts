@@ -42,6 +42,8 @@ export interface EchoApi {
   tickCount(): number;
   /** The stream rows (streams.ts): `n` Buffer items of `size` bytes, as fast as the stream's credit lets them go. */
   items(n: number, size: number): AsyncIterable<Buffer>;
+  /** The replica rows (replicas.ts): `busyWork(rounds)` on the replica's thread; which replica answered, and the hash. */
+  busy(rounds: number): { instance: number; hash: number };
 }
 export const Echo = defineContract<EchoApi>('bench-echo', { items: { stream: true } });
 

@@ -1,4 +1,4 @@
-import type { BenchResult, LatencyRow, StreamRow, ThroughputRow } from '../result';
+import type { BenchResult, LatencyRow, ReplicaRow, StreamRow, ThroughputRow } from '../result';
 import { renderMarkdown } from './markdown';
 
 const SIZES = [64, 1 << 20];
@@ -128,6 +128,47 @@ describe('renderMarkdown', () => {
     expect(markdown).not.toContain('One-way events');
     expect(markdown).not.toContain('**CPU**');
     expect(markdown).not.toContain('Sparse traffic');
+  });
+
+  it('prints the replica rows with their scaling against 1 replica and the cores that cap it, and nothing else in a replicas-only run', () => {
+    const row = (replicas: number, rate: number, shares: number[]): ReplicaRow => ({
+      replicas,
+      rate,
+      spread: [rate - 1000, rate],
+      scaling: rate / 10_000,
+      shares,
+      replicaCpuPercent: 90 * Math.min(replicas, 2),
+      clientCpuPercent: 20,
+      replicaMicrosPerCall: 60,
+      wrong: 0,
+    });
+    const result: BenchResult = {
+      ...bufferOnly(),
+      targets: ['hostmesh shm × 1', 'hostmesh shm × 2', 'hostmesh shm × 3'],
+      latency: [],
+      throughput: [],
+      skipped: [],
+      replicas: {
+        cores: 2,
+        rounds: 45_000,
+        workMicros: 50.4,
+        inFlight: 64,
+        calls: 40_000,
+        placement: 'unpinned',
+        rows: [row(1, 10_000, [1]), row(2, 17_000, [0.5, 0.5]), row(3, 16_500, [0.34, 0.33, 0.33])],
+      },
+    };
+    const markdown = renderMarkdown(result);
+    const replicas = section(markdown, '**A CPU-bound endpoint on 1, 2, 3 replicas**');
+    expect(replicas).toContain('~50 µs of hashing per call (45000 rounds, calibrated once), over shm, 64 calls in flight');
+    expect(replicas).toContain('This machine has 2 cores (`os.availableParallelism()`): 3 replicas cannot beat 2 here, and the client shares the cores too.');
+    expect(replicas).toContain('| replicas | calls/s | vs 1 replica | spread | calls per replica | replicas CPU | client CPU | replica CPU per call | wrong |');
+    expect(replicas).toContain('| 1 | 10.0 k/s | 1.00× | 9.0 k/s–10.0 k/s | 100 % | 90 % | 20 % | 60 µs | 0 |');
+    expect(replicas).toContain('| 3 | 16.5 k/s | 1.65× | 15.5 k/s–16.5 k/s | 34 % / 33 % / 33 % | 180 % | 20 % | 60 µs | 0 |');
+    expect(markdown).toContain('Scaling: 2 replicas / 1 = 1.70×, 3 replicas / 1 = 1.65×.');
+    expect(markdown).not.toContain('One-way events');
+    expect(markdown).not.toContain('Stream of');
+    expect(markdown).not.toContain('| target |');
   });
 
   it('renders an object-only run', () => {

@@ -1,6 +1,7 @@
 import type { BenchResult } from '../result';
 import { formatMicros, formatRate } from '../stats';
 import { objectShapeParts } from './object-shape';
+import { replicaParts } from './replicas';
 import { streamParts } from './streams';
 import { bySize, formatSize, RAW, ratio, table } from './table';
 
@@ -49,7 +50,7 @@ export function renderMarkdown(result: BenchResult): string {
     parts.push(...objectShapeParts(result, result.objectShape, sizes.length ? sizes : objectSizes, inFlight));
   }
   const rawEvents = result.events.find((row) => row.target === RAW)?.rate;
-  // A run of the stream rows alone (--streams-only) has no events, CPU or sparse rows: no empty tables.
+  // A run of the stream or replica rows alone (--streams-only, --replicas-only) has no events, CPU or sparse rows: no empty tables.
   if (result.events.length)
     parts.push(
       `**One-way events** (${result.events[0]?.count ?? 0} × ~64 B, then a barrier that counts what arrived)\n\n` +
@@ -75,6 +76,7 @@ export function renderMarkdown(result: BenchResult): string {
         ),
     );
   parts.push(...streamParts(result));
+  parts.push(...replicaParts(result));
   if (result.sweep) {
     const names = [...new Set(result.sweep.payload.map((row) => row.target))];
     const payloadSizes = [...new Set(result.sweep.payload.map((row) => row.size))];
