@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { Mesh } from '@hostmesh/framework';
+import { Mesh, releaseBuffer } from '@hostmesh/framework';
 import { MAX_PAYLOAD_BYTES, Echo } from './targets';
 
 /** One stream of `count` Buffer items of `size` bytes, from a server process to this one. */
@@ -22,8 +22,10 @@ export interface StreamTarget {
 
 /**
  * hostmesh end to end: the typed client's `items(n, size)` stream iterated with `for await`,
- * the service's async generator yielding one Buffer n times. Default credit window (256 items,
- * 4 MiB), as a caller gets it. Its own Mesh, so its connection is its own.
+ * the service's async generator yielding one Buffer n times. Default credit window (4096 items,
+ * 4 MiB), as a caller gets it. Its own Mesh, so its connection is its own. Each item is
+ * released once counted (`releaseBuffer`, as docs/streaming.md advises): over shm a large item
+ * is a view of the pool, whose room goes back at once rather than at the next GC.
  */
 export function hostmeshStreamTarget(name: string, runtimeDir: string, namespace: string): StreamTarget {
   const mesh = Mesh.connect({ runtimeDir, namespace, logLevel: 'warn', defaultTimeoutMs: 60_000, maxPayloadBytes: MAX_PAYLOAD_BYTES });
@@ -39,6 +41,7 @@ export function hostmeshStreamTarget(name: string, runtimeDir: string, namespace
         items++;
         bytes += item.length;
         if (item.length !== size) wrong++;
+        releaseBuffer(item);
       }
       return { seconds: Number(process.hrtime.bigint() - begin) / 1e9, items, bytes, wrong };
     },

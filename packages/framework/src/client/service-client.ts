@@ -113,7 +113,11 @@ export class ServiceClient implements Caller {
     }
     // A stream's client span lasts until the stream is over.
     const span = tracing() ? startClientSpan(this.service, method, route.kind, parent?.trace) : undefined;
-    const stream = this.rpcFor(route.kind).stream(route.id, route.name, args, openTimeoutMs, {
+    // Streams are balanced over the replicas too (by the endpoint's strategy), though not retried.
+    const keyFn = route.key as ((...a: unknown[]) => unknown) | undefined;
+    const key = keyFn === undefined ? undefined : keyFn(...args);
+    const replica = this.replicasOf(route.kind)?.pick(route.strategy, key === undefined ? undefined : String(key), undefined, false);
+    const stream = (replica?.rpc ?? this.rpcFor(route.kind)).stream(route.id, route.name, args, openTimeoutMs, {
       signal,
       headers: span === undefined ? options?.headers : traceHeaders(span, parent?.metadata, options?.headers),
       deadlineMs,

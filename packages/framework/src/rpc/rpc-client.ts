@@ -644,8 +644,10 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
       this.connection?.destroy(error as Error);
       return;
     }
-    if (token >= 0) this.connection!.release!(token, keep && holdsSharedViews(body));
+    // Read from the header before the hold ends: the frame's memory goes with it.
     const id = frameId(buffer, start);
+    const raw = (frameFlags(buffer, start) & FrameFlag.RawBody) !== 0;
+    if (token >= 0) this.connection!.release!(token, keep && holdsSharedViews(body));
     const call = this.pending.get(id);
     if (call === undefined) return;
     this.streams ??= new StreamTable(this);
@@ -658,7 +660,7 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
     switch (kind) {
       case FrameKind.StreamData:
         if (!call.opened) this.opened(call);
-        error = this.streams.onData(id, body, (frameFlags(buffer, start) & FrameFlag.RawBody) !== 0, end - start - HEADER_BYTES);
+        error = this.streams.onData(id, body, raw, end - start - HEADER_BYTES);
         break;
       case FrameKind.StreamEnd:
         if (!call.opened) this.opened(call);

@@ -42,7 +42,7 @@ export function streamParts(result: BenchResult): string[] {
         : `**Stream of ${total >= 1 << 30 ? `${total / (1 << 30)} GiB` : formatSize(total)} in ${formatSize(first.itemBytes)} chunks** (${first.items} items)`;
     const primary = workload === 'items' ? 'items/s' : 'GB/s';
     parts.push(
-      `${title}, Buffer items, service → client (one stream, default window: 256 items / 4 MiB; ratios: times raw UDS's rate in the same run)\n\n` +
+      `${title}, Buffer items, service → client (one stream, default window: 4096 items / 4 MiB; each item released once read; ratios: times raw UDS's rate in the same run)\n\n` +
         table(
           ['target', primary, workload === 'items' ? 'MB/s' : 'items/s', 'vs raw UDS', 'goal', 'spread', 'server CPU', 'client CPU', 'lost'],
           these.map((row) => {

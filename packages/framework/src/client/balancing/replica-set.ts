@@ -59,8 +59,12 @@ export class ReplicaSet {
     this.replicas = live;
   }
 
-  /** The replica for the next call, other than `avoid` where there is another; undefined when there is none. */
-  pick(strategy: BalanceStrategy, key: string | undefined, avoid?: Replica): Replica | undefined {
+  /**
+   * The replica for the next call, other than `avoid` where there is another; undefined when
+   * there is none. `reports`: the caller will report the outcome (a stream does not), so a
+   * half-open replica may take it as its probe.
+   */
+  pick(strategy: BalanceStrategy, key: string | undefined, avoid?: Replica, reports = true): Replica | undefined {
     const replicas = this.replicas;
     const count = replicas.length;
     if (count === 0) return undefined;
@@ -90,7 +94,7 @@ export class ReplicaSet {
     }
     // Every other breaker is open: one of them still beats failing at once.
     if (chosen === undefined) chosen = replicas.find((replica) => replica !== avoid) ?? avoid;
-    chosen?.health.started();
+    if (reports) chosen?.health.started();
     return chosen;
   }
 }
