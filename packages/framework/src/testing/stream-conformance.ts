@@ -7,6 +7,7 @@ import { OutOfStockError } from './fixtures/conformance.contract';
 import { sleep, type SpawnedService } from './spawn-service';
 import { isSharedMemory } from '@hostmesh/native';
 import { releaseBuffer } from '../rpc/buffer-leases';
+import { DEFAULT_WINDOW } from '../rpc/streams/stream-window';
 
 export interface StreamDeployment {
   server: SpawnedService;
@@ -90,6 +91,31 @@ export function describeStreamCases(host: StreamCaseHost): void {
       expect(produced).toBeLessThanOrEqual(consumed + window + 1);
       await eventually(async () => expect((await client().progress(tag)).closed).toBe(true));
       expect(typeof closed).toBe('boolean');
+    }, 30_000);
+
+    it("bounds the producer's memory: a consumer reading one item per 10 ms from a producer that could make a million a second", async () => {
+      const tag = `firehose-${process.pid}-${Date.now()}`;
+      const before = await client().memory();
+      let read = 0;
+      let during = before;
+      for await (const item of client().firehose(tag, 1024)) {
+        expect(item.length).toBe(1024);
+        read++;
+        await sleep(10);
+        if (read === 80) during = await client().memory();
+        if (read === 100) break;
+      }
+      const { produced } = await client().progress(tag);
+      // Pulled only as credit allowed: what was read plus the window (4096 items or 4 MiB), plus the one in the making.
+      expect(produced).toBeLessThanOrEqual(read + DEFAULT_WINDOW.items + 1);
+      // Unbounded, a second of this producer would hold hundreds of MiB; held to the window, a few.
+      const MiB = 1024 * 1024;
+      console.log(
+        `${host.kind}: slow consumer read ${read} items; the producer made ${produced}; its heap grew ${((during.heapUsed - before.heapUsed) / MiB).toFixed(1)} MiB, its RSS ${((during.rss - before.rss) / MiB).toFixed(1)} MiB`,
+      );
+      expect(during.heapUsed - before.heapUsed).toBeLessThan(24 * MiB);
+      expect(during.rss - before.rss).toBeLessThan(64 * MiB);
+      await eventually(async () => expect((await client().progress(tag)).closed).toBe(true));
     }, 30_000);
 
     it("cancels at the service when the consumer breaks out: the generator's return() runs and its signal aborts", async () => {
