@@ -104,6 +104,7 @@ export interface HandedOverCall {
 type State = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
 
 const RESOLVED: Promise<void> = Promise.resolve();
+const DROPPED = Symbol('dropped');
 
 /** A loan sent once already, or a released result, reads as empty: sending it would send nothing. */
 function refuseSpent(argument: unknown, routeName: string): void {
@@ -593,26 +594,10 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
       this.connection?.destroy(new FrameError(`unexpected frame kind ${kind} from ${this.options.label}`));
       return;
     }
-    // A result in the pool (shm) is handed out in place: its Buffers are views, held until
-    // released or collected (buffer-leases.ts), while this client keeps little enough of the
-    // pool; past that it is copied, and its hold ends once the copy is made. (A frame in the
-    // ring has no hold: -1, with no further cost on the small-call path.)
-    let token = -1;
-    let keep = false;
-    if (transient && kind === FrameKind.Response && this.connection?.holdKind === 'bytes') {
-      token = this.connection.hold!();
-      keep = token >= 0 && this.connection.mayKeep!(end - start);
-    }
-    // Decode every frame in order, even late ones: the codec's record state depends on it.
-    let body: unknown;
-    try {
-      body = this.codec!.decode(buffer, start, end, transient && !keep);
-    } catch (error) {
-      if (token >= 0) this.connection?.release!(token);
-      this.options.logger.warn(`dropping connection to ${this.options.label}: ${(error as Error).message}`);
-      this.connection?.destroy(error as Error);
-      return;
-    }
+    const body = this.decodeFrame(buffer, start, end, transient, kind === FrameKind.Response);
+    if (body === DROPPED) return;
+    const token = this.heldToken;
+    const keep = this.heldKeep;
     const id = frameId(buffer, start);
     if (id === CONNECTION_ERROR_ID && kind === FrameKind.Error) return this.onConnectionRefused(body);
     const call = this.pending.get(id);
@@ -626,24 +611,42 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
     this.settle(call, kind === FrameKind.Response ? undefined : this.remoteError(call, body), body);
   }
 
-  private onStreamFrame(buffer: Buffer, start: number, end: number, transient: boolean, kind: FrameKind): void {
-    // Items in the pool (shm) are handed out in place, as results are (see onFrame).
+  /**
+   * Decodes a frame, every one in order (the codec's record state depends on it), even late
+   * ones. A result or stream item in the pool (shm, `pooled`) is handed out in place: its
+   * Buffers are views, held until released or collected (buffer-leases.ts), while this
+   * client keeps little enough of the pool; past that it is copied, and its hold ends once
+   * the copy is made. The hold's token is left in `heldToken` (-1 for a frame in the ring:
+   * no further cost on the small-call path), whether to keep it in `heldKeep`. DROPPED after
+   * ending a connection whose frame does not decode.
+   */
+  private decodeFrame(buffer: Buffer, start: number, end: number, transient: boolean, pooled: boolean): unknown {
     let token = -1;
     let keep = false;
-    if (transient && kind === FrameKind.StreamData && this.connection?.holdKind === 'bytes') {
+    if (transient && pooled && this.connection?.holdKind === 'bytes') {
       token = this.connection.hold!();
       keep = token >= 0 && this.connection.mayKeep!(end - start);
     }
-    let body: unknown;
+    this.heldToken = token;
+    this.heldKeep = keep;
     try {
-      // Decoded in order, even for a stream already gone: the codec's record state depends on it.
-      body = this.codec!.decode(buffer, start, end, transient && !keep);
+      return this.codec!.decode(buffer, start, end, transient && !keep);
     } catch (error) {
       if (token >= 0) this.connection?.release!(token);
       this.options.logger.warn(`dropping connection to ${this.options.label}: ${(error as Error).message}`);
       this.connection?.destroy(error as Error);
-      return;
+      return DROPPED;
     }
+  }
+
+  private heldToken = -1;
+  private heldKeep = false;
+
+  private onStreamFrame(buffer: Buffer, start: number, end: number, transient: boolean, kind: FrameKind): void {
+    const body = this.decodeFrame(buffer, start, end, transient, kind === FrameKind.StreamData);
+    if (body === DROPPED) return;
+    const token = this.heldToken;
+    const keep = this.heldKeep;
     // Read from the header before the hold ends: the frame's memory goes with it.
     const id = frameId(buffer, start);
     const raw = (frameFlags(buffer, start) & FrameFlag.RawBody) !== 0;

@@ -27,6 +27,7 @@ import { pongListener } from './fixtures/pong-listener';
 import { rawChannelFactory } from './raw-channel';
 import { pluginOf } from '../plugins/transport-plugins';
 import { sleep, spawnInWorker, spawnService, type SpawnedService } from './spawn-service';
+import { eventually } from './eventually';
 import { tempRuntimeDir } from './temp-runtime';
 import { describeStreamCases } from './stream-conformance';
 
@@ -443,18 +444,4 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
       30_000,
     );
   });
-}
-
-/** Retries `check` until it passes or ~3 s have gone: for effects that land asynchronously. */
-async function eventually(check: () => unknown, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(20);
-    }
-  }
 }

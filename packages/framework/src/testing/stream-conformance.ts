@@ -5,6 +5,7 @@ import { CallAbortedError, CallTimeoutError, ConnectionLostError, ServiceStoppin
 import type { ConformanceApi } from './fixtures/conformance.contract';
 import { OutOfStockError } from './fixtures/conformance.contract';
 import { sleep, type SpawnedService } from './spawn-service';
+import { eventually } from './eventually';
 import { isSharedMemory } from '@hostmesh/native';
 import { releaseBuffer } from '../rpc/buffer-leases';
 import { DEFAULT_WINDOW } from '../rpc/streams/stream-window';
@@ -270,17 +271,4 @@ export function describeStreamCases(host: StreamCaseHost): void {
       expect(Date.now() - started[0]!).toBeLessThan(3000);
     }, 30_000);
   });
-}
-
-async function eventually(check: () => unknown, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(20);
-    }
-  }
 }
