@@ -21,7 +21,7 @@ export interface ClientOptions {
 @injectable('Singleton')
 export class ClientFactory {
   private readonly shared = new Map<string, Client<unknown>>();
-  /** Every service client made, by service: what `replicas()` reports. */
+  /** The shared service client of each service: what `replicas()` reports. */
   private readonly services = new Map<string, ServiceClient[]>();
 
   constructor(
@@ -42,9 +42,8 @@ export class ClientFactory {
       options,
       contract.schemas,
     );
-    const list = this.services.get(contract.name) ?? [];
-    list.push(service);
-    this.services.set(contract.name, list);
+    // Only the shared client balances (one forced to a mechanism or address does not): it alone has a replica view.
+    if (!options) this.services.set(contract.name, [service]);
     const client = createClientProxy<Api>(service, undefined, streamingEndpoints(contract as Contract<unknown>));
     if (!options) this.shared.set(contract.name, client as Client<unknown>);
     return client;

@@ -14,9 +14,11 @@ interface Phase {
   failed: Record<string, number>;
   latencies: number[];
   byInstance: Record<string, number>;
+  /** Retries the client made during the phase. */
+  retries: number;
 }
 
-const newPhase = (): Phase => ({ ok: 0, failed: {}, latencies: [], byInstance: {} });
+const newPhase = (): Phase => ({ ok: 0, failed: {}, latencies: [], byInstance: {}, retries: 0 });
 
 function p99(latencies: number[]): number {
   if (latencies.length === 0) return 0;
@@ -25,8 +27,15 @@ function p99(latencies: number[]): number {
 }
 
 /** Steady load: `workers` loops, each calling and pausing 1 ms, recording into the current phase. */
-function steadyLoad(call: (n: number) => Promise<{ instance: string }>, workers = 8) {
+function steadyLoad(call: (n: number) => Promise<{ instance: string }>, retriesNow: () => number, workers = 8) {
   let phase = newPhase();
+  let retriesAtStart = retriesNow();
+  const close = (ended: Phase) => {
+    const now = retriesNow();
+    ended.retries = now - retriesAtStart;
+    retriesAtStart = now;
+    return ended;
+  };
   let running = true;
   let n = 0;
   const loops = Array.from({ length: workers }, async () => {
@@ -50,12 +59,12 @@ function steadyLoad(call: (n: number) => Promise<{ instance: string }>, workers 
     next(): Phase {
       const ended = phase;
       phase = newPhase();
-      return ended;
+      return close(ended);
     },
     async stop(): Promise<Phase> {
       running = false;
       await Promise.all(loops);
-      return phase;
+      return close(phase);
     },
   };
 }
@@ -64,7 +73,7 @@ function report(name: string, phases: Record<string, Phase>): string {
   return Object.entries(phases)
     .map(
       ([label, p]) =>
-        `${name} ${label}: ${p.ok} ok, failed ${JSON.stringify(p.failed)}, p99 ${p99(p.latencies).toFixed(1)} ms, max ${Math.max(0, ...p.latencies).toFixed(0)} ms, by replica ${JSON.stringify(p.byInstance)}`,
+        `${name} ${label}: ${p.ok} ok, failed ${JSON.stringify(p.failed)}, ${p.retries} retried, p99 ${p99(p.latencies).toFixed(1)} ms, max ${Math.max(0, ...p.latencies).toFixed(0)} ms, by replica ${JSON.stringify(p.byInstance)}`,
     )
     .join('\n');
 }
@@ -145,7 +154,10 @@ describe('three replicas under load', () => {
 
   it('loses no idempotent call when a replica is SIGKILLed, and takes the newcomer in', async () => {
     const client = mesh.client(Replicas);
-    const load = steadyLoad((n) => client.work(n));
+    const load = steadyLoad(
+      (n) => client.work(n),
+      () => replicaView().retries,
+    );
     await sleep(800);
     const before = load.next();
     await replicas[1]!.kill();
@@ -165,7 +177,10 @@ describe('three replicas under load', () => {
 
   it('loses no idempotent call while a replica is SIGSTOPped for 5 s: its breaker opens, then closes', async () => {
     const client = mesh.client(Replicas).$with({ timeoutMs: 1000 });
-    const load = steadyLoad((n) => client.work(n));
+    const load = steadyLoad(
+      (n) => client.work(n),
+      () => replicaView().retries,
+    );
     await sleep(800);
     const before = load.next();
     const ejectionsBefore = replicaView().replicas.find((r) => r.instance === '2')?.ejections ?? 0;
@@ -190,7 +205,10 @@ describe('three replicas under load', () => {
 
   it('loses no idempotent call while a replica answers retryable errors: its breaker opens, then closes', async () => {
     const client = mesh.client(Replicas);
-    const load = steadyLoad((n) => client.work(n));
+    const load = steadyLoad(
+      (n) => client.work(n),
+      () => replicaView().retries,
+    );
     await sleep(800);
     const before = load.next();
     const faulty = await direct(0);

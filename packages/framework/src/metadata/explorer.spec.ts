@@ -47,6 +47,10 @@ describe('exploreService', () => {
         id: routeId('shop.order'),
         binding: 'socket',
         timeoutMs: 250,
+        idempotent: false,
+        attemptTimeoutMs: undefined,
+        bulkhead: undefined,
+        balance: undefined,
         contextIndex: 1,
         shell: false,
         guards: [],
@@ -59,6 +63,10 @@ describe('exploreService', () => {
         id: routeId('shop.stock'),
         binding: 'tcp',
         timeoutMs: undefined,
+        idempotent: false,
+        attemptTimeoutMs: undefined,
+        bulkhead: undefined,
+        balance: undefined,
         contextIndex: -1,
         shell: false,
         guards: [],
@@ -66,7 +74,11 @@ describe('exploreService', () => {
       },
     ]);
     expect(definition.subscriptions).toEqual([
-      { method: 'placed', event: { name: 'order.placed', priority: 7, whenFull: 'wait', id: routeId('order.placed'), cls: OrderPlaced }, contextIndex: -1 },
+      {
+        method: 'placed',
+        event: { name: 'order.placed', priority: 7, whenFull: 'wait', broadcast: false, id: routeId('order.placed'), cls: OrderPlaced },
+        contextIndex: -1,
+      },
     ]);
     expect(definition.onStart).toEqual(['begin']);
     expect(definition.onStop).toEqual(['end']);
