@@ -57,6 +57,8 @@ export class ServiceClient implements Caller {
   /** The live instances on this host, as the registry last said. */
   private members: ServiceDescriptor[] = [];
   private readonly sets = new Map<TransportKind, ReplicaSet>();
+  /** Mechanisms with fewer than two instances here, as of the last lookup. */
+  private readonly single = new Set<TransportKind>();
   private refreshing = false;
   private refreshAgain = false;
   readonly calls: ResilientCaller;
@@ -214,6 +216,7 @@ export class ServiceClient implements Caller {
   private async refresh(): Promise<void> {
     const live = await this.deps.registry.lookup(this.service);
     this.members = live;
+    this.single.clear();
     if (live.length > 0) this.adopt(live[0]!);
     this.updateSets();
   }
@@ -248,7 +251,12 @@ export class ServiceClient implements Caller {
     if (this.forced !== undefined) return undefined;
     let set = this.sets.get(kind);
     if (set === undefined) {
-      if (this.instancesOn(kind).length < 2) return undefined;
+      // Asked on every call: a single instance answers from a cache, not by filtering the registry's list.
+      if (this.single.has(kind)) return undefined;
+      if (this.instancesOn(kind).length < 2) {
+        this.single.add(kind);
+        return undefined;
+      }
       const transport = this.deps.transports.resolve(kind);
       set = new ReplicaSet((instance) => this.deps.rpcClients.create(`${this.service}@${instance}`, transport, () => this.addressOf(kind, instance)));
       set.update(this.instancesOn(kind));

@@ -5,11 +5,12 @@ import { isRawBytes } from '../../protocol/codec';
  * not bytes or a string. Plain arrays and Sets are values, not streams.
  */
 export function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  // Asked of every call's arguments and result: bytes (the common case) are ruled out before the symbol lookup walks a prototype chain.
   return (
     typeof value === 'object' &&
     value !== null &&
-    typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function' &&
-    !isRawBytes(value)
+    !isRawBytes(value) &&
+    typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function'
   );
 }
 
