@@ -1,4 +1,5 @@
 import { HostmeshError } from '../core/errors/hostmesh-error';
+import { ServiceUnavailableError } from '../core/errors/errors';
 import { Mesh } from '../runtime/mesh';
 import { sleep, spawnService, type SpawnedService } from '../testing/spawn-service';
 import { tempRuntimeDir } from '../testing/temp-runtime';
@@ -309,6 +310,17 @@ describe('three replicas under load', () => {
 
   it("gives the contract's fallback when a call fails for good", async () => {
     await expect(mesh.client(Replicas).unavailable()).resolves.toBe('fallback after NEVER_AVAILABLE');
+  });
+
+  it("does not take a handler's own ServiceUnavailableError (its downstream call failed) for a call that never ran: no retry", async () => {
+    const runs = async () => {
+      let total = 0;
+      for (const i of [0, 1, 2]) total += await (await direct(i)).downstreamRuns();
+      return total;
+    };
+    const before = await runs();
+    await expect(mesh.client(Replicas).downstream()).rejects.toBeInstanceOf(ServiceUnavailableError);
+    expect((await runs()) - before).toBe(1);
   });
 
   it('does not retry a call that is not idempotent: the retryable error reaches the caller', async () => {

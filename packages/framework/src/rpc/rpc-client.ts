@@ -16,7 +16,7 @@ import { fromWireError } from '../core/errors/wire';
 import { FrameCodec, isRawBytes } from '../protocol/codec';
 import { holdsSharedViews } from './buffer-leases';
 import { encodeLent } from './lent-encode';
-import { CONNECTION_ERROR_ID, FrameFlag, FrameKind, HEADER_BYTES, frameFlags, frameId, frameKind } from '../protocol/frame';
+import { CONNECTION_ERROR_ID, FrameFlag, FrameKind, HEADER_BYTES, frameFlags, frameId, frameKind, frameRoute } from '../protocol/frame';
 import { encodeMetadata, METADATA_KEYS, metadataScratch, type CallMetadata } from '../protocol/metadata';
 import type { Logger } from '../core/logger';
 import type { Connection, ConnectionHandler, Transport, TransportAddress } from '../transports/contract/transport';
@@ -105,6 +105,14 @@ type State = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const DROPPED = Symbol('dropped');
+
+/** Errors the peer sent (as opposed to ones this side made: not connected, timed out, too many pending). */
+const peerErrors = new WeakSet<Error>();
+
+/** Whether `error` came from the service in an error reply. */
+export function fromPeer(error: unknown): boolean {
+  return error instanceof Error && peerErrors.has(error);
+}
 
 /** A loan sent once already, or a released result, reads as empty: sending it would send nothing. */
 function refuseSpent(argument: unknown, routeName: string): void {
@@ -396,6 +404,11 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
   }
 
   private send(call: PendingCall): void {
+    // A declared stream its consumer left before the request went out: nothing to send, nothing to wait for.
+    if (call.stream !== null && !call.stream.isOpen) {
+      this.settle(call, undefined, undefined, true);
+      return;
+    }
     const codec = this.codec!;
     const body = call.body;
     let frame: Buffer;
@@ -456,7 +469,7 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
     const sender = streams.startSender(call.id, call.route, source, `the streamed argument of ${call.routeName}`);
     call.sender = sender;
     const codec = this.codec;
-    sender.run().then(
+    sender.runUntilStopped().then(
       (ended) => {
         streams.senderDone(sender);
         if (ended && this.codec === codec && this.pending.get(call.id) === call) this.writeFrame(codec!.encode(FrameKind.StreamEnd, call.id, call.route, null));
@@ -650,9 +663,16 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
     // Read from the header before the hold ends: the frame's memory goes with it.
     const id = frameId(buffer, start);
     const raw = (frameFlags(buffer, start) & FrameFlag.RawBody) !== 0;
+    const route = frameRoute(buffer, start);
     if (token >= 0) this.connection!.release!(token, keep && holdsSharedViews(body));
     const call = this.pending.get(id);
-    if (call === undefined) return;
+    if (call === undefined) {
+      // A stream opening for a call this side gave up on (timed out, aborted) before it opened: the service is told.
+      if (kind === FrameKind.StreamData && Array.isArray(body) && body.length === 0 && this.codec !== null) {
+        this.writeFrame(this.codec.encode(FrameKind.Cancel, id, route, null));
+      }
+      return;
+    }
     this.streams ??= new StreamTable(this);
     if (call.abandoned) {
       if (kind === FrameKind.StreamData) this.cancelRemote(call);
@@ -739,6 +759,7 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
 
   private remoteError(call: PendingCall, body: unknown): Error {
     const error = fromWireError(body, `error reply from ${this.options.label}`);
+    peerErrors.add(error);
     if ((error as { code?: unknown }).code === RouteNotFoundError.code) {
       // The service says which endpoints it has (an older one does not).
       const endpoints = (error as { data?: { endpoints?: unknown } }).data?.endpoints;

@@ -26,6 +26,8 @@ import { DEFAULT_WINDOW } from './streams/stream-window';
 
 const DROPPED = Symbol('dropped');
 const NO_ITEMS: unknown[] = [];
+/** Marks a refusal made before any handler ran: a caller may send such a call elsewhere, even one not idempotent. */
+const NOT_RUN = Object.freeze({ notRun: true });
 
 /**
  * The service side of one connection: decodes requests, invokes handlers, replies.
@@ -141,7 +143,7 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
       return false;
     }
     if (this.server.draining) {
-      this.replyError(id, routeId, new ServiceStoppingError(`service '${this.server.service}' is stopping and accepts no new calls`));
+      this.replyError(id, routeId, new ServiceStoppingError(`service '${this.server.service}' is stopping and accepts no new calls`, { data: NOT_RUN }));
       return false;
     }
     if (!Array.isArray(args)) {
@@ -154,7 +156,7 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
         routeId,
         new QueueFullError(
           `${this.running} calls from this connection are already running in '${this.server.service}' (maxInFlightPerConnection): retry later or raise the limit`,
-          { data: { limit: this.server.limits.maxInFlightPerConnection } },
+          { data: { limit: this.server.limits.maxInFlightPerConnection, notRun: true } },
         ),
       );
       return false;
@@ -189,7 +191,7 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
       id,
       routeId,
       new QueueFullError(`${route.name}: ${bulkhead.limit} calls are running and ${bulkhead.queue} waiting (its bulkhead): retry later`, {
-        data: { limit: bulkhead.limit, queue: bulkhead.queue },
+        data: { limit: bulkhead.limit, queue: bulkhead.queue, notRun: true },
       }),
     );
     return false;
@@ -259,7 +261,12 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
   /** Answers the call, then gives back the pooled bytes of its arguments (a result may be one of them). */
   private complete(route: EndpointRoute, id: number, context: CallContext | null, value: unknown, failed: boolean, started: number, lease: number): void {
     // A handler that returns an async iterable streams its results; the call ends with the stream.
-    if (!failed && !this.closed && isAsyncIterable(value)) return this.streamResult(route, id, context, value, started, lease);
+    if (!failed && !this.closed && isAsyncIterable(value)) {
+      if (context === null || !context.callerGone) return this.streamResult(route, id, context, value, started, lease);
+      // The caller left before the stream could open: the source is closed, never pulled.
+      closeSource(value);
+      value = undefined;
+    }
     this.answer(route, id, context, value, failed, started);
     if (lease >= 0) this.connection.release!(lease);
   }
@@ -321,6 +328,7 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
     this.write(this.codec.encode(FrameKind.StreamData, id, route.id, NO_ITEMS));
     const sender = (this.streams ??= new StreamTable(this)).startSender(id, route.id, source, `the result stream of ${route.name}`);
     const run = this.runSender(sender, context);
+    // Cancelled endpoints end here (streamDone) even if their source still waits inside next().
     run.then(
       (ended) => this.streamDone(route, sender, context, ended ? undefined : null, started, lease),
       (error: unknown) => this.streamDone(route, sender, context, error ?? new Error('the stream threw undefined'), started, lease),
@@ -329,8 +337,9 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
 
   /** Pulls the source inside the call's scope and trace context, where the handler ran. */
   private runSender(sender: StreamSender, context: CallContext | null): Promise<boolean> {
-    if (context === null) return sender.run();
-    const pump = (): Promise<boolean> => (isPropagating() ? (runInScope(context, () => sender.run(), []) as Promise<boolean>) : sender.run());
+    if (context === null) return sender.runUntilStopped();
+    const pump = (): Promise<boolean> =>
+      isPropagating() ? (runInScope(context, () => sender.runUntilStopped(), []) as Promise<boolean>) : sender.runUntilStopped();
     return context.trace === undefined ? pump() : withTraceContext(context.trace, pump);
   }
 
@@ -359,6 +368,8 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
         sender.id,
         new ServiceStoppingError(`service '${this.server.service}' is stopping: the stream ended early; call again to resume elsewhere`),
       );
+      // A generator that watches its signal stops too.
+      this.contexts?.get(sender.id)?.cancel('the service is stopping');
       sender.stop();
     }
   }
@@ -509,5 +520,15 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
     this.streams.stopSender(id);
     this.streams.receiver(id)?.fail(new CallAbortedError('the caller cancelled the call'));
     this.streams.closeReceiver(id);
+  }
+}
+
+/** Closes an async iterable nobody will read (its generator's `finally` blocks run). */
+function closeSource(source: AsyncIterable<unknown>): void {
+  try {
+    const done = source[Symbol.asyncIterator]().return?.();
+    if (done !== undefined) Promise.resolve(done).then(undefined, () => undefined);
+  } catch {
+    // its clean-up failed: nobody waits for it
   }
 }

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { CallAbortedError, QueueFullError, ServiceStoppingError, ServiceUnavailableError, TooManyConnectionsError } from '../../core/errors/errors';
 import type { TransportKind } from '../../metadata/types';
 import type { CallMetadata } from '../../protocol/metadata';
-import type { RpcClient } from '../../rpc/rpc-client';
+import { fromPeer, type RpcClient } from '../../rpc/rpc-client';
 import { isAsyncIterable } from '../../rpc/streams/is-stream';
 import type { BalanceStrategy, Replica, ReplicaSet } from './replica-set';
 import { RetryBudget } from './retry-budget';
@@ -25,14 +25,21 @@ export const MAX_ATTEMPTS = 3;
 /** A retry needs at least this much of the deadline left to be worth sending. */
 const MIN_ATTEMPT_MS = 5;
 
-/** An error of a call that never reached a handler: refused at the door, or never sent. Retrying it cannot run anything twice. */
+/**
+ * An error of a call that never reached a handler: never sent (this side's own error), or
+ * refused at the service's door, which marks it `notRun`. The same classes from a handler
+ * (its own downstream call failed) say nothing of the sort: the handler ran.
+ */
 export function neverReachedHandler(error: unknown): boolean {
-  return (
+  if (!(
     error instanceof ServiceStoppingError ||
     error instanceof QueueFullError ||
     error instanceof TooManyConnectionsError ||
     error instanceof ServiceUnavailableError
-  );
+  )) {
+    return false;
+  }
+  return !fromPeer(error) || (error as { data?: { notRun?: unknown } }).data?.notRun === true;
 }
 
 /** Whether the failure says something about the replica (it died, stalled, refused, or said "retry"), not about the call. */

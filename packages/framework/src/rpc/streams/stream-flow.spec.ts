@@ -71,6 +71,33 @@ describe('stream flow control', () => {
     sender.stop();
   });
 
+  it('never sends a frame once the byte credit is spent: a slow source, and small items mixed with large ones', async () => {
+    for (const source of [
+      async function* slow() {
+        for (let i = 0; i < 400; i++) {
+          await turn();
+          yield Buffer.alloc(2000, i);
+        }
+      },
+      async function* mixed() {
+        for (let i = 0; i < 400; i++) yield i % 3 === 0 ? Buffer.alloc(50_000, i) : Buffer.alloc(2000, i);
+      },
+    ]) {
+      const { table, frames } = wire();
+      const sender = table.startSender(9, 7, source(), 'test');
+      void sender.run();
+      for (let i = 0; i < 300; i++) await turn();
+      // Before each frame, what was sent so far was under the 256 KiB the receiver allowed.
+      let sent = 0;
+      for (const frame of frames) {
+        expect(sent).toBeLessThan(INITIAL_CREDIT.bytes);
+        sent += frame.bytes;
+      }
+      expect(frames.length).toBeGreaterThan(0);
+      sender.stop();
+    }
+  });
+
   it("sends the items before a source's error, then throws it; stop() runs the source's finally", async () => {
     const { table, frames } = wire();
     async function* failing() {

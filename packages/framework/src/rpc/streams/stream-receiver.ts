@@ -49,6 +49,7 @@ export class StreamReceiver<T = unknown> implements AsyncIterableIterator<T> {
 
   /** Tops the sender's credit up from the protocol's initial credit to this receiver's window. */
   open(): void {
+    if (this.state !== 'open') return;
     const items = this.window.items - INITIAL_CREDIT.items;
     const bytes = this.window.bytes - INITIAL_CREDIT.bytes;
     if (items <= 0 && bytes <= 0) return;

@@ -30,6 +30,9 @@ export class StreamSender {
   private wake: (() => void) | null = null;
   private stopped = false;
   private failure: unknown = undefined;
+  /** A raw item pulled while the batch before it (or the byte credit) kept it from leaving. */
+  private heldRaw: Uint8Array | null = null;
+  private stopWaiters: Array<(ended: boolean) => void> | null = null;
   private readonly iterator: AsyncIterator<unknown>;
 
   constructor(
@@ -48,6 +51,11 @@ export class StreamSender {
     this.items += items;
     this.bytes += bytes;
     this.wakeUp();
+    // What waited for byte credit leaves now, not with the next item (the source may be slow).
+    if ((this.batch.length > 0 || this.heldRaw !== null) && !this.flushPending) {
+      this.flushPending = true;
+      setImmediate(this.flushLater);
+    }
   }
 
   get isStopped(): boolean {
@@ -59,7 +67,9 @@ export class StreamSender {
     if (this.stopped) return;
     this.stopped = true;
     this.batch = [];
+    this.heldRaw = null;
     this.wakeUp();
+    if (this.stopWaiters !== null) for (const resolve of this.stopWaiters.splice(0)) resolve(false);
     try {
       // An async generator runs its `finally` blocks; return() waits for a pending next().
       const done = this.iterator.return?.();
@@ -70,29 +80,43 @@ export class StreamSender {
   }
 
   /**
+   * Like `run()`, but settles as soon as the sender is stopped, even while its source is
+   * still waiting inside `next()` (an async generator's `return()` waits for that): what
+   * the stream held can be given back at once.
+   */
+  runUntilStopped(): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    const stopped = new Promise<boolean>((resolve) => (this.stopWaiters ??= []).push(resolve));
+    return Promise.race([this.run(), stopped]);
+  }
+
+  /**
    * Sends until the source ends (true) or the sender is stopped (false). Throws what the
-   * source throws, or an encoding error, after sending the items before it.
+   * source throws, or an encoding error, after sending the items before it. A frame leaves
+   * only while byte credit remains: what was pulled waits for credit, never overruns it.
    */
   async run(): Promise<boolean> {
     for (;;) {
       if (this.failure !== undefined) throw this.failure;
       if (this.stopped) return false;
-      if (this.items <= 0 || this.bytes <= 0 || !this.outlet.writable) {
+      if (this.heldRaw !== null) this.sendHeld();
+      if (this.items <= 0 || this.bytes <= 0 || this.heldRaw !== null || !this.outlet.writable) {
         this.flush();
         if (this.stopped || this.failure !== undefined) continue;
-        await (this.items <= 0 || this.bytes <= 0 ? this.credit() : this.outlet.whenWritable());
+        await (this.items <= 0 || this.bytes <= 0 || this.heldRaw !== null ? this.credit() : this.outlet.whenWritable());
         continue;
       }
       let result: IteratorResult<unknown>;
       try {
         result = await this.iterator.next();
       } catch (error) {
-        if (!this.stopped) this.flush();
+        // The items pulled before the error go first, as credit allows.
+        if (!this.stopped && !(await this.drainHeld())) return false;
         throw error;
       }
       if (this.stopped) continue;
       if (result.done === true) {
-        this.flush();
+        if (!(await this.drainHeld())) return false;
         if (this.failure !== undefined) throw this.failure;
         return !this.stopped;
       }
@@ -100,7 +124,8 @@ export class StreamSender {
       this.items--;
       if (isRawBytes(item) && item.byteLength >= RAW_ITEM_BYTES) {
         this.flush();
-        this.send(item);
+        if (this.batch.length === 0 && this.bytes > 0) this.send(item);
+        else this.heldRaw = item;
         continue;
       }
       this.batch.push(item);
@@ -115,8 +140,28 @@ export class StreamSender {
 
   private readonly flushLater = (): void => {
     this.flushPending = false;
-    if (!this.stopped) this.flush();
+    if (!this.stopped) this.sendHeld();
   };
+
+  /** Sends the batch, then a held raw item, while byte credit lasts. */
+  private sendHeld(): void {
+    this.flush();
+    if (this.heldRaw !== null && this.batch.length === 0 && this.bytes > 0 && !this.stopped) {
+      const raw = this.heldRaw;
+      this.heldRaw = null;
+      this.send(raw);
+    }
+  }
+
+  /** Sends everything pulled, waiting for credit as needed; false when stopped first. */
+  private async drainHeld(): Promise<boolean> {
+    for (;;) {
+      if (this.stopped || this.failure !== undefined) return !this.stopped;
+      this.sendHeld();
+      if (this.batch.length === 0 && this.heldRaw === null) return true;
+      await this.credit();
+    }
+  }
 
   private credit(): Promise<void> {
     return new Promise((resolve) => {
@@ -131,7 +176,8 @@ export class StreamSender {
   }
 
   private flush(): void {
-    if (this.batch.length === 0) return;
+    // No byte credit left: the batch waits (sending it would overrun what the receiver allowed).
+    if (this.batch.length === 0 || this.bytes <= 0) return;
     const items = this.batch;
     this.batch = [];
     this.send(items);

@@ -100,8 +100,9 @@ export class StreamTable implements StreamOutlet, StreamInlet {
   closeReceiver(id: number): void {
     const receiver = this.receivers.get(id);
     if (receiver === undefined) return;
-    this.receivers.delete(id);
+    // Cancelled while still in the table, so its Cancel frame is written.
     if (receiver.isOpen) receiver.cancel();
+    this.receivers.delete(id);
   }
 
   /** A StreamData frame's decoded body; a FrameError when it is not a list of items or overruns its credit. */
