@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { bootstrap, Endpoint, Service } from '@hostmesh/framework';
-import { Replicas, type ReplicaApi } from './replica.contract';
+import { bootstrap, Endpoint, On, Service } from '@hostmesh/framework';
+import { ReplicaAudit, Replicas, type ReplicaApi } from './replica.contract';
 
 const instance = process.env.HOSTMESH_INSTANCE ?? '0';
 
@@ -11,6 +11,9 @@ class ReplicaService implements ReplicaApi {
   work(n: number): { instance: string; n: number } {
     return { instance, n };
   }
+
+  @On(ReplicaAudit)
+  onAudit(): void {}
 }
 
 void bootstrap(ReplicaService);

@@ -40,6 +40,8 @@ describe('hostmesh ps: replicas as their callers see them', () => {
       // Open, or half-open while its one probe waits on the stopped process: either way it takes no other call.
       expect(table.output).toMatch(/replicas@1\s+\d+\s+stopped\s.*\s(?:open|half-open)\s+\d+\s+[1-9]\d*\s/);
       expect(table.output).toMatch(/^retries by callers: \d+ \(\d+ refused by the retry budget\)$/m);
+      // Each replica reads the shared queue and its own partition of the events with a key (HOSTMESH_REPLICAS from the manifest).
+      for (const instance of [0, 2]) expect(table.output).toMatch(new RegExp(`replicas@${instance}\\s.*\\s\\d+/\\d+ p${instance}:\\d+/\\d+\\s`));
       // The caller itself is called by no one.
       expect(table.output).toMatch(/replica-caller@0\s.*\s-\s+-\s+-\s/);
     } finally {

@@ -18,7 +18,13 @@ export function statusTable(instances: InstanceStatus[], stream: NodeJS.WriteStr
     const endpoints = health?.endpoints ?? [];
     const busiest = [...endpoints].sort((a, b) => b.calls - a.calls)[0];
     const mechanisms = [...endpoints.map((e) => `${e.name.split('.').pop()}:${e.mechanism}`), ...(health?.events ?? []).map((e) => `${e.name}:${e.mechanism}`)];
-    const queues = (health?.transports ?? []).filter((t) => t.kind === 'mqueue').map((t) => `${t.messages}/${t.depth}`);
+    // A replica's own partition of the events with an ordering key follows the shared queue.
+    const queues = (health?.transports ?? [])
+      .filter((t) => t.kind === 'mqueue')
+      .map((t) => {
+        const partition = t.partition as { messages?: number; depth?: number } | undefined;
+        return `${t.messages}/${t.depth}${partition ? ` p${instance.instance}:${partition.messages}/${partition.depth}` : ''}`;
+      });
     return [
       instance.remote && instance.remote.via !== 'nats' ? instance.service : `${instance.service}@${instance.instance}`,
       // The services of a group share their process: its pid, marked with the group's name.

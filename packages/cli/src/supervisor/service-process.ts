@@ -108,6 +108,7 @@ export class ServiceProcess {
         HOSTMESH_NAMESPACE: this.deployment.namespace,
         HOSTMESH_RUNTIME_DIR: this.runtimeDir,
         HOSTMESH_INSTANCE: String(this.index),
+        HOSTMESH_REPLICAS: String(this.plan.replicas),
         HOSTMESH_CONTROL_FD: '3',
       },
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],

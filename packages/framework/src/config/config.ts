@@ -48,6 +48,12 @@ export interface MeshOptions extends TransportOptionsInput {
   runtimeDir?: string;
   /** Distinguishes replicas of one service. Env: HOSTMESH_INSTANCE; default '0'. */
   instance?: string;
+  /**
+   * How many replicas the service runs (instances '0' to replicas - 1): events with an
+   * ordering key are split among them in this many partitions. Env: HOSTMESH_REPLICAS (the
+   * supervisor sets it from the manifest); default 1.
+   */
+  replicas?: number;
   /** Timeout of calls whose endpoint sets none, in ms (default 5000). */
   defaultTimeoutMs?: number;
   /** Largest request, response or event body, in bytes (default 64 MiB). */
@@ -105,6 +111,7 @@ export interface MeshConfig {
   namespace: string;
   runtimeDir: string | undefined;
   instance: string;
+  replicas: number;
   defaultTimeoutMs: number;
   maxPayloadBytes: number;
   maxPendingCalls: number;
@@ -162,6 +169,7 @@ export function resolveConfig(options: MeshOptions = {}, env: NodeJS.ProcessEnv 
     namespace,
     runtimeDir: options.runtimeDir ?? env.HOSTMESH_RUNTIME_DIR,
     instance,
+    replicas: read.positiveInteger('replicas', options.replicas ?? read.numberEnv('HOSTMESH_REPLICAS') ?? 1, 256),
     defaultTimeoutMs: read.positive('defaultTimeoutMs', options.defaultTimeoutMs ?? 5000),
     maxPayloadBytes,
     maxPendingCalls: read.positive('maxPendingCalls', options.maxPendingCalls ?? 65536),

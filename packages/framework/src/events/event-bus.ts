@@ -3,6 +3,7 @@ import { inject, injectable } from 'inversify';
 import { ownProcessStartTime } from '@hostmesh/native';
 import { BootstrapError, QueueFullError, ServiceUnavailableError } from '../core/errors/errors';
 import { eventDefinition, namedEvent, type EventDefinition } from '../metadata/explorer';
+import { routeId } from '../protocol/route-id';
 import type { TransportKind } from '../metadata/types';
 import { RpcClientFactory } from '../client/rpc-client-factory';
 import type { RpcClient } from '../rpc/rpc-client';
@@ -25,6 +26,12 @@ interface Subscriber {
   kind: TransportKind;
   /** Filled on first use, so a publish does no lookup. */
   client?: RpcClient;
+  /** A durable queue split among the service's replicas for events with an ordering key (see MqueueTransport). */
+  partitions?: number;
+  /** Which partition this is, for one made from a durable subscriber. */
+  partition?: number;
+  /** Its partitions, made on first use. */
+  parts?: Subscriber[];
 }
 
 export interface PublishOptions {
@@ -118,6 +125,15 @@ export class EventBus {
 
   private fanOut(definition: EventDefinition, body: unknown[], timeoutMs: number, subscribers: Subscriber[], headers?: CallMetadata): Promise<void> {
     if (subscribers.length === 0) return RESOLVED;
+    if (definition.keyOf !== undefined) {
+      let key: string;
+      try {
+        key = definition.keyOf(body[1] as object);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      subscribers = this.partitionsFor(key, subscribers);
+    }
     if (subscribers.length === 1) return this.clientFor(subscribers[0]!).emit(definition.id, definition.name, body, timeoutMs, definition.whenFull, headers);
     return this.fanOutToMany(definition, body, timeoutMs, subscribers, headers);
   }
@@ -137,6 +153,29 @@ export class EventBus {
       const ErrorClass = first instanceof QueueFullError ? QueueFullError : ServiceUnavailableError;
       throw new ErrorClass(`${definition.name} reached ${results.length - failed.length} of ${results.length} subscribers; ${failed.join('; ')}`);
     }
+  }
+
+  /**
+   * Where an event with `key` goes: a service whose queue is split among its replicas gets it
+   * in partition FNV-1a(key) mod partitions, so one replica takes every event of a key, in
+   * the order published. The others as they are.
+   */
+  private partitionsFor(key: string, subscribers: Subscriber[]): Subscriber[] {
+    if (!subscribers.some((s) => s.partitions !== undefined)) return subscribers;
+    const hash = routeId(key);
+    return subscribers.map((subscriber) => {
+      if (subscriber.partitions === undefined) return subscriber;
+      const p = hash % subscriber.partitions;
+      subscriber.parts ??= [];
+      return (subscriber.parts[p] ??= {
+        ...subscriber,
+        key: `${subscriber.key}.p${p}`,
+        partitions: undefined,
+        partition: p,
+        parts: undefined,
+        client: undefined,
+      });
+    });
   }
 
   /**
@@ -178,7 +217,8 @@ export class EventBus {
     for (const record of await this.registry.listSubscriptions()) {
       for (const name of record.events) {
         durable.add(`${record.service}\0${name}`);
-        add(name, { key: record.service, service: record.service, instance: undefined, kind: record.address.kind });
+        const partitions = pluginOf(record.address.kind)?.partitionsOf?.(record.address) ?? 0;
+        add(name, { key: record.service, service: record.service, instance: undefined, kind: record.address.kind, ...(partitions > 1 ? { partitions } : {}) });
       }
     }
     const remoteDurable = new Set<string>();
@@ -235,6 +275,8 @@ export class EventBus {
   private async addressOf(subscriber: Subscriber): Promise<TransportAddress> {
     if (subscriber.instance === undefined) {
       const record = (await this.registry.listSubscriptions()).find((r) => r.service === subscriber.service);
+      const split = record === undefined ? undefined : pluginOf(record.address.kind)?.partitionAddress;
+      if (record && subscriber.partition !== undefined && split !== undefined) return split(record.address, subscriber.partition);
       if (record) return record.address;
       throw new ServiceUnavailableError(`${subscriber.service} no longer subscribes durably`);
     }

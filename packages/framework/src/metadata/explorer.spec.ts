@@ -192,4 +192,26 @@ describe('eventDefinition', () => {
     class Spaced {}
     expect(() => eventDefinition(Spaced)).toThrow("Spaced: event name 'has space' must start with a letter");
   });
+
+  it('reads an ordering key from a field or a function, as a string, and refuses keys that are neither', () => {
+    @EventType('transfer.made', { key: 'account' })
+    class ByField {
+      constructor(readonly account: unknown) {}
+    }
+    @EventType('transfer.checked', { key: (event: { bank: string; id: number }) => `${event.bank}/${event.id}` })
+    class ByFunction {
+      constructor(
+        readonly bank: string,
+        readonly id: number,
+      ) {}
+    }
+    expect(eventDefinition(ByField).keyOf!(new ByField('acct-1'))).toBe('acct-1');
+    expect(eventDefinition(ByField).keyOf!(new ByField(42))).toBe('42');
+    expect(() => eventDefinition(ByField).keyOf!(new ByField({}))).toThrow('ByField: its ordering key (account) is object, not a string or a number');
+    expect(eventDefinition(ByFunction).keyOf!(new ByFunction('acme', 7))).toBe('acme/7');
+    expect(eventDefinition(OrderPlaced).keyOf).toBeUndefined();
+    @EventType('transfer.bad', { key: 3 as unknown as string })
+    class BadKey {}
+    expect(() => eventDefinition(BadKey)).toThrow(BootstrapError);
+  });
 });

@@ -21,6 +21,7 @@ import {
   type ContextParamMetadata,
   type EndpointMetadata,
   type EventTypeMetadata,
+  type EventTypeOptions,
   type LifecycleMetadata,
   type PipelineMetadata,
   type ServiceMetadata,
@@ -56,6 +57,8 @@ export interface EventDefinition {
   whenFull: 'wait' | 'reject';
   /** Every instance of each subscriber gets it (EventTypeOptions.broadcast). */
   broadcast: boolean;
+  /** The event's ordering key (EventTypeOptions.key), as a string; undefined for unordered events. */
+  keyOf?: (event: object) => string;
   id: number;
   cls: Function;
 }
@@ -243,13 +246,30 @@ export function eventDefinition(cls: Function, where = 'publish'): EventDefiniti
     throw new BootstrapError(`${className}: whenFull must be 'wait' or 'reject', got ${JSON.stringify(whenFull)}`);
   }
   const broadcast = metadata.options.broadcast === true;
-  const definition: EventDefinition = { name: metadata.name, priority, whenFull, broadcast, id: routeId(metadata.name), cls };
+  const keyOf = orderingKey(className, metadata.options.key);
+  const definition: EventDefinition = { name: metadata.name, priority, whenFull, broadcast, ...(keyOf ? { keyOf } : {}), id: routeId(metadata.name), cls };
   eventCache.set(cls, definition);
   eventsById.set(definition.id, definition);
   return definition;
 }
 
 const eventsById = new Map<number, EventDefinition>();
+
+/** EventTypeOptions.key as a function giving a string; a key that is neither a string nor a number is refused when read. */
+function orderingKey(className: string, key: EventTypeOptions['key']): ((event: object) => string) | undefined {
+  if (key === undefined) return undefined;
+  if (typeof key === 'string' && key !== '') {
+    return (event) => keyString(className, (event as Record<string, unknown>)[key], key);
+  }
+  if (typeof key === 'function') return (event) => keyString(className, (key as (event: object) => unknown)(event), 'key()');
+  throw new BootstrapError(`${className}: an event's key must be a field name or a function of the event, got ${JSON.stringify(key)}`);
+}
+
+function keyString(className: string, value: unknown, from: string): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  throw new TypeError(`${className}: its ordering key (${from}) is ${value === null ? 'null' : typeof value}, not a string or a number`);
+}
 
 /** An event known only by name (no class here): for tools that publish what they do not define. */
 export function namedEvent(name: string, priority: number): EventDefinition {

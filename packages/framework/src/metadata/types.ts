@@ -80,6 +80,13 @@ export interface EventTypeOptions {
    * instance's own listener, at most once: an instance that is down misses it.
    */
   broadcast?: boolean;
+  /**
+   * Per-key ordering: events with the same key are handled one after another, in the order
+   * they were published, by one replica of each subscribing service. A field name of the
+   * event, or a function of it; the key is compared as a string. Events with different
+   * keys still run side by side.
+   */
+  key?: string | ((event: never) => string | number);
 }
 
 export interface EventTypeMetadata {

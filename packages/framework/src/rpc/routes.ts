@@ -25,6 +25,8 @@ export interface EventRoute {
   id: number;
   /** Turns a decoded body into an instance of the @EventType class. */
   revive(body: unknown): object;
+  /** The event's ordering key (EventTypeOptions.key): events with one key are handled one after another. */
+  keyOf?: (event: object) => string;
   handlers: Array<{ label: string; contextIndex: number; invoke(args: unknown[]): unknown }>;
   readonly metrics: RouteMetrics;
 }

@@ -6,6 +6,7 @@ import { CONNECTION_ERROR_ID, FrameKind } from '../protocol/frame';
 import type { Logger } from '../core/logger';
 import type { Connection } from '../transports/contract/transport';
 import type { EndpointRoute, EventRoute } from './routes';
+import { KeyLanes } from './key-lanes';
 import { ServerConnection } from './server-connection';
 
 export interface ServerLimits {
@@ -19,6 +20,8 @@ export interface ServerLimits {
 /** Serves one service's routes on every connection its listeners accept. */
 export class RpcServer {
   draining = false;
+  /** Events with an ordering key, in order per key over every connection (a queue and its partition). */
+  readonly lanes = new KeyLanes();
   private readonly connections = new Set<ServerConnection>();
   private inFlight = 0;
   private readonly idleWaiters: Array<() => void> = [];

@@ -463,51 +463,114 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
       return;
     }
     route.metrics.done(performance.now(), false);
+    if (route.keyOf !== undefined) {
+      this.deliverInOrder(route, sequence, id, event, metadata);
+      return;
+    }
     const scoped = isPropagating();
     const traced = tracing();
-    for (const handler of route.handlers) {
-      const args: unknown[] = [event];
-      const context = handler.contextIndex >= 0 || scoped || traced ? new CallContext(route.name, sequence, this.connection.peer, id, metadata) : null;
-      if (handler.contextIndex >= 0) args[handler.contextIndex] = context;
+    // One delivery hold per event (the event queue's journal records it handled when it ends); event bodies are copies, so shared bytes need none.
+    const token = this.connection.holdKind === 'bytes' ? -1 : (this.connection.hold?.() ?? -1);
+    const handlers = route.handlers;
+    if (handlers.length === 1) {
       this.server.callStarted();
-      // A delivery hold (the event queue's journal); event bodies are copies, so shared bytes need none.
-      const token = this.connection.holdKind === 'bytes' ? -1 : (this.connection.hold?.() ?? -1);
-      try {
-        let result: unknown;
-        if (traced) {
-          const { span, context: active } = startConsumerSpan(route.name, this.connection.peer.kind, metadata, id);
-          context!.span = span;
-          context!.trace = active;
-          result = scoped ? withTraceContext(active, runInScope, context!, handler.invoke, args) : withTraceContext(active, handler.invoke, args);
-        } else {
-          result = scoped ? runInScope(context!, handler.invoke, args) : handler.invoke(args);
-        }
-        if (isPromiseLike(result)) {
-          result.then(
-            () => this.handled(token, context),
-            (error) => this.handlerFailed(handler.label, error, token, context),
-          );
-          continue;
-        }
-      } catch (error) {
-        this.handlerFailed(handler.label, error, token, context);
-        continue;
-      }
-      this.handled(token, context);
+      this.invokeHandler(route, handlers[0]!, sequence, id, event, metadata, scoped, traced, token, null);
+      return;
+    }
+    let pending = handlers.length;
+    const settled = () => {
+      if (--pending === 0) this.connection.release?.(token);
+    };
+    for (const handler of handlers) {
+      this.server.callStarted();
+      this.invokeHandler(route, handler, sequence, id, event, metadata, scoped, traced, -1, settled);
     }
   }
 
-  private handled(token: number, context: CallContext | null, error?: unknown): void {
+  /**
+   * An event with an ordering key waits for the events of its key delivered before it: one
+   * delivery hold for all its handlers, taken now (the journal keeps it while it waits), and
+   * the key's lane moves on once every handler has settled.
+   */
+  private deliverInOrder(route: EventRoute, sequence: number, id: string, event: object, metadata: CallMetadata | undefined): void {
+    let key: string;
+    try {
+      key = route.keyOf!(event);
+    } catch (error) {
+      this.server.logger.warn(`dropping ${route.name} event ${id} from ${this.peer}: ${describeError(error)}`);
+      return;
+    }
+    const token = this.connection.holdKind === 'bytes' ? -1 : (this.connection.hold?.() ?? -1);
+    this.server.callStarted();
+    this.server.lanes.run(key, (done) => {
+      let pending = route.handlers.length + 1;
+      const settled = () => {
+        if (--pending > 0) return;
+        this.server.callEnded();
+        this.connection.release?.(token);
+        done();
+      };
+      const scoped = isPropagating();
+      const traced = tracing();
+      for (const handler of route.handlers) {
+        this.server.callStarted();
+        this.invokeHandler(route, handler, sequence, id, event, metadata, scoped, traced, -1, settled);
+      }
+      settled();
+    });
+  }
+
+  private invokeHandler(
+    route: EventRoute,
+    handler: EventRoute['handlers'][number],
+    sequence: number,
+    id: string,
+    event: object,
+    metadata: CallMetadata | undefined,
+    scoped: boolean,
+    traced: boolean,
+    token: number,
+    settled: (() => void) | null,
+  ): void {
+    const args: unknown[] = [event];
+    const context = handler.contextIndex >= 0 || scoped || traced ? new CallContext(route.name, sequence, this.connection.peer, id, metadata) : null;
+    if (handler.contextIndex >= 0) args[handler.contextIndex] = context;
+    try {
+      let result: unknown;
+      if (traced) {
+        const { span, context: active } = startConsumerSpan(route.name, this.connection.peer.kind, metadata, id);
+        context!.span = span;
+        context!.trace = active;
+        result = scoped ? withTraceContext(active, runInScope, context!, handler.invoke, args) : withTraceContext(active, handler.invoke, args);
+      } else {
+        result = scoped ? runInScope(context!, handler.invoke, args) : handler.invoke(args);
+      }
+      if (isPromiseLike(result)) {
+        result.then(
+          () => this.handled(token, context, undefined, settled),
+          (error) => this.handlerFailed(handler.label, error, token, context, settled),
+        );
+        return;
+      }
+    } catch (error) {
+      this.handlerFailed(handler.label, error, token, context, settled);
+      return;
+    }
+    this.handled(token, context, undefined, settled);
+  }
+
+  private handled(token: number, context: CallContext | null, error?: unknown, settled?: (() => void) | null): void {
     context?.end();
     if (context?.span) endSpan(context.span, error);
     this.server.callEnded();
     this.connection.release?.(token);
+    settled?.();
   }
 
   /** A failed handler counts as handled: the error is logged, and the event is not delivered again. */
-  private handlerFailed(label: string, error: unknown, token: number, context: CallContext | null): void {
+  private handlerFailed(label: string, error: unknown, token: number, context: CallContext | null, settled?: (() => void) | null): void {
     this.server.logger.error(`${label} failed`, error);
-    this.handled(token, context, error);
+    this.handled(token, context, error, settled);
   }
 
   private onCancel(buffer: Buffer, start: number, end: number): void {

@@ -124,6 +124,10 @@ export class ServiceHost {
       const kinds = new Set<TransportKind>(['uds', ...routes.map((r) => r.binding), ...subscriptions.map((s) => s.binding)]);
       if (config.transports.tcp?.enabled) kinds.add('tcp');
       const inbound = new InboundLimits(config.maxBufferedBytes, config.idleTimeoutMs, config.minFrameBytesPerSecond);
+      // Events with an ordering key are partitioned among the replicas, so that one replica takes each key.
+      const ordered = new Set(definition.subscriptions.filter((s) => s.event.keyOf !== undefined).map((s) => s.event.name));
+      const partitioned = (kind: TransportKind) =>
+        config.replicas > 1 && subscriptions.some((s) => s.binding === kind && ordered.has(s.event)) ? { partitions: config.replicas } : {};
       for (const kind of kinds) {
         listeners.set(
           kind,
@@ -131,6 +135,7 @@ export class ServiceHost {
             service: definition.name,
             instance: config.instance,
             maxPayloadBytes: config.maxPayloadBytes,
+            ...partitioned(kind),
             inbound,
             onConnection: server.accept,
             admit: server.admit,

@@ -96,6 +96,7 @@ export function eventRoutes(definition: ServiceDefinition, instance: object): Ma
           if (typeof body !== 'object' || body === null) throw new FrameError(`${event.name} body is not an object`);
           return Object.assign(Object.create(prototype) as object, body);
         },
+        ...(event.keyOf ? { keyOf: event.keyOf } : {}),
         handlers: [],
         metrics: new RouteMetrics(),
       };

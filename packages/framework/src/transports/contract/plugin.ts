@@ -79,6 +79,12 @@ export interface TransportPlugin<Options = unknown, Kind extends TransportKind =
    * the names removed. For `hostmesh down --purge` and tests.
    */
   purgeDurable?(address: TransportAddress, runtimeDir: RuntimeDir): string[];
+  /**
+   * For a durable mechanism whose listener may be split into partitions (ListenRequest.partitions):
+   * how many its address announces (0 or 1: none), and the address of partition `p`.
+   */
+  partitionsOf?(address: TransportAddress): number;
+  partitionAddress?(address: TransportAddress, p: number): TransportAddress;
   /** The settings of this mechanism a manifest may give each service (`limits.<name>`). */
   readonly limits?: Readonly<Record<string, ManifestLimit>>;
   /** Registers the transport, with its options, in a process's container. */

@@ -117,6 +117,12 @@ export interface ListenRequest {
   service: string;
   instance: string;
   maxPayloadBytes: number;
+  /**
+   * For a durable transport: the service subscribes to events with an ordering key here and
+   * runs this many replicas, so those events are split among them in as many partitions,
+   * each taken by one replica (its instance number). Undefined or 1: one shared queue.
+   */
+  partitions?: number;
   /** The service's budget for frames in progress, idle timeout and minimum frame rate, shared by its connections. */
   inbound?: InboundLimits;
   onConnection(connection: Connection): void;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { processStartTime, ShmSegment } from '@hostmesh/native';
 import { ServiceAlreadyRunningError } from '../../core/errors/errors';
-import { InflightJournal } from './inflight-journal';
+import { InflightJournal, TRACKED_FRAMES } from './inflight-journal';
 
 let counter = 0;
 const journalName = () => `/hm.${process.getuid!()}.journal-spec-${process.pid}.${counter++}`;
@@ -35,6 +35,42 @@ describe('the in-flight journal of an event queue (a real shm segment)', () => {
     expect(second.recovered().map((slot) => second.message(slot).toString())).toEqual(['a-message', 'c-message']);
     expect(second.free).toBe(2);
     expect(second.recovered()).toEqual([]); // handed out once
+  });
+
+  it("records each frame's handling, so a killed run's successor skips what it finished; a new message starts with none", async () => {
+    const name = journalName();
+    const { journal: first } = await open(name, 2, 64);
+    const slot = first.hold(Buffer.from('three frames'), 12);
+    first.markDone(slot, 0);
+    first.markDone(slot, 2);
+    first.markDone(slot, TRACKED_FRAMES); // past the bitmap: never recorded
+    const { journal: second } = await open(name, 2, 64);
+    const [recovered] = second.recovered();
+    expect(recovered).toBe(slot);
+    expect([0, 1, 2, 3, TRACKED_FRAMES].map((frame) => second.isDone(slot, frame))).toEqual([true, false, true, false, false]);
+    second.release(slot);
+    const again = second.hold(Buffer.from('next'), 4);
+    expect(again).toBe(slot);
+    expect([0, 2].map((frame) => second.isDone(again, frame))).toEqual([false, false]);
+  });
+
+  it('carries over what a journal of the previous layout (v2, no bitmap) held', async () => {
+    const name = journalName();
+    names.push(name);
+    // v2: header 32 (magic, slots, slot bytes, owner); per slot a 24-byte header, then the message.
+    const v2 = ShmSegment.create(name, 32 + 2 * 40, { ownerless: true });
+    v2.data.writeUInt32LE(0x4a4d_4802, 0);
+    v2.data.writeUInt32LE(2, 4);
+    v2.data.writeUInt32LE(16, 8);
+    const slot1 = 32 + 40;
+    v2.data.writeUInt32LE(1, slot1);
+    v2.data.writeUInt32LE(5, slot1 + 4);
+    v2.data.writeDoubleLE(7, slot1 + 8);
+    v2.data.write('kept!', slot1 + 24);
+    v2.close();
+    const { journal, dropped } = await open(name, 2, 16);
+    expect(dropped).toBe(0);
+    expect(journal.recovered().map((slot) => journal.message(slot).toString())).toEqual(['kept!']);
   });
 
   it('refuses a message when full or too long, and is removed by a clean close only when empty', async () => {
@@ -71,9 +107,9 @@ describe('the in-flight journal of an event queue (a real shm segment)', () => {
     const { journal } = await open(name, 2, 16);
     const slot = journal.hold(Buffer.from('fine'), 4);
     journal.hold(Buffer.from('victim'), 6);
-    // A hostile process writes a huge length into the second slot (journal header 32, slot stride 40).
+    // A hostile process writes a huge length into the second slot (journal header 32, slot stride 104: 88 bytes of slot header).
     const raw = ShmSegment.open(name);
-    raw.data.writeUInt32LE(0xffff_fff0, 32 + 40 + 4);
+    raw.data.writeUInt32LE(0xffff_fff0, 32 + 104 + 4);
     raw.close();
     const { journal: reopened, dropped } = await open(name, 2, 16);
     expect(dropped).toBe(1);

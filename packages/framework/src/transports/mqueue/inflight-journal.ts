@@ -2,9 +2,14 @@ import { renameSync } from 'node:fs';
 import { isProcessAlive, ownProcessStartTime, PosixError, ShmSegment } from '@hostmesh/native';
 import { ServiceAlreadyRunningError } from '../../core/errors/errors';
 
-const MAGIC = 0x4a4d_4802; // 'HMJ' v2
+const MAGIC = 0x4a4d_4803; // 'HMJ' v3: v2 plus each slot's bitmap of handled frames
+const MAGIC_V2 = 0x4a4d_4802;
 const HEADER = 32;
-const SLOT_HEADER = 24;
+/** Frames of one message whose handling is recorded; later ones count as not handled. */
+export const TRACKED_FRAMES = 511;
+const DONE_BITMAP = 24;
+const SLOT_HEADER = DONE_BITMAP + 64;
+const SLOT_HEADER_V2 = 24;
 const FREE = 0;
 const HELD = 1;
 
@@ -23,7 +28,8 @@ const HELD = 1;
  *
  * Layout after the segment header: magic, slots, slot bytes, owner pid, owner start time;
  * then per slot a state word, the message length, a sequence number (delivery order),
- * how many runs have started delivering it, and the message bytes.
+ * how many runs have started delivering it, 4 bytes unused, a bitmap of its frames whose
+ * handling has finished (64 bytes: frames 0–510; a replay skips those), and the message bytes.
  */
 export class InflightJournal {
   /** The segment's data; empty once it is unmapped. */
@@ -150,8 +156,22 @@ export class InflightJournal {
     this.view.setUint32(offset + 4, length, true);
     this.view.setFloat64(offset + 8, this.sequence++, true);
     this.view.setUint32(offset + 16, 1, true); // this run is delivering it
+    this.data.fill(0, offset + DONE_BITMAP, offset + SLOT_HEADER);
     this.view.setUint32(offset, HELD, true);
     return slot;
+  }
+
+  /** Records that every handler of frame `frame` of `slot`'s message has finished: a replay skips it. */
+  markDone(slot: number, frame: number): void {
+    if (frame >= TRACKED_FRAMES) return;
+    const byte = this.offset(slot) + DONE_BITMAP + (frame >> 3);
+    this.data[byte]! |= 1 << (frame & 7);
+  }
+
+  /** Whether frame `frame` of `slot`'s message was handled (by this run or one before it). */
+  isDone(slot: number, frame: number): boolean {
+    if (frame >= TRACKED_FRAMES) return false;
+    return (this.data[this.offset(slot) + DONE_BITMAP + (frame >> 3)]! & (1 << (frame & 7))) !== 0;
   }
 
   /** The message held in `slot`, in place. */
@@ -211,17 +231,20 @@ function openExisting(name: string): ShmSegment | undefined {
 
 /** Whether a journal's header names a live process other than this one. */
 function ownedByAnother(data: Buffer): boolean {
-  if (data.length < HEADER || data.readUInt32LE(0) !== MAGIC) return false;
+  if (data.length < HEADER || (data.readUInt32LE(0) !== MAGIC && data.readUInt32LE(0) !== MAGIC_V2)) return false;
   const pid = data.readUInt32LE(16);
   return pid !== 0 && pid !== process.pid && isProcessAlive(pid, data.readDoubleLE(24));
 }
 
 /** The held messages of a journal of any geometry, copied out in delivery order. */
 function readHeld(data: Buffer): { messages: Buffer[]; invalid: number } {
-  if (data.length < HEADER || data.readUInt32LE(0) !== MAGIC) return { messages: [], invalid: 0 };
+  const magic = data.length < HEADER ? 0 : data.readUInt32LE(0);
+  if (magic !== MAGIC && magic !== MAGIC_V2) return { messages: [], invalid: 0 };
+  // A journal of the previous layout (an upgrade while events were in flight) is carried over too.
+  const slotHeader = magic === MAGIC ? SLOT_HEADER : SLOT_HEADER_V2;
   const slots = data.readUInt32LE(4);
   const slotBytes = data.readUInt32LE(8);
-  const stride = align8(SLOT_HEADER + slotBytes);
+  const stride = align8(slotHeader + slotBytes);
   const held: Array<{ sequence: number; message: Buffer }> = [];
   let invalid = 0;
   for (let slot = 0; slot < slots && HEADER + (slot + 1) * stride <= data.length; slot++) {
@@ -232,7 +255,7 @@ function readHeld(data: Buffer): { messages: Buffer[]; invalid: number } {
       invalid++;
       continue;
     }
-    held.push({ sequence: data.readDoubleLE(offset + 8), message: Buffer.from(data.subarray(offset + SLOT_HEADER, offset + SLOT_HEADER + length)) });
+    held.push({ sequence: data.readDoubleLE(offset + 8), message: Buffer.from(data.subarray(offset + slotHeader, offset + slotHeader + length)) });
   }
   held.sort((a, b) => a.sequence - b.sequence);
   return { messages: held.map((entry) => entry.message), invalid };

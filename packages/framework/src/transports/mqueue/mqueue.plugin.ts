@@ -21,12 +21,16 @@ export const mqueuePlugin = transportPlugin<MqueueOptions, 'mqueue', MqueueOptio
   purgeDurable(address, runtimeDir) {
     const removed: string[] = [];
     if (address.kind === 'mqueue' && typeof address.queue === 'string') {
-      try {
-        MessageQueue.open(address.queue).close(); // refuses a queue that is not this user's: that one stays
-        MessageQueue.unlink(address.queue);
-        removed.push(address.queue);
-      } catch {
-        // already gone, or not ours
+      const partitions = Number.isInteger(address.partitions) ? Math.min(address.partitions as number, 256) : 0;
+      const queues = [address.queue, ...Array.from({ length: partitions }, (_, p) => `${address.queue as string}.p${p}`)];
+      for (const queue of queues) {
+        try {
+          MessageQueue.open(queue).close(); // refuses a queue that is not this user's: that one stays
+          MessageQueue.unlink(queue);
+          removed.push(queue);
+        } catch {
+          // already gone, or not ours
+        }
       }
     }
     // Events larger than a queue message wait in ownerless segments that only a reader
@@ -41,6 +45,11 @@ export const mqueuePlugin = transportPlugin<MqueueOptions, 'mqueue', MqueueOptio
     }
     for (const entry of entries) if (prefixes.some((prefix) => entry.startsWith(prefix))) unlinkOwnShmEntry(entry);
     return removed;
+  },
+  partitionsOf: (address) => (address.kind === 'mqueue' && Number.isInteger(address.partitions) ? (address.partitions as number) : 0),
+  partitionAddress: (address, p) => {
+    if (address.kind !== 'mqueue' || typeof address.queue !== 'string') throw new TypeError(`not a message queue's address: ${JSON.stringify(address)}`);
+    return { kind: 'mqueue', queue: `${address.queue}.p${p}`, depth: address.depth, messageSize: address.messageSize };
   },
   module: transportModule(MqueueTransport, MQUEUE_OPTIONS),
   // Required when asked for, by tests only: importing the plugin does not load it.

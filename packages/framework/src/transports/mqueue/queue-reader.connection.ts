@@ -2,7 +2,7 @@ import { ShmSegment, type MessageQueue } from '@hostmesh/native';
 import { FrameError } from '../../core/errors/errors';
 import type { Logger } from '../../core/logger';
 import { NO_HANDLER, type Connection, type ConnectionHandler, type PeerInfo } from '../contract/transport';
-import type { InflightJournal } from './inflight-journal';
+import { TRACKED_FRAMES, type InflightJournal } from './inflight-journal';
 import { forEachFrame, referencedBodies } from './queue-frames';
 
 /** Runs that may start delivering one journal entry: past it, the entry is taken to be what ends them. */
@@ -31,6 +31,8 @@ export class QueueReaderConnection implements Connection {
   /** Large-event bodies per slot, removed once the slot is released. */
   private readonly bodies: Array<string[] | undefined>;
   private current = -1;
+  /** Frames of the current message begun: the one being delivered is `frame - 1`. */
+  private frame = 0;
   /** Reading stopped because every journal slot is busy: a release resumes it. */
   private waitingForRoom = false;
   private replaying = false;
@@ -96,7 +98,7 @@ export class QueueReaderConnection implements Connection {
       this.holds[slot] = 1;
       // Its large bodies go too: nothing will read them.
       this.bodies[slot] = referencedBodies(message, message.length, this.maxPayloadBytes);
-      this.release(slot);
+      this.releaseSlot(slot);
     } finally {
       this.replaying = false;
     }
@@ -126,13 +128,25 @@ export class QueueReaderConnection implements Connection {
     this.read();
   }
 
-  /** The slot of the message being delivered, held once more until `release`: -1 outside a delivery. */
+  /**
+   * Holds the message being delivered once more until `release(token)`: one hold per event,
+   * released when every handler of it has finished, which records the event as handled in
+   * the journal (a replay after a kill skips it). -1 outside a delivery.
+   */
   hold(): number {
-    if (this.current >= 0) this.holds[this.current]!++;
-    return this.current;
+    if (this.current < 0) return -1;
+    this.holds[this.current]!++;
+    return this.current * (TRACKED_FRAMES + 1) + Math.min(this.frame - 1, TRACKED_FRAMES);
   }
 
-  release(slot: number): void {
+  release(token: number): void {
+    if (token < 0) return;
+    const slot = Math.floor(token / (TRACKED_FRAMES + 1));
+    if (!this.closed) this.journal.markDone(slot, token % (TRACKED_FRAMES + 1));
+    this.releaseSlot(slot);
+  }
+
+  private releaseSlot(slot: number): void {
     if (slot < 0 || --this.holds[slot]! > 0) return;
     const bodies = this.bodies[slot];
     if (bodies !== undefined) {
@@ -188,10 +202,16 @@ export class QueueReaderConnection implements Connection {
     (this.bodies[this.current] ??= []).push(name);
   };
 
-  private readonly onFrame = (buffer: Buffer, start: number, end: number): void => this.handler.onFrame(buffer, start, end, true);
+  private readonly onFrame = (buffer: Buffer, start: number, end: number): void => {
+    this.frame++;
+    // A replayed message's events that a previous run finished handling are not handled again.
+    if (this.replaying && this.journal.isDone(this.current, this.frame - 1)) return;
+    this.handler.onFrame(buffer, start, end, true);
+  };
 
   private deliver(slot: number, message: Buffer, length: number): void {
     this.current = slot;
+    this.frame = 0;
     this.holds[slot] = 1;
     try {
       forEachFrame(message, length, this.maxPayloadBytes, this.onFrame, this.onBody);
@@ -202,7 +222,7 @@ export class QueueReaderConnection implements Connection {
       else this.handler.onProtocolError(error);
     } finally {
       this.current = -1;
-      this.release(slot);
+      this.releaseSlot(slot);
     }
   }
 }
