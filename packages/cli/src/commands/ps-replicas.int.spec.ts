@@ -1,3 +1,4 @@
+import { listQueues } from '@hostmesh/native';
 import { deployments, fixture, hostmesh, writeManifest } from '../__fixtures__/cli';
 
 type Status = Awaited<ReturnType<ReturnType<typeof deployments>['ps']>>;
@@ -52,6 +53,14 @@ describe('hostmesh ps: replicas as their callers see them', () => {
     expect(seenOf(after, 1)!.ejections).toBeGreaterThan(0);
     expect(seenOf(after, 0)!.breaker).toBe('closed');
     expect((after as Status & { retries: { made: number; refused: number } }).retries.made).toBeGreaterThan(0);
+    const partitions = () => {
+      const listing = listQueues();
+      if (!listing.ok) throw new Error(`cannot list message queues here: ${listing.reason}`);
+      return listing.queues.filter((q) => q.name.includes(`.${namespace}.`) && /\.ev\.replicas\.p\d$/.test(q.name));
+    };
+    expect(partitions()).toHaveLength(3);
     await supervisor.stop('SIGINT');
+    // Ctrl-C purges the queues: the partitions go with the shared one.
+    expect(partitions()).toEqual([]);
   }, 90_000);
 });

@@ -4,10 +4,13 @@ export type LaneTask = (done: () => void) => void;
 /**
  * Per-key ordering of event handling in one service instance: a task runs once every task
  * queued before it under the same key has called its `done`. Keys run independently. A
- * lane exists only while it has work, so the map holds at most the keys in flight (which
- * the connection's own limits bound: an event queue's journal, a socket's calls in flight).
+ * lane exists only while it has work. On an event queue the journal bounds what waits
+ * (its slots); on a socket, what the publishers send (see docs/resilience.md).
  */
 export class KeyLanes {
+  /** `onError`: a task that threw (it counts as done); the lane goes on. */
+  constructor(private readonly onError: (error: unknown) => void = () => {}) {}
+
   /** Per busy key, the tasks waiting behind the running one. */
   private readonly waiting = new Map<string, Lane>();
 
@@ -28,7 +31,6 @@ export class KeyLanes {
 
   /** Runs `task`, then the tasks behind it as long as they finish at once (a loop, not recursion, for long lanes of synchronous handlers). */
   private start(key: string, first: LaneTask): void {
-    let failure: unknown;
     for (let task: LaneTask | undefined = first; task !== undefined; task = this.take(key)) {
       let finished = false;
       let returned = false;
@@ -43,12 +45,11 @@ export class KeyLanes {
         task(done);
       } catch (error) {
         finished = true;
-        failure ??= error;
+        this.onError(error);
       }
       returned = true;
       if (!finished) break;
     }
-    if (failure !== undefined) throw failure;
   }
 
   /** The next task of `key`'s lane; the lane ends when none waits. */

@@ -21,7 +21,7 @@ export interface ServerLimits {
 export class RpcServer {
   draining = false;
   /** Events with an ordering key, in order per key over every connection (a queue and its partition). */
-  readonly lanes = new KeyLanes();
+  readonly lanes = new KeyLanes((error) => this.logger.error('an ordered event could not be handled', error));
   private readonly connections = new Set<ServerConnection>();
   private inFlight = 0;
   private readonly idleWaiters: Array<() => void> = [];

@@ -533,9 +533,10 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
     settled: (() => void) | null,
   ): void {
     const args: unknown[] = [event];
-    const context = handler.contextIndex >= 0 || scoped || traced ? new CallContext(route.name, sequence, this.connection.peer, id, metadata) : null;
-    if (handler.contextIndex >= 0) args[handler.contextIndex] = context;
+    let context: CallContext | null = null;
     try {
+      if (handler.contextIndex >= 0 || scoped || traced) context = new CallContext(route.name, sequence, this.connection.peer, id, metadata);
+      if (handler.contextIndex >= 0) args[handler.contextIndex] = context;
       let result: unknown;
       if (traced) {
         const { span, context: active } = startConsumerSpan(route.name, this.connection.peer.kind, metadata, id);

@@ -126,8 +126,10 @@ export class ServiceHost {
       const inbound = new InboundLimits(config.maxBufferedBytes, config.idleTimeoutMs, config.minFrameBytesPerSecond);
       // Events with an ordering key are partitioned among the replicas, so that one replica takes each key.
       const ordered = new Set(definition.subscriptions.filter((s) => s.event.keyOf !== undefined).map((s) => s.event.name));
-      const partitioned = (kind: TransportKind) =>
-        config.replicas > 1 && subscriptions.some((s) => s.binding === kind && ordered.has(s.event)) ? { partitions: config.replicas } : {};
+      const partitioned = (kind: TransportKind) => {
+        if (!subscriptions.some((s) => s.binding === kind && ordered.has(s.event))) return {};
+        return config.replicas > 1 ? { ordered: true, partitions: config.replicas } : { ordered: true };
+      };
       for (const kind of kinds) {
         listeners.set(
           kind,

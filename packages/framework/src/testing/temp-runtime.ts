@@ -41,8 +41,11 @@ function removeKernelObjects(dir: RuntimeDir): void {
   // Where queues cannot be listed (not root, no mqueue mount), the subscription records name them.
   for (const file of existsSync(dir.subscriptionDir) ? readdirSync(dir.subscriptionDir) : []) {
     try {
-      const record = JSON.parse(readFileSync(join(dir.subscriptionDir, file), 'utf8')) as { address?: { kind?: string; queue?: string } };
-      if (record.address?.kind === 'mqueue' && record.address.queue) queues.add(record.address.queue);
+      const record = JSON.parse(readFileSync(join(dir.subscriptionDir, file), 'utf8')) as { address?: { kind?: string; queue?: string; partitions?: number } };
+      if (record.address?.kind === 'mqueue' && record.address.queue) {
+        queues.add(record.address.queue);
+        for (let p = 0; p < Math.min(record.address.partitions ?? 0, 256); p++) queues.add(`${record.address.queue}.p${p}`);
+      }
     } catch {
       // not a record
     }

@@ -72,8 +72,8 @@ export interface Connection {
   destroy(error?: Error): void;
   /**
    * For connections that keep what they delivered until it was handled (the event queue's
-   * in-flight journal): called while a frame is being delivered, once per handler it
-   * starts; the token goes back to `release` when that handler has finished.
+   * in-flight journal): called while a frame is being delivered, once per event; the token
+   * goes back to `release` when every handler of the event has finished.
    */
   hold?(): number;
   /** With `keep` (shm), the views of the frame stay valid after the hold ends, until they are collected or released. */
@@ -123,6 +123,11 @@ export interface ListenRequest {
    * each taken by one replica (its instance number). Undefined or 1: one shared queue.
    */
   partitions?: number;
+  /**
+   * For a durable transport: the service subscribes here to events with an ordering key, so
+   * what a previous run left is replayed in order before anything new is read.
+   */
+  ordered?: boolean;
   /** The service's budget for frames in progress, idle timeout and minimum frame rate, shared by its connections. */
   inbound?: InboundLimits;
   onConnection(connection: Connection): void;

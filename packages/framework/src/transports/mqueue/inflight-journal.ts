@@ -98,10 +98,16 @@ export class InflightJournal {
     let dropped = carried.invalid;
     try {
       journal = InflightJournal.create(temporary, slots, slotBytes, name);
-      for (const message of carried.messages) {
+      for (const { message, done, attempts } of carried.messages) {
         const slot = journal.hold(message, message.length);
-        if (slot < 0) dropped++;
-        else journal.recoveredSlots.push(slot);
+        if (slot < 0) {
+          dropped++;
+          continue;
+        }
+        // What the old journal knew goes with it: the events already handled, and the runs that started.
+        if (done !== undefined) done.copy(journal.data, journal.offset(slot) + DONE_BITMAP);
+        journal.view.setUint32(journal.offset(slot) + 16, attempts, true);
+        journal.recoveredSlots.push(slot);
       }
       renameSync(`/dev/shm${temporary}`, `/dev/shm${name}`);
     } finally {
@@ -237,7 +243,7 @@ function ownedByAnother(data: Buffer): boolean {
 }
 
 /** The held messages of a journal of any geometry, copied out in delivery order. */
-function readHeld(data: Buffer): { messages: Buffer[]; invalid: number } {
+function readHeld(data: Buffer): { messages: Array<{ message: Buffer; done: Buffer | undefined; attempts: number }>; invalid: number } {
   const magic = data.length < HEADER ? 0 : data.readUInt32LE(0);
   if (magic !== MAGIC && magic !== MAGIC_V2) return { messages: [], invalid: 0 };
   // A journal of the previous layout (an upgrade while events were in flight) is carried over too.
@@ -245,7 +251,7 @@ function readHeld(data: Buffer): { messages: Buffer[]; invalid: number } {
   const slots = data.readUInt32LE(4);
   const slotBytes = data.readUInt32LE(8);
   const stride = align8(slotHeader + slotBytes);
-  const held: Array<{ sequence: number; message: Buffer }> = [];
+  const held: Array<{ sequence: number; message: Buffer; done: Buffer | undefined; attempts: number }> = [];
   let invalid = 0;
   for (let slot = 0; slot < slots && HEADER + (slot + 1) * stride <= data.length; slot++) {
     const offset = HEADER + slot * stride;
@@ -255,8 +261,13 @@ function readHeld(data: Buffer): { messages: Buffer[]; invalid: number } {
       invalid++;
       continue;
     }
-    held.push({ sequence: data.readDoubleLE(offset + 8), message: Buffer.from(data.subarray(offset + slotHeader, offset + slotHeader + length)) });
+    held.push({
+      sequence: data.readDoubleLE(offset + 8),
+      message: Buffer.from(data.subarray(offset + slotHeader, offset + slotHeader + length)),
+      done: magic === MAGIC ? Buffer.from(data.subarray(offset + DONE_BITMAP, offset + SLOT_HEADER)) : undefined,
+      attempts: data.readUInt32LE(offset + 16),
+    });
   }
   held.sort((a, b) => a.sequence - b.sequence);
-  return { messages: held.map((entry) => entry.message), invalid };
+  return { messages: held, invalid };
 }

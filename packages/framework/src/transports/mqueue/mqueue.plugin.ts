@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { MessageQueue, unlinkOwnShmEntry } from '@hostmesh/native';
+import { listQueues, MessageQueue, unlinkOwnShmEntry } from '@hostmesh/native';
 import { transportModule, transportPlugin } from '../contract/plugin';
 import { MQUEUE_LIMITS, MQUEUE_OPTIONS, resolveMqueueOptions, type MqueueOptions, type MqueueOptionsInput } from './mqueue.options';
 import { MqueueTransport } from './mqueue.transport';
@@ -21,8 +21,7 @@ export const mqueuePlugin = transportPlugin<MqueueOptions, 'mqueue', MqueueOptio
   purgeDurable(address, runtimeDir) {
     const removed: string[] = [];
     if (address.kind === 'mqueue' && typeof address.queue === 'string') {
-      const partitions = Number.isInteger(address.partitions) ? Math.min(address.partitions as number, 256) : 0;
-      const queues = [address.queue, ...Array.from({ length: partitions }, (_, p) => `${address.queue as string}.p${p}`)];
+      const queues = [address.queue, ...partitionQueues(address.queue, Number.isInteger(address.partitions) ? (address.partitions as number) : 0)];
       for (const queue of queues) {
         try {
           MessageQueue.open(queue).close(); // refuses a queue that is not this user's: that one stays
@@ -55,3 +54,15 @@ export const mqueuePlugin = transportPlugin<MqueueOptions, 'mqueue', MqueueOptio
   // Required when asked for, by tests only: importing the plugin does not load it.
   rawChannel: async () => (require('./mqueue.raw-channel') as typeof import('./mqueue.raw-channel')).mqueueRawChannel,
 });
+
+/**
+ * The partition queues beside `queue`: listed where queues can be (so those of an earlier,
+ * larger replica count go too), otherwise the `partitions` the record announces.
+ */
+function partitionQueues(queue: string, partitions: number): string[] {
+  const listing = listQueues();
+  const uid = process.getuid?.() ?? 0;
+  if (listing.ok)
+    return listing.queues.filter((q) => q.uid === uid && /^\.p\d+$/.test(q.name.slice(queue.length)) && q.name.startsWith(queue)).map((q) => q.name);
+  return Array.from({ length: Math.min(partitions, 256) }, (_, p) => `${queue}.p${p}`);
+}

@@ -42,7 +42,7 @@ export class MqueueTransport implements Transport {
 
   async listen(request: ListenRequest): Promise<TransportServer> {
     const name = this.dir.objectName(`ev.${request.service}`);
-    const shared = await this.reader(name, `evjournal.${request.service}.${request.instance}`, request);
+    const shared = await this.reader(name, `evjournal.${request.service}.${request.instance}`, request, request.ordered === true);
     const partitions = request.partitions ?? 1;
     let partition: Awaited<ReturnType<MqueueTransport['reader']>> | undefined;
     if (partitions > 1) {
@@ -89,10 +89,10 @@ export class MqueueTransport implements Transport {
       );
       return undefined;
     }
-    return this.reader(`${name}.p${own}`, `evjournal.${request.service}.${request.instance}.keyed`, request);
+    return this.reader(`${name}.p${own}`, `evjournal.${request.service}.${request.instance}.keyed`, request, true);
   }
 
-  private async reader(queueName: string, journalName: string, request: ListenRequest) {
+  private async reader(queueName: string, journalName: string, request: ListenRequest, ordered: boolean) {
     const { depth, messageSize } = this.options;
     const queue = MessageQueue.create(queueName, { maxMessages: depth, messageSize });
     let opened: Awaited<ReturnType<typeof InflightJournal.open>>;
@@ -103,7 +103,7 @@ export class MqueueTransport implements Transport {
       queue.close();
       throw error;
     }
-    const reader = new QueueReaderConnection(queue, request.maxPayloadBytes, opened.journal, this.logger, opened.dropped);
+    const reader = new QueueReaderConnection(queue, request.maxPayloadBytes, opened.journal, this.logger, opened.dropped, ordered);
     request.onConnection(reader);
     return { queue, reader };
   }

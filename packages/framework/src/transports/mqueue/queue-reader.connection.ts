@@ -14,8 +14,9 @@ export const MAX_DELIVERY_ATTEMPTS = 3;
  * it, live on.
  *
  * Each message taken from the queue is copied into the in-flight journal until every
- * handler of its events has finished (the server holds and releases it per handler), so
- * a subscriber killed mid-handler gets those events again on its next start. The journal's
+ * handler of its events has finished (the server holds it once per event, and each event
+ * is recorded handled in the journal when its hold ends), so a subscriber killed
+ * mid-handler gets the events it had not finished again on its next start. The journal's
  * size bounds the messages in flight: when it is full, reading stops and the events wait
  * in the kernel queue, where publishers feel the backpressure.
  */
@@ -26,7 +27,7 @@ export class QueueReaderConnection implements Connection {
   private handler: ConnectionHandler = NO_HANDLER;
   private closed = false;
   private paused = true;
-  /** Holds on each journal slot: one per running handler, plus the reader's own while it delivers. */
+  /** Holds on each journal slot: one per event being handled, plus the reader's own while it delivers. */
   private readonly holds: Uint32Array;
   /** Large-event bodies per slot, removed once the slot is released. */
   private readonly bodies: Array<string[] | undefined>;
@@ -44,6 +45,12 @@ export class QueueReaderConnection implements Connection {
     private readonly logger: Logger,
     /** Journal entries of a previous run that could not be carried over. */
     private readonly lost = 0,
+    /**
+     * The queue carries events with an ordering key: what a previous run left is replayed
+     * one message at a time, oldest first, and the queue is read only after that, so no
+     * event overtakes an older one of its key.
+     */
+    private readonly ordered = false,
   ) {
     this.peer = { kind: 'mqueue', address: queue.name };
     this.holds = new Uint32Array(journal.slots);
@@ -62,12 +69,16 @@ export class QueueReaderConnection implements Connection {
     // at a time, so a message whose handling ends the process is the only one whose count
     // keeps growing, and it alone is given up.
     for (const slot of this.journal.recovered()) {
-      if (this.journal.attempts(slot) > 1) this.suspects.push(slot);
+      if (this.ordered || this.journal.attempts(slot) > 1) this.suspects.push(slot);
       else this.redeliver(slot);
     }
+    this.replayFirst = this.ordered && this.suspects.length > 0;
     this.nextSuspect();
     this.resume();
   }
+
+  /** An ordered queue is not read until the replay of what a previous run left is over. */
+  private replayFirst = false;
 
   private readonly suspects: number[] = [];
   private suspect = -1;
@@ -76,7 +87,13 @@ export class QueueReaderConnection implements Connection {
     this.suspect = -1;
     if (this.closed) return;
     const slot = this.suspects.shift();
-    if (slot === undefined) return;
+    if (slot === undefined) {
+      if (this.replayFirst) {
+        this.replayFirst = false;
+        this.read();
+      }
+      return;
+    }
     this.suspect = slot;
     this.redeliver(slot);
   };
@@ -176,7 +193,7 @@ export class QueueReaderConnection implements Connection {
   destroy(): void {}
 
   private read(): void {
-    if (this.closed || this.paused) return;
+    if (this.closed || this.paused || this.replayFirst) return;
     if (this.journal.free === 0) {
       this.waitingForRoom = true;
       return;

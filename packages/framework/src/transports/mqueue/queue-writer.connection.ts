@@ -3,12 +3,14 @@ import { fstatSync } from 'node:fs';
 import { FrameError, ServiceUnavailableError } from '../../core/errors/errors';
 import { checkHeader, frameRoute, HEADER_BYTES } from '../../protocol/frame';
 import { NO_HANDLER, type Connection, type ConnectionHandler, type PeerInfo } from '../contract/transport';
+import { TRACKED_FRAMES } from './inflight-journal';
 import { referenceFrame } from './queue-frames';
 
 interface Batch {
   bytes: Buffer;
   length: number;
   priority: number;
+  frames: number;
 }
 
 let segmentSequence = 0;
@@ -60,7 +62,8 @@ export class QueueWriterConnection implements Connection {
     }
     const priority = this.priorityOf(frameRoute(frame, 0));
     let batch = this.current;
-    if (batch !== null && (batch.priority !== priority || batch.length + size > batch.bytes.length)) {
+    // At most as many frames as the subscriber's journal records handled one by one (a replay skips those).
+    if (batch !== null && (batch.priority !== priority || batch.length + size > batch.bytes.length || batch.frames === TRACKED_FRAMES)) {
       this.full.push(batch);
       batch = null;
       // Send complete batches now, not only on the next tick: a producer that never yields
@@ -69,11 +72,12 @@ export class QueueWriterConnection implements Connection {
       this.sendFull();
     }
     if (batch === null) {
-      batch = { bytes: Buffer.allocUnsafe(this.queue.messageSize), length: 0, priority };
+      batch = { bytes: Buffer.allocUnsafe(this.queue.messageSize), length: 0, priority, frames: 0 };
       this.current = batch;
     }
     batch.length += frame.copy(batch.bytes, batch.length);
     if (tail) batch.length += tail.copy(batch.bytes, batch.length);
+    batch.frames++;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(this.flush);
