@@ -85,6 +85,20 @@ describe('Ring', () => {
     expect(consumer.park()).toBe(false); // a message is there: stay awake
   });
 
+  it('lets one producer claim the wake-up of a parked consumer: the messages after it do not ring again until it parks anew', () => {
+    const { producer, consumer } = ringPair(256);
+    expect(producer.claimWake()).toBe(false); // awake: nobody to ring
+    expect(consumer.park()).toBe(true);
+    producer.write(Buffer.from('a'));
+    expect(producer.claimWake()).toBe(true);
+    producer.write(Buffer.from('b'));
+    expect(producer.claimWake()).toBe(false); // the doorbell is on its way already
+    expect(drain(consumer).map(String)).toEqual(['a', 'b']);
+    expect(consumer.park()).toBe(true);
+    producer.write(Buffer.from('c'));
+    expect(producer.claimWake()).toBe(true);
+  });
+
   describe('given a hostile producer', () => {
     it('reports a head claiming more than the capacity', () => {
       const { consumer, words } = ringPair(256);

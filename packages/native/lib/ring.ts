@@ -4,7 +4,8 @@
  * Control block (192 bytes, three cache lines so the two sides never write one line):
  *   +0    head     u32  bytes ever published (producer writes)
  *   +64   tail     u32  bytes ever released  (consumer writes)
- *   +128  parked   u32  1 = the consumer sleeps: ring its doorbell after publishing
+ *   +128  parked   u32  1 = the consumer sleeps: the producer that finds it so after
+ *                        publishing sets it back to 0 and rings the doorbell
  *   +132  waiting  u32  1 = the producer waits for room: ring its doorbell after releasing
  *
  * Data: `capacity` bytes (a power of two). A message is a u32 length, the bytes, padding
@@ -118,6 +119,16 @@ export class Ring {
   /** After publishing: does the consumer sleep (and need its doorbell rung)? */
   consumerParked(): boolean {
     return Atomics.load(this.words, this.parked) === 1;
+  }
+
+  /**
+   * After publishing: whether the consumer sleeps and this producer is to ring its doorbell.
+   * The producer takes the flag back (1 → 0) as it answers yes, so while the consumer wakes
+   * up (tens of µs) the messages that follow do not ring again, each a system call. The
+   * consumer sets it anew when it next parks (and re-reads the head after, as before).
+   */
+  claimWake(): boolean {
+    return Atomics.compareExchange(this.words, this.parked, 1, 0) === 1;
   }
 
   /** Whether a message of `length` bytes fits now. */

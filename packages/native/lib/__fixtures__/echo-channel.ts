@@ -24,11 +24,16 @@ async function flush(): Promise<void> {
   }
   flushing = false;
 }
-const options = { onMessage, onClose: () => process.exit(0), capacity: capacity ? Number(capacity) : undefined };
+/** What this end did (its doorbell rings, spins, wake-ups), for the test to read, then exits. */
+const exit = () => {
+  console.log(`stats ${JSON.stringify(channel.stats)}`);
+  process.exit(0);
+};
+const options = { onMessage, onClose: exit, capacity: capacity ? Number(capacity) : undefined };
 channel = mode === 'create' ? ShmChannel.create(name!, options) : ShmChannel.open(name!, options);
 // The handler goes first: the test may send SIGTERM the moment it reads `ready`.
 process.on('SIGTERM', () => {
   channel.close();
-  process.exit(0);
+  exit();
 });
 console.log(`ready ${process.pid}`);
