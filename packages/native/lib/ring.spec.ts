@@ -85,6 +85,19 @@ describe('Ring', () => {
     expect(consumer.park()).toBe(false); // a message is there: stay awake
   });
 
+  it('keeps messages written unpublished out of sight until publish(), then shows them all, in order', () => {
+    const { producer, consumer } = ringPair(256);
+    expect(producer.publish()).toBe(false); // nothing to publish
+    producer.write(Buffer.from('one'), undefined, false);
+    producer.write(Buffer.from('two'), Buffer.from('+'), false);
+    expect(consumer.hasMessages()).toBe(false);
+    expect(consumer.park()).toBe(true); // the consumer may sleep: it is rung after publish()
+    expect(producer.publish()).toBe(true);
+    expect(producer.claimWake()).toBe(true);
+    expect(drain(consumer).map(String)).toEqual(['one', 'two+']);
+    expect(producer.publish()).toBe(false);
+  });
+
   it('lets one producer claim the wake-up of a parked consumer: the messages after it do not ring again until it parks anew', () => {
     const { producer, consumer } = ringPair(256);
     expect(producer.claimWake()).toBe(false); // awake: nobody to ring

@@ -88,7 +88,11 @@ export class Ring {
    * Copies `message` (then `extra`) into the ring as one message and publishes it.
    * Returns false, writing nothing, when there is no room yet.
    */
-  write(message: Uint8Array, extra?: Uint8Array): boolean {
+  /**
+   * Writes a message; with `publish` false it is not yet visible to the consumer (a batch,
+   * made visible at once by `publish()`: one fenced store of the head for all of it).
+   */
+  write(message: Uint8Array, extra?: Uint8Array, publish = true): boolean {
     const length = message.byteLength + (extra === undefined ? 0 : extra.byteLength);
     if (length > this.maxMessageBytes) {
       throw new RangeError(`message of ${length} bytes exceeds the ring's maximum of ${this.maxMessageBytes} bytes`);
@@ -112,6 +116,17 @@ export class Ring {
     this.bytes.set(message, at + LENGTH_BYTES);
     if (extra !== undefined) this.bytes.set(extra, at + LENGTH_BYTES + message.byteLength);
     this.localHead = (head + need) | 0;
+    if (publish) Atomics.store(this.words, this.head, this.localHead);
+    else this.unpublished = true;
+    return true;
+  }
+
+  private unpublished = false;
+
+  /** Makes what was written with `publish` false visible to the consumer; false if there was nothing. */
+  publish(): boolean {
+    if (!this.unpublished) return false;
+    this.unpublished = false;
     Atomics.store(this.words, this.head, this.localHead);
     return true;
   }

@@ -226,9 +226,14 @@ export class ShmChannel {
    */
   send(message: Uint8Array, extra?: Uint8Array, payloadBytes = 0, oneWay = false): boolean {
     if (this.closed) throw new Error(`channel ${this.name} is closed`);
-    if (!this.outbound.write(message, extra)) return false;
+    // Sent while delivering (a handler's reply): published with the rest of the batch's,
+    // after it, in one store of the head and at most one doorbell.
+    if (!this.outbound.write(message, extra, !this.polling)) {
+      // The peer cannot make room for what it cannot see yet.
+      if (!this.publishBatch() || !this.outbound.write(message, extra, !this.polling)) return false;
+    }
     this.stats.sent++;
-    if (this.outbound.claimWake()) {
+    if (!this.polling && this.outbound.claimWake()) {
       native.doorbellRing(this.peerBell);
       this.stats.doorbellsRung++;
     }
@@ -267,6 +272,7 @@ export class ShmChannel {
       if (!(error instanceof RingCorruptedError)) throw error;
       this.corrupted(error);
     } finally {
+      if (!this.closed) this.publishBatch();
       this.polling = false;
       if (this.closed) this.release();
     }
@@ -292,6 +298,8 @@ export class ShmChannel {
   /** Closes this end: the peer is told, the mapping goes, and the creator removes the names. */
   close(): void {
     if (this.closed) return;
+    // Replies sent in this batch go before the close flag: the peer reads what precedes it.
+    this.outbound.publish();
     this.closed = true;
     Atomics.or(this.words, (CHANNEL_HEADER + 12) >> 2, this.isCreator ? CLOSED_CREATOR : CLOSED_OPENER);
     try {
@@ -366,6 +374,7 @@ export class ShmChannel {
         try {
           // Paused: what the peer sends waits in the ring; room in ours is still looked for.
           if (!this.paused) delivered = this.inbound.read(this.onMessage, Number.MAX_SAFE_INTEGER, this.stopReading);
+          this.publishBatch();
         } catch (error) {
           if (!(error instanceof RingCorruptedError)) throw error;
           this.corrupted(error);
@@ -437,6 +446,7 @@ export class ShmChannel {
         }
       }
     } finally {
+      if (!this.closed) this.publishBatch();
       this.polling = false;
       // A handler closed the channel mid-batch: the mapping goes only now, after the ring
       // stopped touching it.
@@ -460,6 +470,16 @@ export class ShmChannel {
   }
 
   private readonly continuePoll = (): void => this.poll();
+
+  /** Publishes what was sent while delivering, and wakes the peer if it sleeps; false if there was nothing. */
+  private publishBatch(): boolean {
+    if (!this.outbound.publish()) return false;
+    if (this.outbound.claimWake()) {
+      native.doorbellRing(this.peerBell);
+      this.stats.doorbellsRung++;
+    }
+    return true;
+  }
   private readonly recheck = (): void => {
     this.recheckScheduled = false;
     this.poll();
