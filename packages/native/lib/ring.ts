@@ -1,7 +1,8 @@
 /**
  * A single-producer/single-consumer ring of variable-length messages in shared memory.
  *
- * Control block (192 bytes, three cache lines so the two sides never write one line):
+ * Control block (192 bytes, three cache lines: head and tail each on a line of its own;
+ * the flags share the third, which both sides write, but only when one parks or waits):
  *   +0    head     u32  bytes ever published (producer writes)
  *   +64   tail     u32  bytes ever released  (consumer writes)
  *   +128  parked   u32  1 = the consumer sleeps: the producer that finds it so after
@@ -14,9 +15,10 @@
  *
  * Ordering: both sides use Atomics (sequentially consistent: `xchg` on x86) for the
  * indices and flags. The two sequences that must not be reordered, "publish head, then
- * read parked" and "store parked, then re-read head", are each a seq_cst store followed
- * by a seq_cst load, so a wake-up can never be lost (ring.spec.ts checks this across
- * processes with a store-buffer litmus test).
+ * read parked (and, if set, compare-and-swap it to 0)" and "store parked, then re-read
+ * head", are each a seq_cst store followed by a seq_cst load (the compare-and-swap, a
+ * `lock cmpxchg`, is a full barrier too), so a wake-up can never be lost (ring.spec.ts
+ * checks the store-then-load pairing across processes with a store-buffer litmus test).
  *
  * The consumer trusts nothing it reads: a length or index that does not fit the ring is
  * a RingCorruptedError, never an out-of-bounds read.
@@ -85,12 +87,10 @@ export class Ring {
   // ---- producer side -------------------------------------------------------------
 
   /**
-   * Copies `message` (then `extra`) into the ring as one message and publishes it.
-   * Returns false, writing nothing, when there is no room yet.
-   */
-  /**
-   * Writes a message; with `publish` false it is not yet visible to the consumer (a batch,
-   * made visible at once by `publish()`: one fenced store of the head for all of it).
+   * Copies `message` (then `extra`) into the ring as one message and publishes it; with
+   * `publish` false it is not yet visible to the consumer (a batch, made visible at once by
+   * `publish()`: one fenced store of the head for all of it). Returns false, writing
+   * nothing, when there is no room yet.
    */
   write(message: Uint8Array, extra?: Uint8Array, publish = true): boolean {
     const length = message.byteLength + (extra === undefined ? 0 : extra.byteLength);
@@ -143,7 +143,8 @@ export class Ring {
    * consumer sets it anew when it next parks (and re-reads the head after, as before).
    */
   claimWake(): boolean {
-    return Atomics.compareExchange(this.words, this.parked, 1, 0) === 1;
+    // Read first: a compare-and-swap takes the line exclusive even when it fails, and most sends find the consumer awake.
+    return Atomics.load(this.words, this.parked) === 1 && Atomics.compareExchange(this.words, this.parked, 1, 0) === 1;
   }
 
   /** Whether a message of `length` bytes fits now. */

@@ -34,6 +34,8 @@ const MAX_NAME = 200;
  */
 const SPIN_NS_PER_PAYLOAD_BYTE = 0.08;
 const MAX_PAYLOAD_SPIN_NS = 500_000;
+/** Replies written unpublished in one batch at most: then they are published, and the batch goes on. */
+const BATCH_PUBLISH = 64;
 
 export interface ShmChannelOptions {
   /** Called with every message, in place; the bytes are valid until it returns. */
@@ -227,15 +229,21 @@ export class ShmChannel {
   send(message: Uint8Array, extra?: Uint8Array, payloadBytes = 0, oneWay = false): boolean {
     if (this.closed) throw new Error(`channel ${this.name} is closed`);
     // Sent while delivering (a handler's reply): published with the rest of the batch's,
-    // after it, in one store of the head and at most one doorbell.
-    if (!this.outbound.write(message, extra, !this.polling)) {
+    // after it, in one store of the head and at most one doorbell; but at once when it
+    // stands for pooled bytes (the peer frees their run only once it sees it), and every
+    // BATCH_PUBLISH messages (a long batch does not hold its first replies back).
+    const batched = this.polling && payloadBytes === 0 && ++this.batched < BATCH_PUBLISH;
+    if (!this.outbound.write(message, extra, !batched)) {
       // The peer cannot make room for what it cannot see yet.
-      if (!this.publishBatch() || !this.outbound.write(message, extra, !this.polling)) return false;
+      if (!this.publishBatch() || !this.outbound.write(message, extra, !batched)) return false;
     }
     this.stats.sent++;
-    if (!this.polling && this.outbound.claimWake()) {
-      native.doorbellRing(this.peerBell);
-      this.stats.doorbellsRung++;
+    if (!batched) {
+      this.batched = 0;
+      if (this.outbound.claimWake()) {
+        native.doorbellRing(this.peerBell);
+        this.stats.doorbellsRung++;
+      }
     }
     if (oneWay) return true;
     this.awaited++;
@@ -272,9 +280,12 @@ export class ShmChannel {
       if (!(error instanceof RingCorruptedError)) throw error;
       this.corrupted(error);
     } finally {
-      if (!this.closed) this.publishBatch();
-      this.polling = false;
-      if (this.closed) this.release();
+      try {
+        if (!this.closed) this.publishBatch();
+      } finally {
+        this.polling = false;
+        if (this.closed) this.release();
+      }
     }
   }
 
@@ -446,11 +457,15 @@ export class ShmChannel {
         }
       }
     } finally {
-      if (!this.closed) this.publishBatch();
-      this.polling = false;
-      // A handler closed the channel mid-batch: the mapping goes only now, after the ring
-      // stopped touching it.
-      if (this.closed) this.release();
+      // A throwing publish (the doorbell) must not leave `polling` set: every later send would stay unpublished.
+      try {
+        if (!this.closed) this.publishBatch();
+      } finally {
+        this.polling = false;
+        // A handler closed the channel mid-batch: the mapping goes only now, after the ring
+        // stopped touching it.
+        if (this.closed) this.release();
+      }
     }
   }
 
@@ -471,8 +486,12 @@ export class ShmChannel {
 
   private readonly continuePoll = (): void => this.poll();
 
+  /** Messages written unpublished in the current batch. */
+  private batched = 0;
+
   /** Publishes what was sent while delivering, and wakes the peer if it sleeps; false if there was nothing. */
   private publishBatch(): boolean {
+    this.batched = 0;
     if (!this.outbound.publish()) return false;
     if (this.outbound.claimWake()) {
       native.doorbellRing(this.peerBell);

@@ -41,11 +41,39 @@ describe('ServiceRegistry', () => {
   it('ignores the descriptor of a dead process and reclaims it and its socket file', async () => {
     const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
     const stale = descriptor('orders', '0', dead, 12345);
-    await registry.register(stale);
+    // As a service does: its sockets are bound before it registers.
     writeFileSync(dir.socketPath('orders', '0'), '');
+    await registry.register(stale);
     expect(await registry.lookup('orders')).toEqual([]);
     expect(existsSync(dir.descriptorPath('orders', '0'))).toBe(false);
     expect(existsSync(dir.socketPath('orders', '0'))).toBe(false);
+  });
+
+  it('never removes a successor that registered while the dead one was being reclaimed, nor the socket it bound', async () => {
+    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+    const stale = descriptor('ledger', '1', dead, 12345);
+    writeFileSync(dir.socketPath('ledger', '1'), '');
+    await registry.register(stale);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // A lookup read the dead descriptor; before it reclaims it, the successor binds the same socket path and registers.
+    writeFileSync(dir.socketPath('ledger', '1'), '');
+    await registry.register(descriptor('ledger', '1', process.pid, ownProcessStartTime()));
+    await (registry as unknown as { reclaim(path: string, dead: ServiceDescriptor): Promise<void> }).reclaim(dir.descriptorPath('ledger', '1'), stale);
+    expect(await registry.find('ledger', '1')).toMatchObject({ pid: process.pid });
+    expect(existsSync(dir.socketPath('ledger', '1'))).toBe(true);
+    await registry.unregister('ledger', '1');
+  });
+
+  it("reclaims a dead descriptor's socket only if it was there when the descriptor was written", async () => {
+    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+    const stale = descriptor('journal', '2', dead, 12345);
+    await registry.register(stale);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Bound after the dead one registered: a successor's, not yet registered.
+    writeFileSync(dir.socketPath('journal', '2'), '');
+    expect(await registry.lookup('journal')).toEqual([]);
+    expect(existsSync(dir.descriptorPath('journal', '2'))).toBe(false);
+    expect(existsSync(dir.socketPath('journal', '2'))).toBe(true);
   });
 
   it('ignores a descriptor whose pid lives on but belongs to a newer process', async () => {

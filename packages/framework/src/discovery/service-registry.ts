@@ -1,6 +1,6 @@
 import { pluginOf } from '../plugins/transport-plugins';
 import { watch, type FSWatcher } from 'node:fs';
-import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, lstat, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inject, injectable, optional } from 'inversify';
 import { checkDescriptor, type ServiceDescriptor, type SubscriptionRecord } from './descriptor';
@@ -221,16 +221,36 @@ export class ServiceRegistry {
     }
   }
 
-  /** A dead owner's descriptor and socket file are removed, unless a successor replaced them meanwhile. */
+  /**
+   * A dead owner's descriptor and socket files are removed, never a successor's. The
+   * descriptor is taken by a rename (atomic) and checked once taken: reading it and then
+   * unlinking the path removed a successor that registered in between (a replica restarted
+   * under the same name while other processes looked the service up). A successor's, taken
+   * by mistake, goes back unless a newer one is there already.
+   */
   private async reclaim(path: string, dead: ServiceDescriptor): Promise<void> {
-    const again = await this.read(path);
-    if (!again || typeof again === 'string' || again.pid !== dead.pid || again.startTime !== dead.startTime) return;
+    const taken = `${path}.${process.pid}.reclaim`;
+    try {
+      await rename(path, taken);
+    } catch {
+      return; // reclaimed by another process, or replaced and removed
+    }
+    const found = await this.read(taken);
+    if (!found || typeof found === 'string' || found.pid !== dead.pid || found.startTime !== dead.startTime) {
+      await link(taken, path).catch(() => undefined);
+      await unlinkQuietly(taken);
+      return;
+    }
+    const registeredAt = (await lstat(taken).catch(() => undefined))?.mtimeMs ?? Infinity;
+    await unlinkQuietly(taken);
     this.logger.debug(`reclaiming ${dead.service}@${dead.instance} left by dead pid ${dead.pid}`);
-    await unlinkQuietly(path);
-    // Every listener socket of ours it had (Unix, shm and fifo handshakes), never anything elsewhere.
+    // Every listener socket of ours it had (Unix, shm and fifo handshakes), never anything
+    // elsewhere, and none made after it registered: a successor binds the same paths.
     for (const listener of Object.values(dead.listeners)) {
       const socket = (listener as { path?: unknown } | undefined)?.path;
-      if (typeof socket === 'string' && socket.startsWith(this.dir.socketDir + '/')) await unlinkQuietly(socket);
+      if (typeof socket !== 'string' || !socket.startsWith(this.dir.socketDir + '/')) continue;
+      const made = (await lstat(socket).catch(() => undefined))?.ctimeMs;
+      if (made !== undefined && made <= registeredAt) await unlinkQuietly(socket);
     }
   }
 }
