@@ -132,7 +132,8 @@ describe('npm run bench -- --quick', () => {
     const sweepTargets = ['raw UDS', 'hostmesh uds', 'hostmesh shm'];
     expect(new Set(result.sweep!.payload.map((r) => r.target))).toEqual(new Set(sweepTargets));
     expect(new Set(result.sweep!.clients.map((r) => `${r.target}×${r.clients}`))).toEqual(new Set(sweepTargets.flatMap((t) => [`${t}×1`, `${t}×2`])));
-    for (const row of [...result.sweep!.payload, ...result.sweep!.clients]) expect(row.rate).toBeGreaterThan(0);
+    for (const row of [...result.sweep!.payload, ...result.sweep!.clients, ...result.sweep!.isolated!]) expect(row.rate).toBeGreaterThan(0);
+    expect(result.sweep!.isolated!.map((r) => r.target)).toEqual(sweepTargets);
   });
 
   it('streams 64 B items and 1 MiB chunks from raw UDS, hostmesh shm and uds, losing none, with the goals next to the ratios', () => {

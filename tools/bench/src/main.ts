@@ -34,7 +34,7 @@ import { replicaTarget, type ReplicaTarget } from './replicas';
 import { lanes, objectUnsupported, parseShapes, type Lane } from './shapes';
 import { median, summarize } from './stats';
 import { hostmeshStreamTarget, rawStreamTarget, type StreamRun, type StreamTarget } from './streams';
-import { clientSweep, payloadSweep, type SweepPeer } from './sweep';
+import { clientSweep, isolatedPipelined, payloadSweep, type SweepPeer } from './sweep';
 import { hostmeshTarget, MAX_PAYLOAD_BYTES, rawSocketTarget, type BenchTarget, type BufferUse } from './targets';
 import { pipelined, sequential, sparse } from './workloads';
 
@@ -275,6 +275,7 @@ async function main(): Promise<void> {
         sweep = {
           payload: await payloadSweep(sweepPeers, sizes, quick),
           clients: await clientSweep(sweepPeers, quick ? [1, 2] : [1, 2, 4, 8], quick ? 500 : 2000),
+          isolated: await isolatedPipelined(sweepPeers, quick ? 1 : 3, quick ? 500 : 2000),
         };
       }
       for (const target of targets) await target.close();

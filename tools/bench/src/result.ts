@@ -162,4 +162,10 @@ export interface Sweep {
   payload: Array<{ target: string; size: number; p50: number; rate: number }>;
   /** 1 → 8 client processes, each with 64 B calls in flight: total rate and median p50 per client. */
   clients: Array<{ target: string; clients: number; rate: number; p50: number }>;
+  /**
+   * 64 calls of 64 B in flight from one client process of its own per run (median of the
+   * runs): the in-process rows share one client process with every other target, whose
+   * garbage slows the later ones (see docs/benchmarks.md).
+   */
+  isolated?: Array<{ target: string; rate: number; p50: number; runs: number[] }>;
 }

@@ -35,13 +35,13 @@ export async function payloadSweep(peers: SweepPeer[], sizes: number[], quick: b
   return rows;
 }
 
-/** 1 → 8 client processes against one server, each with 16 calls of 64 B in flight. */
-export async function clientSweep(peers: SweepPeer[], counts: number[], durationMs: number): Promise<Sweep['clients']> {
+/** 1 → 8 client processes against one server, each with `inFlight` (16) calls of 64 B in flight. */
+export async function clientSweep(peers: SweepPeer[], counts: number[], durationMs: number, inFlight = 16, cpu = '1'): Promise<Sweep['clients']> {
   const rows: Sweep['clients'] = [];
   for (const peer of peers) {
     for (const clients of counts) {
       const started: ChildProcess[] = await Promise.all(
-        Array.from({ length: clients }, () => startChild('sweep-client.child', [...peer.clientArgs, '16', String(durationMs)], {}, 'pipe')),
+        Array.from({ length: clients }, () => startChild('sweep-client.child', [...peer.clientArgs, String(inFlight), String(durationMs)], {}, 'pipe', cpu)),
       );
       const reports = started.map(
         (child) =>
@@ -63,4 +63,23 @@ export async function clientSweep(peers: SweepPeer[], counts: number[], duration
     }
   }
   return rows;
+}
+
+/**
+ * 64 calls of 64 B in flight from one fresh client process per run, `runs` runs per target
+ * (targets alternating): the rate without what other targets left in a shared client.
+ */
+export async function isolatedPipelined(peers: SweepPeer[], runs: number, durationMs: number): Promise<NonNullable<Sweep['isolated']>> {
+  const byTarget = new Map<string, Sweep['clients']>(peers.map((peer) => [peer.target.name, []]));
+  for (let run = 0; run < runs; run++) {
+    // With --pin the client runs on the client's CPU (0), as the in-process rows' client does.
+    for (const peer of run % 2 === 0 ? peers : [...peers].reverse())
+      byTarget.get(peer.target.name)!.push(...(await clientSweep([peer], [1], durationMs, 64, '0')));
+  }
+  return [...byTarget].map(([target, rows]) => ({
+    target,
+    rate: median(rows.map((row) => row.rate)),
+    p50: median(rows.map((row) => row.p50)),
+    runs: rows.map((row) => row.rate),
+  }));
 }

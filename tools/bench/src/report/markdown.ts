@@ -109,6 +109,22 @@ export function renderMarkdown(result: BenchResult): string {
         ),
     );
   }
+  if (result.sweep?.isolated) {
+    const rawRate = result.sweep.isolated.find((row) => row.target === 'raw UDS')?.rate;
+    parts.push(
+      '**64 requests in flight, each run from a client process of its own** (64 B Buffer; median of the runs: the rows above share one client process with every target)\n\n' +
+        table(
+          ['target', 'calls/s', 'vs raw UDS', 'runs', 'p50'],
+          result.sweep.isolated.map((row) => [
+            row.target,
+            formatRate(row.rate),
+            rawRate ? `${(row.rate / rawRate).toFixed(2)}×` : '-',
+            row.runs.map(formatRate).join(', '),
+            formatMicros(row.p50),
+          ]),
+        ),
+    );
+  }
   for (const skip of skipNotes(result)) parts.push(`${skip.target} sat out ${formatSize(skip.size)}${skip.shapes} × ${inFlight} in flight: ${skip.reason}.`);
   for (const failure of result.failures) parts.push(`${failure.target} failed: ${failure.reason}; its later rows are missing.`);
   return parts.join('\n\n') + '\n';
