@@ -96,6 +96,11 @@ describe('Ring', () => {
     expect(producer.claimWake()).toBe(true);
     expect(drain(consumer).map(String)).toEqual(['one', 'two+']);
     expect(producer.publish()).toBe(false);
+    // A published write carries the unpublished ones before it: nothing is left to publish.
+    producer.write(Buffer.from('three'), undefined, false);
+    producer.write(Buffer.from('four'));
+    expect(producer.publish()).toBe(false);
+    expect(drain(consumer).map(String)).toEqual(['three', 'four']);
   });
 
   it('lets one producer claim the wake-up of a parked consumer: the messages after it do not ring again until it parks anew', () => {

@@ -116,8 +116,9 @@ export class Ring {
     this.bytes.set(message, at + LENGTH_BYTES);
     if (extra !== undefined) this.bytes.set(extra, at + LENGTH_BYTES + message.byteLength);
     this.localHead = (head + need) | 0;
+    // A published write publishes what was written unpublished before it too.
+    this.unpublished = !publish;
     if (publish) Atomics.store(this.words, this.head, this.localHead);
-    else this.unpublished = true;
     return true;
   }
 
