@@ -21,6 +21,7 @@ import { encodeMetadata, METADATA_KEYS, metadataScratch, type CallMetadata } fro
 import type { Logger } from '../core/logger';
 import type { Connection, ConnectionHandler, Transport, TransportAddress } from '../transports/contract/transport';
 import { Backoff } from './backoff';
+import { PendingCalls } from './pending-calls';
 import { StreamTable, type StreamConnection } from './streams/stream-table';
 import type { StreamReceiver } from './streams/stream-receiver';
 import type { StreamSender } from './streams/stream-sender';
@@ -142,10 +143,9 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
   /** The current connection's codec (streams encode with it too). */
   codec: FrameCodec | null = null;
   private congested = false;
-  private readonly pending = new Map<number, PendingCall>();
+  private readonly pending = new PendingCalls<PendingCall>();
   private queue: PendingCall[] = [];
   private queueHead = 0;
-  private nextId = 1;
   private readonly backoff: Backoff;
   private retryTimer: NodeJS.Timeout | null = null;
   private lastError: Error | undefined;
@@ -264,7 +264,7 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
    */
   handOver(take: (routeName: string) => boolean): HandedOverCall[] {
     const moved: HandedOverCall[] = [];
-    for (const call of [...this.pending.values()]) {
+    for (const call of this.pending.values()) {
       if (call.sent || call.kind !== FrameKind.Request || call.stream !== null || !take(call.routeName)) continue;
       this.pending.delete(call.id);
       if (call.onAbort) call.signal!.removeEventListener('abort', call.onAbort);
@@ -287,7 +287,7 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
 
   /** The instance this client talks to left: calls not sent yet fail now (ServiceUnavailableError: never reached a handler), to go elsewhere. */
   abandonWaiting(reason: string): void {
-    for (const call of [...this.pending.values()]) {
+    for (const call of this.pending.values()) {
       if (!call.sent && call.kind === FrameKind.Request) this.settle(call, new ServiceUnavailableError(`${this.options.label}: ${reason}`));
     }
     this.compactQueue();
@@ -309,7 +309,7 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.retryTimer = this.deadlineTimer = null;
-    for (const call of [...this.pending.values()]) {
+    for (const call of this.pending.values()) {
       this.settle(call, new ServiceUnavailableError(`client for ${this.options.label} closed before ${call.routeName} completed`));
     }
     this.queue = [];
@@ -381,7 +381,7 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
         }
       }
       if (stream !== null) call.stream = stream.receiver;
-      this.pending.set(id, call);
+      this.pending.set(call);
       this.watchDeadline(deadline);
       if (signal) {
         call.onAbort = () => this.abort(call);
@@ -397,10 +397,7 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
   }
 
   private allocateId(): number {
-    let id = this.nextId;
-    while (this.pending.has(id)) id = id === 0xffff_ffff ? 1 : id + 1;
-    this.nextId = id === 0xffff_ffff ? 1 : id + 1;
-    return id;
+    return this.pending.allocateId();
   }
 
   private send(call: PendingCall): void {
@@ -558,7 +555,7 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
       this.lastError = error as Error;
       // The service answered, and said no: waiting until the timeout would only hide why.
       if (error instanceof PeerRefusedError || error instanceof TooManyConnectionsError) {
-        for (const call of [...this.pending.values()]) this.settle(call, error);
+        for (const call of this.pending.values()) this.settle(call, error);
       }
       this.scheduleReconnect();
       return;
@@ -725,7 +722,7 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
     const error = fromWireError(body, `connection error from ${this.options.label}`);
     this.options.logger.warn(`${this.options.label} refused the connection: ${error.message}`);
     this.refusal = error;
-    for (const call of [...this.pending.values()]) if (call.sent) this.settle(call, error);
+    for (const call of this.pending.values()) if (call.sent) this.settle(call, error);
   }
 
   onProtocolError(error: Error): void {
@@ -744,7 +741,7 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
     const reason = error ? `: ${error.message}` : '';
     // Streams cannot resume on another connection: their calls fail below, their senders stop.
     if (this.streams !== null) for (const sender of this.streams.activeSenders()) sender.stop();
-    for (const call of [...this.pending.values()]) {
+    for (const call of this.pending.values()) {
       if (call.sent) {
         this.settle(call, new ConnectionLostError(`connection to ${this.options.label} lost while ${call.routeName} was in flight${reason}`));
       }
@@ -821,7 +818,7 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
     this.deadlineAt = Infinity;
     const now = performance.now();
     let next = Infinity;
-    for (const call of [...this.pending.values()]) {
+    for (const call of this.pending.values()) {
       if (call.deadline <= now) this.expire(call);
       else if (call.deadline < next) next = call.deadline;
     }
