@@ -37,4 +37,20 @@ describe('createClientProxy', () => {
     await client.quote('ACME', 1);
     expect(caller.calls[0]![2]).toEqual({ timeoutMs: 50, signal });
   });
+
+  it('makes a method an own property of the client at its first use, so later calls meet no Proxy trap; it lists no keys', async () => {
+    const caller = recordingCaller();
+    const client = createClientProxy<Api>(caller);
+    expect(Object.getOwnPropertyNames(client)).toEqual([]);
+    expect('quote' in client).toBe(true);
+    await client.quote('ACME', 1);
+    expect(Object.getOwnPropertyDescriptor(client, 'quote')?.value).toBe(client.quote);
+    expect(Object.keys(client)).toEqual([]);
+    expect(JSON.stringify(client)).toBe('{}');
+    await client.quote('ACME', 2);
+    expect(caller.calls.map((c) => c[1])).toEqual([
+      ['ACME', 1],
+      ['ACME', 2],
+    ]);
+  });
 });

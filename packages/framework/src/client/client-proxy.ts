@@ -13,28 +13,32 @@ const NO_STREAMS: ReadonlySet<string> = new Set();
 
 /**
  * A typed client over a Caller. Contracts exist only as types, so methods are found by
- * name on first use and cached; probes such as `then` (await) or `toJSON` are not calls.
+ * name on first use; probes such as `then` (await) or `toJSON` are not calls.
+ *
+ * The client is a plain object whose prototype is the Proxy: a method's first use falls
+ * through to the Proxy, which defines it on the client, and every later call finds an
+ * ordinary own property (inline-cached, no trap, no lookup by name).
  */
 export function createClientProxy<Api>(caller: Caller, options?: CallOptions, streams: ReadonlySet<string> = NO_STREAMS): Client<Api> {
-  const methods = new Map<string, (...args: unknown[]) => unknown>();
   const withOptions = (more: CallOptions) => createClientProxy<Api>(caller, { ...options, ...more }, streams);
   const alloc = (size: number) => caller.alloc?.(size) ?? Buffer.allocUnsafe(size);
-  return new Proxy(Object.create(null) as object, {
-    get(_target, property) {
-      let method = methods.get(property as string);
-      if (method !== undefined) return method;
+  const finder = new Proxy(Object.create(null) as object, {
+    get(_target, property, receiver: object) {
       if (property === '$with') return withOptions;
       if (property === '$alloc') return alloc;
       if (typeof property !== 'string' || !isCallableName(property)) return undefined;
-      method =
+      const method =
         streams.has(property) && caller.stream !== undefined
           ? (...args: unknown[]) => caller.stream!(property, args, options)
           : (...args: unknown[]) => caller.call(property, args, options);
-      methods.set(property, method);
+      // On the client itself, not through a subclass or Reflect.get with another receiver.
+      if (receiver === client) Object.defineProperty(client, property, { value: method });
       return method;
     },
     has(_target, property) {
       return typeof property === 'string' && isCallableName(property);
     },
-  }) as Client<Api>;
+  });
+  const client = Object.create(finder) as object;
+  return client as Client<Api>;
 }
