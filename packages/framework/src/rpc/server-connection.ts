@@ -23,6 +23,7 @@ import { StreamTable, type StreamConnection } from './streams/stream-table';
 import type { StreamSender } from './streams/stream-sender';
 import { isAsyncIterable } from './streams/is-stream';
 import { DEFAULT_WINDOW } from './streams/stream-window';
+import { IdTable } from './id-table';
 
 const DROPPED = Symbol('dropped');
 const NO_ITEMS: unknown[] = [];
@@ -40,7 +41,7 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
   private streams: StreamTable | null = null;
   /** Result streams ended by the service (it is stopping), with the error their callers get. */
   private endedStreams: Map<number, Error> | null = null;
-  private contexts: Map<number, CallContext> | null = null;
+  private contexts: IdTable<CallContext> | null = null;
   private closed = false;
   private paused = false;
   /** Calls of this connection whose handlers have not finished. */
@@ -173,7 +174,7 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
       if (streamed && !this.acceptStream(id, routeId, args, metadata)) return false;
       if (route.needsContext || scoped || traced) {
         context = new CallContext(route.name, id, this.connection.peer, undefined, metadata, deadlineFrom(metadata, route.timeoutMs));
-        (this.contexts ??= new Map()).set(id, context);
+        (this.contexts ??= new IdTable()).set(id, context);
       }
     }
     const bulkhead = route.bulkhead;
