@@ -176,6 +176,16 @@ describe('the shm large-payload pool', () => {
     expect(() => client.$alloc(-1)).toThrow(RangeError);
   });
 
+  it('hands a result of half the pool, frame header and all, to its caller as a view when nothing else is held', async () => {
+    // 512 KiB a direction: half of it is the largest payload a caller may keep, and its frame is a few bytes more.
+    const half = await deploy(`${namespace}-half`, { HOSTMESH_SHM_POOL_BYTES: String(512 * 1024) });
+    const client = half.mesh.client(PoolContract);
+    const result = await client.echo(Buffer.alloc(256 * 1024, 7));
+    expect(result.every((byte) => byte === 7)).toBe(true);
+    expect(retainBuffer(result)).not.toBe(result);
+    expect(releaseBuffer(result)).toBe(true);
+  });
+
   it('sends through the ring when the pool is full, losing nothing', async () => {
     const small = await deploy(`${namespace}-small`, { HOSTMESH_SHM_POOL_BYTES: String(128 * 1024) });
     const client = small.mesh.client(PoolContract);
