@@ -52,5 +52,17 @@ describe('createClientProxy', () => {
       ['ACME', 1],
       ['ACME', 2],
     ]);
+    // A test may still spy on a method already used.
+    const spy = jest.spyOn(client, 'quote').mockReturnValue(Promise.resolve(42));
+    await expect(client.quote('ACME', 3)).resolves.toBe(42);
+    expect(spy).toHaveBeenCalledWith('ACME', 3);
+  });
+
+  it('keeps working when frozen: methods keep coming from the Proxy', async () => {
+    const caller = recordingCaller();
+    const client = Object.freeze(createClientProxy<Api>(caller));
+    await client.quote('ACME', 1);
+    await client.quote('ACME', 2);
+    expect(caller.calls).toHaveLength(2);
   });
 });

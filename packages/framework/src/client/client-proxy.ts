@@ -32,7 +32,8 @@ export function createClientProxy<Api>(caller: Caller, options?: CallOptions, st
           ? (...args: unknown[]) => caller.stream!(property, args, options)
           : (...args: unknown[]) => caller.call(property, args, options);
       // On the client itself, not through a subclass or Reflect.get with another receiver.
-      if (receiver === client) Object.defineProperty(client, property, { value: method });
+      // Writable and configurable, so a test may stub or spy on it; a frozen client simply keeps asking the Proxy.
+      if (receiver === client) Reflect.defineProperty(client, property, { value: method, writable: true, configurable: true });
       return method;
     },
     has(_target, property) {

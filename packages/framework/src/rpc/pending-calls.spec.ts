@@ -58,4 +58,18 @@ describe('PendingCalls', () => {
     const call = add(table);
     expect(() => table.set({ id: call.id + 64 })).toThrow(/allocateId/);
   });
+
+  it("lists the calls oldest first, across the table's wrap and past 2^32", () => {
+    const table = new PendingCalls<{ id: number }>();
+    // Ids 60..70 fall in slots 60..63, then 0..6.
+    for (let i = 1; i < 60; i++) table.delete(add(table).id);
+    const calls = Array.from({ length: 11 }, () => add(table));
+    expect(calls[0]!.id).toBe(60);
+    expect(table.values()).toEqual(calls);
+    const wrapping = new PendingCalls<{ id: number }>();
+    (wrapping as unknown as { next: number }).next = 0xffff_fffe;
+    const around = Array.from({ length: 4 }, () => add(wrapping));
+    expect(around.map((c) => c.id)).toEqual([0xffff_fffe, 0xffff_ffff, 1, 2]);
+    expect(wrapping.values()).toEqual(around);
+  });
 });

@@ -51,11 +51,16 @@ export class PendingCalls<T extends { id: number }> {
     return true;
   }
 
-  /** A snapshot, safe to iterate while settling (which deletes). Off the hot path. */
+  /**
+   * A snapshot, oldest call first (as a Map iterates), safe to iterate while settling (which
+   * deletes). Off the hot path.
+   */
   values(): T[] {
     const out: T[] = [];
     for (const call of this.slots) if (call !== undefined) out.push(call);
-    return out;
+    // Ids are handed out in sequence, wrapping: the distance from the next id orders them.
+    const next = this.next;
+    return out.sort((a, b) => ((a.id - next) >>> 0) - ((b.id - next) >>> 0));
   }
 
   /** Twice the size: ids in distinct slots modulo n are in distinct slots modulo 2n. */

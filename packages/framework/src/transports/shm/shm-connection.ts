@@ -195,15 +195,16 @@ export class ShmConnection implements Connection {
    * Whether a received frame of `bytes` may be kept past its delivery (its views handed to the
    * application until released or collected): while the frames kept from this connection's
    * pool stay under a quarter of the peer's half (one of any size up to half when none is
-   * kept, plus a slot: a payload of half the pool comes with its frame header), so the peer
-   * always has room to send. Past it, the receiver copies.
+   * kept, plus a slot in a pool of 8 slots or more: a payload of half the pool comes with its
+   * frame header), so the peer always has room to send. Past it, the receiver copies.
    */
   mayKeep(bytes: number): boolean {
     if (this.pool === null) return false;
     // What this side keeps of the peer's half: not its own loans, nor the frame being delivered.
     const held = this.pool.leasedBytes - this.pool.outbound.lentBytes - (this.delivering?.length ?? 0);
     const capacity = this.pool.inbound.capacity;
-    return held === 0 ? bytes <= capacity / 2 + POOL_SLOT_BYTES : held + bytes <= capacity / 4;
+    if (held !== 0) return held + bytes <= capacity / 4;
+    return bytes <= capacity / 2 + (capacity >= 8 * POOL_SLOT_BYTES ? POOL_SLOT_BYTES : 0);
   }
 
   whenWritable(): Promise<void> {
