@@ -1,11 +1,11 @@
 /**
- * Values by a uint32 id someone else allocates (a caller's call ids): a direct-mapped array
- * at `id & mask`, with a Map only for the ids that collide there. Callers number their
- * calls in sequence, so collisions are rare and the Map stays empty.
+ * Values by a uint32 id: a direct-mapped array at `id & mask`, with a Map only for the ids
+ * that collide there. Callers number their calls in sequence, so collisions are rare and
+ * the Map stays empty; a client's own calls (PendingCalls) never collide at all.
  *
- * Not a Map for every call, for the garbage collector's sake: see PendingCalls. A Map with
- * an entry set and deleted per call rehashes into new tables, and a dead one promoted to
- * the old generation keeps the newer ones, and what they hold, alive through scavenges.
+ * Not a Map for every call, for the garbage collector's sake: a Map with an entry set and
+ * deleted per call rehashes into new tables, and a dead one promoted to the old generation
+ * keeps the newer ones, and what they hold, alive through scavenges (see PendingCalls).
  */
 export class IdTable<T> {
   private keys = new Uint32Array(64);
@@ -16,6 +16,11 @@ export class IdTable<T> {
 
   get size(): number {
     return this.inSlots + (this.overflow?.size ?? 0);
+  }
+
+  /** Whether `id`'s slot is free: a value set under it now lands in the array, not the overflow. */
+  slotFree(id: number): boolean {
+    return this.values_[id & this.mask] === undefined;
   }
 
   get(id: number): T | undefined {
