@@ -65,6 +65,44 @@ describe('ShmPool', () => {
     expect(creator.outbound.claim(POOL_SLOT_BYTES + 1)).toBe(b);
   });
 
+  it('lets the receiver answer in the run it was sent: the run is the sender’s again only when its lease on the answer ends', () => {
+    const { creator, opener } = pair();
+    const length = 3 * POOL_SLOT_BYTES;
+    const offset = creator.outbound.claim(length);
+    creator.outbound.write(offset, Buffer.alloc(length, 0x33));
+    const request = opener.inbound.lease(offset, length)!;
+    // Not a run the sender has lent to anybody: nothing to answer in.
+    expect(creator.outbound.returned(offset, length)).toBeUndefined();
+    expect(opener.inbound.giveBack(offset)).toBe(true);
+    expect(opener.inbound.giveBack(offset)).toBe(false);
+    request.fill(0x44, 16);
+    // The receiver's lease ends (its views empty) but no longer frees the run.
+    endLease(request);
+    expect(creator.outbound.claim(POOL_SLOT_BYTES)).toBe(length);
+    // Inside the run only, wherever in it.
+    expect(creator.outbound.returned(offset + 16, length)).toBeUndefined();
+    expect(creator.outbound.returned(POOL_SLOT_BYTES * 5, 100)).toBeUndefined();
+    const answer = creator.outbound.returned(offset + POOL_SLOT_BYTES + 100, POOL_SLOT_BYTES)!;
+    expect(answer.length).toBe(POOL_SLOT_BYTES);
+    expect(answer.every((byte) => byte === 0x44)).toBe(true);
+    // Held: the next claim of 3 slots goes past both runs.
+    expect(creator.outbound.claim(length)).toBe(length + POOL_SLOT_BYTES);
+    expect(endLease(answer)).toBe(true);
+    expect(creator.outbound.claim(length)).toBe(offset);
+  });
+
+  it('answers nothing in place for a run that was not sent (lent, free, or another sender’s reference)', () => {
+    const { creator, opener } = pair();
+    const loan = creator.outbound.lend(POOL_SLOT_BYTES)!;
+    expect(opener.inbound.giveBack(0)).toBe(false);
+    expect(opener.inbound.giveBack(4 * POOL_SLOT_BYTES)).toBe(false);
+    expect(opener.inbound.giveBack(-1)).toBe(false);
+    expect(opener.inbound.giveBack(8 * POOL_SLOT_BYTES)).toBe(false);
+    expect(creator.outbound.returned(LOAN_HEADROOM, 100)).toBeUndefined();
+    expect(creator.outbound.returned(0, 9 * POOL_SLOT_BYTES)).toBeUndefined();
+    expect(loan.length).toBe(POOL_SLOT_BYTES);
+  });
+
   it('keeps the two directions apart', () => {
     const { creator, opener } = pair(2);
     const fromCreator = creator.outbound.claim(100);

@@ -12,7 +12,8 @@ import { requireInteger } from './validate';
  *   0    u32 magic "POOL", u32 version, u32 slot bytes, u32 slots (per direction)
  *   64   direction 0 (creator → opener): one u32 per slot; nonzero while the run starting
  *        there is in use (the sender sets it, the receiver clears it when done): a
- *        generation (30 bits) and a state, 1 sent, 2 lent to the sender's application
+ *        generation (30 bits) and a state, 1 sent, 2 lent to the sender's application,
+ *        3 returned (the receiver answered with the run's own bytes: the sender clears it)
  *   64 + 4 × slots   direction 1, likewise
  *   DATA (4096-aligned)   direction 0 slots, then direction 1 slots
  *
@@ -29,8 +30,11 @@ export const POOL_SLOT_BYTES = 64 * 1024;
 export const MAX_POOL_BYTES = 2 ** 31;
 const SENT = 1;
 const LENT = 2;
-/** A run word never holds this (state 3): what a lease expects when it must hand nothing back. */
+const RETURNED = 3;
+/** A run word never holds this (state 3 with the one generation never used): what a lease expects when it must hand nothing back. */
 const NEVER = 0xffffffff;
+/** Generations run 0 … 2^30 − 2, so a returned run's word is never NEVER. */
+const GENERATIONS = 0x3fffffff;
 /** Bytes kept in front of a loan for the frame header (and metadata) written there when it is sent. */
 export const LOAN_HEADROOM = 256;
 
@@ -276,6 +280,22 @@ export class PoolWriter extends PoolHalf {
     this.lentBytes -= state.bytes;
   }
 
+  /**
+   * A frame the receiver answered with in this half's own bytes (PoolReader.giveBack): a lease
+   * on `length` bytes at `offset` whose end frees the run, or undefined unless they lie inside
+   * one run this side sent and the receiver marked returned (a confused or hostile peer).
+   */
+  returned(offset: number, length: number): Buffer | undefined {
+    if (offset < 0 || length <= 0 || offset + length > this.capacity) return undefined;
+    let first = Math.floor(offset / POOL_SLOT_BYTES);
+    while (first > 0 && this.used[first] === 1 && this.runs[first] === 0) first--;
+    const last = Math.floor((offset + length - 1) / POOL_SLOT_BYTES);
+    if (this.runs[first] === 0 || first + this.runs[first]! <= last || !this.live.has(first)) return undefined;
+    const word = Atomics.load(this.words, this.states + first) >>> 0;
+    if ((word & 3) !== RETURNED) return undefined;
+    return this.segment.lease(this.base + offset, length, (this.states + first) * 4, word);
+  }
+
   /** Lets go of the views of its slots (each keeps the mapping alive), once the pool is closed. */
   dropViews(): void {
     this.slotViews.fill(undefined);
@@ -294,7 +314,7 @@ export class PoolWriter extends PoolHalf {
       this.used.fill(1, first, first + need);
       this.runs[first] = need;
       this.live.add(first);
-      this.generation = (this.generation + 1) & 0x3fffffff;
+      this.generation = (this.generation + 1) % GENERATIONS;
       Atomics.store(this.words, this.states + first, (this.generation << 2) | state);
       return first * POOL_SLOT_BYTES;
     }
@@ -340,5 +360,18 @@ export class PoolReader extends PoolHalf {
     // Only a run marked sent is handed back: a reference to anything else (a peer's mistake) frees nothing.
     const value = Atomics.load(this.words, word) >>> 0;
     return this.segment.lease(this.base + offset, length, word * 4, (value & 3) === SENT ? value : NEVER);
+  }
+
+  /**
+   * The frame at `offset` (leased) is answered with its own bytes: its run goes to the peer as
+   * returned rather than free, so ending this side's lease no longer frees it; the peer's lease
+   * on the answer does. False when the run is not one the peer sent (nothing changes).
+   */
+  giveBack(offset: number): boolean {
+    if (offset < 0 || offset >= this.capacity) return false;
+    const word = this.states + Math.floor(offset / POOL_SLOT_BYTES);
+    const value = Atomics.load(this.words, word);
+    if ((value & 3) !== SENT) return false;
+    return Atomics.compareExchange(this.words, word, value, (value & ~3) | RETURNED) === value;
   }
 }

@@ -268,7 +268,7 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
       closeSource(value);
       value = undefined;
     }
-    this.answer(route, id, context, value, failed, started);
+    this.answer(route, id, context, value, failed, started, lease);
     if (lease >= 0) this.connection.release!(lease);
   }
 
@@ -287,7 +287,8 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
     this.streams?.closeReceiver(id);
   }
 
-  private answer(route: EndpointRoute, id: number, context: CallContext | null, value: unknown, failed: boolean, started: number): void {
+  /** `lease`: the hold on the request's pooled bytes, ended right after (a result that is one of them may be answered in place). */
+  private answer(route: EndpointRoute, id: number, context: CallContext | null, value: unknown, failed: boolean, started: number, lease = -1): void {
     this.finish(route, id, context, value, failed, started);
     if (this.closed) return;
     if (failed) return this.replyFailure(route, id, context, value);
@@ -307,7 +308,7 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
       );
       return;
     }
-    this.write(frame);
+    this.write(frame, false, lease);
   }
 
   private replyFailure(route: EndpointRoute, id: number, context: CallContext | null, error: unknown): void {
@@ -416,13 +417,22 @@ export class ServerConnection implements ConnectionHandler, StreamConnection {
     this.write(this.codec.encode(FrameKind.Error, id, routeId, toWireError(error)));
   }
 
-  /** When the caller does not read its replies, stop reading its requests until it does. */
-  private write(frame: Buffer, oneWay = false): void {
+  /** `lease`: see `answer`. */
+  private write(frame: Buffer, oneWay = false, lease = -1): void {
     let tail = this.codec.tail;
     if (tail !== null) this.codec.tail = null;
+    if (tail !== null && lease >= 0) {
+      const written = this.connection.writeInPlace?.(lease, frame, tail) ?? null;
+      if (written !== null) return this.afterWrite(written);
+    }
     // A pooled argument echoed to a socket caller: the socket may write it after the handler's lease ended.
     if (tail !== null && this.connection.lend === undefined && isSharedMemory(tail)) tail = Buffer.from(tail);
-    if ((tail === null ? this.connection.write(frame, undefined, oneWay) : this.connection.write(frame, tail, oneWay)) || this.paused) return;
+    this.afterWrite(tail === null ? this.connection.write(frame, undefined, oneWay) : this.connection.write(frame, tail, oneWay));
+  }
+
+  /** When the caller does not read its replies, stop reading its requests until it does. */
+  private afterWrite(written: boolean): void {
+    if (written || this.paused) return;
     this.paused = true;
     this.connection.pause();
     void this.connection.whenWritable().then(() => {

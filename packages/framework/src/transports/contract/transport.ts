@@ -92,6 +92,14 @@ export interface Connection {
   lend?(size: number): Buffer | undefined;
   /** Gives back a loan that will not be written. */
   unlend?(view: Buffer): void;
+  /**
+   * For connections with memory shared with the peer (shm's pool): writes `frame` then `tail`
+   * as one frame in place, when `tail` lies in the frame held by `token` (a handler answering
+   * with its pooled argument), handing the bytes to the peer with no copy; the hold must end
+   * right after. Null when it cannot (nothing written: write it the usual way), else what
+   * `write` returns.
+   */
+  writeInPlace?(token: number, frame: Buffer, tail: Buffer): boolean | null;
   /** For connections bound to a kernel object by name (queues): re-checks it after the registry changed. */
   revalidate?(): void;
 }

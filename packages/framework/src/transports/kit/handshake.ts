@@ -7,6 +7,9 @@ import { readLine } from './line-socket';
 /** How long a handshake may take before the socket is dropped. */
 export const HANDSHAKE_MS = 5000;
 
+/** The peer's identity, and what else its hello line said (its options: `returns` over shm). */
+export type HandshakePeer = PeerIdentity & { hello: Readonly<Record<string, unknown>> };
+
 /**
  * The service's side of a handshake socket (shm, fifo), up to the point where the transport
  * builds its channel: the peer policy is checked on SO_PEERCRED before a byte is read, the
@@ -14,14 +17,14 @@ export const HANDSHAKE_MS = 5000;
  * service must admit one more connection. Returns the peer, or undefined when it was refused
  * (it was told why, with a typed error).
  */
-export async function acceptHandshake(socket: Socket, request: ListenRequest, policy: PeerPolicy, logger: Logger): Promise<PeerIdentity | undefined> {
+export async function acceptHandshake(socket: Socket, request: ListenRequest, policy: PeerPolicy, logger: Logger): Promise<HandshakePeer | undefined> {
   const credentials = socketPeer(socket);
   const refusal = credentials ? policy.refusal(credentials, request.service) : 'the kernel gave no peer credentials';
   if (!credentials || refusal !== undefined) {
     refuseHandshake(socket, policy, credentials, request.service, refusal!, logger);
     return undefined;
   }
-  const hello = (await readLine(socket, HANDSHAKE_MS)) as { pid?: unknown };
+  const hello = (await readLine(socket, HANDSHAKE_MS)) as { pid?: unknown; [option: string]: unknown };
   if (hello.pid !== credentials.pid) {
     refuseHandshake(socket, policy, credentials, request.service, `claimed pid ${String(hello.pid)} but the kernel says ${credentials.pid}`, logger);
     return undefined;
@@ -31,5 +34,5 @@ export async function acceptHandshake(socket: Socket, request: ListenRequest, po
     sendHandshakeRefusal(socket, busy);
     return undefined;
   }
-  return credentials;
+  return { ...credentials, hello };
 }

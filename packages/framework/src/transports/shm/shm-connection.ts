@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { discardPages, endLease, isSharedMemory, POOL_SLOT_BYTES, type ShmChannel, type ShmPool } from '@hostmesh/native';
 import { FrameError } from '../../core/errors/errors';
 import { checkHeader, HEADER_BYTES } from '../../protocol/frame';
-import { isPoolRef, POOL_MIN_BYTES, POOL_REF_BYTES, writePoolRef } from './pool-ref';
+import { POOL_MIN_BYTES, POOL_REF_BYTES, POOL_REF_KIND, POOL_RETURN_KIND, poolRefKind, writePoolRef } from './pool-ref';
 import { STALLED_FRAME_MS, type InboundLimits } from '../../protocol/inbound-limits';
 import { NO_HANDLER, type Connection, type ConnectionHandler, type PeerInfo } from '../contract/transport';
 
@@ -46,6 +46,12 @@ export class ShmConnection implements Connection {
   private readonly ref = Buffer.alloc(POOL_REF_BYTES);
   /** The pooled frame being delivered (a lease on its run), null outside such a delivery. */
   private delivering: Buffer | null = null;
+  /** Its offset in the peer's half, or -1 for a frame in this side's own half (one the peer returned). */
+  private deliveringOffset = -1;
+  /** Held frames of the peer's half and their offsets there: what `writeInPlace` answers in. */
+  private readonly heldAt = new Map<Buffer, number>();
+  /** Whether the peer takes frames back in its own half (POOL_RETURN): it said so in the handshake. */
+  private peerTakesReturns = false;
   private holdSequence = 0;
   /** Holds not yet released, by token, and how many each frame has. */
   private readonly held = new Map<number, Buffer>();
@@ -74,10 +80,11 @@ export class ShmConnection implements Connection {
   }
 
   /** Attaches the channel once it exists (the handshake opens it after this object). */
-  attach(channel: ShmChannel, pool: ShmPool | null = null): void {
+  attach(channel: ShmChannel, pool: ShmPool | null = null, peerTakesReturns = false): void {
     if (this.paused) channel.pause();
     this.channel = channel;
     this.pool = pool;
+    this.peerTakesReturns = peerTakesReturns;
   }
 
   get writable(): boolean {
@@ -93,11 +100,7 @@ export class ShmConnection implements Connection {
     const channel = this.channel;
     const length = frame.length + (tail === undefined ? 0 : tail.length);
     if (this.pool !== null && (length >= POOL_MIN_BYTES || this.pool.outbound.lent > 0) && this.toPool(frame, tail, length)) {
-      // The frame is in the pool; what goes through the ring is the reference in `ref`.
-      if (this.pending.length === 0 && channel.send(this.ref, undefined, oneWay ? 0 : length, oneWay)) return true;
-      this.pending.push({ frame: Buffer.from(this.ref), tail: undefined, sent: 0 });
-      void this.flush();
-      return false;
+      return this.sendRef(channel, oneWay ? 0 : length, oneWay);
     }
     // A loan that goes through the ring after all (no room in the pool) is copied: it is spent all the same.
     const writer = this.pool?.outbound;
@@ -115,6 +118,30 @@ export class ShmConnection implements Connection {
     this.pending.push({ frame, tail, sent: 0 });
     void this.flush();
     return false;
+  }
+
+  /** Sends the pool reference in `ref` (its frame is in the pool already), or queues it behind what waits. */
+  private sendRef(channel: ShmChannel, payloadBytes: number, oneWay: boolean): boolean {
+    if (this.pending.length === 0 && channel.send(this.ref, undefined, payloadBytes, oneWay)) return true;
+    this.pending.push({ frame: Buffer.from(this.ref), tail: undefined, sent: 0 });
+    void this.flush();
+    return false;
+  }
+
+  writeInPlace(token: number, frame: Buffer, tail: Buffer): boolean | null {
+    if (!this.peerTakesReturns || this.closed || this.channel === null || tail.byteLength < POOL_MIN_BYTES) return null;
+    // A larger answer would take the room the peer sends from (it may keep it as long as it likes): copied instead.
+    if (frame.length + tail.byteLength > this.pool!.inbound.capacity / 4) return null;
+    const view = this.held.get(token);
+    // Only a frame this one hold keeps (no other call, no kept view reads it after the answer).
+    if (view === undefined || tail.buffer !== view.buffer || this.holdCounts.get(view) !== 1 || this.kept.has(view)) return null;
+    const offset = this.heldAt.get(view);
+    // The answer's header goes in front of the bytes, over what the request had there (decoded by now).
+    const at = tail.byteOffset - frame.length;
+    if (offset === undefined || at < 0 || !this.pool!.inbound.giveBack(offset)) return null;
+    view.set(frame, at);
+    writePoolRef(this.ref, offset + at, frame.length + tail.byteLength, POOL_RETURN_KIND);
+    return this.sendRef(this.channel, frame.length + tail.byteLength, false);
   }
 
   /**
@@ -168,7 +195,9 @@ export class ShmConnection implements Connection {
     if (view === null) return -1;
     const token = ++this.holdSequence;
     this.held.set(token, view);
-    this.holdCounts.set(view, (this.holdCounts.get(view) ?? 0) + 1);
+    const count = this.holdCounts.get(view) ?? 0;
+    if (count === 0 && this.deliveringOffset >= 0) this.heldAt.set(view, this.deliveringOffset);
+    this.holdCounts.set(view, count + 1);
     return token;
   }
 
@@ -188,6 +217,7 @@ export class ShmConnection implements Connection {
       return;
     }
     this.holdCounts.delete(view);
+    this.heldAt.delete(view);
     if (!this.kept.has(view)) endLease(view);
   }
 
@@ -200,7 +230,7 @@ export class ShmConnection implements Connection {
    */
   mayKeep(bytes: number): boolean {
     if (this.pool === null) return false;
-    // What this side keeps of the peer's half: not its own loans, nor the frame being delivered.
+    // What this side keeps of the pool (the peer's half, and its own runs the peer answered in): not its own loans, nor the frame being delivered.
     const held = this.pool.leasedBytes - this.pool.outbound.lentBytes - (this.delivering?.length ?? 0);
     const capacity = this.pool.inbound.capacity;
     if (held !== 0) return held + bytes <= capacity / 4;
@@ -249,8 +279,11 @@ export class ShmConnection implements Connection {
         this.continueFrame(buffer, start, end);
         return;
       }
-      if (isPoolRef(buffer, start, end)) {
-        this.onPoolRef(buffer.readUInt32LE(start + HEADER_BYTES), buffer.readUInt32LE(start + HEADER_BYTES + 4));
+      const refKind = poolRefKind(buffer, start, end);
+      if (refKind !== 0) {
+        const [offset, length] = [buffer.readUInt32LE(start + HEADER_BYTES), buffer.readUInt32LE(start + HEADER_BYTES + 4)];
+        if (refKind === POOL_REF_KIND) this.onPoolRef(offset, length);
+        else this.onPoolReturn(offset, length);
         return;
       }
       if (end - start < HEADER_BYTES) throw new FrameError(`ring message of ${end - start} bytes is shorter than a frame header`);
@@ -283,13 +316,30 @@ export class ShmConnection implements Connection {
     if (length < HEADER_BYTES) throw new FrameError(`pool reference to ${length} bytes, shorter than a frame header`);
     const frame = reader.lease(offset, length);
     if (frame === undefined) throw new FrameError(`pool reference to ${length} bytes at offset ${offset} lies outside the pool's ${reader.capacity} bytes`);
+    this.deliverPooled(frame, length, offset);
+  }
+
+  /** A frame the peer answered in this side's own half, in a run this side sent: delivered like one in the peer's. */
+  private onPoolReturn(offset: number, length: number): void {
+    const writer = this.pool?.outbound;
+    if (writer === undefined) throw new FrameError('the peer returned pooled bytes, but this connection has no pool');
+    if (length < HEADER_BYTES) throw new FrameError(`pool return of ${length} bytes, shorter than a frame header`);
+    const frame = writer.returned(offset, length);
+    if (frame === undefined)
+      throw new FrameError(`pool return of ${length} bytes at offset ${offset} is not inside a run this side sent and the peer returned`);
+    this.deliverPooled(frame, length, -1);
+  }
+
+  private deliverPooled(frame: Buffer, length: number, offset: number): void {
     try {
       const total = HEADER_BYTES + checkHeader(frame, 0, this.maxPayloadBytes);
       if (total !== length) throw new FrameError(`pool reference to ${length} bytes holds a frame of ${total} bytes`);
       this.delivering = frame;
+      this.deliveringOffset = offset;
       this.handler.onFrame(frame, 0, length, true);
     } finally {
       this.delivering = null;
+      this.deliveringOffset = -1;
       // Not held: the frame's run goes back now, and its views (none kept) empty.
       if (!this.holdCounts.has(frame) && !this.kept.has(frame)) endLease(frame);
     }

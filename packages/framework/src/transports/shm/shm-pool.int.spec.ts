@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FRAME_MAGIC, PROTOCOL_VERSION } from '../../protocol/frame';
-import { POOL_REF_KIND } from './pool-ref';
+import { POOL_REF_KIND, POOL_RETURN_KIND } from './pool-ref';
 import { releaseBuffer, retainBuffer } from '../../rpc/buffer-leases';
 import { Mesh } from '../../runtime/mesh';
 import { rawChannelFactory } from '../../testing/raw-channel';
@@ -176,6 +176,46 @@ describe('the shm large-payload pool', () => {
     expect(() => client.$alloc(-1)).toThrow(RangeError);
   });
 
+  it("answers with the caller's own pooled bytes, no copy: an echo, a part of the argument, a change made in place", async () => {
+    const ns = `${namespace}-inplace`;
+    const { mesh } = await deploy(ns);
+    const client = mesh.client(PoolContract);
+    const data = Buffer.alloc(MiB);
+    for (let i = 0; i < MiB; i++) data[i] = (i * 7) & 0xff;
+    const echoed = await client.echo(data);
+    expect(echoed.equals(data)).toBe(true);
+    // The pool file is sparse: only the caller's half has pages (its run of 17 slots). Had the
+    // service copied its answer, its own half would hold a MiB more.
+    const [pool] = pools(ns);
+    const allocated = () => statSync(`/dev/shm/${pool}`).blocks * 512;
+    expect(allocated()).toBeLessThan(1.5 * MiB);
+    expect(releaseBuffer(echoed)).toBe(true);
+
+    const loan = client.$alloc(MiB);
+    loan.set(data);
+    const inverted = await client.invert(loan);
+    expect(inverted.length).toBe(MiB);
+    expect(inverted.every((byte, i) => byte === 255 - ((i * 7) & 0xff))).toBe(true);
+    releaseBuffer(inverted);
+    const middle = await client.middle(data, 100_000, 700_000);
+    expect(middle.equals(data.subarray(100_000, 700_000))).toBe(true);
+    // Pieces of the argument streamed one by one are copies (the first one's answer may not take the run the others are read from).
+    const pieces: Buffer[] = [];
+    for await (const piece of client.pieces(data, 256 * 1024)) pieces.push(retainBuffer(piece));
+    expect(Buffer.concat(pieces).equals(data)).toBe(true);
+    expect(allocated()).toBeGreaterThan(2 * MiB);
+
+    // 300 answers in the caller's own half, half of them never released: the lease bound and
+    // the collector give the runs back, the caller keeps sending through the pool.
+    for (let i = 0; i < 300; i++) {
+      data[0] = data[MiB - 1] = i & 0xff;
+      const result = await client.echo(data);
+      expect(result[0] === (i & 0xff) && result[MiB - 1] === (i & 0xff) && result[MiB >> 1] === data[MiB >> 1]).toBe(true);
+      if (i % 2 === 0) releaseBuffer(result);
+    }
+    await expect(client.arrivedInPlace(data)).resolves.toBe(true);
+  });
+
   it('hands a result of half the pool, frame header and all, to its caller as a view when nothing else is held', async () => {
     // 512 KiB a direction: half of it is the largest payload a caller may keep, and its frame is a few bytes more.
     const half = await deploy(`${namespace}-half`, { HOSTMESH_SHM_POOL_BYTES: String(512 * 1024) });
@@ -227,6 +267,13 @@ describe('the shm large-payload pool', () => {
     raw.write(ref);
     await main.server.waitForOutput(/dropped connection .*FrameError.*lies outside the pool/, 5000);
     await raw.closed;
+    // An answer "in the service's own half" that the service never sent.
+    const liar = await rawChannelFactory('shm')(descriptor!);
+    ref[2] = POOL_RETURN_KIND;
+    ref.writeUInt32LE(0, 16);
+    liar.write(ref);
+    await main.server.waitForOutput(/dropped connection .*FrameError.*pool return of 1048576 bytes at offset 0 is not inside a run this side sent/, 5000);
+    await liar.closed;
     const client = main.mesh.client(PoolContract);
     const result = await client.echo(Buffer.alloc(MiB, 1));
     expect(result.every((byte) => byte === 1)).toBe(true);

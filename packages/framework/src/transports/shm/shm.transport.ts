@@ -55,7 +55,8 @@ export class ShmTransport implements Transport {
     const path = address.path;
     const socket = await connectSocket({ path }, path, request.timeoutMs);
     try {
-      writeLine(socket, { v: 1, pid: process.pid });
+      // `returns`: this side takes answers made in its own half of the pool (POOL_RETURN).
+      writeLine(socket, { v: 1, pid: process.pid, returns: true });
       const reply = (await readLine(socket, HANDSHAKE_MS)) as { channel?: unknown; pool?: unknown; error?: unknown; refused?: unknown };
       const refused = handshakeRefusal(reply, `shm handshake with ${path}`);
       if (refused) throw refused;
@@ -90,6 +91,7 @@ export class ShmTransport implements Transport {
     if (!credentials) return;
     const name = this.dir!.objectName(`${request.service}.${request.instance}.${credentials.pid}.${++this.sequence}`);
     const peer = { kind: 'shm' as const, address: name, pid: credentials.pid, uid: credentials.uid, gid: credentials.gid };
+    const peerTakesReturns = credentials.hello.returns === true;
     const connection = new ShmConnection(null, socket, peer, request.maxPayloadBytes, request.inbound);
     const channel = ShmChannel.create(name, {
       capacity: this.options.ringBytes,
@@ -105,7 +107,7 @@ export class ShmTransport implements Transport {
       channel.close();
       throw error;
     }
-    connection.attach(channel, pool);
+    connection.attach(channel, pool, peerTakesReturns);
     request.onConnection(connection);
     writeLine(socket, pool === null ? { v: 1, channel: name } : { v: 1, channel: name, pool: pool.name });
   }
