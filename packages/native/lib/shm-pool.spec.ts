@@ -84,6 +84,8 @@ describe('ShmPool', () => {
     expect(creator.outbound.returned(POOL_SLOT_BYTES * 5, 100)).toBeUndefined();
     const answer = creator.outbound.returned(offset + POOL_SLOT_BYTES + 100, POOL_SLOT_BYTES)!;
     expect(answer.length).toBe(POOL_SLOT_BYTES);
+    // One answer per run: a second reference to it would outlive the first one's hand-back.
+    expect(creator.outbound.returned(offset, 100)).toBeUndefined();
     expect(answer.every((byte) => byte === 0x44)).toBe(true);
     // Held: the next claim of 3 slots goes past both runs.
     expect(creator.outbound.claim(length)).toBe(length + POOL_SLOT_BYTES);
@@ -91,7 +93,7 @@ describe('ShmPool', () => {
     expect(creator.outbound.claim(length)).toBe(offset);
   });
 
-  it('answers nothing in place for a run that was not sent (lent, free, or another sender’s reference)', () => {
+  it('answers nothing in place for a run that was not sent (lent, or free) or outside the half', () => {
     const { creator, opener } = pair();
     const loan = creator.outbound.lend(POOL_SLOT_BYTES)!;
     expect(opener.inbound.giveBack(0)).toBe(false);

@@ -164,6 +164,8 @@ export class PoolWriter extends PoolHalf {
   /** Per slot: 1 once its pages are reserved. */
   private readonly reserved: Uint8Array;
   private readonly live = new Set<number>();
+  /** Runs the receiver answered in that this side has leased (one lease each: a second answer in one run is refused). */
+  private readonly answered = new Set<number>();
   /** Loans by their ArrayBuffer (a loan's subarrays and the frames packed into it share it). */
   private readonly loans = new WeakMap<ArrayBufferLike, Loan>();
   /** Loans handed out and neither sent nor taken back (collected ones count until their finalizer runs), and their bytes. */
@@ -283,16 +285,18 @@ export class PoolWriter extends PoolHalf {
   /**
    * A frame the receiver answered with in this half's own bytes (PoolReader.giveBack): a lease
    * on `length` bytes at `offset` whose end frees the run, or undefined unless they lie inside
-   * one run this side sent and the receiver marked returned (a confused or hostile peer).
+   * one run this side sent and the receiver marked returned, answered once (a confused or
+   * hostile peer).
    */
   returned(offset: number, length: number): Buffer | undefined {
     if (offset < 0 || length <= 0 || offset + length > this.capacity) return undefined;
     let first = Math.floor(offset / POOL_SLOT_BYTES);
     while (first > 0 && this.used[first] === 1 && this.runs[first] === 0) first--;
     const last = Math.floor((offset + length - 1) / POOL_SLOT_BYTES);
-    if (this.runs[first] === 0 || first + this.runs[first]! <= last || !this.live.has(first)) return undefined;
+    if (this.runs[first] === 0 || first + this.runs[first]! <= last || !this.live.has(first) || this.answered.has(first)) return undefined;
     const word = Atomics.load(this.words, this.states + first) >>> 0;
-    if ((word & 3) !== RETURNED) return undefined;
+    if ((word & 3) !== RETURNED || word === NEVER) return undefined;
+    this.answered.add(first);
     return this.segment.lease(this.base + offset, length, (this.states + first) * 4, word);
   }
 
@@ -326,6 +330,7 @@ export class PoolWriter extends PoolHalf {
     for (const first of this.live) {
       if (Atomics.load(this.words, this.states + first) !== 0) continue;
       this.live.delete(first);
+      this.answered.delete(first);
       this.used.fill(0, first, first + this.runs[first]!);
       this.runs[first] = 0;
     }
@@ -371,7 +376,8 @@ export class PoolReader extends PoolHalf {
     if (offset < 0 || offset >= this.capacity) return false;
     const word = this.states + Math.floor(offset / POOL_SLOT_BYTES);
     const value = Atomics.load(this.words, word);
-    if ((value & 3) !== SENT) return false;
+    // Generation 2^30 − 1 would make the returned word NEVER (a peer of another make might use it).
+    if ((value & 3) !== SENT || value >>> 2 === GENERATIONS) return false;
     return Atomics.compareExchange(this.words, word, value, (value & ~3) | RETURNED) === value;
   }
 }

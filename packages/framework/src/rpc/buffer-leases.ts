@@ -2,13 +2,14 @@ import { endLease, isSharedMemory } from '@hostmesh/native';
 
 /**
  * A caller's large results over shared memory are read in place: a Buffer result (and every
- * Buffer inside an object result) is a view of the service's pool, not a copy (one copy per
- * direction: the service's into the pool). The views of one result share an ArrayBuffer of
- * their own (a lease on the pool): the pool's run comes back when the caller ends it with
- * `releaseBuffer(view)` (every view of that result then reads as empty, never as other
- * bytes), or when the garbage collector finds no view of it left (subarrays count). A caller
- * whose connection keeps a quarter of the service's pool gets copies instead
- * (`Connection.mayKeep`), so forgotten results never fill the pool.
+ * Buffer inside an object result) is a view of the pool, not a copy: of the service's half
+ * (one copy per direction: the service's into the pool), or of the caller's own, where the
+ * service answered in place with (part of) its pooled argument (no copy). The views of one
+ * result share an ArrayBuffer of their own (a lease on the pool): the pool's run comes back
+ * when the caller ends it with `releaseBuffer(view)` (every view of that result then reads
+ * as empty, never as other bytes), or when the garbage collector finds no view of it left
+ * (subarrays count). A caller whose connection keeps a quarter of the pool gets copies
+ * instead (`Connection.mayKeep`), so forgotten results never fill the pool.
  */
 
 /** Whether a decoded result holds a view of shared memory (msgpack trees: no cycles). */

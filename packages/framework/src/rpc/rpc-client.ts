@@ -612,7 +612,7 @@ export class RpcClient implements ConnectionHandler, StreamConnection {
     if (id === CONNECTION_ERROR_ID && kind === FrameKind.Error) return this.onConnectionRefused(body);
     const call = this.pending.get(id);
     // Kept: the views' lease ends when they are released or collected; no views (or no caller): it ends now.
-    if (token >= 0) this.connection!.release!(token, keep && call !== undefined && holdsSharedViews(body));
+    if (token >= 0) this.connection!.release!(token, keep && call !== undefined && call.stream === null && holdsSharedViews(body));
     if (call === undefined) return;
     if (kind === FrameKind.Response && call.stream !== null) {
       this.settle(call, new TypeError(`${call.routeName} answered with a single value, not a stream`));

@@ -52,6 +52,8 @@ export class ShmConnection implements Connection {
   private readonly heldAt = new Map<Buffer, number>();
   /** Whether the peer takes frames back in its own half (POOL_RETURN): it said so in the handshake. */
   private peerTakesReturns = false;
+  /** Whether this side does (a caller that said so): a service never takes one. */
+  private takesReturns = false;
   private holdSequence = 0;
   /** Holds not yet released, by token, and how many each frame has. */
   private readonly held = new Map<number, Buffer>();
@@ -80,11 +82,12 @@ export class ShmConnection implements Connection {
   }
 
   /** Attaches the channel once it exists (the handshake opens it after this object). */
-  attach(channel: ShmChannel, pool: ShmPool | null = null, peerTakesReturns = false): void {
+  attach(channel: ShmChannel, pool: ShmPool | null = null, returns: { peerTakes: boolean; takes: boolean } = { peerTakes: false, takes: false }): void {
     if (this.paused) channel.pause();
     this.channel = channel;
     this.pool = pool;
-    this.peerTakesReturns = peerTakesReturns;
+    this.peerTakesReturns = returns.peerTakes;
+    this.takesReturns = returns.takes;
   }
 
   get writable(): boolean {
@@ -130,11 +133,13 @@ export class ShmConnection implements Connection {
 
   writeInPlace(token: number, frame: Buffer, tail: Buffer): boolean | null {
     if (!this.peerTakesReturns || this.closed || this.channel === null || tail.byteLength < POOL_MIN_BYTES) return null;
-    // A larger answer would take the room the peer sends from (it may keep it as long as it likes): copied instead.
-    if (frame.length + tail.byteLength > this.pool!.inbound.capacity / 4) return null;
     const view = this.held.get(token);
     // Only a frame this one hold keeps (no other call, no kept view reads it after the answer).
     if (view === undefined || tail.buffer !== view.buffer || this.holdCounts.get(view) !== 1 || this.kept.has(view)) return null;
+    // The answer keeps the request's whole run in the room the peer sends from, as long as the
+    // peer likes, counted as the answer's bytes: so only a request of up to a quarter of the
+    // pool, answered with at least half of it. Other answers are copied.
+    if (view.length > this.pool!.inbound.capacity / 4 || 2 * (frame.length + tail.byteLength) < view.length) return null;
     const offset = this.heldAt.get(view);
     // The answer's header goes in front of the bytes, over what the request had there (decoded by now).
     const at = tail.byteOffset - frame.length;
@@ -321,8 +326,8 @@ export class ShmConnection implements Connection {
 
   /** A frame the peer answered in this side's own half, in a run this side sent: delivered like one in the peer's. */
   private onPoolReturn(offset: number, length: number): void {
-    const writer = this.pool?.outbound;
-    if (writer === undefined) throw new FrameError('the peer returned pooled bytes, but this connection has no pool');
+    const writer = this.takesReturns ? this.pool?.outbound : undefined;
+    if (writer === undefined) throw new FrameError('the peer answered in pooled bytes of this side, which this side never offered (no pool, or a service)');
     if (length < HEADER_BYTES) throw new FrameError(`pool return of ${length} bytes, shorter than a frame header`);
     const frame = writer.returned(offset, length);
     if (frame === undefined)

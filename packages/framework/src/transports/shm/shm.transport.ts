@@ -78,7 +78,7 @@ export class ShmTransport implements Transport {
         channel.close();
         throw error;
       }
-      connection.attach(channel, pool);
+      connection.attach(channel, pool, { peerTakes: false, takes: true });
       return connection;
     } catch (error) {
       socket.destroy();
@@ -107,7 +107,7 @@ export class ShmTransport implements Transport {
       channel.close();
       throw error;
     }
-    connection.attach(channel, pool, peerTakesReturns);
+    connection.attach(channel, pool, { peerTakes: peerTakesReturns, takes: false });
     request.onConnection(connection);
     writeLine(socket, pool === null ? { v: 1, channel: name } : { v: 1, channel: name, pool: pool.name });
   }
