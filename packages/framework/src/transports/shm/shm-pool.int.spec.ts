@@ -217,6 +217,26 @@ describe('the shm large-payload pool', () => {
     await expect(client.arrivedInPlace(data)).resolves.toBe(true);
   });
 
+  it('frees the runs of answers made in place to calls the caller gave up on, and queues them behind a full ring', async () => {
+    // 8 MiB a direction (128 slots: seven 1 MiB requests at once), a ring of 4 KiB.
+    const ns = `${namespace}-abandon`;
+    const { mesh } = await deploy(ns, { HOSTMESH_SHM_POOL_BYTES: String(8 * MiB), HOSTMESH_SHM_RING_BYTES: '4096' });
+    const client = mesh.client(PoolContract);
+    const hasty = client.$with({ timeoutMs: 50 });
+    // Ten 1 MiB calls given up on after 50 ms; the service answers each in place 300 ms later (those that came through the pool).
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => hasty.echoLater(Buffer.alloc(MiB, i), 300)));
+    expect(outcomes.every((outcome) => outcome.status === 'rejected')).toBe(true);
+    await sleep(600);
+    // Had any of those runs stayed taken, a 1 MiB request would no longer find room in the pool.
+    for (let i = 0; i < 7; i++) await expect(client.arrivedInPlace(Buffer.alloc(MiB))).resolves.toBe(true);
+    // 48 answers in place at once, their references queued behind a 4 KiB ring: each comes back whole and right.
+    const sizes = Array.from({ length: 48 }, (_, i) => 64 * 1024 + i * 1000);
+    const results = await Promise.all(sizes.map((size, i) => client.echo(Buffer.alloc(size, i + 1))));
+    expect(results.map((result, i) => result.length === sizes[i] && result.every((byte) => byte === i + 1))).toEqual(sizes.map(() => true));
+    for (const result of results) releaseBuffer(result);
+    await expect(client.arrivedInPlace(Buffer.alloc(MiB))).resolves.toBe(true);
+  });
+
   it('hands a result of half the pool, frame header and all, to its caller as a view when nothing else is held', async () => {
     // 512 KiB a direction: half of it is the largest payload a caller may keep, and its frame is a few bytes more.
     const half = await deploy(`${namespace}-half`, { HOSTMESH_SHM_POOL_BYTES: String(512 * 1024) });
