@@ -1,6 +1,11 @@
+import { once } from 'node:events';
 import { statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
-import { FRAME_MAGIC, PROTOCOL_VERSION } from '../../protocol/frame';
+import { createInterface } from 'node:readline';
+import { endLease, ShmChannel, ShmPool } from '@hostmesh/native';
+import { FRAME_MAGIC, FrameFlag, FrameKind, frameId, frameKind, HEADER_BYTES, PROTOCOL_VERSION, writeHeader } from '../../protocol/frame';
+import { endpointRoute, routeId } from '../../protocol/route-id';
 import { POOL_REF_KIND, POOL_RETURN_KIND } from './pool-ref';
 import { releaseBuffer, retainBuffer } from '../../rpc/buffer-leases';
 import { Mesh } from '../../runtime/mesh';
@@ -235,6 +240,56 @@ describe('the shm large-payload pool', () => {
     expect(results.map((result, i) => result.length === sizes[i] && result.every((byte) => byte === i + 1))).toEqual(sizes.map(() => true));
     for (const result of results) releaseBuffer(result);
     await expect(client.arrivedInPlace(Buffer.alloc(MiB))).resolves.toBe(true);
+  });
+
+  it("speaks docs/protocol.md's handshake by hand: a caller that says returns gets its own bytes back (0xf7), one that does not gets the service's (0xf6)", async () => {
+    const [descriptor] = await main.mesh.registry.lookup('pool-test');
+    const path = (descriptor!.listeners.shm as { path: string }).path;
+    const data = Buffer.alloc(MiB);
+    for (let i = 0; i < MiB; i++) data[i] = (i * 13) & 0xff;
+    for (const returns of [false, true]) {
+      const socket = connect(path);
+      await once(socket, 'connect');
+      const lines = createInterface({ input: socket });
+      socket.write(`${JSON.stringify(returns ? { v: 1, pid: process.pid, returns: true } : { v: 1, pid: process.pid })}\n`);
+      const [line] = (await once(lines, 'line')) as [string];
+      const hello = JSON.parse(line) as { v: number; channel: string; pool: string };
+      expect(hello.v).toBe(1);
+      const answers: Buffer[] = [];
+      const channel = ShmChannel.open(hello.channel, { onMessage: (buffer, start, end) => void answers.push(Buffer.from(buffer.subarray(start, end))) });
+      const pool = ShmPool.open(hello.pool);
+      try {
+        // A request for pool-test.echo with a raw body of 1 MiB, copied into a run of this side's half.
+        const header = Buffer.alloc(HEADER_BYTES);
+        writeHeader(header, FrameKind.Request, FrameFlag.RawBody, 1, routeId(endpointRoute('pool-test', 'echo')), MiB);
+        const offset = pool.outbound.claim(HEADER_BYTES + MiB);
+        pool.outbound.write(offset, header, data);
+        const ref = Buffer.alloc(24);
+        ref.set([FRAME_MAGIC, PROTOCOL_VERSION, POOL_REF_KIND, 0]);
+        ref.writeUInt32LE(8, 12);
+        ref.writeUInt32LE(offset, 16);
+        ref.writeUInt32LE(HEADER_BYTES + MiB, 20);
+        expect(channel.send(ref)).toBe(true);
+        await until(() => answers.length > 0, 5000, 'the answer');
+        const [answer] = answers;
+        expect(answer!.length).toBe(24);
+        expect(answer![2]).toBe(returns ? POOL_RETURN_KIND : POOL_REF_KIND);
+        const [at, length] = [answer!.readUInt32LE(16), answer!.readUInt32LE(20)];
+        expect(length).toBe(HEADER_BYTES + MiB);
+        // In place: the answer's header where the request's was, in the run this side sent.
+        if (returns) expect(at).toBe(offset);
+        const frame = returns ? pool.outbound.returned(at, length)! : pool.inbound.lease(at, length)!;
+        expect([frameKind(frame, 0), frameId(frame, 0)]).toEqual([FrameKind.Response, 1]);
+        expect(frame.subarray(HEADER_BYTES).equals(data)).toBe(true);
+        expect(endLease(frame)).toBe(true);
+        // Handed back: the run is free for the next request.
+        expect(pool.outbound.claim(HEADER_BYTES + MiB)).toBe(offset);
+      } finally {
+        channel.close();
+        pool.close();
+        socket.destroy();
+      }
+    }
   });
 
   it('hands a result of half the pool, frame header and all, to its caller as a view when nothing else is held', async () => {
