@@ -9,7 +9,13 @@ import { claimSocketPath } from './stale-socket';
  * dead owner is claimed (a live one is an error naming `owner`), and the socket is 0600
  * inside the runtime directory's 0700. The listener removes the file when disposed.
  */
-export async function listenPrivately(server: Server, path: string, owner: string, address: TransportAddress): Promise<SocketListener> {
+export async function listenPrivately(
+  server: Server,
+  path: string,
+  owner: string,
+  address: TransportAddress,
+  gauges?: () => Record<string, unknown>,
+): Promise<SocketListener> {
   await claimSocketPath(path, owner);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -19,7 +25,12 @@ export async function listenPrivately(server: Server, path: string, owner: strin
     });
   });
   await chmod(path, 0o600);
-  return new SocketListener(server, address, async () => {
-    await unlink(path).catch(() => undefined);
-  });
+  return new SocketListener(
+    server,
+    address,
+    async () => {
+      await unlink(path).catch(() => undefined);
+    },
+    gauges,
+  );
 }

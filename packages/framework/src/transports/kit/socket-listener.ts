@@ -11,7 +11,13 @@ export class SocketListener implements TransportServer {
     private readonly server: Server,
     readonly address: TransportAddress,
     private readonly release: () => Promise<void>,
+    /** The transport's own gauges for diagnostics (shm: how its pool was used). */
+    private readonly gauges?: () => Record<string, unknown>,
   ) {}
+
+  describe(): Record<string, unknown> {
+    return { kind: this.address.kind, address: this.address, ...this.gauges?.() };
+  }
 
   /**
    * Hands every accepted socket to `onConnection` as a frame connection. `describe` may

@@ -6,6 +6,16 @@ import { POOL_MIN_BYTES, POOL_REF_BYTES, POOL_REF_KIND, POOL_RETURN_KIND, poolRe
 import { STALLED_FRAME_MS, type InboundLimits } from '../../protocol/inbound-limits';
 import { NO_HANDLER, type Connection, type ConnectionHandler, type PeerInfo } from '../contract/transport';
 
+/** How a side used its pool, over all its connections (a service's: its shm listener's diagnostics). */
+export interface PoolCounters {
+  /** Frames copied into the pool (one copy each). */
+  copied: number;
+  /** Frames sent from memory lent with `$alloc` (no copy). */
+  lent: number;
+  /** Answers made in the request's own bytes (no copy). */
+  answeredInPlace: number;
+}
+
 interface Pending {
   frame: Buffer;
   tail: Buffer | undefined;
@@ -68,6 +78,7 @@ export class ShmConnection implements Connection {
     private readonly maxPayloadBytes: number,
     /** On a service's side: the budget a frame assembled from several ring messages takes its size from. */
     private readonly inbound?: InboundLimits,
+    private readonly counters: PoolCounters = { copied: 0, lent: 0, answeredInPlace: 0 },
   ) {
     link.on('error', (error) => {
       this.closeError ??= error;
@@ -145,6 +156,7 @@ export class ShmConnection implements Connection {
     const at = tail.byteOffset - frame.length;
     if (offset === undefined || at < 0 || !this.pool!.inbound.giveBack(offset)) return null;
     view.set(frame, at);
+    this.counters.answeredInPlace++;
     writePoolRef(this.ref, offset + at, frame.length + tail.byteLength, POOL_RETURN_KIND);
     return this.sendRef(this.channel, frame.length + tail.byteLength, false);
   }
@@ -163,15 +175,18 @@ export class ShmConnection implements Connection {
     let offset: number;
     if (whole !== undefined && writer.sendLoan(frame)) {
       offset = whole.at - writer.base;
+      this.counters.lent++;
     } else if (loan !== undefined && fitsBefore(loan, frame.length, writer.base) && writer.sendLoan(tail!)) {
       // The header goes in the room kept in front of the loan.
       offset = loan.at - frame.length - writer.base;
       writer.write(offset, frame);
+      this.counters.lent++;
     } else {
       if (length < POOL_MIN_BYTES) return false;
       offset = writer.claim(length);
       if (offset < 0) return false;
       writer.write(offset, frame, tail);
+      this.counters.copied++;
       // A loan that could not go in place (its header did not fit, a part of it) was copied: it is spent all the same.
       if (loan !== undefined) writer.unlend(tail!);
     }

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -183,7 +183,7 @@ describe('the shm large-payload pool', () => {
 
   it("answers with the caller's own pooled bytes, no copy: an echo, a part of the argument, a change made in place", async () => {
     const ns = `${namespace}-inplace`;
-    const { mesh } = await deploy(ns);
+    const { server, mesh } = await deploy(ns);
     const client = mesh.client(PoolContract);
     const data = Buffer.alloc(MiB);
     for (let i = 0; i < MiB; i++) data[i] = (i * 7) & 0xff;
@@ -220,6 +220,16 @@ describe('the shm large-payload pool', () => {
       if (i % 2 === 0) releaseBuffer(result);
     }
     await expect(client.arrivedInPlace(data)).resolves.toBe(true);
+    // The service's diagnostics (SIGUSR2, what `hostmesh ps` reads) count both ways of answering.
+    const diagnostics = join(runtime.path, ns, 'diag', 'pool-test@0.json');
+    server.child.kill('SIGUSR2');
+    await server.waitForOutput(`diagnostics written to ${diagnostics}`);
+    const { transports } = JSON.parse(readFileSync(diagnostics, 'utf8')) as { transports: Array<{ kind: string; pool?: Record<string, number> }> };
+    const used = transports.find((transport) => transport.kind === 'shm')!.pool!;
+    expect(used.answeredInPlace).toBeGreaterThanOrEqual(303);
+    // The four streamed pieces of 256 KiB were copied into the service's half.
+    expect(used.copied).toBeGreaterThanOrEqual(4);
+    expect(used.copied).toBeLessThan(used.answeredInPlace);
   });
 
   it('frees the runs of answers made in place to calls the caller gave up on, and queues them behind a full ring', async () => {

@@ -11,7 +11,7 @@ import { connectSocket } from '../kit/connect-socket';
 import { acceptHandshake, HANDSHAKE_MS } from '../kit/handshake';
 import { readLine, writeLine } from '../kit/line-socket';
 import { listenPrivately } from '../kit/private-listener';
-import { ShmConnection } from './shm-connection';
+import { ShmConnection, type PoolCounters } from './shm-connection';
 import { SHM_OPTIONS, type ShmOptions } from './shm.options';
 
 /**
@@ -41,13 +41,17 @@ export class ShmTransport implements Transport {
 
   async listen(request: ListenRequest): Promise<TransportServer> {
     const path = this.dir!.socketPath(request.service, `${request.instance}.shm`);
+    // What this listener's connections did with their pools: its diagnostics show it.
+    const counters: PoolCounters = { copied: 0, lent: 0, answeredInPlace: 0 };
     const server = createServer((socket) => {
-      void this.accept(socket, request).catch((error: Error) => {
+      void this.accept(socket, request, counters).catch((error: Error) => {
         this.logger.warn(`shm handshake from ${describePeer(socket)} failed: ${error.message}`);
         socket.destroy();
       });
     });
-    return listenPrivately(server, path, `${request.service}@${request.instance} (shm)`, { kind: 'shm', path, ringBytes: this.options.ringBytes });
+    return listenPrivately(server, path, `${request.service}@${request.instance} (shm)`, { kind: 'shm', path, ringBytes: this.options.ringBytes }, () => ({
+      pool: { ...counters },
+    }));
   }
 
   async connect(address: TransportAddress, request: ConnectRequest): Promise<Connection> {
@@ -86,13 +90,13 @@ export class ShmTransport implements Transport {
     }
   }
 
-  private async accept(socket: Socket, request: ListenRequest): Promise<void> {
+  private async accept(socket: Socket, request: ListenRequest, counters: PoolCounters): Promise<void> {
     const credentials = await acceptHandshake(socket, request, this.policy, this.logger);
     if (!credentials) return;
     const name = this.dir!.objectName(`${request.service}.${request.instance}.${credentials.pid}.${++this.sequence}`);
     const peer = { kind: 'shm' as const, address: name, pid: credentials.pid, uid: credentials.uid, gid: credentials.gid };
     const peerTakesReturns = credentials.hello.returns === true;
-    const connection = new ShmConnection(null, socket, peer, request.maxPayloadBytes, request.inbound);
+    const connection = new ShmConnection(null, socket, peer, request.maxPayloadBytes, request.inbound, counters);
     const channel = ShmChannel.create(name, {
       capacity: this.options.ringBytes,
       onMessage: connection.onMessage,
