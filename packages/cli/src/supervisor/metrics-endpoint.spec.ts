@@ -16,7 +16,10 @@ describe('MetricsEndpoint', () => {
     listeners: {},
     endpoints: [{ name: 'quote', mechanism: 'shm', calls, errors: 1, p50Us: 12, p99Us: 80, maxUs: 90 }],
     events: [],
-    transports: [{ kind: 'mqueue', queue: '/hm.ev.pricing', messages: 5 }],
+    transports: [
+      { kind: 'mqueue', queue: '/hm.ev.pricing', messages: 5 },
+      { kind: 'shm', address: { kind: 'shm', path: '/run/pricing.shm' }, pool: { copied: 4, lent: 0, answeredInPlace: calls * 2 } },
+    ],
     memory: { rssBytes: 1, heapUsedBytes: 1 },
   });
   let calls = 10;
@@ -55,9 +58,14 @@ describe('MetricsEndpoint', () => {
       expect(text).toContain('hostmesh_calls_total{service="pricing",instance="0",endpoint="quote",mechanism="shm"} 10');
       expect(text).toContain('hostmesh_restarts_total{service="pricing",instance="0"} 3');
       expect(text).toContain('hostmesh_queue_messages{service="pricing",instance="0",queue="/hm.ev.pricing"} 5');
+      expect(text).toContain('# TYPE hostmesh_shm_pool_frames_total counter');
+      expect(text).toContain('hostmesh_shm_pool_frames_total{service="pricing",instance="0",way="copied"} 4');
+      expect(text).toContain('hostmesh_shm_pool_frames_total{service="pricing",instance="0",way="answered_in_place"} 20');
       // Each scrape shows the services' current totals, not a sum over scrapes.
       calls = 25;
-      expect(await scrape()).toContain('hostmesh_calls_total{service="pricing",instance="0",endpoint="quote",mechanism="shm"} 25');
+      const later = await scrape();
+      expect(later).toContain('hostmesh_calls_total{service="pricing",instance="0",endpoint="quote",mechanism="shm"} 25');
+      expect(later).toContain('hostmesh_shm_pool_frames_total{service="pricing",instance="0",way="answered_in_place"} 50');
       expect((await fetch(`http://127.0.0.1:${endpoint.port}/other`)).status).toBe(404);
     } finally {
       await endpoint.close();

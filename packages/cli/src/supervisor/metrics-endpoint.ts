@@ -3,6 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { SupervisorState } from './state';
 
+/** The shm listener's pool counters (`transports[].pool` of a service's health), by the label they get. */
+const POOL_WAYS = [
+  ['copied', 'copied'],
+  ['lent', 'lent'],
+  ['answered_in_place', 'answeredInPlace'],
+] as const;
+
 /**
  * Prometheus metrics of the whole deployment, from the health each service reports on its
  * control pipe, served on 127.0.0.1 only. Totals are counters (a service's restart resets
@@ -31,6 +38,12 @@ export class MetricsEndpoint {
       labelNames: ['service', 'instance', 'queue'],
       registers: [registry],
     });
+    const pooled = new Counter({
+      name: 'hostmesh_shm_pool_frames_total',
+      help: "Large frames a service sent over shm: copied into its pool, lent ($alloc) without a copy, or answered in place in the caller's own bytes",
+      labelNames: ['service', 'instance', 'way'],
+      registers: [registry],
+    });
     const server = createServer((request, response) => {
       if (request.url !== '/metrics') {
         response.writeHead(404).end();
@@ -53,6 +66,8 @@ export class MetricsEndpoint {
         }
         for (const transport of health.transports) {
           if (transport.kind === 'mqueue' && typeof transport.messages === 'number') queued.set({ ...who, queue: String(transport.queue) }, transport.messages);
+          const pool = transport.kind === 'shm' ? (transport.pool as Record<string, unknown> | undefined) : undefined;
+          for (const [way, key] of POOL_WAYS) if (typeof pool?.[key] === 'number') pooled.inc({ ...who, way }, pool[key]);
         }
       }
       void registry.metrics().then((text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text));
