@@ -54,6 +54,22 @@ describe('the shm large-payload pool', () => {
 
   const pools = (ns: string) => shmEntries(`.${ns}.`).filter((name) => name.endsWith('.pool'));
 
+  /** 1 MiB whose byte i is i × step (mod 256): a misplaced byte shows. */
+  const patterned = (step: number): Buffer => {
+    const data = Buffer.alloc(MiB);
+    for (let i = 0; i < MiB; i++) data[i] = (i * step) & 0xff;
+    return data;
+  };
+
+  /** The service's pool counters, from the diagnostic snapshot SIGUSR2 writes. */
+  const poolCounters = async (server: SpawnedService, ns: string): Promise<Record<string, number>> => {
+    const path = join(runtime.path, ns, 'diag', 'pool-test@0.json');
+    server.child.kill('SIGUSR2');
+    await server.waitForOutput(`diagnostics written to ${path}`);
+    const { transports } = JSON.parse(readFileSync(path, 'utf8')) as { transports: Array<{ kind: string; pool?: Record<string, number> }> };
+    return transports.find((transport) => transport.kind === 'shm')!.pool!;
+  };
+
   it('carries 1 MiB both ways through a private pool, read in place on each side', async () => {
     const client = main.mesh.client(PoolContract);
     const data = Buffer.alloc(MiB, 0x2a);
@@ -185,8 +201,7 @@ describe('the shm large-payload pool', () => {
     const ns = `${namespace}-inplace`;
     const { server, mesh } = await deploy(ns);
     const client = mesh.client(PoolContract);
-    const data = Buffer.alloc(MiB);
-    for (let i = 0; i < MiB; i++) data[i] = (i * 7) & 0xff;
+    const data = patterned(7);
     const echoed = await client.echo(data);
     expect(echoed.equals(data)).toBe(true);
     expect(releaseBuffer(echoed)).toBe(true);
@@ -221,11 +236,7 @@ describe('the shm large-payload pool', () => {
     }
     await expect(client.arrivedInPlace(data)).resolves.toBe(true);
     // The service's diagnostics (SIGUSR2, what `hostmesh ps` reads) count both ways of answering.
-    const diagnostics = join(runtime.path, ns, 'diag', 'pool-test@0.json');
-    server.child.kill('SIGUSR2');
-    await server.waitForOutput(`diagnostics written to ${diagnostics}`);
-    const { transports } = JSON.parse(readFileSync(diagnostics, 'utf8')) as { transports: Array<{ kind: string; pool?: Record<string, number> }> };
-    const used = transports.find((transport) => transport.kind === 'shm')!.pool!;
+    const used = await poolCounters(server, ns);
     expect(used.answeredInPlace).toBeGreaterThanOrEqual(303);
     // The four streamed pieces of 256 KiB were copied into the service's half.
     expect(used.copied).toBeGreaterThanOrEqual(4);
@@ -236,8 +247,7 @@ describe('the shm large-payload pool', () => {
     const ns = `${namespace}-carried`;
     const { server, mesh } = await deploy(ns);
     const client = mesh.client(PoolContract);
-    const data = Buffer.alloc(MiB);
-    for (let i = 0; i < MiB; i++) data[i] = (i * 31) & 0xff;
+    const data = patterned(31);
     // A deadline and headers travel in a metadata section in front of the body: the answer's header goes over its end.
     const withMetadata = await client.$with({ timeoutMs: 10_000, headers: { tenant: 'a'.repeat(100) } }).echo(data);
     expect(withMetadata.equals(data)).toBe(true);
@@ -249,11 +259,7 @@ describe('the shm large-payload pool', () => {
     expect(again.equals(data)).toBe(true);
     expect(withMetadata.equals(data)).toBe(true);
     for (const result of [withMetadata, fromObject, again]) releaseBuffer(result);
-    const diagnostics = join(runtime.path, ns, 'diag', 'pool-test@0.json');
-    server.child.kill('SIGUSR2');
-    await server.waitForOutput(`diagnostics written to ${diagnostics}`);
-    const { transports } = JSON.parse(readFileSync(diagnostics, 'utf8')) as { transports: Array<{ kind: string; pool?: Record<string, number> }> };
-    expect(transports.find((transport) => transport.kind === 'shm')!.pool).toEqual({ copied: 0, lent: 0, answeredInPlace: 3 });
+    await expect(poolCounters(server, ns)).resolves.toEqual({ copied: 0, lent: 0, answeredInPlace: 3 });
   });
 
   it('frees the runs of answers made in place to calls the caller gave up on, and queues them behind a full ring', async () => {
@@ -279,8 +285,7 @@ describe('the shm large-payload pool', () => {
   it("speaks docs/protocol.md's handshake by hand: a caller that says returns gets its own bytes back (0xf7), one that does not gets the service's (0xf6)", async () => {
     const [descriptor] = await main.mesh.registry.lookup('pool-test');
     const path = (descriptor!.listeners.shm as { path: string }).path;
-    const data = Buffer.alloc(MiB);
-    for (let i = 0; i < MiB; i++) data[i] = (i * 13) & 0xff;
+    const data = patterned(13);
     for (const returns of [false, true]) {
       const socket = connect(path);
       await once(socket, 'connect');
