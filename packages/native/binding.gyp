@@ -15,6 +15,7 @@
         "src/peer_cred.cc",
         "src/pidfd.cc",
         "src/pages.cc",
+        "src/uncounted_buffer.cc",
         "src/ownership.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -12,6 +12,7 @@ export interface NativeAddon {
   shmDetach(buffer: Uint8Array): void;
   shmLease(mapping: Buffer, offset: number, length: number, wordOffset: number, expected: number): [ArrayBuffer, number];
   shmEndLease(id: number, lease: ArrayBuffer): void;
+  shmKeepLease(id: number): void;
   shmLeasedBytes(mapping: Buffer): number;
   shmMappedBytes(mapping: Buffer): number;
   shmSlice(mapping: Buffer, offset: number, length: number): ArrayBuffer;

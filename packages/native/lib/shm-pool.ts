@@ -1,5 +1,5 @@
 import { PosixError } from './posix-error';
-import { endLease, ShmSegment } from './shm-segment';
+import { endLease, keepLease, ShmSegment } from './shm-segment';
 import { requireInteger } from './validate';
 
 /*
@@ -226,6 +226,8 @@ export class PoolWriter extends PoolHalf {
     const word = Atomics.load(this.words, this.states + first);
     const start = this.base + offset + LOAN_HEADROOM;
     const view = this.segment.lease(start, size, (this.states + first) * 4, word >>> 0);
+    // The application holds it: one it drops must be collected like a Buffer it allocated.
+    keepLease(view);
     this.loans.set(view.buffer, { first, word, start });
     const state: LoanCount = { counted: true, bytes: size };
     this.loanStates.set(view.buffer, state);

@@ -1,3 +1,4 @@
+import { markAsUntransferable } from 'node:worker_threads';
 import { native } from './native';
 import { PosixError } from './posix-error';
 import { requirePosixName, userPrefix } from './names';
@@ -99,6 +100,8 @@ export class ShmSegment {
    */
   lease(offset: number, length: number, wordOffset: number, expected: number): Buffer {
     const [bytes, id] = native.shmLease(this.buffer, SEGMENT_HEADER_BYTES + offset, length, SEGMENT_HEADER_BYTES + wordOffset, expected);
+    // Posted to a worker, it is copied: a transfer would move the bytes past the lease's end.
+    markAsUntransferable(bytes);
     mappings.add(bytes);
     leases.set(bytes, id);
     return Buffer.from(bytes);
@@ -162,6 +165,16 @@ export function endLease(view: ArrayBufferView): boolean {
   if (id === undefined || view.buffer.byteLength === 0) return false;
   native.shmEndLease(id, view.buffer as ArrayBuffer);
   return true;
+}
+
+/**
+ * Says the application keeps the lease `view` belongs to (a result handed to it, released
+ * or collected later): V8 then counts its bytes as external memory if it outlives the next
+ * lease this thread takes, so dropped results are collected as fast as copies would be.
+ */
+export function keepLease(view: ArrayBufferView): void {
+  const id = leases.get(view.buffer);
+  if (id !== undefined && view.buffer.byteLength !== 0) native.shmKeepLease(id);
 }
 
 /** Whether `view` lies in a shared-memory mapping (a view a peer may write, or that is handed back later). */

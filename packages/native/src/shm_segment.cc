@@ -7,6 +7,7 @@
 #include <ctime>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 
 #include "errors.h"
 #include "ownership.h"
+#include "uncounted_buffer.h"
 
 namespace hostmesh {
 
@@ -86,6 +88,8 @@ struct Lease {
   uint32_t expected;
   size_t length;
   bool ended;
+  // Whether V8 counts its bytes as external memory now (see CountKept).
+  bool counted;
 };
 
 // By id, under registry_mutex. Ids are process-wide (worker threads share this addon's state).
@@ -105,6 +109,38 @@ struct LeaseHint {
   Lease* lease;
   uint64_t id;
 };
+
+// A lease is shared memory the pool owns, so V8 does not count it (UncountedArrayBuffer):
+// one of 64 MiB would start a full collection, however briefly it lived. But a result the
+// application was handed and dropped goes back to the pool only when it is collected, and
+// V8 collects sooner the more external memory there is. So a lease the application keeps
+// (shmKeepLease) is counted once it outlives the next lease of its thread: a result released
+// before the next call never is, one dropped is, a call later.
+thread_local std::vector<uint64_t> kept_leases;
+
+void CountKept(napi_env env) {
+  int64_t bytes = 0;
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    for (uint64_t id : kept_leases) {
+      auto found = leases.find(id);
+      if (found == leases.end() || found->second->ended || found->second->counted) continue;
+      found->second->counted = true;
+      bytes += static_cast<int64_t>(found->second->length);
+    }
+  }
+  kept_leases.clear();
+  int64_t ignored;
+  if (bytes > 0) napi_adjust_external_memory(env, bytes, &ignored);
+}
+
+// Once its lease has ended: what CountKept added goes.
+void Uncount(napi_env env, Lease* lease) {
+  if (!lease->counted) return;
+  lease->counted = false;
+  int64_t ignored;
+  napi_adjust_external_memory(env, -static_cast<int64_t>(lease->length), &ignored);
+}
 
 void* MapFd(Napi::Env env, int fd, size_t size, const std::string& name) {
   void* address = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -267,22 +303,25 @@ Napi::Value LeaseView(const Napi::CallbackInfo& info) {
   if (offset < 0 || length <= 0 || offset + length > size || word < 0 || word % 4 != 0 || word + 4 > size || expected < 0 || expected > 0xffffffffLL) {
     throw Napi::RangeError::New(env, "lease outside the mapping");
   }
+  CountKept(env);
   mapping->refs.fetch_add(1);
   mapping->leased.fetch_add(length);
   auto* base = static_cast<uint8_t*>(mapping->address);
-  auto* lease = new Lease{mapping, reinterpret_cast<std::atomic<uint32_t>*>(base + word), static_cast<uint32_t>(expected), static_cast<size_t>(length), false};
+  auto* lease = new Lease{mapping, reinterpret_cast<std::atomic<uint32_t>*>(base + word), static_cast<uint32_t>(expected), static_cast<size_t>(length), false, false};
   {
     std::lock_guard<std::mutex> lock(registry_mutex);
     leases[id] = lease;
   }
-  Napi::ArrayBuffer bytes = Napi::ArrayBuffer::New(
-      env, base + offset, static_cast<size_t>(length),
-      [](Napi::Env, void*, LeaseHint* hint) {
+  Napi::Number key = Napi::Number::New(env, static_cast<double>(id));
+  Napi::ArrayBuffer bytes = UncountedArrayBuffer(env, base + offset, static_cast<size_t>(length), key);
+  bytes.AddFinalizer(
+      [](Napi::Env env, LeaseHint* hint) {
         {
           std::lock_guard<std::mutex> lock(registry_mutex);
           leases.erase(hint->id);
           End(hint->lease);
         }
+        Uncount(env, hint->lease);
         Unref(hint->lease->mapping);
         delete hint->lease;
         delete hint;
@@ -301,16 +340,33 @@ Napi::Value EndLease(const Napi::CallbackInfo& info) {
   auto id = static_cast<uint64_t>(IntegerArg(info, 0, "id"));
   if (!info[1].IsArrayBuffer()) throw Napi::TypeError::New(env, "the lease must be an ArrayBuffer");
   Napi::ArrayBuffer backing = info[1].As<Napi::ArrayBuffer>();
+  Lease* ended = nullptr;
   {
     std::lock_guard<std::mutex> lock(registry_mutex);
     auto found = leases.find(id);
     if (found != leases.end()) {
-      End(found->second);
+      ended = found->second;
+      End(ended);
       leases.erase(found);
     }
   }
-  if (!backing.IsDetached()) backing.Detach();
+  DetachWithKey(backing, info[0]);
+  // The Lease itself lives until its ArrayBuffer is collected (the finalizer deletes it).
+  if (ended != nullptr) Uncount(env, ended);
   return env.Undefined();
+}
+
+// shmKeepLease(id): the application keeps lease `id` (a result handed to it): counted as
+// external memory if it outlives the next lease of this thread (CountKept).
+Napi::Value KeepLease(const Napi::CallbackInfo& info) {
+  auto id = static_cast<uint64_t>(IntegerArg(info, 0, "id"));
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    auto found = leases.find(id);
+    if (found == leases.end() || found->second->ended) return info.Env().Undefined();
+  }
+  kept_leases.push_back(id);
+  return info.Env().Undefined();
 }
 
 // shmLeasedBytes(mapping): bytes of the mapping held by leased views not yet released.
@@ -355,6 +411,7 @@ void InitShmSegment(Napi::Env env, Napi::Object exports) {
   exports.Set("shmUnlink", Napi::Function::New(env, Unlink, "shmUnlink"));
   exports.Set("shmLease", Napi::Function::New(env, LeaseView, "shmLease"));
   exports.Set("shmEndLease", Napi::Function::New(env, EndLease, "shmEndLease"));
+  exports.Set("shmKeepLease", Napi::Function::New(env, KeepLease, "shmKeepLease"));
   exports.Set("shmLeasedBytes", Napi::Function::New(env, LeasedBytes, "shmLeasedBytes"));
   exports.Set("shmMappedBytes", Napi::Function::New(env, MappedBytes, "shmMappedBytes"));
   exports.Set("shmSlice", Napi::Function::New(env, Slice, "shmSlice"));

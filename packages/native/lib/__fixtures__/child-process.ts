@@ -19,8 +19,8 @@ export interface Child {
   kill(signal?: NodeJS.Signals): Promise<unknown>;
 }
 
-export function startFixture(name: string, args: string[] = [], options: { cpu?: number } = {}): Child {
-  const argv = ['-r', REGISTER, '--conditions=hostmesh-source', join(__dirname, `${name}.ts`), ...args];
+export function startFixture(name: string, args: string[] = [], options: { cpu?: number; nodeArgs?: string[] } = {}): Child {
+  const argv = [...(options.nodeArgs ?? []), '-r', REGISTER, '--conditions=hostmesh-source', join(__dirname, `${name}.ts`), ...args];
   const child = options.cpu === undefined ? spawn(process.execPath, argv) : spawn('taskset', ['-c', String(options.cpu), process.execPath, ...argv]);
   live.add(child);
   const lines: string[] = [];

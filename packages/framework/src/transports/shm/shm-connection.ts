@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { discardPages, endLease, isSharedMemory, POOL_SLOT_BYTES, type ShmChannel, type ShmPool } from '@hostmesh/native';
+import { discardPages, endLease, isSharedMemory, keepLease, POOL_SLOT_BYTES, type ShmChannel, type ShmPool } from '@hostmesh/native';
 import { FrameError } from '../../core/errors/errors';
 import { checkHeader, HEADER_BYTES } from '../../protocol/frame';
 import { POOL_MIN_BYTES, POOL_REF_BYTES, POOL_REF_KIND, POOL_RETURN_KIND, poolRefKind, writePoolRef } from './pool-ref';
@@ -231,7 +231,10 @@ export class ShmConnection implements Connection {
     if (view === undefined) return;
     this.held.delete(token);
     const count = this.holdCounts.get(view)!;
-    if (keep) this.kept.add(view);
+    if (keep && !this.kept.has(view)) {
+      this.kept.add(view);
+      keepLease(view);
+    }
     if (count > 1) {
       this.holdCounts.set(view, count - 1);
       return;

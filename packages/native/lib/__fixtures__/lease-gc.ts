@@ -1,0 +1,30 @@
+import { endLease, keepLease, ShmSegment } from '../shm-segment';
+
+// Takes leases of a segment the way a pool's receiver does, under --trace-gc, and prints
+// what the collector did once the module is loaded (the lines after "measuring").
+//   brief: 10 leases of 64 MiB, each ended at once (a handler's argument, a released result);
+//   kept:  100 leases of 8 MiB kept by the application and dropped (results never released):
+//          prints how many were collected.
+const [name, mode] = process.argv.slice(2);
+const segment = ShmSegment.create(name!, 65 << 20, { sparse: true, expose: 4096 });
+const collected = { count: 0 };
+const registry = new FinalizationRegistry(() => collected.count++);
+
+void (async () => {
+  console.log('measuring');
+  if (mode === 'brief') {
+    for (let i = 0; i < 10; i++) endLease(segment.lease(4096, 64 << 20, 0, 0));
+  } else {
+    for (let i = 0; i < 100; i++) {
+      const view = segment.lease(4096 + (i % 8) * (8 << 20), 8 << 20, 0, 0);
+      registry.register(view.buffer, i);
+      keepLease(view);
+      // Turns of the event loop, as between calls: finalizers run between them.
+      if (i % 10 === 9) await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (let i = 0; i < 20 && collected.count === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    console.log(`collected ${collected.count}`);
+  }
+  ShmSegment.unlink(name!);
+  console.log('done');
+})();
