@@ -11,14 +11,14 @@ describe('leases and the garbage collector', () => {
   const gcLines = (lines: string[]) => lines.slice(lines.indexOf('measuring') + 1).filter((line) => /Mark-Compact|Mark-sweep|Scavenge/.test(line));
 
   it('leases ended at once, even of 64 MiB each, start no collection', async () => {
-    const child = startFixture('lease-gc', [uniqueName('gc-brief'), 'brief'], { nodeArgs: ['--trace-gc'] });
+    const child = startFixture('lease-gc', [uniqueName('gc-brief'), 'brief'], { nodeArgs: ['--trace-gc', '--expose-gc'] });
     await child.waitFor('done', 30_000);
     await child.exited;
     expect(gcLines(child.lines).filter((line) => line.includes('Mark-Compact'))).toEqual([]);
   }, 40_000);
 
   it('leases the application keeps and drops are collected, so their runs come back', async () => {
-    const child = startFixture('lease-gc', [uniqueName('gc-kept'), 'kept'], { nodeArgs: ['--trace-gc'] });
+    const child = startFixture('lease-gc', [uniqueName('gc-kept'), 'kept'], { nodeArgs: ['--trace-gc', '--expose-gc'] });
     const line = await child.waitFor(/^collected \d+/, 30_000);
     await child.exited;
     // 800 MiB of kept leases drive full collections as 800 MiB of Buffers would.
