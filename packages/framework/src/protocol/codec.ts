@@ -3,9 +3,6 @@ import { FrameError, PayloadTooLargeError } from '../core/errors/errors';
 import { FrameFlag, type FrameKind, frameFlags, HEADER_BYTES, writeHeader } from './frame';
 import { bodyStart, METADATA_PREFIX_BYTES } from './metadata';
 
-/** Raw bodies up to this size are copied out of a reused frame byte by byte. */
-const SMALL_COPY_BYTES = 128;
-
 // msgpackr mutates the options object it is given, so every instance gets a fresh one.
 const streamOptions = () => ({ sequential: true, moreTypes: true, useRecords: true });
 const statelessOptions = () => ({ moreTypes: true, useRecords: false });
@@ -153,12 +150,9 @@ export class FrameCodec {
       if (flags & FrameFlag.RawBody) {
         if (flags & FrameFlag.CodecReset) this.unpackr = new Unpackr(streamOptions());
         if (!copy) return buffer.subarray(this.range.start, end);
-        // One allocation, not a view and then its copy; a small body byte by byte (Buffer#copy's
-        // checks and the view it makes cost more than the copy of a few dozen bytes).
-        const from = this.range.start;
-        const bytes = Buffer.allocUnsafe(end - from);
-        if (end - from <= SMALL_COPY_BYTES) for (let i = 0; i < end - from; i++) bytes[i] = buffer[from + i]!;
-        else buffer.copy(bytes, 0, from, end);
+        // One allocation, not a view and then its copy.
+        const bytes = Buffer.allocUnsafe(end - this.range.start);
+        buffer.copy(bytes, 0, this.range.start, end);
         return bytes;
       }
       if (flags & FrameFlag.Plain) this.plain = true;

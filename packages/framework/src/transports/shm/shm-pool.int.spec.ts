@@ -235,7 +235,7 @@ describe('the shm large-payload pool', () => {
       if (i % 2 === 0) releaseBuffer(result);
     }
     await expect(client.arrivedInPlace(data)).resolves.toBe(true);
-    // The service's diagnostics (SIGUSR2, what `hostmesh ps` reads) count both ways of answering.
+    // The service's diagnostic snapshot (SIGUSR2) counts both ways of answering.
     const used = await poolCounters(server, ns);
     expect(used.answeredInPlace).toBeGreaterThanOrEqual(303);
     // The four streamed pieces of 256 KiB were copied into the service's half.
