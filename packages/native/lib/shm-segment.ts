@@ -170,7 +170,7 @@ export function endLease(view: ArrayBufferView): boolean {
 /**
  * Says the application keeps the lease `view` belongs to (a result handed to it, released
  * or collected later): V8 then counts its bytes as external memory if it outlives the next
- * lease this thread takes, so dropped results are collected as fast as copies would be.
+ * lease this thread takes, so dropped results drive collections as copies would (a lease later).
  */
 export function keepLease(view: ArrayBufferView): void {
   const id = leases.get(view.buffer);
