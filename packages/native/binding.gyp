@@ -16,6 +16,7 @@
         "src/pidfd.cc",
         "src/pages.cc",
         "src/uncounted_buffer.cc",
+        "src/frame_blocks.cc",
         "src/ownership.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

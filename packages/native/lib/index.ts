@@ -1,5 +1,5 @@
 export { PosixError, type PosixErrorDetails } from './posix-error';
-export { ShmSegment, SEGMENT_HEADER_BYTES, isSharedMemory, endLease, keepLease, type SegmentOwner } from './shm-segment';
+export { ShmSegment, SEGMENT_HEADER_BYTES, isSharedMemory, endLease, keepLease, frameLease, frameBlocks, type SegmentOwner } from './shm-segment';
 export { ShmPool, PoolReader, PoolWriter, POOL_SLOT_BYTES, MAX_POOL_BYTES, LOAN_HEADROOM } from './shm-pool';
 export { Ring, RingCorruptedError, RING_CONTROL_BYTES, type MessageHandler } from './ring';
 export { ShmChannel, doorbellPaths, type ShmChannelOptions, type ShmChannelStats } from './shm-channel';

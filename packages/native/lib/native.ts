@@ -11,6 +11,8 @@ export interface NativeAddon {
   shmUnlink(name: string): void;
   shmDetach(buffer: Uint8Array): void;
   shmLease(mapping: Buffer, offset: number, length: number, wordOffset: number, expected: number): [ArrayBuffer, number];
+  shmFrameLease(length: number): [ArrayBuffer, number];
+  shmFrameBlocks(trim?: boolean): number;
   shmEndLease(id: number, lease: ArrayBuffer): void;
   shmKeepLease(id: number): void;
   shmLeasedBytes(mapping: Buffer): number;

@@ -168,6 +168,31 @@ export function endLease(view: ArrayBufferView): boolean {
 }
 
 /**
+ * A lease of `length` bytes of this process's own memory, from blocks kept for reuse: for a
+ * frame assembled from several ring messages, whose pages fresh memory would fault in anew
+ * each time. Ended (`endLease`), kept (`keepLease`) and collected like a pool lease, after
+ * which its block serves the next frame. Its bytes are not zeroed (what the block's last
+ * lease left, like `Buffer.allocUnsafe`): the receiver writes the whole frame before anyone
+ * reads it.
+ */
+export function frameLease(length: number): Buffer {
+  const [bytes, id] = native.shmFrameLease(length);
+  markAsUntransferable(bytes);
+  mappings.add(bytes);
+  leases.set(bytes, id);
+  return Buffer.from(bytes);
+}
+
+/**
+ * Bytes of this process's frame blocks kept for reuse (at most 64 MiB and a slot). `trim`
+ * hands them back to the system first: for a process that knows no large frame comes for a
+ * while, at the cost of page faults for the next ones.
+ */
+export function frameBlocks(trim = false): number {
+  return native.shmFrameBlocks(trim);
+}
+
+/**
  * Says the application keeps the lease `view` belongs to (a result handed to it, released
  * or collected later): V8 then counts its bytes as external memory if it outlives the next
  * lease this thread takes, so dropped results drive collections as copies would (a lease later).
@@ -177,7 +202,7 @@ export function keepLease(view: ArrayBufferView): void {
   if (id !== undefined && view.buffer.byteLength !== 0) native.shmKeepLease(id);
 }
 
-/** Whether `view` lies in a shared-memory mapping (a view a peer may write, or that is handed back later). */
+/** Whether `view` is a lease: of a shared-memory mapping (a peer may write it), or of a frame block (handed back later). */
 export function isSharedMemory(view: ArrayBufferView): boolean {
   return mappings.has(view.buffer);
 }

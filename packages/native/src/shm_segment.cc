@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "frame_blocks.h"
 #include "ownership.h"
 #include "uncounted_buffer.h"
 
@@ -81,7 +82,9 @@ Mapping* MappingOf(const Napi::CallbackInfo& info, size_t index) {
 }
 
 // A leased view: when its ArrayBuffer goes (detached, or collected), the run word it names
-// goes from `expected` to 0 (handing the run back), unless the word changed meanwhile.
+// goes from `expected` to 0 (handing the run back), unless the word changed meanwhile. A
+// frame lease (shmFrameLease) has a block instead of a mapping and a word: the block goes
+// back to the cache of frame blocks.
 struct Lease {
   Mapping* mapping;
   std::atomic<uint32_t>* word;
@@ -90,6 +93,8 @@ struct Lease {
   bool ended;
   // Whether V8 counts its bytes as external memory now (see CountKept).
   bool counted;
+  void* block;
+  size_t capacity;
 };
 
 // By id, under registry_mutex. Ids are process-wide (worker threads share this addon's state).
@@ -100,6 +105,10 @@ std::atomic<uint64_t> next_lease_id{1};
 void End(Lease* lease) {
   if (lease->ended) return;
   lease->ended = true;
+  if (lease->block != nullptr) {
+    GiveFrameBlock(lease->block, lease->capacity);
+    return;
+  }
   uint32_t expected = lease->expected;
   lease->word->compare_exchange_strong(expected, 0);
   lease->mapping->leased.fetch_sub(static_cast<int64_t>(lease->length));
@@ -287,6 +296,29 @@ Napi::Value Unlink(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// [ArrayBuffer over data[0, lease->length), id]: the lease ends when it is collected at the latest.
+Napi::Array LeaseResult(Napi::Env env, void* data, Lease* lease, uint64_t id) {
+  Napi::Number key = Napi::Number::New(env, static_cast<double>(id));
+  Napi::ArrayBuffer bytes = UncountedArrayBuffer(env, data, lease->length, key);
+  bytes.AddFinalizer(
+      [](Napi::Env env, LeaseHint* hint) {
+        {
+          std::lock_guard<std::mutex> lock(registry_mutex);
+          leases.erase(hint->id);
+          End(hint->lease);
+        }
+        Uncount(env, hint->lease);
+        if (hint->lease->mapping != nullptr) Unref(hint->lease->mapping);
+        delete hint->lease;
+        delete hint;
+      },
+      new LeaseHint{lease, id});
+  Napi::Array result = Napi::Array::New(env, 2);
+  result.Set(0u, bytes);
+  result.Set(1u, Napi::Number::New(env, static_cast<double>(id)));
+  return result;
+}
+
 // shmLease(mapping, offset, length, wordOffset, expected): [ArrayBuffer, id]: an ArrayBuffer of
 // its own over mapping[offset, offset + length), which keeps the mapping alive; when it is
 // ended (shmEndLease(id, arrayBuffer)) or collected, the u32 at mapping[wordOffset] goes from
@@ -307,30 +339,38 @@ Napi::Value LeaseView(const Napi::CallbackInfo& info) {
   mapping->refs.fetch_add(1);
   mapping->leased.fetch_add(length);
   auto* base = static_cast<uint8_t*>(mapping->address);
-  auto* lease = new Lease{mapping, reinterpret_cast<std::atomic<uint32_t>*>(base + word), static_cast<uint32_t>(expected), static_cast<size_t>(length), false, false};
+  auto* lease = new Lease{mapping, reinterpret_cast<std::atomic<uint32_t>*>(base + word), static_cast<uint32_t>(expected), static_cast<size_t>(length), false, false, nullptr, 0};
   {
     std::lock_guard<std::mutex> lock(registry_mutex);
     leases[id] = lease;
   }
-  Napi::Number key = Napi::Number::New(env, static_cast<double>(id));
-  Napi::ArrayBuffer bytes = UncountedArrayBuffer(env, base + offset, static_cast<size_t>(length), key);
-  bytes.AddFinalizer(
-      [](Napi::Env env, LeaseHint* hint) {
-        {
-          std::lock_guard<std::mutex> lock(registry_mutex);
-          leases.erase(hint->id);
-          End(hint->lease);
-        }
-        Uncount(env, hint->lease);
-        Unref(hint->lease->mapping);
-        delete hint->lease;
-        delete hint;
-      },
-      new LeaseHint{lease, id});
-  Napi::Array result = Napi::Array::New(env, 2);
-  result.Set(0u, bytes);
-  result.Set(1u, Napi::Number::New(env, static_cast<double>(id)));
-  return result;
+  return LeaseResult(env, base + offset, lease, id);
+}
+
+// shmFrameLease(length): [ArrayBuffer, id]: a lease of `length` bytes of process memory from
+// the cache of frame blocks, ended (shmEndLease) or collected like a pool lease, its block
+// then kept for the next frame.
+Napi::Value FrameLease(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t length = IntegerArg(info, 0, "length");
+  if (length <= 0 || length > (int64_t{1} << 40)) throw Napi::RangeError::New(env, "frame lease length out of range");
+  size_t capacity = 0;
+  void* block = TakeFrameBlock(static_cast<size_t>(length), &capacity);
+  if (block == nullptr) ThrowPosix(env, errno, "mmap", "a frame of " + std::to_string(length) + " bytes");
+  CountKept(env);
+  uint64_t id = next_lease_id.fetch_add(1);
+  auto* lease = new Lease{nullptr, nullptr, 0, static_cast<size_t>(length), false, false, block, capacity};
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    leases[id] = lease;
+  }
+  return LeaseResult(env, block, lease, id);
+}
+
+// shmFrameBlocks(trim): bytes of frame blocks kept for reuse; with `trim`, unmaps them first.
+Napi::Value FrameBlocks(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && info[0].ToBoolean()) TrimFrameBlocks();
+  return Napi::Number::New(info.Env(), static_cast<double>(KeptFrameBlockBytes()));
 }
 
 // shmEndLease(id, arrayBuffer): ends lease `id` now (its run goes back) and detaches its
@@ -410,6 +450,8 @@ void InitShmSegment(Napi::Env env, Napi::Object exports) {
   exports.Set("shmReserve", Napi::Function::New(env, ReserveRange, "shmReserve"));
   exports.Set("shmUnlink", Napi::Function::New(env, Unlink, "shmUnlink"));
   exports.Set("shmLease", Napi::Function::New(env, LeaseView, "shmLease"));
+  exports.Set("shmFrameLease", Napi::Function::New(env, FrameLease, "shmFrameLease"));
+  exports.Set("shmFrameBlocks", Napi::Function::New(env, FrameBlocks, "shmFrameBlocks"));
   exports.Set("shmEndLease", Napi::Function::New(env, EndLease, "shmEndLease"));
   exports.Set("shmKeepLease", Napi::Function::New(env, KeepLease, "shmKeepLease"));
   exports.Set("shmLeasedBytes", Napi::Function::New(env, LeasedBytes, "shmLeasedBytes"));

@@ -9,7 +9,9 @@ import { endLease, isSharedMemory } from '@hostmesh/native';
  * when the caller ends it with `releaseBuffer(view)` (every view of that result then reads
  * as empty, never as other bytes), or when the garbage collector finds no view of it left
  * (subarrays count). A caller whose connection keeps a quarter of the pool gets copies
- * instead (`Connection.mayKeep`), so forgotten results never fill the pool.
+ * instead (`Connection.mayKeep`), so forgotten results never fill the pool. A large result
+ * that came through the ring instead (no pool, or a full one) is a lease too, of memory of
+ * the caller's own kept for the next such frame: released and collected the same way.
  */
 
 /** Whether a decoded result holds a view of shared memory (msgpack trees: no cycles). */

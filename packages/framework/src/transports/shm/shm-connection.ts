@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { discardPages, endLease, isSharedMemory, keepLease, POOL_SLOT_BYTES, type ShmChannel, type ShmPool } from '@hostmesh/native';
+import { endLease, frameLease, isSharedMemory, keepLease, POOL_SLOT_BYTES, type ShmChannel, type ShmPool } from '@hostmesh/native';
 import { FrameError } from '../../core/errors/errors';
 import { checkHeader, HEADER_BYTES } from '../../protocol/frame';
 import { POOL_MIN_BYTES, POOL_REF_BYTES, POOL_REF_KIND, POOL_RETURN_KIND, poolRefKind, writePoolRef } from './pool-ref';
@@ -21,6 +21,8 @@ interface Pending {
   tail: Buffer | undefined;
   /** Bytes of frame + tail already in the ring (frames larger than a ring message go in fragments). */
   sent: number;
+  /** A hold on the assembled frame `tail` is a view of, released once it is all in the ring. */
+  hold?: number;
 }
 
 /**
@@ -30,8 +32,9 @@ interface Pending {
  *
  * Frames up to the ring's message size travel as one ring message and are delivered in
  * place (transient: the RPC layer copies what it keeps). Larger frames are streamed as
- * consecutive fragments and reassembled into one buffer on arrival. When the ring is
- * full, frames wait in order in `pending` and `write` returns false until it drains.
+ * consecutive fragments and reassembled on arrival into a frame lease (memory kept for the
+ * next such frame), delivered like a pooled frame. When the ring is full, frames wait in
+ * order in `pending` and `write` returns false until it drains.
  *
  * With a pool, frames of POOL_MIN_BYTES and more are copied once into it instead and the
  * ring carries where they are (pool-ref.ts). They are delivered in place, transient: a
@@ -56,8 +59,10 @@ export class ShmConnection implements Connection {
   private readonly ref = Buffer.alloc(POOL_REF_BYTES);
   /** The pooled frame being delivered (a lease on its run), null outside such a delivery. */
   private delivering: Buffer | null = null;
-  /** Its offset in the peer's half, or -1 for a frame in this side's own half (one the peer returned). */
+  /** Its offset in the peer's half, or -1 for a frame in this side's own half (one the peer returned) or assembled. */
   private deliveringOffset = -1;
+  /** Frames assembled from fragments (frame leases): this process's memory, not the pool's. */
+  private readonly assembledFrames = new WeakSet<Buffer>();
   /** Held frames of the peer's half and their offsets there: what `writeInPlace` answers in. */
   private readonly heldAt = new Map<Buffer, number>();
   /** Whether the peer takes frames back in its own half (POOL_RETURN): it said so in the handshake. */
@@ -127,9 +132,14 @@ export class ShmConnection implements Connection {
     }
     // Keeps the caller's buffers (no copy) until the ring has room for them, but not views of
     // shared memory: a pooled argument echoed back goes back to its sender when its call ends.
-    if (tail !== undefined && isSharedMemory(tail)) tail = Buffer.from(tail);
+    // An assembled frame's view (an echoed argument) is held until it is in the ring instead.
+    let hold: number | undefined;
+    if (tail !== undefined && isSharedMemory(tail)) {
+      hold = this.holdAssembled(tail);
+      if (hold === undefined) tail = Buffer.from(tail);
+    }
     if (spent !== undefined) writer!.unlend(spent);
-    this.pending.push({ frame, tail, sent: 0 });
+    this.pending.push({ frame, tail, sent: 0, hold });
     void this.flush();
     return false;
   }
@@ -143,10 +153,10 @@ export class ShmConnection implements Connection {
   }
 
   writeInPlace(token: number, frame: Buffer, tail: Buffer): boolean | null {
-    if (!this.peerTakesReturns || this.closed || this.channel === null || tail.byteLength < POOL_MIN_BYTES) return null;
+    if (!this.peerTakesReturns || this.pool === null || this.closed || this.channel === null || tail.byteLength < POOL_MIN_BYTES) return null;
     const view = this.held.get(token);
-    // Only a frame this one hold keeps (no other call, no kept view reads it after the answer).
-    if (view === undefined || tail.buffer !== view.buffer || this.holdCounts.get(view) !== 1 || this.kept.has(view)) return null;
+    // Only a frame of the pool (not one assembled) this one hold keeps (no other call, no kept view reads it after the answer).
+    if (view === undefined || tail.buffer !== view.buffer || this.holdCounts.get(view) !== 1 || this.kept.has(view) || !this.heldAt.has(view)) return null;
     // The answer keeps the request's whole run in the room the peer sends from, as long as the
     // peer likes, counted as the answer's bytes: so only a request of up to a quarter of the
     // pool, answered with at least half of it. Other answers are copied.
@@ -212,7 +222,16 @@ export class ShmConnection implements Connection {
   /** While a pooled frame is delivered: keeps its bytes until `release(token)`. -1 (nothing to keep) otherwise. */
   hold(): number {
     const view = this.delivering;
-    if (view === null) return -1;
+    return view === null ? -1 : this.holdView(view);
+  }
+
+  /** Another hold on the held assembled frame `tail` is a view of; undefined when there is none. */
+  private holdAssembled(tail: Buffer): number | undefined {
+    for (const view of this.holdCounts.keys()) if (view.buffer === tail.buffer && this.assembledFrames.has(view)) return this.holdView(view);
+    return undefined;
+  }
+
+  private holdView(view: Buffer): number {
     const token = ++this.holdSequence;
     this.held.set(token, view);
     const count = this.holdCounts.get(view) ?? 0;
@@ -252,6 +271,8 @@ export class ShmConnection implements Connection {
    * frame header), so the peer always has room to send. Past it, the receiver copies.
    */
   mayKeep(bytes: number): boolean {
+    // An assembled frame is this process's memory: kept like a Buffer of its size would be.
+    if (this.delivering !== null && this.assembledFrames.has(this.delivering)) return true;
     if (this.pool === null) return false;
     // What this side keeps of the pool (the peer's half, and its own runs the peer answered in): not its own loans, nor the frame being delivered.
     const held = this.pool.leasedBytes - this.pool.outbound.lentBytes - (this.delivering?.length ?? 0);
@@ -319,7 +340,7 @@ export class ShmConnection implements Connection {
             `a frame of ${total} bytes would take the service past its budget of ${this.inbound.maxBufferedBytes} bytes for frames in progress (${this.inbound.bufferedBytes} held now; maxBufferedBytes)`,
           );
         }
-        this.assembling = Buffer.allocUnsafe(total);
+        this.assembling = frameLease(total);
         this.assembled = buffer.copy(this.assembling, 0, start, end);
         if (this.inbound) this.watchAssembly(this.inbound.minBytesPerSecond);
       } else {
@@ -339,7 +360,7 @@ export class ShmConnection implements Connection {
     if (length < HEADER_BYTES) throw new FrameError(`pool reference to ${length} bytes, shorter than a frame header`);
     const frame = reader.lease(offset, length);
     if (frame === undefined) throw new FrameError(`pool reference to ${length} bytes at offset ${offset} lies outside the pool's ${reader.capacity} bytes`);
-    this.deliverPooled(frame, length, offset);
+    this.deliverLeased(frame, length, offset);
   }
 
   /** A frame the peer answered in this side's own half, in a run this side sent: delivered like one in the peer's. */
@@ -350,10 +371,11 @@ export class ShmConnection implements Connection {
     const frame = writer.returned(offset, length);
     if (frame === undefined)
       throw new FrameError(`pool return of ${length} bytes at offset ${offset} is not inside a run this side sent and the peer returned`);
-    this.deliverPooled(frame, length, -1);
+    this.deliverLeased(frame, length, -1);
   }
 
-  private deliverPooled(frame: Buffer, length: number, offset: number): void {
+  /** A frame in a lease (pooled, or assembled): delivered in place, its lease ended after unless held or kept. */
+  private deliverLeased(frame: Buffer, length: number, offset: number): void {
     try {
       const total = HEADER_BYTES + checkHeader(frame, 0, this.maxPayloadBytes);
       if (total !== length) throw new FrameError(`pool reference to ${length} bytes holds a frame of ${total} bytes`);
@@ -413,7 +435,8 @@ export class ShmConnection implements Connection {
     this.assembling = null;
     this.stopWatchingAssembly();
     this.inbound?.release(frame.length);
-    this.handler.onFrame(frame, 0, frame.length, false);
+    this.assembledFrames.add(frame);
+    this.deliverLeased(frame, frame.length, -1);
   }
 
   /** Moves pending frames into the ring, in order, fragmenting those too big for one message. */
@@ -432,7 +455,10 @@ export class ShmConnection implements Connection {
           continue;
         }
         item.sent += chunk;
-        if (item.sent === total) this.pending.shift();
+        if (item.sent === total) {
+          this.pending.shift();
+          if (item.hold !== undefined) this.release(item.hold);
+        }
       }
     } catch (error) {
       this.destroy(error as Error);
@@ -449,7 +475,7 @@ export class ShmConnection implements Connection {
       this.closeError ??= new FrameError(`truncated frame: the peer closed after ${this.assembled} of ${this.assembling.length} bytes`);
       this.handler.onProtocolError(this.closeError);
       this.inbound?.release(this.assembling.length);
-      if (this.assembling.length >= 1 << 20) discardPages(this.assembling);
+      endLease(this.assembling);
       this.assembling = null;
     }
     this.stopWatchingAssembly();
@@ -457,7 +483,7 @@ export class ShmConnection implements Connection {
     // Leases still out (a handler running, a caller's result, a loan) keep the mapping until they end.
     this.pool?.close();
     if (this.channel?.isCreator) this.pool?.unlink();
-    this.pending.length = 0;
+    for (const item of this.pending.splice(0)) if (item.hold !== undefined) this.release(item.hold);
     for (const wake of this.drainWaiters.splice(0)) wake();
     this.handler.onClose(this.closeError);
   }

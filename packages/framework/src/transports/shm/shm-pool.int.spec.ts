@@ -365,8 +365,36 @@ describe('the shm large-payload pool', () => {
     const client = off.mesh.client(PoolContract);
     const result = await client.echo(Buffer.alloc(MiB, 5));
     expect(result.every((byte) => byte === 5)).toBe(true);
-    await expect(client.arrivedInPlace(Buffer.alloc(MiB))).resolves.toBe(false);
+    // Still a lease (retainBuffer copies it), but of memory of the service's own: no pool segment exists.
+    await expect(client.arrivedInPlace(Buffer.alloc(MiB))).resolves.toBe(true);
     expect(pools(`${namespace}-off`)).toEqual([]);
+  });
+
+  it("assembles frames from the ring in reused memory when there is no pool: leases like the pool's, never another call's bytes", async () => {
+    const ns = `${namespace}-blocks`;
+    const off = await deploy(ns, { HOSTMESH_SHM_POOL_BYTES: '0' });
+    const client = off.mesh.client(PoolContract);
+    // Arguments stay intact until their handler settles while other calls reuse the blocks.
+    const checks = Array.from({ length: 4 }, (_, i) => client.checkLater(Buffer.alloc(MiB, i + 1), i + 1, 150));
+    for (let round = 0; round < 10; round++) {
+      const echoes = await Promise.all(Array.from({ length: 4 }, (_, i) => client.echo(patterned(round * 4 + i + 1))));
+      echoes.forEach((echo, i) => expect(echo.equals(patterned(round * 4 + i + 1))).toBe(true));
+      // A result is a lease: released, it empties, and its block serves the next frame.
+      for (const echo of echoes) expect(releaseBuffer(echo)).toBe(true);
+      echoes.forEach((echo) => expect(echo.length).toBe(0));
+    }
+    await expect(Promise.all(checks)).resolves.toEqual([true, true, true, true]);
+    // Results held without release keep their bytes while later frames take other blocks.
+    const held = await Promise.all(Array.from({ length: 6 }, (_, i) => client.echo(patterned(100 + i))));
+    for (let i = 0; i < 10; i++) releaseBuffer(await client.echo(Buffer.alloc(MiB, 0xee)));
+    held.forEach((result, i) => expect(result.equals(patterned(100 + i))).toBe(true));
+    // A handler's copy outlives the call; a view it kept without retainBuffer empties.
+    await client.keep(Buffer.alloc(MiB, 7));
+    await client.keepView(Buffer.alloc(MiB, 4));
+    for (let i = 0; i < 5; i++) releaseBuffer(await client.echo(Buffer.alloc(MiB, 8)));
+    await expect(client.kept()).resolves.toEqual([{ length: MiB, sum: 7 * MiB }]);
+    await expect(client.keptView()).resolves.toEqual({ length: 0, read: 'RangeError' });
+    expect(pools(ns)).toEqual([]);
   });
 
   it('drops a peer that points outside the pool, and serves the others', async () => {
