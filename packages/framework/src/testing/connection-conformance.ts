@@ -29,11 +29,13 @@ interface End {
   closed: Promise<Error | undefined>;
 }
 
-function attach(connection: Connection, echo = false): End {
+/** `failOn`: the id of a frame whose delivery throws, as a bug in the layer above would. */
+function attach(connection: Connection, echo = false, failOn = -1): End {
   const end: End = { connection, frames: [], errors: [], closed: undefined as never };
   end.closed = new Promise((resolve) =>
     connection.bind({
       onFrame: (buffer, start, end_) => {
+        if (buffer.readUInt32LE(start + 4) === failOn) throw new TypeError(`frame ${failOn} broke the handler`);
         // Whole frames only: the range is one frame, as its header says.
         const length = checkHeader(buffer, start, MAX_PAYLOAD);
         if (end_ - start !== HEADER_BYTES + length) throw new Error(`a range of ${end_ - start} bytes for a frame of ${HEADER_BYTES + length}`);
@@ -91,7 +93,7 @@ export function describeConnectionConformance(kind: TransportKind, meshOptions: 
     });
 
     /** A listener and one connection to it: the client's end, and the service's. */
-    async function pair(echo = false): Promise<{ client: End; server: End }> {
+    async function pair(echo = false, failOn = -1): Promise<{ client: End; server: End }> {
       const accepted: Connection[] = [];
       const server = await transport.listen({
         service: `cc${++sequence}`,
@@ -105,7 +107,7 @@ export function describeConnectionConformance(kind: TransportKind, meshOptions: 
       const client = attach(connection);
       await until(() => accepted.length > 0, 'the accepted connection');
       open.push(accepted[0]!);
-      return { client, server: attach(accepted[0]!, echo) };
+      return { client, server: attach(accepted[0]!, echo, failOn) };
     }
 
     it('carries 1000 frames in order, every range one whole frame', async () => {
@@ -183,6 +185,20 @@ export function describeConnectionConformance(kind: TransportKind, meshOptions: 
       expect(await client.closed).toEqual(new Error('going away'));
       await server.closed;
       expect(server.connection.write(frame(1, 10))).toBe(false);
+    });
+
+    both('ends only the connection whose handler throws, with a FrameError that says why: the process and the other connections go on', async () => {
+      const broken = await pair(false, 2);
+      const other = await pair();
+      broken.client.connection.write(frame(1, 10));
+      broken.client.connection.write(frame(2, 10));
+      const error = await broken.server.closed;
+      expect(error).toBeInstanceOf(FrameError);
+      expect(error!.message).toContain('frame 2 broke the handler');
+      expect(broken.server.errors).toEqual([error]);
+      expect(broken.server.frames.map((f) => f.readUInt32LE(4))).toEqual([1]);
+      other.client.connection.write(frame(3, 10));
+      await until(() => other.server.frames.length === 1, 'a frame on the other connection');
     });
 
     both('drops a peer that sends bytes that are not frames, with a FrameError', async () => {

@@ -347,9 +347,10 @@ export class ShmConnection implements Connection {
         throw new FrameError(`ring message of ${end - start} bytes holds a frame of ${total} bytes and more`);
       }
     } catch (error) {
-      if (!(error instanceof FrameError)) throw error;
-      this.handler.onProtocolError(error);
-      this.destroy(error);
+      // Whatever failed while a frame was delivered ends this connection, as on sockets, not the service.
+      const failure = error instanceof FrameError ? error : new FrameError(String(error), { cause: error });
+      this.handler.onProtocolError(failure);
+      this.destroy(failure);
     }
   };
 
