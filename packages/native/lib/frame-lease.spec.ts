@@ -3,13 +3,16 @@ import { endLease, frameBlocks, frameLease, isSharedMemory, keepLease } from './
 const MiB = 1 << 20;
 
 // A frame assembled from several ring messages takes its memory from blocks kept for the next
-// frame: fresh pages cost a fault each. The cache is the process's, and other test files in
-// this worker may have left blocks in it: each test starts from an empty one. A fresh block
-// reads as zeros, a reused one as what its last lease left there.
-describe('frame leases', () => {
-  beforeEach(() => expect(frameBlocks(true)).toBe(0));
+// frame: fresh pages cost a fault each. A fresh block reads as zeros, a reused one as what its
+// last lease left there. The cache is the process's, and leases that other test files in this
+// worker dropped hand their blocks back when collected, from a setImmediate after the
+// collection (Node-API finalizers): so each test empties the cache first and runs without
+// yielding, and nothing else can reach the cache meanwhile.
+const emptied = () => expect(frameBlocks(true)).toBe(0);
 
+describe('frame leases', () => {
   it('is a lease: ended at once (every view empties), kept or ended again without harm', () => {
+    emptied();
     const lease = frameLease(MiB);
     expect(lease.length).toBe(MiB);
     expect(isSharedMemory(lease)).toBe(true);
@@ -24,6 +27,7 @@ describe('frame leases', () => {
   });
 
   it('hands a block on when its lease ends, never while it is held', () => {
+    emptied();
     const first = frameLease(3 * MiB).fill(0x5a);
     const second = frameLease(3 * MiB);
     expect([second[0], second[3 * MiB - 1]]).toEqual([0, 0]);
@@ -38,6 +42,7 @@ describe('frame leases', () => {
   });
 
   it('does not serve a small frame from a much larger block', () => {
+    emptied();
     endLease(frameLease(12 * MiB).fill(0x33));
     const small = frameLease(MiB);
     expect(small[0]).toBe(0);
@@ -46,6 +51,7 @@ describe('frame leases', () => {
   });
 
   it('keeps at most 64 MiB and a slot of blocks: the largest make room for the one just used', () => {
+    emptied();
     const [a, b] = [frameLease(40 * MiB).fill(1), frameLease(40 * MiB).fill(2)];
     endLease(a);
     endLease(b);
@@ -62,6 +68,7 @@ describe('frame leases', () => {
   });
 
   it('gives the blocks back to the system on trim', () => {
+    emptied();
     endLease(frameLease(2 * MiB));
     expect(frameBlocks()).toBe(2 * MiB);
     expect(frameBlocks(true)).toBe(0);
