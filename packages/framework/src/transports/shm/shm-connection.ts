@@ -23,6 +23,8 @@ interface Pending {
   sent: number;
   /** A hold on the assembled frame `tail` is a view of, released once it is all in the ring. */
   hold?: number;
+  /** `tail` is a copy in a frame lease, ended once it is all in the ring. */
+  copied?: boolean;
 }
 
 /**
@@ -134,12 +136,13 @@ export class ShmConnection implements Connection {
     // shared memory: a pooled argument echoed back goes back to its sender when its call ends.
     // An assembled frame's view (an echoed argument) is held until it is in the ring instead.
     let hold: number | undefined;
+    let copied = false;
     if (tail !== undefined && isSharedMemory(tail)) {
       hold = this.holdAssembled(tail);
-      if (hold === undefined) tail = Buffer.from(tail);
+      if (hold === undefined) [tail, copied] = copyOut(tail);
     }
     if (spent !== undefined) writer!.unlend(spent);
-    this.pending.push({ frame, tail, sent: 0, hold });
+    this.pending.push({ frame, tail, sent: 0, hold, copied });
     void this.flush();
     return false;
   }
@@ -458,7 +461,7 @@ export class ShmConnection implements Connection {
         item.sent += chunk;
         if (item.sent === total) {
           this.pending.shift();
-          if (item.hold !== undefined) this.release(item.hold);
+          this.sentOff(item);
         }
       }
     } catch (error) {
@@ -467,6 +470,12 @@ export class ShmConnection implements Connection {
       this.flushing = false;
     }
     if (this.pending.length === 0) for (const wake of this.drainWaiters.splice(0)) wake();
+  }
+
+  /** A pending frame is all in the ring (or will never be): what kept its tail readable ends. */
+  private sentOff(item: Pending): void {
+    if (item.hold !== undefined) this.release(item.hold);
+    if (item.copied) endLease(item.tail!);
   }
 
   private finish(): void {
@@ -484,7 +493,7 @@ export class ShmConnection implements Connection {
     // Leases still out (a handler running, a caller's result, a loan) keep the mapping until they end.
     this.pool?.close();
     if (this.channel?.isCreator) this.pool?.unlink();
-    for (const item of this.pending.splice(0)) if (item.hold !== undefined) this.release(item.hold);
+    for (const item of this.pending.splice(0)) this.sentOff(item);
     for (const wake of this.drainWaiters.splice(0)) wake();
     this.handler.onClose(this.closeError);
   }
@@ -497,6 +506,19 @@ export class ShmConnection implements Connection {
 function fitsBefore(loan: { run: number; at: number }, length: number, base: number): boolean {
   const start = loan.at - length - base;
   return start >= loan.run && start < loan.run + POOL_SLOT_BYTES;
+}
+
+/**
+ * A copy of a view of shared memory that has to wait for ring room (a pooled argument echoed
+ * back: its run goes back to the caller when the call ends). A large one goes in a frame
+ * lease, memory kept for reuse: a fresh 64 MiB Buffer faulted its pages in anew on every
+ * such answer, ~200 ms of a 64 MiB echo here. True when the copy is a lease.
+ */
+function copyOut(tail: Buffer): [Buffer, boolean] {
+  if (tail.length < POOL_MIN_BYTES) return [Buffer.from(tail), false];
+  const copy = frameLease(tail.length);
+  tail.copy(copy);
+  return [copy, true];
 }
 
 /** The next `length` bytes of a pending frame, as at most two views (frame part, tail part). */

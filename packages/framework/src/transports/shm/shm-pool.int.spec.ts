@@ -360,6 +360,26 @@ describe('the shm large-payload pool', () => {
     });
   });
 
+  it("copies a pooled argument echoed through the ring (its caller's pool full) into reused memory, ended once it is in the ring", async () => {
+    const ns = `${namespace}-copied`;
+    const full = await deploy(ns, { HOSTMESH_SHM_POOL_BYTES: String(2 * MiB) });
+    const client = full.mesh.client(PoolContract);
+    await expect(client.frameBlockBytes()).resolves.toBe(0);
+    // A held result takes half the service's side of the pool: the next 1 MiB answers go through the ring.
+    const first = await client.echo(patterned(1));
+    for (let i = 2; i < 12; i++) {
+      const echo = await client.echo(patterned(i));
+      expect(echo.equals(patterned(i))).toBe(true);
+      expect(releaseBuffer(echo)).toBe(true);
+    }
+    expect(first.equals(patterned(1))).toBe(true);
+    expect(releaseBuffer(first)).toBe(true);
+    // The service copied each answer into a frame block, handed back for the next: kept, and bounded.
+    const kept = await client.frameBlockBytes();
+    expect(kept).toBeGreaterThanOrEqual(MiB);
+    expect(kept).toBeLessThanOrEqual(64 * MiB + 64 * 1024);
+  });
+
   it('uses no pool when it is configured off', async () => {
     const off = await deploy(`${namespace}-off`, { HOSTMESH_SHM_POOL_BYTES: '0' });
     const client = off.mesh.client(PoolContract);
