@@ -8,6 +8,7 @@ const POOL_WAYS = [
   ['copied', 'copied'],
   ['lent', 'lent'],
   ['answered_in_place', 'answeredInPlace'],
+  ['ring', 'throughRing'],
 ] as const;
 
 /**
@@ -40,7 +41,7 @@ export class MetricsEndpoint {
     });
     const pooled = new Counter({
       name: 'hostmesh_shm_pool_frames_total',
-      help: "Large frames a service sent over shm: copied into its pool, lent ($alloc) without a copy, or answered in place in the caller's own bytes",
+      help: "Large frames a service sent over shm: copied into its pool, lent ($alloc) without a copy, answered in place in the caller's own bytes, or sent through the ring (no room in the pool)",
       labelNames: ['service', 'instance', 'way'],
       registers: [registry],
     });

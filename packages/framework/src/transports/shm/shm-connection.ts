@@ -14,6 +14,8 @@ export interface PoolCounters {
   lent: number;
   /** Answers made in the request's own bytes (no copy). */
   answeredInPlace: number;
+  /** Frames of pool size (64 KiB or more) sent through the ring instead: the pool had no room, or is off. Slower: a pool too small for the traffic, or results held. */
+  throughRing: number;
 }
 
 interface Pending {
@@ -85,7 +87,7 @@ export class ShmConnection implements Connection {
     private readonly maxPayloadBytes: number,
     /** On a service's side: the budget a frame assembled from several ring messages takes its size from. */
     private readonly inbound?: InboundLimits,
-    private readonly counters: PoolCounters = { copied: 0, lent: 0, answeredInPlace: 0 },
+    private readonly counters: PoolCounters = { copied: 0, lent: 0, answeredInPlace: 0, throughRing: 0 },
   ) {
     link.on('error', (error) => {
       this.closeError ??= error;
@@ -123,6 +125,7 @@ export class ShmConnection implements Connection {
     if (this.pool !== null && (length >= POOL_MIN_BYTES || this.pool.outbound.lent > 0) && this.toPool(frame, tail, length)) {
       return this.sendRef(channel, oneWay ? 0 : length, oneWay);
     }
+    if (length >= POOL_MIN_BYTES) this.counters.throughRing++;
     // A loan that goes through the ring after all (no room in the pool) is copied: it is spent all the same.
     const writer = this.pool?.outbound;
     const spent = tail !== undefined && writer !== undefined && writer.lent > 0 && writer.loanOf(tail) !== undefined ? tail : undefined;

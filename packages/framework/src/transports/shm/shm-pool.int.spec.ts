@@ -259,7 +259,7 @@ describe('the shm large-payload pool', () => {
     expect(again.equals(data)).toBe(true);
     expect(withMetadata.equals(data)).toBe(true);
     for (const result of [withMetadata, fromObject, again]) releaseBuffer(result);
-    await expect(poolCounters(server, ns)).resolves.toEqual({ copied: 0, lent: 0, answeredInPlace: 3 });
+    await expect(poolCounters(server, ns)).resolves.toEqual({ copied: 0, lent: 0, answeredInPlace: 3, throughRing: 0 });
   });
 
   it('frees the runs of answers made in place to calls the caller gave up on, and queues them behind a full ring', async () => {
@@ -378,6 +378,10 @@ describe('the shm large-payload pool', () => {
     const kept = await client.frameBlockBytes();
     expect(kept).toBeGreaterThanOrEqual(MiB);
     expect(kept).toBeLessThanOrEqual(64 * MiB + 64 * 1024);
+    // Its diagnostics say how many large answers took the ring (the sign of a pool too small, or results held).
+    const used = await poolCounters(full.server, ns);
+    expect(used.throughRing).toBeGreaterThanOrEqual(10);
+    expect(used.copied).toBeGreaterThanOrEqual(1);
   });
 
   it('uses no pool when it is configured off', async () => {

@@ -42,7 +42,7 @@ export class ShmTransport implements Transport {
   async listen(request: ListenRequest): Promise<TransportServer> {
     const path = this.dir!.socketPath(request.service, `${request.instance}.shm`);
     // What this listener's connections did with their pools: its diagnostics show it.
-    const counters: PoolCounters = { copied: 0, lent: 0, answeredInPlace: 0 };
+    const counters: PoolCounters = { copied: 0, lent: 0, answeredInPlace: 0, throughRing: 0 };
     const server = createServer((socket) => {
       void this.accept(socket, request, counters).catch((error: Error) => {
         this.logger.warn(`shm handshake from ${describePeer(socket)} failed: ${error.message}`);
