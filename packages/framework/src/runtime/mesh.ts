@@ -40,8 +40,11 @@ export class Mesh {
     return this.container.get(ClientFactory).replicas();
   }
 
+  private eventBus: EventBus | undefined;
+
+  /** The event bus (a singleton, looked up once: `mesh.events.publish(…)` is on the hot path). */
   get events(): EventBus {
-    return this.container.get(EventBus);
+    return (this.eventBus ??= this.container.get(EventBus));
   }
 
   /** Cross-process locks of this namespace. */
