@@ -18,7 +18,12 @@ describe('MetricsEndpoint', () => {
     events: [],
     transports: [
       { kind: 'mqueue', queue: '/hm.ev.pricing', messages: 5 },
-      { kind: 'shm', address: { kind: 'shm', path: '/run/pricing.shm' }, pool: { copied: 4, lent: 0, answeredInPlace: calls * 2, throughRing: 3 } },
+      {
+        kind: 'shm',
+        address: { kind: 'shm', path: '/run/pricing.shm' },
+        pool: { copied: 4, lent: 0, answeredInPlace: calls * 2, throughRing: 3 },
+        frameBlockBytes: 2097152,
+      },
     ],
     memory: { rssBytes: 1, heapUsedBytes: 1 },
   });
@@ -62,6 +67,7 @@ describe('MetricsEndpoint', () => {
       expect(text).toContain('hostmesh_shm_pool_frames_total{service="pricing",instance="0",way="copied"} 4');
       expect(text).toContain('hostmesh_shm_pool_frames_total{service="pricing",instance="0",way="answered_in_place"} 20');
       expect(text).toContain('hostmesh_shm_pool_frames_total{service="pricing",instance="0",way="ring"} 3');
+      expect(text).toContain('hostmesh_shm_frame_block_bytes{service="pricing",instance="0"} 2097152');
       // Each scrape shows the services' current totals, not a sum over scrapes.
       calls = 25;
       const later = await scrape();

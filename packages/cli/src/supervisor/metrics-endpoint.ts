@@ -45,6 +45,12 @@ export class MetricsEndpoint {
       labelNames: ['service', 'instance', 'way'],
       registers: [registry],
     });
+    const frameBlocks = new Gauge({
+      name: 'hostmesh_shm_frame_block_bytes',
+      help: 'Memory a service keeps for large shm frames that came through the ring (at most 64 MiB and a slot per process)',
+      labelNames: ['service', 'instance'],
+      registers: [registry],
+    });
     const server = createServer((request, response) => {
       if (request.url !== '/metrics') {
         response.writeHead(404).end();
@@ -69,6 +75,7 @@ export class MetricsEndpoint {
           if (transport.kind === 'mqueue' && typeof transport.messages === 'number') queued.set({ ...who, queue: String(transport.queue) }, transport.messages);
           const pool = transport.kind === 'shm' ? (transport.pool as Record<string, unknown> | undefined) : undefined;
           for (const [way, key] of POOL_WAYS) if (typeof pool?.[key] === 'number') pooled.inc({ ...who, way }, pool[key]);
+          if (transport.kind === 'shm' && typeof transport.frameBlockBytes === 'number') frameBlocks.set(who, transport.frameBlockBytes);
         }
       }
       void registry.metrics().then((text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text));

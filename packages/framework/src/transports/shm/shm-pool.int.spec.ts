@@ -61,14 +61,18 @@ describe('the shm large-payload pool', () => {
     return data;
   };
 
-  /** The service's pool counters, from the diagnostic snapshot SIGUSR2 writes. */
-  const poolCounters = async (server: SpawnedService, ns: string): Promise<Record<string, number>> => {
+  /** The service's shm transport entry, from the diagnostic snapshot SIGUSR2 writes. */
+  const shmDiagnostics = async (server: SpawnedService, ns: string): Promise<{ pool: Record<string, number>; frameBlockBytes: number }> => {
     const path = join(runtime.path, ns, 'diag', 'pool-test@0.json');
     server.child.kill('SIGUSR2');
     await server.waitForOutput(`diagnostics written to ${path}`);
-    const { transports } = JSON.parse(readFileSync(path, 'utf8')) as { transports: Array<{ kind: string; pool?: Record<string, number> }> };
-    return transports.find((transport) => transport.kind === 'shm')!.pool!;
+    const { transports } = JSON.parse(readFileSync(path, 'utf8')) as {
+      transports: Array<{ kind: string; pool: Record<string, number>; frameBlockBytes: number }>;
+    };
+    return transports.find((transport) => transport.kind === 'shm')!;
   };
+  /** The service's pool counters. */
+  const poolCounters = async (server: SpawnedService, ns: string): Promise<Record<string, number>> => (await shmDiagnostics(server, ns)).pool;
 
   it('carries 1 MiB both ways through a private pool, read in place on each side', async () => {
     const client = main.mesh.client(PoolContract);
@@ -378,10 +382,12 @@ describe('the shm large-payload pool', () => {
     const kept = await client.frameBlockBytes();
     expect(kept).toBeGreaterThanOrEqual(MiB);
     expect(kept).toBeLessThanOrEqual(64 * MiB + 64 * 1024);
-    // Its diagnostics say how many large answers took the ring (the sign of a pool too small, or results held).
-    const used = await poolCounters(full.server, ns);
+    // Its diagnostics say how many large answers took the ring (the sign of a pool too small, or results held), and the memory kept.
+    const { pool: used, frameBlockBytes } = await shmDiagnostics(full.server, ns);
     expect(used.throughRing).toBeGreaterThanOrEqual(10);
     expect(used.copied).toBeGreaterThanOrEqual(1);
+    expect(frameBlockBytes).toBeGreaterThanOrEqual(MiB);
+    expect(frameBlockBytes).toBeLessThanOrEqual(64 * MiB + 64 * 1024);
   });
 
   it('uses no pool when it is configured off', async () => {

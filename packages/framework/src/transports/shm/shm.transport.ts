@@ -1,5 +1,5 @@
 import { createServer, type Socket } from 'node:net';
-import { peerCredentials, ShmChannel, ShmPool } from '@hostmesh/native';
+import { frameBlocks, peerCredentials, ShmChannel, ShmPool } from '@hostmesh/native';
 import { inject, injectable } from 'inversify';
 import { ServiceUnavailableError } from '../../core/errors/errors';
 import type { Logger } from '../../core/logger';
@@ -51,6 +51,8 @@ export class ShmTransport implements Transport {
     });
     return listenPrivately(server, path, `${request.service}@${request.instance} (shm)`, { kind: 'shm', path, ringBytes: this.options.ringBytes }, () => ({
       pool: { ...counters },
+      // Process-wide: memory kept for large frames that took the ring (and copies waiting for it).
+      frameBlockBytes: frameBlocks(),
     }));
   }
 
