@@ -26,7 +26,7 @@ interface Pending {
   /** A hold on the assembled frame `tail` is a view of, released once it is all in the ring. */
   hold?: number;
   /** `tail` is a copy in a frame lease, ended once it is all in the ring. */
-  copied?: boolean;
+  leasedCopy?: boolean;
 }
 
 /**
@@ -139,13 +139,13 @@ export class ShmConnection implements Connection {
     // shared memory: a pooled argument echoed back goes back to its sender when its call ends.
     // An assembled frame's view (an echoed argument) is held until it is in the ring instead.
     let hold: number | undefined;
-    let copied = false;
+    let leasedCopy = false;
     if (tail !== undefined && isSharedMemory(tail)) {
       hold = this.holdAssembled(tail);
-      if (hold === undefined) [tail, copied] = copyOut(tail);
+      if (hold === undefined) [tail, leasedCopy] = copyOut(tail);
     }
     if (spent !== undefined) writer!.unlend(spent);
-    this.pending.push({ frame, tail, sent: 0, hold, copied });
+    this.pending.push({ frame, tail, sent: 0, hold, leasedCopy });
     void this.flush();
     return false;
   }
@@ -478,7 +478,7 @@ export class ShmConnection implements Connection {
   /** A pending frame is all in the ring (or will never be): what kept its tail readable ends. */
   private sentOff(item: Pending): void {
     if (item.hold !== undefined) this.release(item.hold);
-    if (item.copied) endLease(item.tail!);
+    if (item.leasedCopy) endLease(item.tail!);
   }
 
   private finish(): void {
