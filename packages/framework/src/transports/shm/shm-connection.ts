@@ -346,7 +346,13 @@ export class ShmConnection implements Connection {
             `a frame of ${total} bytes would take the service past its budget of ${this.inbound.maxBufferedBytes} bytes for frames in progress (${this.inbound.bufferedBytes} held now; maxBufferedBytes)`,
           );
         }
-        this.assembling = frameLease(total);
+        try {
+          this.assembling = frameLease(total);
+        } catch (error) {
+          // No memory for it (mmap failed): the connection ends, and the budget it took goes back.
+          this.inbound?.release(total);
+          throw error;
+        }
         this.assembled = buffer.copy(this.assembling, 0, start, end);
         if (this.inbound) this.watchAssembly(this.inbound.minBytesPerSecond);
       } else {
