@@ -44,6 +44,8 @@ const RESOLVED: Promise<void> = Promise.resolve();
 
 /** How long a cached subscriber list is trusted without a registry change notice. */
 const SUBSCRIBERS_TTL_MS = 1000;
+/** One publish in this many (plus one) reads the clock against the TTL; the others trust the timer that ends it. */
+const CLOCK_EVERY = 255;
 
 /**
  * Publishes @EventType instances to every service that subscribes to them: the publisher
@@ -56,7 +58,12 @@ const SUBSCRIBERS_TTL_MS = 1000;
 export class EventBus {
   private readonly clients = new Map<string, RpcClient>();
   private cache = new Map<string, Subscriber[]>();
+  /** The cached subscriber lists may be used without asking the registry: set by a refresh, cleared SUBSCRIBERS_TTL_MS later or by a registry change notice. */
+  private fresh = false;
+  private staleTimer: NodeJS.Timeout | null = null;
   private cachedAt = -Infinity;
+  /** Publishes since the clock was last read: a producer that never yields to timers still has its lists renewed. */
+  private publishes = 0;
   private unwatch: (() => void) | null = null;
   private readonly publisherId = `${process.pid.toString(36)}.${ownProcessStartTime().toString(36)}`;
   private sequence = 0;
@@ -76,7 +83,7 @@ export class EventBus {
    * them cannot take it within the timeout (the others still get it). A full queue follows
    * the event type's `whenFull` policy.
    */
-  publish(event: object, options: PublishOptions = {}): Promise<void> {
+  publish(event: object, options?: PublishOptions): Promise<void> {
     if (typeof event !== 'object' || event === null) {
       return Promise.reject(new BootstrapError(`publish: expected an @EventType instance, got ${event === null ? 'null' : typeof event}`));
     }
@@ -88,9 +95,9 @@ export class EventBus {
     }
     // Sequence numbers are taken now, so events keep the order publish() was called in.
     const body = [`${this.publisherId}.${(++this.sequence).toString(36)}`, event];
-    const timeoutMs = options.timeoutMs ?? this.config.defaultTimeoutMs;
+    const timeoutMs = options?.timeoutMs ?? this.config.defaultTimeoutMs;
     if (tracing()) return this.publishTraced(definition, body, timeoutMs);
-    if (performance.now() - this.cachedAt <= SUBSCRIBERS_TTL_MS && this.unwatch !== null && this.refreshing === null) {
+    if (this.fresh && this.refreshing === null && ((++this.publishes & CLOCK_EVERY) !== 0 || performance.now() - this.cachedAt <= SUBSCRIBERS_TTL_MS)) {
       return this.fanOut(definition, body, timeoutMs, this.listFor(definition.name, definition.broadcast));
     }
     return this.subscribersOf(definition.name, definition.broadcast).then((subscribers) => this.fanOut(definition, body, timeoutMs, subscribers));
@@ -134,6 +141,9 @@ export class EventBus {
       }
       subscribers = this.partitionsFor(key, subscribers);
     }
+    // Packed as the plain copy of its fields: the same bytes, without msgpackr's tests of a class instance against its extension types.
+    const event = body[1] as { toJSON?: unknown };
+    if (definition.ownFields === true && event.toJSON === undefined) body[1] = { ...event };
     if (subscribers.length === 1) return this.clientFor(subscribers[0]!).emit(definition.id, definition.name, body, timeoutMs, definition.whenFull, headers);
     return this.fanOutToMany(definition, body, timeoutMs, subscribers, headers);
   }
@@ -184,9 +194,9 @@ export class EventBus {
    */
   private async subscribersOf(event: string, broadcast = false): Promise<Subscriber[]> {
     this.unwatch ??= this.registry.watch(() => {
-      this.cachedAt = -Infinity;
+      this.fresh = false;
     });
-    if (performance.now() - this.cachedAt > SUBSCRIBERS_TTL_MS) {
+    if (!this.fresh || performance.now() - this.cachedAt > SUBSCRIBERS_TTL_MS) {
       this.refreshing ??= this.refresh().finally(() => {
         this.refreshing = null;
       });
@@ -257,8 +267,22 @@ export class EventBus {
     this.cache = fresh;
     this.everyInstance = every;
     this.broadcastEvents = broadcasts;
-    this.cachedAt = performance.now();
+    this.markFresh();
   }
+
+  /** A timer, not a clock read per publish: publishing stays free of time lookups while the lists are fresh. */
+  private markFresh(): void {
+    this.fresh = true;
+    this.cachedAt = performance.now();
+    if (this.staleTimer !== null) clearTimeout(this.staleTimer);
+    this.staleTimer = setTimeout(this.markStale, SUBSCRIBERS_TTL_MS);
+    this.staleTimer.unref();
+  }
+
+  private readonly markStale = (): void => {
+    this.fresh = false;
+    this.staleTimer = null;
+  };
 
   private clientFor(subscriber: Subscriber): RpcClient {
     if (subscriber.client !== undefined) return subscriber.client;
@@ -289,5 +313,8 @@ export class EventBus {
   close(): void {
     this.unwatch?.();
     this.unwatch = null;
+    this.fresh = false;
+    if (this.staleTimer !== null) clearTimeout(this.staleTimer);
+    this.staleTimer = null;
   }
 }

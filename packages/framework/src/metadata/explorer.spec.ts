@@ -76,7 +76,7 @@ describe('exploreService', () => {
     expect(definition.subscriptions).toEqual([
       {
         method: 'placed',
-        event: { name: 'order.placed', priority: 7, whenFull: 'wait', broadcast: false, id: routeId('order.placed'), cls: OrderPlaced },
+        event: { name: 'order.placed', priority: 7, whenFull: 'wait', broadcast: false, id: routeId('order.placed'), cls: OrderPlaced, ownFields: true },
         contextIndex: -1,
       },
     ]);

@@ -1,6 +1,7 @@
 import type { GuardRef, InterceptorRef } from '../contracts/call-pipeline';
 import type { Contract } from '../contracts/contract';
 import { BootstrapError } from '../core/errors/errors';
+import { packsAsOwnFields } from '../protocol/codec';
 import { endpointRoute, routeId } from '../protocol/route-id';
 import {
   CONTEXT_PARAMS_METADATA,
@@ -61,6 +62,8 @@ export interface EventDefinition {
   keyOf?: (event: object) => string;
   id: number;
   cls: Function;
+  /** Its instances pack as the plain copy of their own fields (see packsAsOwnFields): publishers send that copy. */
+  ownFields?: boolean;
 }
 
 export interface SubscriptionDefinition {
@@ -247,7 +250,16 @@ export function eventDefinition(cls: Function, where = 'publish'): EventDefiniti
   }
   const broadcast = metadata.options.broadcast === true;
   const keyOf = orderingKey(className, metadata.options.key);
-  const definition: EventDefinition = { name: metadata.name, priority, whenFull, broadcast, ...(keyOf ? { keyOf } : {}), id: routeId(metadata.name), cls };
+  const definition: EventDefinition = {
+    name: metadata.name,
+    priority,
+    whenFull,
+    broadcast,
+    ...(keyOf ? { keyOf } : {}),
+    id: routeId(metadata.name),
+    cls,
+    ownFields: packsAsOwnFields(cls),
+  };
   eventCache.set(cls, definition);
   eventsById.set(definition.id, definition);
   return definition;

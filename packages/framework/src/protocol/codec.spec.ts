@@ -1,5 +1,6 @@
 import { FrameError, PayloadTooLargeError } from '../core/errors/errors';
-import { encodeStatelessFrame, FrameCodec } from './codec';
+import { Packr, Unpackr } from 'msgpackr';
+import { encodeStatelessFrame, FrameCodec, packsAsOwnFields } from './codec';
 import { FrameFlag, FrameKind, frameFlags, frameId, frameKind, frameRoute, HEADER_BYTES } from './frame';
 
 const decodeWhole = (codec: FrameCodec, frame: Buffer) => codec.decode(frame, 0, frame.length);
@@ -147,5 +148,59 @@ describe('FrameCodec over transient memory', () => {
     expect(reply.subarray(HEADER_BYTES)).toEqual(
       Buffer.from([0xde, 0x00, 0x02, 0xa5, ...Buffer.from('total'), 0xcb, ...Buffer.from([0x3f, 0xf8, 0, 0, 0, 0, 0, 0]), 0xa4, ...Buffer.from('none'), 0xc0]),
     );
+  });
+});
+
+describe('packsAsOwnFields', () => {
+  class Tick {
+    constructor(
+      readonly seq: number,
+      readonly note: string,
+    ) {}
+    get doubled(): number {
+      return this.seq * 2;
+    }
+  }
+  class LaterTick extends Tick {
+    extra = [1, 2];
+  }
+
+  it('says yes for classes msgpackr writes as their own fields, and the plain copy packs to the same bytes', () => {
+    expect(packsAsOwnFields(Tick)).toBe(true);
+    expect(packsAsOwnFields(LaterTick)).toBe(true);
+    for (const event of [new Tick(7, 'n'), new LaterTick(300, 'é')]) {
+      const stateless = (body: unknown) => encodeStatelessFrame(FrameKind.Event, 1, 2, ['id', body], 1 << 20);
+      expect(stateless({ ...event })).toEqual(stateless(event));
+      // Record structures (ordered connections): the same bytes too, first frame and later ones.
+      const [viaClass, viaCopy] = [new FrameCodec(1 << 20), new FrameCodec(1 << 20)];
+      for (let i = 0; i < 2; i++)
+        expect(viaCopy.encode(FrameKind.Event, i, 2, ['id', { ...event }])).toEqual(viaClass.encode(FrameKind.Event, i, 2, ['id', event]));
+    }
+  });
+
+  it('says no for classes with an encoding of their own: toJSON anywhere on the chain, a built-in base, no Object.prototype', () => {
+    class WithJson {
+      toJSON() {
+        return 'me';
+      }
+    }
+    class BelowJson extends WithJson {}
+    class OwnCheck {
+      hasOwnProperty() {
+        return true;
+      }
+    }
+    for (const base of [Map, Set, Date, Error, RegExp, Array, Uint8Array, ArrayBuffer, DataView]) {
+      const Sub = class extends (base as unknown as new () => object) {};
+      expect([base.name, packsAsOwnFields(Sub)]).toEqual([base.name, false]);
+    }
+    expect(packsAsOwnFields(WithJson)).toBe(false);
+    expect(packsAsOwnFields(BelowJson)).toBe(false);
+    expect(packsAsOwnFields(OwnCheck)).toBe(false);
+    function Bare() {}
+    Bare.prototype = Object.create(null);
+    expect(packsAsOwnFields(Bare)).toBe(false);
+    // What msgpackr does with the one it refuses: toJSON's value, not the fields.
+    expect(new Unpackr({ moreTypes: true, useRecords: false }).unpack(new Packr({ moreTypes: true, useRecords: false }).pack(new BelowJson()))).toBe('me');
   });
 });

@@ -303,6 +303,16 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
       await eventually(async () => expect(await main.client.received()).toEqual(Array.from({ length: 20 }, (_, i) => i)));
     });
 
+    it("sends what an event's own toJSON returns, as msgpack does, rather than its fields", async () => {
+      // The publisher packs a plain copy of an event's fields (cheaper than its class instance) only when that is the same bytes.
+      const renamed = Object.assign(new ConformancePing(2000), { toJSON: () => ({ seq: 2001 }) });
+      await main.mesh.events.publish(renamed);
+      await main.mesh.events.publish(new ConformancePing(2002));
+      await eventually(async () => expect(await main.client.received()).toContain(2002));
+      const received = await main.client.received();
+      expect([received.includes(2001), received.includes(2000)]).toEqual([true, false]);
+    });
+
     it('delivers events from the service to a subscriber in another process', async () => {
       const { ListenerService, received } = pongListener('conformance-listener');
       const listener = await ServiceHost.start(ListenerService, {
