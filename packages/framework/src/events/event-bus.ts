@@ -3,6 +3,7 @@ import { inject, injectable } from 'inversify';
 import { ownProcessStartTime } from '@hostmesh/native';
 import { BootstrapError, QueueFullError, ServiceUnavailableError } from '../core/errors/errors';
 import { eventDefinition, namedEvent, type EventDefinition } from '../metadata/explorer';
+import { packableEvent } from './packable-event';
 import { routeId } from '../protocol/route-id';
 import type { TransportKind } from '../metadata/types';
 import { RpcClientFactory } from '../client/rpc-client-factory';
@@ -44,8 +45,6 @@ const RESOLVED: Promise<void> = Promise.resolve();
 
 /** How long a cached subscriber list is trusted without a registry change notice. */
 const SUBSCRIBERS_TTL_MS = 1000;
-/** One publish in this many (plus one) reads the clock against the TTL; the others trust the timer that ends it. */
-const CLOCK_EVERY = 255;
 
 /**
  * Publishes @EventType instances to every service that subscribes to them: the publisher
@@ -58,12 +57,7 @@ const CLOCK_EVERY = 255;
 export class EventBus {
   private readonly clients = new Map<string, RpcClient>();
   private cache = new Map<string, Subscriber[]>();
-  /** The cached subscriber lists may be used without asking the registry: set by a refresh, cleared SUBSCRIBERS_TTL_MS later or by a registry change notice. */
-  private fresh = false;
-  private staleTimer: NodeJS.Timeout | null = null;
   private cachedAt = -Infinity;
-  /** Publishes since the clock was last read: a producer that never yields to timers still has its lists renewed. */
-  private publishes = 0;
   private unwatch: (() => void) | null = null;
   private readonly publisherId = `${process.pid.toString(36)}.${ownProcessStartTime().toString(36)}`;
   private sequence = 0;
@@ -97,7 +91,7 @@ export class EventBus {
     const body = [`${this.publisherId}.${(++this.sequence).toString(36)}`, event];
     const timeoutMs = options?.timeoutMs ?? this.config.defaultTimeoutMs;
     if (tracing()) return this.publishTraced(definition, body, timeoutMs);
-    if (this.fresh && this.refreshing === null && ((++this.publishes & CLOCK_EVERY) !== 0 || performance.now() - this.cachedAt <= SUBSCRIBERS_TTL_MS)) {
+    if (performance.now() - this.cachedAt <= SUBSCRIBERS_TTL_MS && this.unwatch !== null && this.refreshing === null) {
       return this.fanOut(definition, body, timeoutMs, this.listFor(definition.name, definition.broadcast));
     }
     return this.subscribersOf(definition.name, definition.broadcast).then((subscribers) => this.fanOut(definition, body, timeoutMs, subscribers));
@@ -141,9 +135,12 @@ export class EventBus {
       }
       subscribers = this.partitionsFor(key, subscribers);
     }
-    // Packed as the plain copy of its fields: the same bytes, without msgpackr's tests of a class instance against its extension types.
-    const event = body[1] as { toJSON?: unknown };
-    if (definition.ownFields === true && event.toJSON === undefined) body[1] = { ...event };
+    try {
+      body[1] = packableEvent(body[1] as object, definition);
+    } catch (error) {
+      // Its own getters run in the copy: what they throw is the publish's rejection, as in encoding.
+      return Promise.reject(error);
+    }
     if (subscribers.length === 1) return this.clientFor(subscribers[0]!).emit(definition.id, definition.name, body, timeoutMs, definition.whenFull, headers);
     return this.fanOutToMany(definition, body, timeoutMs, subscribers, headers);
   }
@@ -194,9 +191,9 @@ export class EventBus {
    */
   private async subscribersOf(event: string, broadcast = false): Promise<Subscriber[]> {
     this.unwatch ??= this.registry.watch(() => {
-      this.fresh = false;
+      this.cachedAt = -Infinity;
     });
-    if (!this.fresh || performance.now() - this.cachedAt > SUBSCRIBERS_TTL_MS) {
+    if (performance.now() - this.cachedAt > SUBSCRIBERS_TTL_MS) {
       this.refreshing ??= this.refresh().finally(() => {
         this.refreshing = null;
       });
@@ -267,22 +264,8 @@ export class EventBus {
     this.cache = fresh;
     this.everyInstance = every;
     this.broadcastEvents = broadcasts;
-    this.markFresh();
-  }
-
-  /** A timer, not a clock read per publish: publishing stays free of time lookups while the lists are fresh. */
-  private markFresh(): void {
-    this.fresh = true;
     this.cachedAt = performance.now();
-    if (this.staleTimer !== null) clearTimeout(this.staleTimer);
-    this.staleTimer = setTimeout(this.markStale, SUBSCRIBERS_TTL_MS);
-    this.staleTimer.unref();
   }
-
-  private readonly markStale = (): void => {
-    this.fresh = false;
-    this.staleTimer = null;
-  };
 
   private clientFor(subscriber: Subscriber): RpcClient {
     if (subscriber.client !== undefined) return subscriber.client;
@@ -313,8 +296,5 @@ export class EventBus {
   close(): void {
     this.unwatch?.();
     this.unwatch = null;
-    this.fresh = false;
-    if (this.staleTimer !== null) clearTimeout(this.staleTimer);
-    this.staleTimer = null;
   }
 }

@@ -178,7 +178,7 @@ describe('packsAsOwnFields', () => {
     }
   });
 
-  it('says no for classes with an encoding of their own: toJSON anywhere on the chain, a built-in base, no Object.prototype', () => {
+  it('says no for classes with an encoding of their own: toJSON anywhere on the chain, a built-in base, an enumerable prototype field, no Object.prototype', () => {
     class WithJson {
       toJSON() {
         return 'me';
@@ -197,6 +197,9 @@ describe('packsAsOwnFields', () => {
     expect(packsAsOwnFields(WithJson)).toBe(false);
     expect(packsAsOwnFields(BelowJson)).toBe(false);
     expect(packsAsOwnFields(OwnCheck)).toBe(false);
+    class Enumerable {}
+    Object.assign(Enumerable.prototype, { kind: 'shared' });
+    expect(packsAsOwnFields(Enumerable)).toBe(false);
     function Bare() {}
     Bare.prototype = Object.create(null);
     expect(packsAsOwnFields(Bare)).toBe(false);

@@ -41,13 +41,16 @@ const OWN_ENCODINGS: readonly object[] = [
  * instance is cheaper packed as that plain copy: msgpackr tests an instance of any other
  * class against each of its extension types first (~150 ns here, a third of packing a small
  * event), a plain object not at all. An extension registered with msgpackr's `addExtension`
- * for the class itself would be bypassed; the framework registers none.
+ * for the class would be bypassed: the framework registers none, and offers applications no
+ * way to.
  */
 export function packsAsOwnFields(cls: { readonly prototype: unknown }): boolean {
   let prototype: unknown = cls.prototype;
   while (prototype !== Object.prototype) {
     if (typeof prototype !== 'object' || prototype === null || OWN_ENCODINGS.includes(prototype)) return false;
     if (Object.hasOwn(prototype, 'toJSON') || Object.hasOwn(prototype, 'hasOwnProperty')) return false;
+    // An enumerable field of a prototype: msgpackr's for-in meets it (and writes it, if the instance has a hasOwnProperty field of its own).
+    if (Object.keys(prototype).length > 0) return false;
     prototype = Object.getPrototypeOf(prototype);
   }
   return true;

@@ -313,6 +313,19 @@ export function describeTransportConformance(kind: TransportKind, options: Confo
       expect([received.includes(2001), received.includes(2000)]).toEqual([true, false]);
     });
 
+    it('rejects a publish whose event cannot be read (its getter throws), and goes on with the next', async () => {
+      const broken = Object.defineProperty(new ConformancePing(2004), 'broken', {
+        enumerable: true,
+        get() {
+          throw new Error('getter failed');
+        },
+      });
+      await expect(main.mesh.events.publish(broken)).rejects.toThrow('getter failed');
+      await main.mesh.events.publish(new ConformancePing(2005));
+      await eventually(async () => expect(await main.client.received()).toContain(2005));
+      expect(await main.client.received()).not.toContain(2004);
+    });
+
     it('delivers events from the service to a subscriber in another process', async () => {
       const { ListenerService, received } = pongListener('conformance-listener');
       const listener = await ServiceHost.start(ListenerService, {
