@@ -36,13 +36,13 @@ const OWN_ENCODINGS: readonly object[] = [
 
 /**
  * Whether msgpackr writes an instance of `cls` exactly as the plain object of its own
- * enumerable fields (`{ ...instance }`), byte for byte: no `toJSON` or `hasOwnProperty` of
- * its own on the prototype chain, and no built-in type with an encoding of its own. Such an
- * instance is cheaper packed as that plain copy: msgpackr tests an instance of any other
- * class against each of its extension types first (~150 ns here, a third of packing a small
- * event), a plain object not at all. An extension registered with msgpackr's `addExtension`
- * for the class would be bypassed: the framework registers none, and offers applications no
- * way to.
+ * enumerable fields (`{ ...instance }`), byte for byte: no `toJSON`, `hasOwnProperty` or
+ * enumerable field on the prototype chain, and no built-in type with an encoding of its own.
+ * Such an instance is cheaper packed as that plain copy: msgpackr tests an instance of any
+ * other class against each of its extension types first (~150 ns here, a third of packing a
+ * small event), a plain object not at all. An extension registered with msgpackr's
+ * `addExtension` for the class would be bypassed: the framework registers none, and offers
+ * applications no way to.
  */
 export function packsAsOwnFields(cls: { readonly prototype: unknown }): boolean {
   let prototype: unknown = cls.prototype;
