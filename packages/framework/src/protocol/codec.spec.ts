@@ -54,6 +54,32 @@ describe('FrameCodec', () => {
     for (const frame of [first, inPlace, elsewhere]) expect(decodeWhole(receiver, frame)).toEqual(value);
   });
 
+  it.each([
+    ['1 MiB (zero-filled first)', 1 << 20],
+    ['8 MiB (packed as it is)', 8 << 20],
+  ])('packs a %s object frame into lent memory holding old bytes exactly as into its own, and writes nothing past the loan', (_, size) => {
+    const sender = new FrameCodec(16 << 20);
+    const twin = new FrameCodec(16 << 20);
+    const receiver = new FrameCodec(16 << 20);
+    const value = { op: 'echo', id: 1, data: Buffer.alloc(size, 7) };
+    const first = sender.encode(FrameKind.Request, 1, 1, value);
+    twin.encode(FrameKind.Request, 1, 1, value);
+    // The loan is the middle of a larger region, all of it old bytes (what the pool held before).
+    const region = Buffer.alloc(2 * size + 4096, 0xee);
+    const lent = region.subarray(1024, 1024 + size + (size >>> 2));
+    const inPlace = sender.encodeInto(lent, FrameKind.Request, 2, 1, value);
+    expect(inPlace.buffer).toBe(lent.buffer);
+    expect(inPlace.byteOffset).toBe(lent.byteOffset);
+    expect(inPlace.equals(twin.encode(FrameKind.Request, 2, 1, value))).toBe(true);
+    const old = (bytes: Buffer) => bytes.equals(Buffer.alloc(bytes.length, 0xee));
+    expect(old(region.subarray(0, 1024))).toBe(true);
+    expect(old(region.subarray(1024 + lent.length))).toBe(true);
+    for (const frame of [first, inPlace]) {
+      const decoded = decodeWhole(receiver, frame) as typeof value;
+      expect([decoded.op, decoded.id, decoded.data.equals(value.data)]).toEqual(['echo', 1, true]);
+    }
+  });
+
   it('describes a repeated object shape once, so later frames are smaller', () => {
     const codec = new FrameCodec(1 << 20);
     const quote = { symbol: 'ACME', price: 1.5, quantity: 10, side: 'buy', at: 1 };

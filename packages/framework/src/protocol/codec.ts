@@ -15,6 +15,13 @@ const MAX_RESERVED = 0xff;
 const GATHER_THRESHOLD = 16 * 1024;
 /** Frames from this size on are "large": the next body is packed straight into transport memory when the caller offers some (`encodeInto`). */
 export const LARGE_FRAME_BYTES = 64 * 1024;
+/**
+ * Lent memory is zero-filled before a frame of this size range is packed into it (see
+ * `encodeInto`): from 1 MiB, where glibc stops copying with `rep movsb` on AMD, to 4 MiB;
+ * at 8 MiB the memset no longer paid for itself (docs/benchmarks.md, "Object payloads").
+ */
+const PREFILL_MIN_BYTES = 1 << 20;
+const PREFILL_MAX_BYTES = 4 << 20;
 
 /** Buffers (and plain Uint8Arrays) travel as raw bodies; other typed arrays keep their type through msgpack. */
 export function isRawBytes(value: unknown): value is Uint8Array {
@@ -134,6 +141,13 @@ export class FrameCodec {
    */
   encodeInto(target: Buffer, kind: FrameKind, id: number, route: number, body: unknown, what?: string, metadata: Buffer | null = null): Buffer {
     if (this.stateless || this.plain) return this.encode(kind, id, route, body, what, metadata);
+    const hint = this.largeHint;
+    // Lent memory was last read by the peer, on its CPU. msgpackr copies a Buffer field in one
+    // memcpy, and from 1 MiB on (where glibc stops using `rep movsb` on AMD: its L2 size) one
+    // copy into lines the other CPU holds takes 2–2.7× as long as after a memset, which leaves
+    // them in this CPU's cache (`tools/bench/dist/micro/shared-copy.js`). In a harness, the p50
+    // of a 1 MiB object echo went from 316–326 µs to 246–251 µs.
+    if (hint >= PREFILL_MIN_BYTES && hint <= PREFILL_MAX_BYTES) target.fill(0, 0, Math.min(target.length, hint));
     this.packr.useBuffer(target);
     try {
       return this.encode(kind, id, route, body, what, metadata);
